@@ -1,0 +1,43 @@
+"""The one tree of errors the probe raises on purpose. The CLI catches `ProbeError` and prints one line.
+
+    ProbeError                 anything a user can fix: always has a message, often a hint
+    ├── ConfigError            a configuration or scenario file is wrong (names the file and key)
+    ├── InputError             a URL, target list or argument is wrong (names the input)
+    ├── StoreError             the store cannot be opened, written or read
+    ├── EvidenceError          keys, bundles or verification cannot proceed
+    └── LabError               the censorship lab cannot be built or driven (e.g. not root)
+
+Network failures are never errors: they are data (failure strings in observations).
+"""
+
+from __future__ import annotations
+
+
+class ProbeError(Exception):
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} (hint: {self.hint})"
+
+
+class ConfigError(ProbeError):
+    pass
+
+
+class InputError(ProbeError):
+    pass
+
+
+class StoreError(ProbeError):
+    pass
+
+
+class EvidenceError(ProbeError):
+    pass
+
+
+class LabError(ProbeError):
+    pass

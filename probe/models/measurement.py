@@ -1,0 +1,44 @@
+"""A measurement: one URL measured once from one vantage point, with every observation kept.
+
+The verdict is not part of the hashed record: classification can be re-run (`probe reclassify`)
+without touching the evidence. The probe's IP address never appears here.
+"""
+
+from __future__ import annotations
+
+from probe.models.artifacts import ArtifactRef
+from probe.models.base import Frozen
+from probe.models.control import ControlResponse
+from probe.models.observations import (
+    DNSQueryObservation,
+    HTTPObservation,
+    TCPConnectObservation,
+    TLSHandshakeObservation,
+)
+
+
+class ProbeNetwork(Frozen):
+    probe_asn: str = "AS0"
+    probe_cc: str = "ZZ"
+    probe_network_name: str = ""
+    resolver_address: str = ""
+
+
+class Measurement(Frozen):
+    measurement_id: str  # UUID4
+    input: str  # the URL as given (normalised)
+    category_code: str | None = None
+    test_start_time: str  # UTC ISO-8601, "2026-11-26T23:20:05.123456Z"
+    measurement_runtime_s: float
+    software_name: str = "probe"
+    software_version: str
+    network: ProbeNetwork
+    queries: list[DNSQueryObservation] = []
+    tcp_connect: list[TCPConnectObservation] = []
+    tls_handshakes: list[TLSHandshakeObservation] = []
+    requests: list[HTTPObservation] = []  # one per redirect hop, in order
+    control: ControlResponse | None = None
+    control_failure: str | None = None  # why no control: helpers unreachable, blocked, refused
+    final_failure: str | None = None  # the failure that stopped the measurement, if any
+    failed_operation: str | None = None  # OONI operation name of that failure
+    artifacts: list[ArtifactRef] = []

@@ -1,0 +1,62 @@
+"""The verdict: which layer, which technique, how sure, and why (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from probe.models.base import Frozen
+
+VerdictLabel = Literal[
+    "ok",
+    "down",
+    "dns.nxdomain",
+    "dns.servfail",
+    "dns.refused",
+    "dns.timeout",
+    "dns.bogon",
+    "dns.redirect",
+    "dns.injected",
+    "tcp.timeout",
+    "tcp.reset",
+    "tcp.refused",
+    "tls.timeout",
+    "tls.reset",
+    "tls.eof",
+    "tls.alert",
+    "tls.mitm",
+    "tls.throttled",
+    "http.blockpage",
+    "http.diff",
+    "http.reset",
+    "http.timeout",
+    "http.eof",
+    "site.refused",
+    "inconclusive",
+]
+VERDICT_LABELS: tuple[str, ...] = VerdictLabel.__args__  # type: ignore[attr-defined]
+
+Confidence = Literal["confirmed", "likely", "possible"]
+OONIBlocking = Literal["dns", "tcp_ip", "http-failure", "http-diff"] | Literal[False] | None
+
+# Labels that claim censorship: used for false-positive accounting.
+BLOCKED_PREFIXES = ("dns.", "tcp.", "tls.", "http.")
+
+
+def is_blocked_label(label: str) -> bool:
+    return label.startswith(BLOCKED_PREFIXES) and label != "tls.throttled"
+
+
+class Verdict(Frozen):
+    label: VerdictLabel
+    confidence: Confidence
+    blocking: OONIBlocking
+    accessible: bool | None
+    reasons: list[str]
+    sni_filtering: bool = False  # the decoy-SNI handshake to the same address succeeded
+    fingerprint: str | None = None  # blockpage fingerprint name, when one matched
+    mitm_issuer: str | None = None
+    rules_version: str = ""
+
+    @property
+    def blocked(self) -> bool:
+        return is_blocked_label(self.label)
