@@ -1,0 +1,281 @@
+"""The local evidence store: one SQLite file (WAL), append-only measurements in a hash chain.
+
+Every measurement is committed on its own as it completes, so a killed process loses at most what was
+in flight, and the chain still verifies. Artifacts are content-addressed blobs in the same file.
+This module stores and reads; it does not measure, classify, sign (a signer is injected) or export.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from probe.errors import StoreError
+from probe.models import Artifact, Measurement, Verdict
+from probe.models.canonical import GENESIS_HASH, canonical_json, chain_hash, sha256_hex
+from probe.models.verdict import is_blocked_label
+from probe.store.schema import _now, migrate
+
+# A signer takes the chain hash (hex) and returns (signature hex, key fingerprint).
+Signer = Callable[[str], tuple[str, str]]
+
+DEFAULT_STORE = Path("results") / "probe.sqlite"
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    seq: int
+    measurement_id: str
+    input: str
+    host: str
+    category_code: str | None
+    test_start_time: str
+    probe_asn: str
+    probe_cc: str
+    run_id: str | None
+    record: str  # canonical JSON text, exactly as hashed
+    record_sha256: str
+    prev_hash: str
+    chain_hash: str
+    signature: str | None
+    key_fingerprint: str | None
+    verdict: Verdict | None
+
+    def measurement(self) -> Measurement:
+        return Measurement.model_validate_json(self.record)
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    url: str | None = None
+    host: str | None = None
+    category: str | None = None
+    since: str | None = None  # ISO-8601 prefix compare (UTC)
+    until: str | None = None
+    verdict: str | None = None  # a label, or "blocked"
+    asn: str | None = None
+    run_id: str | None = None
+    limit: int | None = None
+
+
+_COLUMNS = ("m.seq, m.measurement_id, m.input, m.host, m.category_code, m.test_start_time, m.probe_asn, "
+            "m.probe_cc, m.run_id, m.record, m.record_sha256, m.prev_hash, m.chain_hash, m.signature, "
+            "m.key_fingerprint, v.verdict")
+
+
+class Store:
+    """Open with `Store.open(path)`; use as a context manager or call `close()`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | str = DEFAULT_STORE, *, create: bool = True) -> Store:
+        path = Path(path)
+        if not create and not path.exists():
+            raise StoreError(f"no store at {path}", hint="run `probe run` first, or pass --store PATH")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store folder {path.parent}: {exc.strerror}") from exc
+        if create and not os.access(path.parent, os.W_OK):
+            raise StoreError(f"the store folder {path.parent} is not writable",
+                             hint="choose another place with --store PATH")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}",
+                             hint="is it a probe store? is the disk full or read-only?") from exc
+        return cls(conn, path)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def append(self, measurement: Measurement, artifacts: Iterable[Artifact] = (),
+               verdict: Verdict | None = None, *, run_id: str | None = None,
+               signer: Signer | None = None) -> StoredEntry:
+        """Commit one measurement (with its artifacts and verdict) as the new head of the chain."""
+        record = canonical_json(measurement.model_dump(mode="json"))
+        record_sha = sha256_hex(record)
+        host = (urlsplit(measurement.input).hostname or "").lower()
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                prev = self._head_hash()
+                link = chain_hash(prev, record_sha)
+                signature, fingerprint = signer(link) if signer else (None, None)
+                for artifact in artifacts:
+                    self._put_artifact(artifact)
+                self._conn.execute(
+                    "INSERT INTO measurements(measurement_id, input, host, category_code, test_start_time,"
+                    " probe_asn, probe_cc, run_id, record, record_sha256, prev_hash, chain_hash, signature,"
+                    " key_fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (measurement.measurement_id, measurement.input, host, measurement.category_code,
+                     measurement.test_start_time, measurement.network.probe_asn, measurement.network.probe_cc,
+                     run_id, record.decode("utf-8"), record_sha, prev, link, signature, fingerprint))
+                if verdict is not None:
+                    self._write_verdict(measurement.measurement_id, verdict)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the store {self.path}: {exc}",
+                             hint="is the disk full or the file read-only?") from exc
+        entry = self.get(measurement.measurement_id)
+        assert entry is not None
+        return entry
+
+    def set_verdict(self, measurement_id: str, verdict: Verdict) -> None:
+        """Replace the verdict of a stored measurement (reclassification); the evidence is untouched."""
+        with self._transaction():
+            self._write_verdict(measurement_id, verdict)
+
+    def start_run(self, run_id: str, list_name: str | None) -> None:
+        with self._transaction():
+            self._conn.execute("INSERT INTO runs(run_id, list_name, started_at, status) VALUES (?,?,?,?)",
+                               (run_id, list_name, _now(), "running"))
+
+    def finish_run(self, run_id: str, status: str, counts: dict[str, int]) -> None:
+        with self._transaction():
+            self._conn.execute("UPDATE runs SET finished_at=?, status=?, counts=? WHERE run_id=?",
+                               (_now(), status, json.dumps(counts, sort_keys=True), run_id))
+
+    def prune_artifacts(self, *, older_than: str) -> int:
+        """Drop artifact bytes first seen before `older_than` (ISO-8601); hashes and records stay."""
+        with self._transaction():
+            cur = self._conn.execute(
+                "UPDATE artifacts SET data=NULL, pruned_at=? WHERE data IS NOT NULL AND first_seen < ?",
+                (_now(), older_than))
+            return cur.rowcount
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def get(self, measurement_id: str) -> StoredEntry | None:
+        """One entry by full id or by a unique id prefix (at least 6 characters)."""
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM measurements m LEFT JOIN verdicts v USING(measurement_id) "
+            "WHERE m.measurement_id = ? OR (length(?) >= 6 AND m.measurement_id LIKE ? || '%') LIMIT 2",
+            (measurement_id, measurement_id, measurement_id)).fetchall()
+        return _entry(rows[0]) if len(rows) == 1 else None
+
+    def entries(self, filt: EntryFilter | None = None) -> Iterator[StoredEntry]:
+        """Stored entries in chain order, streamed (memory does not grow with the store)."""
+        where, args = _where(filt or EntryFilter())
+        sql = (f"SELECT {_COLUMNS} FROM measurements m LEFT JOIN verdicts v USING(measurement_id) "
+               f"{where} ORDER BY m.seq")
+        if filt and filt.limit:
+            sql += f" LIMIT {int(filt.limit)}"
+        cursor = self._conn.cursor()
+        cursor.execute(sql, args)
+        while rows := cursor.fetchmany(256):
+            for row in rows:
+                yield _entry(row)
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM measurements").fetchone()[0])
+
+    def head(self) -> tuple[int, str]:
+        row = self._conn.execute("SELECT seq, chain_hash FROM measurements ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+    def artifact(self, sha256: str) -> bytes | None:
+        row = self._conn.execute("SELECT data FROM artifacts WHERE sha256=?", (sha256,)).fetchone()
+        return bytes(row[0]) if row and row[0] is not None else None
+
+    def artifact_info(self, sha256: str) -> tuple[str, int, str | None] | None:
+        """(kind, size, pruned_at) of a known artifact."""
+        row = self._conn.execute("SELECT kind, size, pruned_at FROM artifacts WHERE sha256=?",
+                                 (sha256,)).fetchone()
+        return (str(row[0]), int(row[1]), row[2]) if row else None
+
+    def runs(self, limit: int = 50) -> list[dict[str, object]]:
+        cur = self._conn.execute("SELECT run_id, list_name, started_at, finished_at, status, counts FROM runs "
+                                 "ORDER BY started_at DESC LIMIT ?", (limit,))
+        return [dict(zip(("run_id", "list_name", "started_at", "finished_at", "status", "counts"), r,
+                         strict=True)) for r in cur.fetchall()]
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _head_hash(self) -> str:
+        return self.head()[1]
+
+    def _put_artifact(self, artifact: Artifact) -> None:
+        self._conn.execute("INSERT OR IGNORE INTO artifacts(sha256, kind, size, data, first_seen) VALUES (?,?,?,?,?)",
+                           (artifact.sha256, artifact.kind, len(artifact.data), artifact.data, _now()))
+
+    def _write_verdict(self, measurement_id: str, verdict: Verdict) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO verdicts(measurement_id, label, blocked, verdict, rules_version, classified_at)"
+            " VALUES (?,?,?,?,?,?)",
+            (measurement_id, verdict.label, int(is_blocked_label(verdict.label)),
+             verdict.model_dump_json(), verdict.rules_version, _now()))
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn, self.path)
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn, self._path = conn, path
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc_type is None:
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                raise StoreError(f"cannot write to the store {self._path}: {err}") from err
+        else:
+            self._conn.execute("ROLLBACK")
+
+
+def _entry(row: tuple[object, ...]) -> StoredEntry:
+    verdict = Verdict.model_validate_json(str(row[15])) if row[15] else None
+    return StoredEntry(*row[:15], verdict=verdict)  # type: ignore[arg-type]
+
+
+def _where(f: EntryFilter) -> tuple[str, list[object]]:
+    clauses: list[str] = []
+    args: list[object] = []
+    simple = (("m.input = ?", f.url), ("m.host = ?", f.host and f.host.lower()),
+              ("m.category_code = ?", f.category), ("m.test_start_time >= ?", f.since),
+              ("m.test_start_time <= ?", f.until), ("m.probe_asn = ?", f.asn), ("m.run_id = ?", f.run_id))
+    for clause, value in simple:
+        if value:
+            clauses.append(clause)
+            args.append(value)
+    if f.verdict == "blocked":
+        clauses.append("v.blocked = 1")
+    elif f.verdict:
+        clauses.append("v.label = ?")
+        args.append(f.verdict)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
