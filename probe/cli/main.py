@@ -18,6 +18,7 @@ from probe.errors import ProbeError
 COMMAND_MODULES = (
     "probe.cli.run",
     "probe.cli.results",
+    "probe.cli.classify",
     "probe.cli.lists",
     "probe.cli.lab",
     "probe.cli.control",

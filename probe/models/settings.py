@@ -1,0 +1,38 @@
+"""Settings of one measurement run: what `probe run` flags and the configuration file both fill in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from probe.models.base import Frozen
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+
+
+class Timeouts(Frozen):
+    dns_s: float = Field(default=4.0, gt=0, le=120)
+    tcp_s: float = Field(default=10.0, gt=0, le=120)
+    tls_s: float = Field(default=10.0, gt=0, le=120)
+    http_s: float = Field(default=15.0, gt=0, le=300)
+
+
+class MeasureSettings(Frozen):
+    resolver: str | None = None  # "ip" or "ip:port"; None: first nameserver in /etc/resolv.conf
+    timeouts: Timeouts = Timeouts()
+    parallel: int = Field(default=64, ge=1, le=1024)
+    decoy_sni: str = "example.org"
+    body_cap_bytes: int = Field(default=512 * 1024, ge=1024, le=64 * 1024 * 1024)
+    ca_bundle: Path | None = None  # None: certifi's Mozilla roots (never the OS store)
+    control_urls: list[str] = []  # control helpers, tried in order
+    doh_url: str | None = None  # DNS-over-HTTPS control, used when no helper answers
+    asn_db: Path | None = None  # iptoasn TSV or MaxMind-format mmdb
+    not_bogon: list[str] = []  # CIDRs that count as public although reserved (the lab's ranges)
+    dns_late_window_s: float = Field(default=0.5, ge=0, le=5)
+    max_redirects: int = Field(default=10, ge=0, le=30)
+    user_agent: str = DEFAULT_USER_AGENT
+    fingerprints_dir: Path | None = None  # OONI-format fingerprint CSVs; None: the shipped ones
