@@ -1,0 +1,147 @@
+"""`probe run`: measure URLs or a list from this network, store the evidence, print a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from probe.cli.options import store_option
+from probe.cli.progress import RunDisplay
+from probe.cli.wiring import build_run_context, load_run_targets
+from probe.errors import StoreError
+from probe.measure.runner import RunOutcome, RunSummary, run_targets
+from probe.models.settings import MeasureSettings, Timeouts
+from probe.store import Store
+
+MIN_FREE_BYTES = 20 * 1024 * 1024
+
+
+@click.command("run")
+@click.argument("urls", nargs=-1)
+@click.option("--list", "list_name", help="A target list: a shipped name (kz, article15) or a CSV path.")
+@click.option("--category", help="Only these category codes, comma-separated (e.g. LGBT,HUMR).")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Write one JSON object per measurement to stdout.")
+@click.option("--parallel", type=click.IntRange(1, 1024), default=64, show_default=True,
+              help="URLs measured at once.")
+@click.option("--resolver", help="ISP resolver for DNS over UDP (default: first nameserver in /etc/resolv.conf).")
+@click.option("--control", "controls", multiple=True, help="Control helper URL (repeat for fallbacks).")
+@click.option("--doh", help="DNS-over-HTTPS resolver URL used as control when no helper answers.")
+@click.option("--ca-bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Trusted roots for certificate validation (default: certifi's Mozilla roots).")
+@click.option("--asn-db", type=click.Path(path_type=Path), help="Offline IP-to-ASN database (iptoasn TSV or mmdb).")
+@click.option("--decoy-sni", default="example.org", show_default=True, help="SNI for the decoy handshake.")
+@click.option("--not-bogon", multiple=True, help="CIDR to treat as public although reserved (labs).")
+@click.option("--fingerprints", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder with blockpage fingerprint CSVs (default: the shipped ones).")
+@click.option("--timeout-dns", type=float, default=4.0, show_default=True)
+@click.option("--timeout-tcp", type=float, default=10.0, show_default=True)
+@click.option("--timeout-tls", type=float, default=10.0, show_default=True)
+@click.option("--timeout-http", type=float, default=15.0, show_default=True)
+@click.option("--body-cap", type=int, default=512 * 1024, show_default=True, help="Body snapshot cap in bytes.")
+@click.option("--key", "key_path", type=click.Path(path_type=Path), help="Signing key (default: the one from probe init).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def run_command(urls: tuple[str, ...], list_name: str | None, category: str | None, store_path: Path,
+                as_json: bool, parallel: int, resolver: str | None, controls: tuple[str, ...],
+                doh: str | None, ca_bundle: Path | None, asn_db: Path | None, decoy_sni: str,
+                not_bogon: tuple[str, ...], fingerprints: Path | None, timeout_dns: float,
+                timeout_tcp: float, timeout_tls: float, timeout_http: float, body_cap: int,
+                key_path: Path | None, no_progress: bool) -> None:
+    """Measure URLs (or a list) over DNS, TCP, TLS and HTTP, compare with a control, store the evidence.
+
+    \b
+    Example:
+      probe run https://selftanu.kz/ http://who.int/
+      probe run --list kz --category LGBT,HUMR --control https://control.example.net/
+      probe run --json --list article15 > results.jsonl
+    """
+    settings = MeasureSettings(
+        parallel=parallel, resolver=resolver, control_urls=list(controls), doh_url=doh, ca_bundle=ca_bundle,
+        asn_db=asn_db, decoy_sni=decoy_sni, not_bogon=list(not_bogon), fingerprints_dir=fingerprints,
+        body_cap_bytes=body_cap,
+        timeouts=Timeouts(dns_s=timeout_dns, tcp_s=timeout_tcp, tls_s=timeout_tls, http_s=timeout_http))
+    targets, total = load_run_targets(urls, list_name, category, on_error=_print_input_error)
+    store = _open_store(store_path)
+    with store:
+        try:
+            summary, display = asyncio.run(_run(targets, total, settings, store, list_name=list_name, as_json=as_json,
+                                       progress=not no_progress and not as_json and sys.stderr.isatty(),
+                                       key_path=key_path))
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            click.echo("interrupted: in-flight measurements abandoned; finished ones are stored", err=True)
+            sys.exit(130)
+    if not as_json:
+        from probe.cli.tables import print_run_table
+
+        print_run_table(summary, display.rows, display.hidden_ok, store_path)
+    if summary.interrupted:
+        click.echo("stopped early: finished measurements are stored", err=True)
+        sys.exit(130)
+
+
+def _print_input_error(message: str) -> None:
+    click.echo(f"skipped: {message}", err=True)
+
+
+def _open_store(path: Path) -> Store:
+    store = Store.open(path)
+    free = shutil.disk_usage(path.parent).free
+    if free < MIN_FREE_BYTES:
+        store.close()
+        raise StoreError(f"only {free // 1024} KiB free where the store lives ({path.parent})",
+                         hint="free some space or choose another place with --store PATH")
+    return store
+
+
+async def _run(targets: Any, total: int, settings: MeasureSettings, store: Store, *, list_name: str | None,
+               as_json: bool, progress: bool, key_path: Path | None) -> tuple[RunSummary, RunDisplay]:
+    display = RunDisplay(total=total, enabled=progress)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _stopper(stop, display, main))
+
+    def on_result(outcome: RunOutcome) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(_json_line(outcome), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        display.add(outcome)
+
+    ctx = await build_run_context(settings, store, on_result=on_result, list_name=list_name, stop=stop,
+                                  key_path=key_path)
+    try:
+        with display:
+            return await run_targets(targets, ctx), display
+    finally:
+        if ctx.control is not None:
+            await ctx.control.aclose()  # type: ignore[attr-defined]
+
+
+def _stopper(stop: asyncio.Event, display: Any, main: asyncio.Task[Any]) -> Any:
+    def handler() -> None:
+        if stop.is_set():
+            main.cancel()  # second signal: abandon what is in flight
+            return
+        stop.set()
+        display.note("stopping: finishing the measurements in flight (Ctrl-C again to abandon them)")
+    return handler
+
+
+def _json_line(outcome: RunOutcome) -> dict[str, Any]:
+    return {"measurement_id": outcome.measurement.measurement_id, "input": outcome.measurement.input,
+            "verdict": outcome.verdict.model_dump(mode="json") if outcome.verdict else None,
+            "chain_hash": outcome.entry.chain_hash,
+            "measurement": json.loads(outcome.entry.record)}
+
+
+def register(group: click.Group) -> None:
+    group.add_command(run_command)

@@ -1,0 +1,110 @@
+"""Builds what a run needs from settings: targets, control client, classifier, identity, signer.
+
+Each optional part is imported where it is used, so the probe still measures (and says what is
+missing) when a part is not configured: no control → verdicts are `inconclusive`; no ASN database →
+AS0/ZZ; no key → measurements are chained but unsigned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from probe.errors import InputError
+from probe.measure.runner import RunContext, RunOutcome
+from probe.models import Measurement, ProbeNetwork, Target, Verdict
+from probe.models.settings import MeasureSettings
+from probe.net.dns import system_nameserver
+from probe.store import Store
+
+
+def normalise_cli_url(url: str) -> Target:
+    """One URL typed on the command line → a Target, or InputError naming it."""
+    try:
+        from probe.targets import normalise_url
+    except ImportError:  # pragma: no cover - targets package always ships
+        normalise_url = None
+    if normalise_url is not None:
+        return Target(url=normalise_url(url))
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in url.strip():
+        raise InputError(f"not an http(s) URL: {url!r}", hint="write it like https://example.org/")
+    return Target(url=url.strip())
+
+
+def load_run_targets(urls: Iterable[str], list_name: str | None, category: str | None,
+                     on_error: Callable[[str], None]) -> tuple[Iterator[Target], int]:
+    """Targets from URL arguments and/or a list; bad URL arguments are reported and skipped."""
+    targets: list[Target] = []
+    for url in urls:
+        try:
+            targets.append(normalise_cli_url(url))
+        except InputError as exc:
+            on_error(str(exc))
+    if list_name:
+        from probe.targets import load_targets, resolve_list
+
+        categories = {c.strip().upper() for c in category.split(",")} if category else None
+        targets.extend(load_targets(resolve_list(list_name), categories=categories))
+    if not targets:
+        raise InputError("nothing to measure", hint="give URLs or --list NAME (e.g. probe run --list kz)")
+    return iter(targets), len(targets)
+
+
+def make_classifier(settings: MeasureSettings) -> Callable[[Measurement, Mapping[str, bytes]], Verdict] | None:
+    try:
+        from probe.classify import classify, make_context
+    except ImportError:
+        return None
+    context = make_context(settings)
+
+    def classifier(measurement: Measurement, bodies: Mapping[str, bytes]) -> Verdict:
+        return classify(measurement, bodies=bodies, context=context)
+
+    return classifier
+
+
+def make_identify(asn_db: Path | None) -> Callable[[str | None], ProbeNetwork] | None:
+    try:
+        from probe.identity import AsnDatabase
+    except ImportError:
+        return None
+    db = AsnDatabase.open(asn_db)
+
+    def identify(ip: str | None) -> ProbeNetwork:
+        if not ip:
+            return ProbeNetwork()
+        found = db.lookup(ip)
+        return ProbeNetwork(probe_asn=found.asn, probe_cc=found.cc, probe_network_name=found.name)
+
+    return identify
+
+
+def make_control(settings: MeasureSettings) -> Any:
+    if not settings.control_urls and not settings.doh_url:
+        return None
+    from probe.control.client import ControlClient
+
+    timeout = settings.timeouts.tcp_s + settings.timeouts.tls_s + settings.timeouts.http_s + 5
+    return ControlClient(urls=settings.control_urls, ca_bundle=settings.ca_bundle, doh_url=settings.doh_url,
+                         timeout_s=timeout)
+
+
+def make_signer(key_path: Path | None) -> Any:
+    try:
+        from probe.evidence.keys import load_signer
+    except ImportError:
+        return None
+    return load_signer(key_path)
+
+
+async def build_run_context(settings: MeasureSettings, store: Store, *, on_result: Callable[[RunOutcome], None],
+                            list_name: str | None, stop: asyncio.Event, key_path: Path | None) -> RunContext:
+    resolver = settings.resolver or system_nameserver()
+    return RunContext(settings=settings, store=store, resolver=resolver, control=make_control(settings),
+                      classifier=make_classifier(settings), identify=make_identify(settings.asn_db),
+                      signer=make_signer(key_path), on_result=on_result, list_name=list_name, stop=stop)

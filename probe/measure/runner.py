@@ -1,0 +1,131 @@
+"""Run a list of targets with bounded concurrency, streaming each finished measurement to the store.
+
+A fixed pool of workers pulls targets from an iterator, so memory does not grow with the list. Each
+finished measurement is identified (ASN from the control's view of our address), scrubbed of the
+probe's addresses, classified, committed and reported before the next one starts in that worker. A
+stop request (Ctrl-C, SIGTERM) stops taking new targets; finished measurements are always kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from probe.errors import InputError
+from probe.measure.privacy import scrub
+from probe.measure.url import ControlSource, MeasuredURL, measure_url
+from probe.models import Measurement, ProbeNetwork, Target, Verdict
+from probe.models.settings import MeasureSettings
+from probe.store import Signer, Store, StoredEntry
+
+Classifier = Callable[[Measurement, Mapping[str, bytes]], Verdict]
+Identify = Callable[[str | None], ProbeNetwork]  # the probe's public IP (or None) → network identity
+
+
+@dataclass
+class RunOutcome:
+    entry: StoredEntry
+    measurement: Measurement
+    verdict: Verdict | None
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    total: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    interrupted: bool = False
+
+
+@dataclass
+class RunContext:
+    settings: MeasureSettings
+    store: Store
+    resolver: str | None
+    control: ControlSource | None = None
+    classifier: Classifier | None = None
+    identify: Identify | None = None
+    signer: Signer | None = None
+    on_result: Callable[[RunOutcome], None] | None = None
+    on_error: Callable[[Target, str], None] | None = None
+    list_name: str | None = None
+    stop: asyncio.Event | None = None
+
+
+async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
+    summary = RunSummary(run_id=str(uuid.uuid4()))
+    loop = asyncio.get_running_loop()
+    # getaddrinfo runs in threads: give it enough of them that DNS is not the bottleneck.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=min(64, max(4, ctx.settings.parallel))))
+    ctx.store.start_run(summary.run_id, ctx.list_name)
+    source = iter(targets)
+    stop = ctx.stop or asyncio.Event()
+    state = _State(ctx=ctx, summary=summary, network=ProbeNetwork(resolver_address=ctx.resolver or ""))
+    workers = [asyncio.create_task(_worker(source, state, stop)) for _ in range(ctx.settings.parallel)]
+    status = "finished"
+    try:
+        await asyncio.gather(*workers)
+        if stop.is_set():
+            status = "interrupted"
+    except asyncio.CancelledError:
+        status = "interrupted"
+        for w in workers:
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    finally:
+        summary.interrupted = status == "interrupted"
+        ctx.store.finish_run(summary.run_id, status, dict(summary.counts))
+    return summary
+
+
+@dataclass
+class _State:
+    ctx: RunContext
+    summary: RunSummary
+    network: ProbeNetwork
+
+
+def _next(source: Iterator[Target]) -> Target | None:
+    return next(source, None)
+
+
+async def _worker(source: Iterator[Target], state: _State, stop: asyncio.Event) -> None:
+    ctx = state.ctx
+    while not stop.is_set():
+        try:
+            target = _next(source)
+        except InputError as exc:  # a bad line in a streamed list: report it, keep going
+            if ctx.on_error:
+                ctx.on_error(Target(url="?"), str(exc))
+            continue
+        if target is None:
+            return
+        measured = await measure_url(target.url, settings=ctx.settings, resolver=ctx.resolver,
+                                     control=ctx.control, network=state.network,
+                                     category_code=target.category_code or None)
+        _commit(measured, state)
+
+
+def _commit(measured: MeasuredURL, state: _State) -> None:
+    ctx = state.ctx
+    if ctx.identify is not None and measured.public_ip:
+        # The latest view of our public address decides the network; without a control, keep the last.
+        state.network = ctx.identify(measured.public_ip).model_copy(
+            update={"resolver_address": ctx.resolver or ""})
+    measurement = measured.measurement.model_copy(update={"network": state.network})
+    measurement, artifacts = scrub(measurement, measured.artifacts, measured.own_addresses)
+    verdict = None
+    if ctx.classifier is not None:
+        bodies = {a.sha256: a.data for a in artifacts if a.kind == "http_body"}
+        verdict = ctx.classifier(measurement, bodies)
+    entry = ctx.store.append(measurement, artifacts, verdict, run_id=state.summary.run_id, signer=ctx.signer)
+    state.summary.total += 1
+    state.summary.counts[verdict.label if verdict else "unclassified"] += 1
+    if ctx.on_result:
+        ctx.on_result(RunOutcome(entry=entry, measurement=measurement, verdict=verdict))
+

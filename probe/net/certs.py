@@ -1,0 +1,82 @@
+"""Certificate chain validation, separate from the handshake, so a bad chain is recorded, not fatal.
+
+The handshake runs without verification so that we always capture the chain the server sent; the
+chain is then checked here against a named CA bundle (certifi's Mozilla roots by default — never the
+OS store, where a national interception root may be installed) and the reason for a failure is kept.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from pathlib import Path
+
+import certifi
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import DNSName, IPAddress, PolicyBuilder, Store, VerificationError
+
+from probe import failures
+from probe.models import CertificateValidation
+
+
+@functools.lru_cache(maxsize=8)
+def _trust_store(bundle: str) -> Store:
+    pem = Path(bundle).read_bytes()
+    return Store(x509.load_pem_x509_certificates(pem))
+
+
+def bundle_path(ca_bundle: Path | None) -> str:
+    return str(ca_bundle) if ca_bundle else certifi.where()
+
+
+def _name(name: x509.Name) -> str:
+    cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if cns:
+        return str(cns[0].value)
+    return name.rfc4514_string()
+
+
+def _failure_for(reason: str, leaf: x509.Certificate, hostname: str, now: datetime) -> str:
+    text = reason.lower()
+    if leaf.not_valid_after_utc < now or leaf.not_valid_before_utc > now or "expired" in text:
+        return failures.SSL_INVALID_CERTIFICATE
+    if "no matching" in text and ("subjectaltname" in text or "name" in text) or "hostname" in text:
+        return failures.SSL_INVALID_HOSTNAME
+    if "issuer" in text or "candidate" in text or "self-signed" in text or "not found" in text:
+        return failures.SSL_UNKNOWN_AUTHORITY
+    return failures.SSL_INVALID_CERTIFICATE
+
+
+def validate_chain(ders: list[bytes], *, hostname: str, ca_bundle: Path | None,
+                   now: datetime | None = None) -> CertificateValidation:
+    """Check a server's chain (leaf first) for `hostname`; record why it fails, with issuer names."""
+    bundle = bundle_path(ca_bundle)
+    label = "certifi" if ca_bundle is None else str(ca_bundle)
+    now = now or datetime.now(UTC)
+    if not ders:
+        return CertificateValidation(ca_bundle=label, failure=failures.SSL_INVALID_CERTIFICATE,
+                                     reason="the server sent no certificate")
+    try:
+        certs = [x509.load_der_x509_certificate(d) for d in ders]
+    except ValueError as exc:
+        return CertificateValidation(ca_bundle=label, failure=failures.SSL_INVALID_CERTIFICATE,
+                                     reason=f"unparseable certificate: {exc}")
+    leaf = certs[0]
+    info = dict(ca_bundle=label, leaf_subject=_name(leaf.subject), leaf_issuer=_name(leaf.issuer),
+                root_issuer=_name(certs[-1].issuer), not_before=leaf.not_valid_before_utc.isoformat(),
+                not_after=leaf.not_valid_after_utc.isoformat())
+    try:
+        subject: DNSName | IPAddress = DNSName(hostname)
+    except ValueError:
+        import ipaddress
+        subject = IPAddress(ipaddress.ip_address(hostname))
+    try:
+        verifier = PolicyBuilder().store(_trust_store(bundle)).time(now.replace(tzinfo=None)) \
+            .build_server_verifier(subject)
+        verifier.verify(leaf, certs[1:])
+    except (VerificationError, ValueError) as exc:
+        reason = failures.scrub_addresses(str(exc))
+        return CertificateValidation(**info, failure=_failure_for(reason, leaf, hostname, now),  # type: ignore[arg-type]
+                                     reason=reason)
+    return CertificateValidation(**info)  # type: ignore[arg-type]

@@ -1,0 +1,28 @@
+"""TCP step: connect to one ip:port, returning the observation and, on success, the connected socket."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+
+from probe import failures
+from probe.models import TCPConnectObservation
+from probe.net.clock import Clock
+
+
+async def tcp_connect(ip: str, port: int, *, timeout_s: float, clock: Clock,
+                      transaction_id: int = 0) -> tuple[TCPConnectObservation, socket.socket | None]:
+    loop = asyncio.get_running_loop()
+    family = socket.AF_INET6 if ipaddress.ip_address(ip).version == 6 else socket.AF_INET
+    t0 = clock()
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        await asyncio.wait_for(loop.sock_connect(sock, (ip, port)), timeout_s)
+    except Exception as exc:  # noqa: BLE001 - a failed connect is an observation
+        sock.close()
+        return TCPConnectObservation(ip=ip, port=port, t0=t0, t=clock(), transaction_id=transaction_id,
+                                     failure=failures.classify_exception(exc)), None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return TCPConnectObservation(ip=ip, port=port, t0=t0, t=clock(), transaction_id=transaction_id), sock
