@@ -1,0 +1,92 @@
+"""`probe results` (list stored measurements) and `probe show ID` (one measurement in full)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from probe.cli.options import store_option
+from probe.errors import InputError
+from probe.store import EntryFilter, Store
+
+
+@click.command("results")
+@store_option
+@click.option("--url", help="Only this URL (exact).")
+@click.option("--host", help="Only this host name.")
+@click.option("--since", help="From this UTC time or date (ISO-8601, e.g. 2026-11-01).")
+@click.option("--until", help="Up to this UTC time or date (ISO-8601).")
+@click.option("--verdict", help="Only this verdict label, or 'blocked' for any censorship verdict.")
+@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+def results_command(store_path: Path, url: str | None, host: str | None, since: str | None, until: str | None,
+                    verdict: str | None, limit: int, as_json: bool) -> None:
+    """List stored measurements, newest last.
+
+    \b
+    Example:
+      probe results --since 2026-11-01 --verdict blocked
+      probe results --host selftanu.kz --json
+    """
+    filt = EntryFilter(url=url, host=host, since=since, until=_until(until), verdict=verdict, limit=limit)
+    with Store.open(store_path, create=False) as store:
+        if as_json:
+            for e in store.entries(filt):
+                click.echo(json.dumps({"measurement_id": e.measurement_id, "input": e.input,
+                                       "test_start_time": e.test_start_time, "probe_asn": e.probe_asn,
+                                       "verdict": e.verdict.label if e.verdict else None}))
+            return
+        from probe.cli.tables import print_entries
+
+        n = print_entries(store.entries(filt))
+        if n == 0:
+            click.echo("no stored measurement matches", err=True)
+
+
+def _until(value: str | None) -> str | None:
+    """A bare date means the whole of that day."""
+    if value and len(value) == 10:
+        return value + "T23:59:59.999999Z"
+    return value
+
+
+@click.command("show")
+@click.argument("measurement_id")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="The stored record and verdict as JSON.")
+def show_command(measurement_id: str, store_path: Path, as_json: bool) -> None:
+    """Print one stored measurement in full: every observation, the control, the verdict and its reasons.
+
+    \b
+    Example:
+      probe show 3f2a9c1e
+      probe show 3f2a9c1e --json | jq .measurement.tls_handshakes
+    """
+    with Store.open(store_path, create=False) as store:
+        entry = store.get(measurement_id)
+        if entry is None:
+            raise InputError(f"no measurement with id {measurement_id!r} in {store_path}",
+                             hint="`probe results` lists ids; give at least 6 characters")
+        record = json.loads(entry.record)
+        verdict = entry.verdict.model_dump(mode="json") if entry.verdict else None
+        if as_json:
+            click.echo(json.dumps({"measurement": record, "verdict": verdict, "chain_hash": entry.chain_hash,
+                                   "prev_hash": entry.prev_hash, "signature": entry.signature}, indent=2,
+                                  ensure_ascii=False))
+            return
+        _print_human(entry.measurement_id, record, verdict, entry.chain_hash)
+
+
+def _print_human(mid: str, record: dict[str, object], verdict: dict[str, object] | None, link: str) -> None:
+    from probe.cli.show import render_measurement
+
+    console = Console()
+    console.print(render_measurement(mid, record, verdict, link))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(results_command)
+    group.add_command(show_command)
