@@ -29,9 +29,8 @@ from probe.models import (
 )
 from probe.models.settings import MeasureSettings
 from probe.net.artifacts import ArtifactSink
-from probe.net.clock import Clock, measurement_clock
+from probe.net.clock import Clock, measurement_clock, utc_now_iso
 from probe.net.http import http_get
-from probe.store.store import utc_now_iso
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 

@@ -15,3 +15,10 @@ def measurement_clock() -> Clock:
         return round(time.monotonic() - start, 6)
 
     return now
+
+
+def utc_now_iso() -> str:
+    """Wall-clock now, UTC, ISO-8601 with microseconds and a Z."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -12,7 +12,6 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -276,6 +275,3 @@ def _where(f: EntryFilter) -> tuple[str, list[object]]:
         args.append(f.verdict)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
-
-def utc_now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

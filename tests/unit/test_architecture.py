@@ -1,0 +1,55 @@
+"""Imports flow one way (DESIGN.md section 2): a lower layer never imports a higher one."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "probe"
+
+# What each layer may import from the probe package (the stdlib and third parties are always fine).
+ALLOWED = {
+    "models": {"probe.models"},
+    "net": {"probe.models", "probe.net", "probe.failures", "probe.errors"},
+    "classify": {"probe.models", "probe.classify", "probe.failures", "probe.errors"},
+    "store": {"probe.models", "probe.store", "probe.errors"},
+    "evidence": {"probe.models", "probe.evidence", "probe.store", "probe.errors", "probe.failures", "probe"},
+    "measure": {"probe.models", "probe.net", "probe.measure", "probe.failures", "probe.errors", "probe.store",
+                "probe"},
+}
+
+
+def _probe_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "probe":
+            found |= {f"probe.{a.name}" if a.name != "__version__" else "probe" for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("probe"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("probe")}
+    return found
+
+
+def _allowed(module: str, allowed: set[str]) -> bool:
+    return any(module == a or module.startswith(a + ".") for a in allowed if a != "probe") or (
+        "probe" in allowed and module == "probe")
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layer_imports_only_what_it_may(layer: str) -> None:
+    bad = []
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        for module in _probe_imports(path):
+            if not _allowed(module, ALLOWED[layer]):
+                bad.append(f"{path.relative_to(PACKAGE)} imports {module}")
+    assert not bad, "\n".join(bad)
+
+
+def test_measure_does_not_classify() -> None:
+    """Measurement records; it never decides verdicts (the runner is handed a classifier)."""
+    for path in (PACKAGE / "measure").rglob("*.py"):
+        assert not any(m.startswith("probe.classify") for m in _probe_imports(path)), path
