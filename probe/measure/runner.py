@@ -54,15 +54,16 @@ class RunContext:
     on_error: Callable[[Target, str], None] | None = None
     list_name: str | None = None
     stop: asyncio.Event | None = None
+    run_id: str | None = None  # continue this run (after a crash): its measured inputs are skipped
 
 
 async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
-    summary = RunSummary(run_id=str(uuid.uuid4()))
+    summary = RunSummary(run_id=ctx.run_id or str(uuid.uuid4()))
     loop = asyncio.get_running_loop()
     # getaddrinfo runs in threads: give it enough of them that DNS is not the bottleneck.
     loop.set_default_executor(ThreadPoolExecutor(max_workers=min(64, max(4, ctx.settings.parallel))))
-    ctx.store.start_run(summary.run_id, ctx.list_name)
-    source = iter(targets)
+    done = ctx.store.start_run(summary.run_id, ctx.list_name)
+    source = (t for t in targets if t.url not in done)
     stop = ctx.stop or asyncio.Event()
     state = _State(ctx=ctx, summary=summary, network=ProbeNetwork(resolver_address=ctx.resolver or ""))
     workers = [asyncio.create_task(_worker(source, state, stop)) for _ in range(ctx.settings.parallel)]

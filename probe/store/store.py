@@ -149,10 +149,19 @@ class Store:
         with self._transaction():
             self._write_verdict(measurement_id, verdict)
 
-    def start_run(self, run_id: str, list_name: str | None) -> None:
+    def start_run(self, run_id: str, list_name: str | None) -> set[str]:
+        """Start (or continue, after a crash) a run; returns the inputs it has already measured."""
         with self._transaction():
-            self._conn.execute("INSERT INTO runs(run_id, list_name, started_at, status) VALUES (?,?,?,?)",
+            self._conn.execute("INSERT OR IGNORE INTO runs(run_id, list_name, started_at, status) VALUES (?,?,?,?)",
                                (run_id, list_name, _now(), "running"))
+            self._conn.execute("UPDATE runs SET status='running', finished_at=NULL WHERE run_id=?", (run_id,))
+        rows = self._conn.execute("SELECT input FROM measurements WHERE run_id=?", (run_id,))
+        return {str(r[0]) for r in rows}
+
+    def unfinished_runs(self) -> list[tuple[str, str | None]]:
+        """(run_id, list_name) of runs that never finished (the process was killed)."""
+        rows = self._conn.execute("SELECT run_id, list_name FROM runs WHERE status='running' ORDER BY started_at")
+        return [(str(r[0]), r[1]) for r in rows]
 
     def finish_run(self, run_id: str, status: str, counts: dict[str, int]) -> None:
         with self._transaction():
