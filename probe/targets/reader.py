@@ -1,0 +1,110 @@
+"""Read a list file as text lines with bounded memory, recording file-level problems.
+
+`LineReader` reads a binary stream one line at a time (never more than `max_line_bytes` at once and
+never more than `max_file_bytes` in total) and yields each line as text ending in "\\n", so that the
+`csv` module can consume it and count lines. Lines that cannot be used (not UTF-8, too long) are
+reported and replaced by an empty line, so line numbers stay true. A NUL byte, a UTF-16/32 byte-order
+mark or an oversized file stops reading: the file is not a text list. It also notes a UTF-8 BOM, CRLF
+line ends and a missing final newline. It does not parse CSV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from probe.targets.problems import Problem, error
+
+MAX_FILE_BYTES = 8 * 1024 * 1024  # the largest Citizen Lab list (global.csv) is about 0.2 MB
+MAX_LINE_BYTES = 64 * 1024
+_UTF8_BOM = b"\xef\xbb\xbf"
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_FIX = "run `probe lists lint --fix FILE`"
+
+
+class LineReader:
+    def __init__(self, stream: BinaryIO, name: str, *, max_file_bytes: int = MAX_FILE_BYTES,
+                 max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        self.stream = stream
+        self.name = name
+        self.max_file_bytes = max_file_bytes
+        self.max_line_bytes = max_line_bytes
+        self.problems: list[Problem] = []
+        self.bad_lines: set[int] = set()  # lines already reported and replaced by an empty line
+        self.fatal = False
+        self.has_bom = False
+        self.crlf_lines = 0
+        self.lines = 0
+        self.ends_with_newline = True
+        self._bytes = 0
+
+    def __iter__(self) -> Iterator[str]:
+        while not self.fatal:
+            raw = self._read_line()
+            if raw is None:
+                return
+            self.lines += 1
+            text = self._decode(raw)
+            if text is not None:
+                yield text
+
+    def _read_line(self) -> bytes | None:
+        raw = self.stream.readline(self.max_line_bytes + 1)
+        if not raw:
+            return None
+        self._bytes += len(raw)
+        if self._bytes > self.max_file_bytes:
+            self._stop(self.lines + 1, "too-large",
+                       f"file is larger than {self.max_file_bytes // (1024 * 1024)} MiB; "
+                       "lists this large are refused", "split it into several smaller lists")
+            return None
+        if len(raw) > self.max_line_bytes and not raw.endswith(b"\n"):
+            self._skip_rest_of_line()
+            self.problems.append(error(self.name, self.lines + 1, "line-too-long",
+                                       f"line is longer than {self.max_line_bytes // 1024} KiB",
+                                       "a list line holds one URL and a short note; shorten it"))
+            self.bad_lines.add(self.lines + 1)
+            return b"\n"
+        return raw
+
+    def _skip_rest_of_line(self) -> None:
+        while True:
+            chunk = self.stream.readline(self.max_line_bytes)
+            self._bytes += len(chunk)
+            if not chunk or chunk.endswith(b"\n") or self._bytes > self.max_file_bytes:
+                return
+
+    def _decode(self, raw: bytes) -> str | None:
+        number = self.lines
+        if number == 1 and raw.startswith(_WIDE_BOMS):
+            self._stop(number, "utf16", "file is UTF-16 or UTF-32, not UTF-8", "save it as UTF-8")
+            return None
+        if b"\x00" in raw:
+            self._stop(number, "binary", "line contains a NUL byte: this looks like a binary file, "
+                       "not a target list", "give a UTF-8 CSV or text file")
+            return None
+        if number == 1 and raw.startswith(_UTF8_BOM):
+            self.has_bom = True
+            raw = raw[len(_UTF8_BOM):]
+            self.problems.append(error(self.name, 1, "bom", "file starts with a UTF-8 byte-order mark "
+                                       "(BOM)", f"{_FIX} or save as UTF-8 without BOM", fixable=True))
+        self.ends_with_newline = raw.endswith(b"\n")
+        if raw.endswith(b"\r\n"):
+            self.crlf_lines += 1
+            if self.crlf_lines == 1:
+                self.problems.append(error(self.name, number, "crlf", "line ends with CRLF (Windows); "
+                                           "lists use LF line ends", _FIX, fixable=True))
+            raw = raw[:-2] + b"\n"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.problems.append(error(self.name, number, "encoding", f"line is not valid UTF-8 (byte "
+                                       f"{exc.start + 1}: {raw[exc.start:exc.start + 1]!r})",
+                                       "save the file as UTF-8"))
+            self.bad_lines.add(number)
+            return "\n"
+        return text if text.endswith("\n") else text + "\n"
+
+    def _stop(self, line: int, code: str, message: str, hint: str) -> None:
+        self.fatal = True
+        self.problems.append(error(self.name, line, code, message, hint))

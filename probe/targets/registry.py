@@ -1,0 +1,50 @@
+"""Shipped target lists by name: `--list kz` means targetlists/kz.csv.
+
+Shipped lists live in the repository's `targetlists/` directory (found relative to this package, which
+works from a checkout and an editable install) and, if a build copies them there, in the package's
+`probe/targets/data/lists/`. Callers may pass other directories to search. This module only finds
+files; it does not read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from probe.errors import InputError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+LIST_SUFFIXES = (".csv", ".txt")
+
+
+def default_search_dirs() -> list[Path]:
+    """Where shipped lists are looked for: the checkout's targetlists/, then packaged copies."""
+    return [_PACKAGE_DIR.parent.parent / "targetlists", _PACKAGE_DIR / "data" / "lists"]
+
+
+def shipped_lists(*, search_dirs: Sequence[Path] | None = None) -> dict[str, Path]:
+    """Name -> path of every shipped list (the first directory that has a name wins)."""
+    found: dict[str, Path] = {}
+    for directory in search_dirs if search_dirs is not None else default_search_dirs():
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.iterdir()):
+            if path.suffix in LIST_SUFFIXES and path.is_file() and not path.name.startswith("."):
+                found.setdefault(path.stem, path)
+    return found
+
+
+def resolve_list(name_or_path: str, *, search_dirs: Sequence[Path] | None = None) -> Path:
+    """An existing file path as given, else the shipped list of that name; InputError otherwise."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise InputError(f"{name_or_path} is a directory, not a list file", hint="give a .csv file")
+    shipped = shipped_lists(search_dirs=search_dirs)
+    name = name_or_path.removesuffix(".csv").removesuffix(".txt")
+    if name in shipped and "/" not in name_or_path:
+        return shipped[name]
+    names = ", ".join(sorted(shipped)) or "none found"
+    raise InputError(f"no list file or shipped list named {name_or_path!r}",
+                     hint=f"give the path to a CSV file, or one of the shipped lists: {names}")

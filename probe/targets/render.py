@@ -1,0 +1,58 @@
+"""Write rows back as list text, and replace a list file atomically.
+
+Citizen Lab CSVs are written the way upstream writes them: the header, then rows with minimal
+quoting, UTF-8 without BOM, LF line ends, a final newline. Plain lists keep their comment and blank
+lines where they were. Rendering does not change any value: fixing values is `probe.targets.lint`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from probe.errors import InputError
+from probe.targets.parse import HEADER, Kind, Row
+
+
+def render_list(kind: Kind, rows: Sequence[Row], comments: Sequence[tuple[int, str]] = ()) -> str:
+    if kind == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(HEADER)
+        writer.writerows(row.fields for row in rows)
+        return out.getvalue()
+    lines: list[tuple[int, int, str]] = [(number, 0, text) for number, text in comments]
+    for order, row in enumerate(rows):
+        note = row.get(5)
+        lines.append((row.line, 1 + order, row.url + (f"  # {note}" if note else "")))
+    return "".join(text + "\n" for _, _, text in sorted(lines))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` (UTF-8) so that a crash leaves either the old or the new file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}", hint="check the directory exists and "
+                         "is writable") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise InputError(f"cannot write {path}: {exc.strerror}", hint="check the file is writable") from exc
