@@ -8,6 +8,7 @@ OS store, where a national interception root may be installed) and the reason fo
 from __future__ import annotations
 
 import functools
+import ipaddress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,9 +22,10 @@ from probe.models import CertificateValidation
 
 
 @functools.lru_cache(maxsize=8)
-def _trust_store(bundle: str) -> Store:
-    pem = Path(bundle).read_bytes()
-    return Store(x509.load_pem_x509_certificates(pem))
+def _trust_store(bundle: str) -> tuple[Store, frozenset[bytes]]:
+    """The verifier's store and the DER-encoded subjects of its roots (to name unknown issuers)."""
+    roots = x509.load_pem_x509_certificates(Path(bundle).read_bytes())
+    return Store(roots), frozenset(r.subject.public_bytes() for r in roots)
 
 
 def bundle_path(ca_bundle: Path | None) -> str:
@@ -37,7 +39,11 @@ def _name(name: x509.Name) -> str:
     return name.rfc4514_string()
 
 
-def _failure_for(reason: str, leaf: x509.Certificate, hostname: str, now: datetime) -> str:
+def _failure_for(reason: str, certs: list[x509.Certificate], roots: frozenset[bytes], now: datetime) -> str:
+    """Most telling first: nobody we trust vouches for it, then expiry, then the name."""
+    leaf, last = certs[0], certs[-1]
+    if last.issuer.public_bytes() not in roots and last.subject.public_bytes() not in roots:
+        return failures.SSL_UNKNOWN_AUTHORITY
     text = reason.lower()
     if leaf.not_valid_after_utc < now or leaf.not_valid_before_utc > now or "expired" in text:
         return failures.SSL_INVALID_CERTIFICATE
@@ -69,14 +75,13 @@ def validate_chain(ders: list[bytes], *, hostname: str, ca_bundle: Path | None,
     try:
         subject: DNSName | IPAddress = DNSName(hostname)
     except ValueError:
-        import ipaddress
         subject = IPAddress(ipaddress.ip_address(hostname))
+    store, roots = _trust_store(bundle)
     try:
-        verifier = PolicyBuilder().store(_trust_store(bundle)).time(now.replace(tzinfo=None)) \
-            .build_server_verifier(subject)
+        verifier = PolicyBuilder().store(store).time(now.replace(tzinfo=None)).build_server_verifier(subject)
         verifier.verify(leaf, certs[1:])
     except (VerificationError, ValueError) as exc:
-        reason = failures.scrub_addresses(str(exc))
-        return CertificateValidation(**info, failure=_failure_for(reason, leaf, hostname, now),  # type: ignore[arg-type]
+        reason = str(exc)
+        return CertificateValidation(**info, failure=_failure_for(reason, certs, roots, now),  # type: ignore[arg-type]
                                      reason=reason)
     return CertificateValidation(**info)  # type: ignore[arg-type]
