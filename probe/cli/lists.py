@@ -240,7 +240,8 @@ def import_cmd(sources: tuple[Path, ...], country: str, output: Path | None) -> 
     _print_problems(result.skipped)
     click.echo(f"{output}: {_plural(result.added, 'new row')}, {result.already_listed} already listed, "
                f"{len(result.skipped)} skipped")
-    click.echo(f"recorded in {output}.provenance: {result.provenance}", err=True)
+    if result.provenance:
+        click.echo(f"recorded in {output}.provenance: {result.provenance}", err=True)
 
 
 @lists.command("shipped")

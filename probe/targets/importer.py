@@ -7,7 +7,7 @@ output is written sorted like upstream. Source rows that cannot be used (bad URL
 bad date, wrong columns) are skipped and reported, never guessed at. Each row keeps its upstream
 `source` column (who contributed it: the attribution CC BY-NC-SA asks for), and one line saying what
 was imported from where (with the upstream commit, read from a git checkout or a SOURCE.txt) is
-appended to `<output>.provenance`. Nothing here touches the network.
+appended to `<output>.provenance`; when nothing is new, nothing is written. No network access.
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ def import_lists(sources: Sequence[Path], *, country: str, output: Path, legend:
     for path in files:
         result.sources.append(describe_source(path))
         _merge(validate_file(path, legend=legend), rows, keys, result, legend)
+    if not result.added:
+        return result  # nothing new: the list and its provenance stay as they are
     rows.sort(key=lambda row: sort_key(row.url))
     write_atomic(output, render_list("csv", rows))
     day = (today or dt.datetime.now(dt.UTC).date()).isoformat()
