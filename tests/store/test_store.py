@@ -1,0 +1,120 @@
+"""The SQLite store: append-only chain, artifacts by hash, verdicts apart, runs, bad paths."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from probe.errors import StoreError
+from probe.models import Artifact, Measurement, ProbeNetwork, Verdict
+from probe.models.canonical import GENESIS_HASH, canonical_json, chain_hash, sha256_hex
+from probe.store import EntryFilter, Store
+
+
+def make_measurement(i: int, url: str = "https://selftanu.kz/") -> Measurement:
+    return Measurement(measurement_id=f"00000000-0000-4000-8000-{i:012d}", input=url,
+                       test_start_time=f"2026-11-{10 + i % 10:02d}T10:00:00.000000Z", measurement_runtime_s=0.1,
+                       software_version="test", network=ProbeNetwork(probe_asn="AS9198", probe_cc="KZ"))
+
+
+VERDICT = Verdict(label="tls.timeout", confidence="likely", blocking="http-failure", accessible=False,
+                  reasons=["r"])
+
+
+def test_chain_links_each_record_to_the_previous(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite") as store:
+        entries = [store.append(make_measurement(i)) for i in range(3)]
+    prev = GENESIS_HASH
+    for e in entries:
+        assert e.record_sha256 == sha256_hex(e.record.encode())
+        assert e.record.encode() == canonical_json(e.measurement().model_dump(mode="json"))
+        assert e.prev_hash == prev and e.chain_hash == chain_hash(prev, e.record_sha256)
+        prev = e.chain_hash
+
+
+def test_measurements_are_append_only(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with Store.open(path) as store:
+        store.append(make_measurement(1))
+    conn = sqlite3.connect(path)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE measurements SET input='x'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM measurements")
+
+
+def test_artifacts_are_content_addressed_and_prunable(tmp_path: Path) -> None:
+    body = Artifact.of("http_body", b"<title>Selftanu</title>")
+    with Store.open(tmp_path / "s.sqlite") as store:
+        store.append(make_measurement(1), [body, body])
+        store.append(make_measurement(2), [body])
+        assert store.artifact(body.sha256) == body.data
+        assert store.prune_artifacts(older_than="9999-01-01") == 1
+        assert store.artifact(body.sha256) is None
+        assert store.artifact_info(body.sha256) is not None  # the hash stays, the bytes go
+
+
+def test_verdicts_change_without_touching_the_evidence(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite") as store:
+        e = store.append(make_measurement(1), verdict=VERDICT)
+        store.set_verdict(e.measurement_id, VERDICT.model_copy(update={"label": "ok"}))
+        again = store.get(e.measurement_id[:8] + "0000-4000")  # not a prefix: no match
+        assert again is None
+        after = store.get(e.measurement_id)
+        assert after and after.verdict and after.verdict.label == "ok" and after.chain_hash == e.chain_hash
+
+
+def test_filters(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite") as store:
+        store.append(make_measurement(1), verdict=VERDICT)
+        store.append(make_measurement(2, "http://who.int/"))
+        assert [e.input for e in store.entries(EntryFilter(host="WHO.int"))] == ["http://who.int/"]
+        assert len(list(store.entries(EntryFilter(verdict="blocked")))) == 1
+        assert len(list(store.entries(EntryFilter(since="2026-11-12")))) == 1
+        assert len(list(store.entries(EntryFilter(limit=1)))) == 1
+
+
+def test_signer_is_called_with_the_chain_hash(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def signer(link: str) -> tuple[str, str]:
+        seen.append(link)
+        return "sig-" + link[:8], "ed25519:test"
+
+    with Store.open(tmp_path / "s.sqlite") as store:
+        e = store.append(make_measurement(1), signer=signer)
+    assert seen == [e.chain_hash] and e.signature == "sig-" + e.chain_hash[:8]
+
+
+def test_runs_can_be_continued_without_measuring_twice(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite") as store:
+        assert store.start_run("r1", "kz") == set()
+        store.append(make_measurement(1), run_id="r1")
+        assert store.unfinished_runs() == [("r1", "kz")]
+        assert store.start_run("r1", "kz") == {"https://selftanu.kz/"}
+        store.finish_run("r1", "finished", {"ok": 1})
+        assert store.unfinished_runs() == []
+
+
+def test_migrations_are_recorded_once(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    Store.open(path).close()
+    Store.open(path).close()
+    names = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM migrations")]
+    assert names == ["0001_measurements_chain"]
+
+
+def test_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "junk.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open the store"):
+        Store.open(bad)
+
+
+def test_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot create the store folder"):
+        Store.open(blocker / "sub" / "s.sqlite")
