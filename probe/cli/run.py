@@ -46,7 +46,8 @@ MIN_FREE_BYTES = 20 * 1024 * 1024
 @click.option("--timeout-tls", type=float, default=10.0, show_default=True)
 @click.option("--timeout-http", type=float, default=15.0, show_default=True)
 @click.option("--body-cap", type=int, default=512 * 1024, show_default=True, help="Body snapshot cap in bytes.")
-@click.option("--key", "key_path", type=click.Path(path_type=Path), help="Signing key (default: the one from probe init).")
+@click.option("--key", "key_path", type=click.Path(path_type=Path),
+              help="Signing key (default: the one from probe init).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def run_command(urls: tuple[str, ...], list_name: str | None, category: str | None, store_path: Path,
                 as_json: bool, parallel: int, resolver: str | None, controls: tuple[str, ...],

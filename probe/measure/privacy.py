@@ -47,9 +47,9 @@ def scrub(measurement: Measurement, artifacts: list[Artifact],
                 artifact = new
         out.append(artifact)
     text = pattern.sub(SCRUBBED, measurement.model_dump_json())
-    record = json.loads(text)
+    record: dict[str, object] = json.loads(text)
     if renamed:
-        record = _rename(record, renamed)
+        record = _rename(record, renamed)  # type: ignore[assignment]
         record["artifacts"] = [ArtifactRef(sha256=a.sha256, kind=a.kind, size=len(a.data)).model_dump()
                                for a in out]
     return Measurement.model_validate(record), out

@@ -51,7 +51,7 @@ async def resolve_host(hostname: str, *, resolver: str | None, settings: Measure
             fut: asyncio.Future[list[str]] = loop.create_future()
             firsts.append(fut)
             pending.append(asyncio.create_task(query_udp(
-                hostname, qtype, resolver=resolver, timeout_s=settings.timeouts.dns_s,  # type: ignore[arg-type]
+                hostname, qtype, resolver=resolver, timeout_s=settings.timeouts.dns_s,
                 late_window_s=settings.dns_late_window_s, clock=clock, sink=sink, first_reply=fut)))
     gai = await resolve_getaddrinfo(hostname, timeout_s=settings.timeouts.dns_s, clock=clock)
     udp_addrs = [ip for fut in firsts for ip in await fut]

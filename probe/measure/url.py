@@ -81,8 +81,8 @@ async def measure_url(url: str, *, settings: MeasureSettings, resolver: str | No
         parts = urlsplit(current)
         host = parts.hostname or ""
         addresses = await _addresses(book, host)
-        if control is not None and control_task is None:
-            control_task = asyncio.create_task(control.query(url, addresses))
+        if control is not None and control_task is None:  # asked even when our DNS failed
+            control_task = asyncio.create_task(control.query(url, addresses or []))
         if addresses is None:
             break
         location = await _fetch(book, current, addresses)

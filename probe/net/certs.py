@@ -15,7 +15,8 @@ from pathlib import Path
 import certifi
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from cryptography.x509.verification import DNSName, IPAddress, PolicyBuilder, Store, VerificationError
+from cryptography.x509 import DNSName, IPAddress
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from probe import failures
 from probe.models import CertificateValidation
@@ -82,6 +83,6 @@ def validate_chain(ders: list[bytes], *, hostname: str, ca_bundle: Path | None,
         verifier.verify(leaf, certs[1:])
     except (VerificationError, ValueError) as exc:
         reason = str(exc)
-        return CertificateValidation(**info, failure=_failure_for(reason, certs, roots, now),  # type: ignore[arg-type]
+        return CertificateValidation(**info, failure=_failure_for(reason, certs, roots, now),
                                      reason=reason)
-    return CertificateValidation(**info)  # type: ignore[arg-type]
+    return CertificateValidation(**info)

@@ -141,7 +141,7 @@ async def _query_udp(hostname: str, query_type: QueryType, *, resolver: str, tim
     try:
         transport, proto = await loop.create_datagram_endpoint(_Collector, remote_addr=(ip, port), family=family)
     except Exception as exc:  # noqa: BLE001
-        return DNSQueryObservation(**base, t=clock(), failure=failures.classify_exception(exc))  # type: ignore[arg-type]
+        return DNSQueryObservation(**base, t=clock(), failure=failures.classify_exception(exc))
     proto.clock = clock
     try:
         transport.sendto(query.to_wire())
@@ -181,10 +181,10 @@ async def _collect(query: dns.message.Message, proto: _Collector, base: dict[str
                                  raw_sha256=raw_sha, source=source))
     if first is None:
         failure = failures.classify_exception(proto.error) if proto.error else failures.GENERIC_TIMEOUT
-        return DNSQueryObservation(**base, t=clock(), failure=failure, late_replies=late)  # type: ignore[arg-type]
+        return DNSQueryObservation(**base, t=clock(), failure=failure, late_replies=late)
     reply, raw_sha, t, _ = first
     rcode = dns.rcode.to_text(reply.rcode())
     answers = _answers(reply)
     has_addr = any(a.ipv4 or a.ipv6 for a in answers)
-    return DNSQueryObservation(**base, t=t, rcode=rcode, answers=answers, raw_reply_sha256=raw_sha,  # type: ignore[arg-type]
+    return DNSQueryObservation(**base, t=t, rcode=rcode, answers=answers, raw_reply_sha256=raw_sha,
                                failure=failures.rcode_failure(rcode, has_answers=has_addr), late_replies=late)

@@ -68,7 +68,7 @@ async def tls_handshake(sock: socket.socket, *, ip: str, port: int, server_name:
                                     ssl_handshake_timeout=timeout_s + 1), timeout_s)
     except Exception as exc:  # noqa: BLE001 - a failed handshake is an observation
         sock.close()
-        return TLSHandshakeObservation(**base, t=clock(), failure=failures.classify_exception(exc)), None  # type: ignore[arg-type]
+        return TLSHandshakeObservation(**base, t=clock(), failure=failures.classify_exception(exc)), None
     t = clock()
     ssl_object = writer.get_extra_info("ssl_object")
     ders = _peer_chain(ssl_object)
@@ -76,7 +76,7 @@ async def tls_handshake(sock: socket.socket, *, ip: str, port: int, server_name:
     validation = validate_chain(ders, hostname=server_name, ca_bundle=ca_bundle)
     cipher = ssl_object.cipher()
     obs = TLSHandshakeObservation(
-        **base, t=t, tls_version=ssl_object.version(), cipher_suite=cipher[0] if cipher else None,  # type: ignore[arg-type]
+        **base, t=t, tls_version=ssl_object.version(), cipher_suite=cipher[0] if cipher else None,
         negotiated_protocol=ssl_object.selected_alpn_protocol(), peer_certificates=hashes,
         validation=validation, failure=None if is_decoy else validation.failure)
     return obs, TLSStream(reader, writer)

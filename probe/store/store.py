@@ -264,7 +264,15 @@ class _Transaction:
 
 def _entry(row: tuple[object, ...]) -> StoredEntry:
     verdict = Verdict.model_validate_json(str(row[15])) if row[15] else None
-    return StoredEntry(*row[:15], verdict=verdict)  # type: ignore[arg-type]
+    seq, mid, inp, host, cat, start, asn, cc, run_id, record, rec_sha, prev, link, sig, fpr = row[:15]
+    return StoredEntry(seq=int(str(seq)), measurement_id=str(mid), input=str(inp), host=str(host),
+                       category_code=_opt(cat), test_start_time=str(start), probe_asn=str(asn), probe_cc=str(cc),
+                       run_id=_opt(run_id), record=str(record), record_sha256=str(rec_sha), prev_hash=str(prev),
+                       chain_hash=str(link), signature=_opt(sig), key_fingerprint=_opt(fpr), verdict=verdict)
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _where(f: EntryFilter) -> tuple[str, list[object]]:

@@ -34,7 +34,7 @@ def _cert_error(code: int, message: str) -> ssl.SSLCertVerificationError:
 
 @pytest.mark.parametrize(("exc", "expected"), [
     (TimeoutError(), "generic_timeout_error"),
-    (asyncio.TimeoutError(), "generic_timeout_error"),
+    (TimeoutError(), "generic_timeout_error"),
     (ConnectionResetError(errno.ECONNRESET, "reset"), "connection_reset"),
     (ConnectionRefusedError(errno.ECONNREFUSED, "refused"), "connection_refused"),
     (OSError(errno.EHOSTUNREACH, "no route"), "host_unreachable"),
