@@ -44,8 +44,8 @@ def lab_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return Pki(ca=ca, ca_file=ca_file, tmp=tmp)
 
 
-async def serve(handler: Handler, ssl_ctx: ssl.SSLContext | None = None) -> tuple[asyncio.Server, int]:
-    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=ssl_ctx)
+async def serve(handler: Handler, ssl_ctx: ssl.SSLContext | None = None, port: int = 0) -> tuple[asyncio.Server, int]:
+    server = await asyncio.start_server(handler, "127.0.0.1", port, ssl=ssl_ctx)
     port = server.sockets[0].getsockname()[1]
     return server, port
 

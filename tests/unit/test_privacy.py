@@ -1,0 +1,40 @@
+"""The probe's own addresses never survive into a stored measurement or its HTTP bodies."""
+
+from __future__ import annotations
+
+from probe.measure.privacy import scrub
+from probe.models import Artifact, ArtifactRef, HTTPHeader, HTTPObservation, HTTPRequest, HTTPResponse, Measurement
+from probe.models import ProbeNetwork
+
+PROBE_IP = "10.77.1.2"
+
+
+def _measurement(body: Artifact) -> Measurement:
+    response = HTTPResponse(code=200, headers=[HTTPHeader(name="X-Your-IP", value=PROBE_IP)],
+                            body_length=len(body.data), body_sha256=body.sha256)
+    request = HTTPRequest(method="GET", url="http://who.int/", headers=[])
+    return Measurement(
+        measurement_id="m", input="http://who.int/", test_start_time="2026-11-26T00:00:00Z",
+        measurement_runtime_s=0.1, software_version="t", network=ProbeNetwork(),
+        requests=[HTTPObservation(ip="198.18.0.10", port=80, scheme="http", request=request, response=response,
+                                  t0=0, t=0.1, failure=f"unknown_failure: from {PROBE_IP}:5050")],
+        artifacts=[ArtifactRef(sha256=body.sha256, kind="http_body", size=len(body.data))])
+
+
+def test_headers_bodies_and_errors_are_scrubbed_and_hashes_follow() -> None:
+    body = Artifact.of("http_body", f"<p>Your address is {PROBE_IP}. Not 10.77.1.20.</p>".encode())
+    cert = Artifact.of("x509_der", PROBE_IP.encode())  # binary evidence is never rewritten
+    measurement, artifacts = scrub(_measurement(body), [body, cert], {PROBE_IP})
+    text = measurement.model_dump_json()
+    assert PROBE_IP + '"' not in text and f"{PROBE_IP}:" not in text and f"{PROBE_IP}." not in text
+    new_body = next(a for a in artifacts if a.kind == "http_body")
+    assert new_body.data == b"<p>Your address is [scrubbed]. Not 10.77.1.20.</p>"
+    assert measurement.requests[0].response and measurement.requests[0].response.body_sha256 == new_body.sha256
+    assert [a.sha256 for a in measurement.artifacts] == [new_body.sha256, cert.sha256]
+    assert measurement.requests[0].ip == "198.18.0.10"  # the site's address is not ours
+
+
+def test_nothing_to_scrub_leaves_everything_identical() -> None:
+    body = Artifact.of("http_body", b"<p>hello</p>")
+    m = _measurement(body)
+    assert scrub(m, [body], set()) == (m, [body])
