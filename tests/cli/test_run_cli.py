@@ -1,0 +1,87 @@
+"""`probe run` as a user meets it: bad input is one line, never a traceback; JSON lines are complete."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def probe(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "probe", *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def origin() -> Iterator[str]:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            body = b"<html><title>Lab origin</title></html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_nothing_to_measure_is_one_line(tmp_path: Path) -> None:
+    out = probe("run", "--store", str(tmp_path / "s.sqlite"))
+    assert out.returncode == 2 and "nothing to measure" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_urls_are_named_and_the_others_still_run(tmp_path: Path, origin: str) -> None:
+    out = probe("run", "--no-progress", "--store", str(tmp_path / "s.sqlite"), "javascript:alert(1)",
+                "ftp://who.int/", "http://exa mple.org/", origin)
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    for bad in ("javascript:alert(1)", "ftp://who.int/", "exa mple.org"):
+        assert bad in out.stderr
+    assert "1 measured" in out.stdout
+
+
+def test_unusable_store_is_a_clear_error_before_measuring(tmp_path: Path, origin: str) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = probe("run", "--store", str(blocker / "s.sqlite"), origin)
+    assert out.returncode == 2 and "store" in out.stderr and "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1
+
+
+def test_json_lines_carry_measurement_and_chain(tmp_path: Path, origin: str) -> None:
+    out = probe("run", "--json", "--store", str(tmp_path / "s.sqlite"), origin, origin + "x")
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(lines) == 2
+    for line in lines:
+        m = line["measurement"]
+        assert m["requests"][0]["response"]["code"] in (200,)
+        assert m["tcp_connect"][0]["failure"] is None
+        assert len(line["chain_hash"]) == 64
+        assert line["measurement_id"] == m["measurement_id"]
+
+
+def test_results_and_show_read_what_run_stored(tmp_path: Path, origin: str) -> None:
+    store = str(tmp_path / "s.sqlite")
+    probe("run", "--no-progress", "--store", store, origin)
+    listed = probe("results", "--json", "--store", store)
+    mid = json.loads(listed.stdout.splitlines()[0])["measurement_id"]
+    shown = probe("show", mid[:8], "--store", store)
+    assert shown.returncode == 0 and "http get" in shown.stdout and "Lab origin" in shown.stdout
+    missing = probe("show", "ffffffff", "--store", store)
+    assert missing.returncode == 2 and "no measurement" in missing.stderr
+
+
+def test_reading_a_missing_store_is_a_clear_error(tmp_path: Path) -> None:
+    out = probe("results", "--store", str(tmp_path / "none.sqlite"))
+    assert out.returncode == 2 and "no store" in out.stderr
