@@ -1,0 +1,98 @@
+"""Writes a measurement's artifacts into the bundle's staging folder and accounts for every one.
+
+Certificates become PEM chains (one file per distinct chain), DNS wire replies `.bin` files named by
+their hash, HTTP exchanges one WARC per measurement; anything else a `.bin` under artifacts/other.
+Every artifact a record cites gets one `ArtifactEntry`: included (with the file holding it), pruned
+from the store before export, or missing (the store never had it: reported, never hidden).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from probe.evidence import certs, warc
+from probe.evidence.manifest import (
+    CERTS_DIR,
+    DNS_DIR,
+    HTTP_DIR,
+    OTHER_DIR,
+    ArtifactEntry,
+    ArtifactStatus,
+    referenced_artifacts,
+)
+from probe.models import Measurement
+from probe.models.artifacts import ArtifactKind
+from probe.store import Store
+
+
+class ArtifactWriter:
+    def __init__(self, store: Store, root: Path) -> None:
+        self._store = store
+        self._root = root
+        self._cache: dict[str, bytes | None] = {}
+        self.entries: dict[str, ArtifactEntry] = {}
+
+    def data(self, sha256: str) -> bytes | None:
+        """Artifact bytes, cached for the measurement being exported (the OONI view reads them too)."""
+        if sha256 not in self._cache:
+            self._cache[sha256] = self._store.artifact(sha256)
+        return self._cache[sha256]
+
+    def add(self, m: Measurement) -> None:
+        self._cache.clear()
+        refs = referenced_artifacts(m)
+        for handshake in m.tls_handshakes:
+            if handshake.peer_certificates:
+                self._chain(handshake.peer_certificates, refs)
+        if m.requests:
+            self._warc(m, refs)
+        for sha, kind in refs.items():
+            if sha not in self.entries:
+                self._single(sha, kind)
+
+    def _write(self, rel: str, data: bytes) -> None:
+        path = self._root / rel
+        if not path.exists():  # content-addressed names: same name, same bytes
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+    def _record(self, sha: str, kind: ArtifactKind, status: ArtifactStatus, path: str | None = None) -> None:
+        info = self._store.artifact_info(sha)
+        size = info[1] if info else None
+        self.entries.setdefault(sha, ArtifactEntry(sha256=sha, kind=kind, size=size, status=status, path=path))
+
+    def _absent(self, sha: str, kind: ArtifactKind) -> None:
+        status: ArtifactStatus = "pruned" if self._store.artifact_info(sha) else "missing"
+        self._record(sha, kind, status)
+
+    def _chain(self, hashes: list[str], refs: dict[str, ArtifactKind]) -> None:
+        present = [(sha, der) for sha in hashes if (der := self.data(sha)) is not None]
+        for sha in hashes:
+            if self.data(sha) is None:
+                self._absent(sha, "x509_der")
+        if not present:
+            return
+        rel = f"{CERTS_DIR}{certs.chain_id(hashes)}.pem"
+        self._write(rel, certs.chain_pem([der for _, der in present]))
+        for sha, _ in present:
+            self._record(sha, refs.get(sha, "x509_der"), "included", rel)
+
+    def _warc(self, m: Measurement, refs: dict[str, ArtifactKind]) -> None:
+        data, included = warc.write_warc(m, self.data)
+        rel = f"{HTTP_DIR}{m.measurement_id}.warc"
+        self._write(rel, data)
+        for sha in included:
+            self._record(sha, refs.get(sha, "http_body"), "included", rel)
+
+    def _single(self, sha: str, kind: ArtifactKind) -> None:
+        data = self.data(sha)
+        if data is None:
+            self._absent(sha, kind)
+            return
+        if kind == "x509_der":  # cited by the record but not by a handshake: a chain of one
+            rel = f"{CERTS_DIR}{certs.chain_id([sha])}.pem"
+            self._write(rel, certs.chain_pem([data]))
+        else:
+            rel = f"{DNS_DIR if kind == 'dns_wire' else OTHER_DIR}{sha}.bin"
+            self._write(rel, data)
+        self._record(sha, kind, "included", rel)

@@ -1,0 +1,291 @@
+"""Plain words for a non-engineer: what each verdict means and the key evidence behind it.
+
+A `Tally` gathers, for one website and one verdict, the observations that make the case (which
+handshakes failed and how, whether a decoy name worked, what the control saw, which issuer or block
+page) across all its measurements; `key_evidence` turns it into sentences such as "the TLS handshake
+with SNI selftanu.kz timed out after the ClientHello on 12 of 12 attempts between … and …".
+Pure functions over models: no I/O. Addresses named are the *sites'*, never the probe's.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from probe.models import Measurement, Verdict
+
+FAILURE_WORDS = {
+    "generic_timeout_error": "timed out",
+    "connection_reset": "was cut by a reset",
+    "connection_refused": "was refused",
+    "eof_error": "was cut off (the connection was closed)",
+    "ssl_failed_handshake": "failed (the handshake was broken off)",
+    "ssl_unknown_authority": "was signed by an authority that browsers do not trust",
+    "ssl_invalid_hostname": "carried a certificate for another name",
+    "ssl_invalid_certificate": "carried an invalid certificate",
+    "dns_nxdomain_error": "said the name does not exist (NXDOMAIN)",
+    "dns_servfail_error": "failed to answer (SERVFAIL)",
+    "dns_refused_error": "refused to answer (REFUSED)",
+    "dns_no_answer": "gave no address",
+    "host_unreachable": "could not reach the address",
+}
+
+# Verdict label -> (technique family shown in the techniques table, what it means in words).
+TECHNIQUES: dict[str, tuple[str, str]] = {
+    "dns.nxdomain": ("DNS", "the resolver says the site does not exist"),
+    "dns.servfail": ("DNS", "the resolver fails to answer"),
+    "dns.refused": ("DNS", "the resolver refuses to answer"),
+    "dns.timeout": ("DNS", "the resolver does not answer"),
+    "dns.bogon": ("DNS", "the resolver answers with a private address"),
+    "dns.redirect": ("DNS", "the resolver answers with another server's address"),
+    "dns.injected": ("DNS", "forged answers injected on the way"),
+    "tcp.timeout": ("TCP/IP", "connections to the site's address are dropped"),
+    "tcp.reset": ("TCP/IP", "connections to the site's address are reset"),
+    "tcp.refused": ("TCP/IP", "connections to the site's address are refused"),
+    "tls.timeout": ("TLS", "the secure handshake is stalled"),
+    "tls.reset": ("TLS", "the secure handshake is reset"),
+    "tls.eof": ("TLS", "the secure handshake is cut off"),
+    "tls.alert": ("TLS", "the secure handshake is refused"),
+    "tls.mitm": ("TLS interception (MITM)", "a certificate from an untrusted issuer is presented"),
+    "tls.throttled": ("TLS throttling", "the connection is slowed down"),
+    "http.blockpage": ("Block page", "a block page is served instead of the site"),
+    "http.diff": ("HTTP", "the page differs from what the control sees"),
+    "http.reset": ("HTTP", "the web request is reset"),
+    "http.timeout": ("HTTP", "the web request is stalled"),
+    "http.eof": ("HTTP", "the web request is cut off"),
+}
+
+
+# Short names of every verdict label, for charts and badges.
+SHORT: dict[str, str] = {
+    "ok": "reachable", "down": "site down (not censorship)", "site.refused": "site refuses this network",
+    "inconclusive": "inconclusive", "dns.nxdomain": "DNS: no such name", "dns.servfail": "DNS: failure",
+    "dns.refused": "DNS: refused", "dns.timeout": "DNS: no answer", "dns.bogon": "DNS: private address",
+    "dns.redirect": "DNS: wrong address", "dns.injected": "DNS: injected answer",
+    "tcp.timeout": "connection dropped", "tcp.reset": "connection reset", "tcp.refused": "connection refused",
+    "tls.timeout": "secure handshake stalled", "tls.reset": "secure handshake reset",
+    "tls.eof": "secure handshake cut off", "tls.alert": "secure handshake refused",
+    "tls.mitm": "intercepted (untrusted certificate)", "tls.throttled": "slowed down",
+    "http.blockpage": "block page", "http.diff": "different page", "http.reset": "web request reset",
+    "http.timeout": "web request stalled", "http.eof": "web request cut off",
+}
+
+
+def short(label: str) -> str:
+    return SHORT.get(label, label)
+
+
+def words(failure: str | None) -> str:
+    if failure is None:
+        return "succeeded"
+    return FAILURE_WORDS.get(failure, f"failed ({failure})")
+
+
+def technique(verdict: Verdict) -> tuple[str, str, str]:
+    """(family, description, detail) of a blocked verdict for the techniques table."""
+    family, description = TECHNIQUES.get(verdict.label, ("Other", verdict.label))
+    if verdict.label.startswith("tls.") and verdict.sni_filtering:
+        family = "TLS SNI filtering"
+    detail = verdict.mitm_issuer or verdict.fingerprint or ""
+    if detail and verdict.label == "tls.mitm":
+        detail = f"issuer {detail}"
+    elif detail:
+        detail = f"fingerprint {detail}"
+    return family, description, detail
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or url).lower()
+
+
+def human_time(iso: str) -> str:
+    """'26 Nov 2026 23:20 UTC' from an ISO-8601 UTC time (as stored)."""
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    try:
+        year, month, day = iso[0:4], int(iso[5:7]), int(iso[8:10])
+        return f"{day} {months[month - 1]} {year} {iso[11:16]} UTC"
+    except (ValueError, IndexError):
+        return iso
+
+
+@dataclass
+class Tally:
+    """What the measurements of one website with one verdict label have in common."""
+
+    label: str
+    count: int = 0
+    first: str = ""
+    last: str = ""
+    failures: Counter[str] = field(default_factory=Counter)  # failure of the step that was interfered with
+    addresses: set[str] = field(default_factory=set)  # the site's addresses involved
+    decoy_ok: int = 0
+    decoy_names: set[str] = field(default_factory=set)
+    control_ok: int = 0
+    details: Counter[str] = field(default_factory=Counter)  # issuer, fingerprint, rcode, title …
+    control_details: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    resolvers: set[str] = field(default_factory=set)
+
+    def add(self, m: Measurement, v: Verdict) -> None:
+        self.count += 1
+        self.first = min(self.first or m.test_start_time, m.test_start_time)
+        self.last = max(self.last, m.test_start_time)
+        self.reasons.update(v.reasons)
+        adders = {"dns": _add_dns, "tcp": _add_tcp, "tls": _add_tls, "http": _add_http}
+        adders.get(v.label.split(".", 1)[0], _add_none)(self, m, v)
+
+
+def _add_none(t: Tally, m: Measurement, v: Verdict) -> None:
+    return None
+
+
+def _add_dns(t: Tally, m: Measurement, v: Verdict) -> None:
+    for q in m.queries:
+        if q.engine != "getaddrinfo" and q.resolver_address:
+            t.resolvers.add(q.resolver_address)
+        if q.failure:
+            t.failures[q.failure] += 1
+        t.addresses.update(q.addresses())
+        for reply in q.late_replies:
+            t.addresses.update(a.ipv4 or a.ipv6 or "" for a in reply.answers if a.ipv4 or a.ipv6)
+    if m.control and not m.control.dns.failure and m.control.dns.addresses:
+        t.control_ok += 1
+        t.control_details.update(m.control.dns.addresses)
+
+
+def _add_tcp(t: Tally, m: Measurement, v: Verdict) -> None:
+    for c in m.tcp_connect:
+        if c.failure:
+            t.failures[c.failure] += 1
+            t.addresses.add(f"{c.ip}:{c.port}")
+    if m.control and any(e.tcp_failure is None for e in m.control.endpoints):
+        t.control_ok += 1
+
+
+def _add_tls(t: Tally, m: Measurement, v: Verdict) -> None:
+    real = [h for h in m.tls_handshakes if not h.is_decoy]
+    failed = next((h for h in real if h.failure), None)
+    if failed is not None:
+        t.failures[failed.failure or ""] += 1
+        t.addresses.add(failed.ip)
+    decoys = [h for h in m.tls_handshakes if h.is_decoy and h.failure is None]
+    if decoys:
+        t.decoy_ok += 1
+        t.decoy_names.update(h.server_name for h in decoys)
+    if v.mitm_issuer:
+        t.details[v.mitm_issuer] += 1
+    if m.control and any(e.tls_attempted and e.tls_failure is None for e in m.control.endpoints):
+        t.control_ok += 1
+
+
+def _add_http(t: Tally, m: Measurement, v: Verdict) -> None:
+    last = m.requests[-1] if m.requests else None
+    if last is not None and last.failure:
+        t.failures[last.failure] += 1
+    if last is not None and last.response is not None:
+        t.details[f"status {last.response.code}"] += 1
+        if last.response.title:
+            t.details[f"title “{last.response.title}”"] += 1
+    if v.fingerprint:
+        t.details[f"fingerprint {v.fingerprint}"] += 1
+    http = m.control.http if m.control else None
+    if http is not None and http.failure is None and http.status_code:
+        t.control_ok += 1
+        title = f", title “{http.title}”" if http.title else ""
+        t.control_details[f"status {http.status_code}{title}"] += 1
+
+
+def _span(t: Tally) -> str:
+    if t.first == t.last:
+        return f"on {human_time(t.first)}"
+    return f"between {human_time(t.first)} and {human_time(t.last)}"
+
+
+def _top(counter: Counter[str]) -> str:
+    return counter.most_common(1)[0][0] if counter else ""
+
+
+def _control_clause(t: Tally, what: str) -> str:
+    if not t.control_ok:
+        return ""
+    if t.control_ok >= t.count:
+        return f", while the uncensored control {what} each time"
+    return f", while the uncensored control {what} on {t.control_ok} of them"
+
+
+def key_evidence(t: Tally, url: str, attempts: int) -> str:
+    """One paragraph in plain words; `attempts` is how often the website was measured in all."""
+    host = host_of(url)
+    ratio = f"on {t.count} of {attempts} attempts {_span(t)}"
+    layer = t.label.split(".", 1)[0]
+    if t.label == "tls.mitm":
+        text = _mitm_words(t, host, ratio)
+    elif layer == "tls":
+        text = _tls_words(t, host, ratio)
+    elif layer == "dns":
+        text = _dns_words(t, host, ratio)
+    elif layer == "tcp":
+        text = _tcp_words(t, ratio)
+    elif layer == "http":
+        text = _http_words(t, url, ratio)
+    else:
+        text = f"The probe concluded “{t.label}” {ratio}."
+    return text
+
+
+def _tls_words(t: Tally, host: str, ratio: str) -> str:
+    failed = words(_top(t.failures) or None)
+    text = f"The TLS handshake with SNI {host} {failed} after the ClientHello {ratio}"
+    text += _control_clause(t, "completed it") + "."
+    if t.decoy_ok:
+        names = ", ".join(sorted(t.decoy_names))
+        times = "each time" if t.decoy_ok >= t.count else f"on {t.decoy_ok} of those attempts"
+        text += (f" A handshake to the same address with another name ({names}) succeeded {times}, "
+                 "so the name of the site is what is blocked, not the server.")
+    return text
+
+
+def _mitm_words(t: Tally, host: str, ratio: str) -> str:
+    issuer = _top(t.details) or "an unknown issuer"
+    text = (f"The certificate presented for {host} was issued by {issuer}, which browsers do not trust, "
+            f"{ratio}")
+    text += _control_clause(t, "received the site's valid certificate") + "."
+    return text + " The certificates received are kept in the bundle (artifacts/certs)."
+
+
+def _dns_words(t: Tally, host: str, ratio: str) -> str:
+    resolver = ", ".join(sorted(r.rsplit(":", 1)[0] if r.count(":") == 1 else r for r in t.resolvers))
+    who = f"The network's DNS resolver ({resolver})" if resolver else "The network's DNS resolver"
+    failure = _top(t.failures)
+    if failure:
+        text = f"{who} {words(failure)} for {host} {ratio}"
+    else:
+        answer = ", ".join(sorted(t.addresses)) or "no usable address"
+        kind = {"dns.bogon": "a private address that cannot be the site",
+                "dns.injected": "answers that raced the real one (injected on the way)"}.get(
+                    t.label, "an address that did not prove to be the site")
+        text = f"{who} answered {answer} for {host}, {kind}, {ratio}"
+    addrs = ", ".join(a for a, _ in t.control_details.most_common(3))
+    return text + _control_clause(t, f"resolved it to {addrs}" if addrs else "resolved it") + "."
+
+
+def _tcp_words(t: Tally, ratio: str) -> str:
+    where = ", ".join(sorted(t.addresses)[:3]) or "the site's address"
+    text = f"Connecting to {where} (the site's address) {words(_top(t.failures) or None)} {ratio}"
+    return text + _control_clause(t, "connected to it") + "."
+
+
+def _http_words(t: Tally, url: str, ratio: str) -> str:
+    control = _top(t.control_details)
+    got = ", ".join(d for d, _ in t.details.most_common() if not d.startswith("fingerprint"))
+    if t.label == "http.blockpage":
+        fingerprint = next((d.removeprefix("fingerprint ") for d in t.details if d.startswith("fingerprint")),
+                           "of a known kind")
+        text = f"The web page returned for {url} matched the block page {fingerprint}"
+        text += f" ({got}) {ratio}" if got else f" {ratio}"
+    elif t.label == "http.diff":
+        text = f"The web page returned for {url} ({got or 'no page'}) differed from the control's {ratio}"
+    else:
+        text = f"The web request for {url} {words(_top(t.failures) or None)} {ratio}"
+    return text + _control_clause(t, f"got the real site ({control})" if control else "fetched it") + "."

@@ -1,0 +1,125 @@
+"""The bundle manifest: what a bundle holds, where it came from, and how its parts hash and link.
+
+`manifest.json` lists every other file with its SHA-256 and size, every exported measurement with
+its chain link (seq, record hash, previous and own chain hash, the signature made when it was
+stored), the seq range and the gaps a filtered export leaves, and what happened to each artifact
+(included, or pruned from the store before export). The manifest's own bytes are signed with
+Ed25519 into `manifest.sig`. This module only declares the format; `bundle.py` writes it and
+`verify.py` checks it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from probe.models import Measurement
+from probe.models.artifacts import ArtifactKind
+from probe.models.base import Frozen
+
+BUNDLE_FORMAT = "probe-evidence-bundle/1"
+
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"  # raw 64-byte Ed25519 signature over manifest.json, for openssl
+PUBLIC_KEY = "public_key.pem"
+SHA256SUMS = "SHA256SUMS"  # the manifest's file hashes in `sha256sum -c` format
+VERIFY_TXT = "VERIFY.txt"
+REPORT = "report.html"
+MEASUREMENTS = "measurements.jsonl"  # one canonical record per line, byte for byte as hashed
+VERDICTS = "verdicts.jsonl"
+OONI = "ooni/web_connectivity.jsonl"
+CERTS_DIR = "artifacts/certs/"
+DNS_DIR = "artifacts/dns/"
+HTTP_DIR = "artifacts/http/"
+OTHER_DIR = "artifacts/other/"
+
+# The files outside the manifest's file list: the manifest cannot hash itself or its signature.
+UNLISTED = (MANIFEST, SIGNATURE)
+
+ArtifactStatus = Literal["included", "pruned", "missing"]
+
+
+class FileEntry(Frozen):
+    path: str
+    sha256: str
+    size: int
+
+
+class ChainLink(Frozen):
+    """One exported measurement's place in the probe's chain; checkable without its neighbours."""
+
+    seq: int
+    measurement_id: str
+    record_sha256: str
+    prev_hash: str
+    chain_hash: str
+    signature: str | None  # Ed25519 (hex) over chain_hash, made when the measurement was stored
+    key_fingerprint: str | None
+
+
+class ArtifactEntry(Frozen):
+    sha256: str
+    kind: ArtifactKind
+    size: int | None = None
+    status: ArtifactStatus
+    path: str | None = None  # the bundle file that holds it (PEM chain, .bin, WARC), when included
+
+
+class ChainRange(Frozen):
+    first_seq: int
+    last_seq: int
+    gaps: list[tuple[int, int]]  # inclusive seq ranges inside [first, last] that were not exported
+    store_head_seq: int  # the store's newest seq when exported: the chain went at least this far
+    store_head_hash: str
+
+
+class Counts(Frozen):
+    measurements: int
+    targets: int
+    artifacts_included: int
+    artifacts_pruned: int
+    artifacts_missing: int
+    verdicts: dict[str, int]
+
+
+class Manifest(Frozen):
+    format: str = BUNDLE_FORMAT
+    created_at: str
+    software_name: str = "probe"
+    software_version: str
+    key_fingerprint: str
+    filters: dict[str, str]
+    chain: ChainRange
+    counts: Counts
+    measurements: list[ChainLink]
+    artifacts: list[ArtifactEntry]
+    files: list[FileEntry]
+
+
+def gaps_of(seqs: list[int]) -> list[tuple[int, int]]:
+    """Inclusive ranges of the seqs missing between the first and last of a sorted list."""
+    gaps = []
+    for before, after in zip(seqs, seqs[1:], strict=False):
+        if after > before + 1:
+            gaps.append((before + 1, after - 1))
+    return gaps
+
+
+def sha256sums(files: list[FileEntry]) -> bytes:
+    """`sha256sum -c` input: two spaces between hash and name (text mode), one file a line."""
+    return "".join(f"{f.sha256}  {f.path}\n" for f in files).encode("utf-8")
+
+
+def referenced_artifacts(m: Measurement) -> dict[str, ArtifactKind]:
+    """Every artifact hash a record cites (its artifact list and its observations), with its kind."""
+    refs: dict[str, ArtifactKind] = {a.sha256: a.kind for a in m.artifacts}
+    for q in m.queries:
+        for sha in [q.raw_reply_sha256, *(r.raw_sha256 for r in q.late_replies)]:
+            if sha:
+                refs.setdefault(sha, "dns_wire")
+    for h in m.tls_handshakes:
+        for sha in h.peer_certificates:
+            refs.setdefault(sha, "x509_der")
+    for r in m.requests:
+        if r.response is not None and r.response.body_sha256:
+            refs.setdefault(r.response.body_sha256, "http_body")
+    return refs

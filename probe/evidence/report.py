@@ -1,0 +1,165 @@
+"""report.html: one self-contained page for advocates and journalists, not engineers.
+
+What was measured, from which networks (ASN and name, never an address), when; a per-website
+timeline; the techniques seen, with counts; and for every blocked website the key evidence in plain
+words. Inline CSS and SVG only, and a Content-Security-Policy that forbids every fetch, so opening it
+reveals nothing to anyone and it looks the same offline, years later. No script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from html import escape
+
+from probe.evidence.explain import TECHNIQUES, host_of, human_time, key_evidence, short
+from probe.evidence.report_data import ReportData, TargetRow, collect, status_class
+from probe.evidence.report_style import CSS
+from probe.evidence.report_svg import bar_chart, timeline
+from probe.models import Measurement, Verdict
+
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"
+_LEGEND = (("blocked", "blocked"), ("ok", "reachable"), ("slowed", "slowed down"),
+           ("notcensorship", "site down or refusing (not censorship)"), ("unknown", "inconclusive"))
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    generated_at: str
+    software_version: str
+    key_fingerprint: str | None = None
+    filters: tuple[tuple[str, str], ...] = ()
+    in_bundle: bool = False  # the page sits in a bundle beside manifest.json and VERIFY.txt
+
+
+def render_report(pairs: Iterable[tuple[Measurement, Verdict | None]], meta: ReportMeta) -> str:
+    return render(collect(pairs), meta)
+
+
+def render(data: ReportData, meta: ReportMeta) -> str:
+    body = "".join((_header(data), _networks(data), _findings(data), _evidence(data), _all_targets(data),
+                    _how_to_check(meta), _footer(meta)))
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{escape(_title(data))}</title><style>{CSS}</style></head>"
+            f"<body><main>{body}</main></body></html>\n")
+
+
+def _title(data: ReportData) -> str:
+    countries = sorted({n.cc for n in data.networks.values()})
+    return f"Internet censorship measurements{' in ' + ', '.join(countries) if countries else ''}"
+
+
+def _period(data: ReportData) -> str:
+    if not data.count:
+        return "no measurements"
+    return f"{human_time(data.first)} to {human_time(data.last)}"
+
+
+def _header(data: ReportData) -> str:
+    blocked = len(data.blocked_targets)
+    nets = ", ".join(f"{n.name or 'unnamed network'} ({n.asn})" for n in data.networks.values())
+    cards = (("measurements", data.count), ("websites tested", len(data.targets)),
+             ("websites found blocked", blocked), ("networks", len(data.networks)))
+    card_html = "".join(f'<div class="card"><span class="n">{n}</span><span class="what">{w}</span></div>'
+                        for w, n in cards)
+    return (f"<header><h1>{escape(_title(data))}</h1>"
+            f'<p class="lead">{data.count} measurements of {len(data.targets)} websites from '
+            f"{escape(nets or 'no network')}, {escape(_period(data))}.</p>"
+            f'<div class="cards">{card_html}</div>'
+            '<p>Each measurement is one attempt to reach one website, step by step (name lookup, connection, '
+            "secure handshake, page download), compared with the same attempt made at the same time from an "
+            "uncensored place (the <em>control</em>). A website is called blocked only when the probe's "
+            "network fails in a way the control does not.</p></header>")
+
+
+def _networks(data: ReportData) -> str:
+    rows = "".join(f"<tr><td>{escape(n.asn)}</td><td>{escape(n.name or '—')}</td><td>{escape(n.cc)}</td>"
+                   f'<td class="num">{n.count}</td><td>{escape(human_time(n.first))}</td>'
+                   f"<td>{escape(human_time(n.last))}</td></tr>" for n in data.networks.values())
+    return ("<section><h2>Where and when</h2><p>Networks are named by their operator and autonomous system "
+            "number (ASN). The volunteer's own internet address is never recorded.</p>"
+            "<table><thead><tr><th>ASN</th><th>Network</th><th>Country</th><th class=\"num\">Measurements"
+            f"</th><th>From</th><th>To</th></tr></thead><tbody>{rows}</tbody></table></section>")
+
+
+def _legend() -> str:
+    items = "".join(f'<span><i class="{css}"></i>{escape(text)}</span>' for css, text in _LEGEND)
+    return f'<div class="legend">{items}</div>'
+
+
+def _findings(data: ReportData) -> str:
+    bars = [(short(label), n, status_class(label)) for label, n in data.labels.most_common()]
+    techniques = sorted(data.techniques.values(), key=lambda r: (-len(r.targets), r.family))
+    rows = "".join(f"<tr><td>{escape(r.family)}</td><td>{escape(r.description)}</td>"
+                   f"<td>{escape(r.detail) or '—'}</td><td class=\"num\">{len(r.targets)}</td>"
+                   f'<td class="num">{r.measurements}</td></tr>' for r in techniques)
+    table = ("<table><thead><tr><th>Technique</th><th>What the network does</th><th>Detail</th>"
+             '<th class="num">Websites</th><th class="num">Measurements</th></tr></thead>'
+             f"<tbody>{rows}</tbody></table>") if rows else "<p>No blocking was found.</p>"
+    return ("<section><h2>What was found</h2><h3>Results of all measurements</h3>"
+            f"{bar_chart(bars, title='Number of measurements by result')}{_legend()}"
+            f"<h3>Blocking techniques</h3>{table}</section>")
+
+
+def _evidence(data: ReportData) -> str:
+    targets = data.blocked_targets
+    if not targets:
+        return ""
+    blocks = "".join(_evidence_block(t, data) for t in targets)
+    return ("<section><h2>Blocked websites: the evidence</h2><p>For each website, what the measurements "
+            "show, in plain words, followed by the probe's own reasons.</p>" + blocks + "</section>")
+
+
+def _evidence_block(target: TargetRow, data: ReportData) -> str:
+    attempts = len(target.attempts)
+    paragraphs = "".join(f"<p>{escape(key_evidence(t, target.url, attempts))}</p>"
+                         for t in sorted(target.tallies.values(), key=lambda t: -t.count))
+    reasons = [r for t in target.tallies.values() for r, _ in t.reasons.most_common(4)]
+    reason_list = "".join(f"<li>{escape(r)}</li>" for r in dict.fromkeys(reasons))
+    labels = ", ".join(f"{TECHNIQUES.get(label, ('', label))[1]} ({t.count}×)"
+                       for label, t in target.tallies.items())
+    return (f'<article class="evidence"><h3>{escape(host_of(target.url))}</h3>'
+            f'<div class="meta"><span class="mono">{escape(target.url)}</span>'
+            f"{' · category ' + escape(target.category) if target.category else ''} · blocked in "
+            f"{target.blocked_count} of {attempts} measurements: {escape(labels)}</div>"
+            f"{paragraphs}"
+            f"{timeline(target.attempts, start=data.first, end=data.last)}"
+            f"<ul>{reason_list}</ul></article>")
+
+
+def _all_targets(data: ReportData) -> str:
+    rows = []
+    for t in sorted(data.targets.values(), key=lambda t: (-t.blocked_count, t.url)):
+        latest = t.latest
+        rows.append(f'<tr><td><span class="mono">{escape(t.url)}</span></td><td>{escape(t.category)}</td>'
+                    f'<td class="num">{t.blocked_count} / {len(t.attempts)}</td>'
+                    f'<td class="tl">{timeline(t.attempts, start=data.first, end=data.last, width=300)}</td>'
+                    f'<td><span class="badge {status_class(latest)}" title="{escape(latest)}">'
+                    f"{escape(short(latest))}</span></td></tr>")
+    return ("<section><h2>Every website, over time</h2>"
+            f"<p>Each mark is one measurement, placed in time from {escape(_period(data))}.</p>{_legend()}"
+            "<table><thead><tr><th>Website</th><th>Category</th><th class=\"num\">Blocked</th>"
+            f"<th>Timeline</th><th>Latest result</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            "</section>")
+
+
+def _how_to_check(meta: ReportMeta) -> str:
+    key = (f"<p>Every measurement was signed when it was taken by the probe key "
+           f'<span class="mono">{escape(meta.key_fingerprint)}</span>. Compare it with the fingerprint '
+           "the probe's operator published.</p>") if meta.key_fingerprint else ""
+    where = ("The files next to this page (<span class=\"mono\">manifest.json</span>, its signature, "
+             "and <span class=\"mono\">VERIFY.txt</span>) let anyone check")
+    how = (f"<p>{where} that no measurement was changed, added or removed since it was recorded: run "
+           "<span class=\"mono\">probe verify bundle.zip</span>, or follow VERIFY.txt by hand.</p>"
+           if meta.in_bundle else "<p>Export the measurements with <span class=\"mono\">probe export"
+           "</span> to get a signed bundle that anyone can verify.</p>")
+    filters = ", ".join(f"{k}={v}" for k, v in meta.filters)
+    chosen = f"<p>Selection: {escape(filters)}.</p>" if filters else ""
+    return f'<section><h2>How to check this evidence</h2><div class="note">{key}{how}{chosen}</div></section>'
+
+
+def _footer(meta: ReportMeta) -> str:
+    made = escape(human_time(meta.generated_at))
+    return f"<footer>Made by probe {escape(meta.software_version)} on {made}. All times are UTC.</footer>"

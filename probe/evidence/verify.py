@@ -1,0 +1,251 @@
+"""`probe verify FILE.zip`: check a bundle offline, from its own contents alone.
+
+In order: the zip can be read; the manifest is signed by the enclosed key (and, if asked, that key
+is the expected one); every file has the hash the manifest gives and no file was added; every
+measurement line is the record the manifest lists (nothing removed, added or changed); each chain
+link and signature holds and consecutive links join; the gaps are the ones declared; verdicts
+belong to listed measurements; and every artifact the records cite is in the bundle with the right
+hash, or declared pruned. Damage never raises: each problem becomes a finding naming the file or
+the measurement, and checking goes on so a person sees everything that is wrong at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+import zlib
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from probe.errors import EvidenceError
+from probe.evidence import manifest as mf
+from probe.evidence.keys import fingerprint, load_public_key_pem, signature_valid
+from probe.evidence.verify_artifacts import check_artifacts
+from probe.evidence.verify_chain import LinkChecker
+from probe.evidence.verify_result import VerifyResult, measurement_label
+from probe.models import Measurement, Verdict
+from probe.models.artifacts import ArtifactKind
+from probe.models.canonical import sha256_hex
+
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+
+
+class BundleReader:
+    """Reads members of the zip, turning damage into findings (each reported once)."""
+
+    def __init__(self, zf: zipfile.ZipFile, result: VerifyResult) -> None:
+        self._zf = zf
+        self._r = result
+        self._failed: set[str] = set()
+        self.names = [i.filename for i in zf.infolist()]
+
+    def read(self, name: str) -> bytes | None:
+        if name in self._failed:
+            return None
+        if name not in self.names:
+            self._failed.add(name)
+            self._r.fail(name, "missing from the bundle")
+            return None
+        try:
+            return self._zf.read(name)
+        except _DAMAGE as exc:
+            self._failed.add(name)
+            self._r.fail(name, f"damaged inside the zip, cannot be read ({exc})")
+            return None
+
+
+def verify_bundle(path: Path, *, expected_fingerprint: str | None = None) -> VerifyResult:
+    result = VerifyResult(subject=str(path))
+    try:
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError as exc:
+        raise EvidenceError(f"no such file: {path}") from exc
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        result.fail(path.name, f"not a complete zip archive: truncated or damaged ({exc})")
+        return result
+    with zf:
+        reader = BundleReader(zf, result)
+        _check_duplicates(reader, result)
+        manifest = _check_manifest(reader, result, expected_fingerprint)
+        if manifest is None:
+            return result
+        _check_files(reader, manifest, result)
+        refs = _check_measurements(reader, manifest, result)
+        _check_chain(manifest, result, reader)
+        _check_verdicts(reader, manifest, result)
+        check_artifacts(reader.read, manifest, refs, result)
+    return result
+
+
+def _check_duplicates(reader: BundleReader, result: VerifyResult) -> None:
+    seen: set[str] = set()
+    for name in reader.names:
+        if name in seen:
+            result.fail(name, "appears twice in the zip: one copy could hide another")
+        seen.add(name)
+
+
+def _check_manifest(reader: BundleReader, r: VerifyResult, expected: str | None) -> mf.Manifest | None:
+    data = reader.read(mf.MANIFEST)
+    signature = reader.read(mf.SIGNATURE)
+    key_pem = reader.read(mf.PUBLIC_KEY)
+    if data is None:
+        return None
+    key = None
+    if key_pem is not None:
+        try:
+            key = load_public_key_pem(key_pem)
+        except EvidenceError as exc:
+            r.fail(mf.PUBLIC_KEY, exc.message)
+    if key is not None and signature is not None:
+        if signature_valid(key, signature, data):
+            r.checked["manifest signature"] += 1
+        else:
+            r.fail(mf.MANIFEST, f"the signature in {mf.SIGNATURE} does not match: the manifest was changed "
+                                "after it was signed, or the signature or the public key was replaced")
+    try:
+        manifest = mf.Manifest.model_validate_json(data)
+    except ValidationError as exc:
+        r.fail(mf.MANIFEST, f"not a valid manifest ({exc.errors()[0]['msg']})")
+        return None
+    if manifest.format != mf.BUNDLE_FORMAT:
+        r.fail(mf.MANIFEST, f"unknown bundle format {manifest.format!r} (this probe reads {mf.BUNDLE_FORMAT})")
+    _check_key(key, manifest, r, expected)
+    return manifest
+
+
+def _check_key(key: object, manifest: mf.Manifest, r: VerifyResult, expected: str | None) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    r.key_fingerprint = manifest.key_fingerprint
+    if isinstance(key, Ed25519PublicKey) and fingerprint(key) != manifest.key_fingerprint:
+        r.fail(mf.PUBLIC_KEY, f"its fingerprint {fingerprint(key)} is not the manifest's "
+                              f"{manifest.key_fingerprint}")
+    if expected and expected != manifest.key_fingerprint:
+        r.fail(mf.PUBLIC_KEY, f"signed by {manifest.key_fingerprint}, not by the expected key {expected}")
+
+
+def _check_files(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult) -> None:
+    listed = {f.path for f in manifest.files}
+    for entry in manifest.files:
+        data = reader.read(entry.path)
+        if data is None:
+            continue
+        if hashlib.sha256(data).hexdigest() != entry.sha256 or len(data) != entry.size:
+            r.fail(entry.path, "its SHA-256 differs from the manifest's: the file was changed")
+        else:
+            r.checked["files"] += 1
+    for name in reader.names:
+        if name not in listed and name not in mf.UNLISTED:
+            r.fail(name, "not listed in the manifest: it was added after the bundle was made")
+    sums = reader.read(mf.SHA256SUMS) if mf.SHA256SUMS in listed else None
+    others = [f for f in manifest.files if f.path != mf.SHA256SUMS]
+    if sums is not None and sums != mf.sha256sums(others):
+        r.fail(mf.SHA256SUMS, "does not agree with the manifest's list of files")
+
+
+def _check_measurements(reader: BundleReader, manifest: mf.Manifest,
+                        r: VerifyResult) -> dict[str, dict[str, ArtifactKind]]:
+    """Match each line to the manifest by record hash; returns each record's cited artifacts."""
+    data = reader.read(mf.MEASUREMENTS)
+    if data is None:
+        return {}
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    by_hash = {link.record_sha256: link for link in manifest.measurements}
+    found: set[str] = set()
+    refs: dict[str, dict[str, ArtifactKind]] = {}
+    for number, line in enumerate(lines, start=1):
+        sha = sha256_hex(line)
+        link = by_hash.get(sha)
+        if link is None:
+            r.fail(mf.MEASUREMENTS, f"line {number} ({_line_id(line)}) is not a record the manifest lists: "
+                                    "it was changed or added")
+            continue
+        found.add(sha)
+        record = _parse(line, link, r)
+        if record is not None:
+            refs[link.measurement_id] = mf.referenced_artifacts(record)
+            r.checked["measurement records"] += 1
+    for link in manifest.measurements:
+        if link.record_sha256 not in found:
+            r.fail(measurement_label(link.measurement_id, link.seq),
+                   f"listed in the manifest but its record is not in {mf.MEASUREMENTS}: removed or changed")
+    return refs
+
+
+def _line_id(line: bytes) -> str:
+    try:
+        return "measurement " + str(json.loads(line)["measurement_id"])
+    except (ValueError, KeyError, TypeError):
+        return "not a readable record"
+
+
+def _parse(line: bytes, link: mf.ChainLink, r: VerifyResult) -> Measurement | None:
+    try:
+        record = Measurement.model_validate_json(line)
+    except ValidationError as exc:
+        r.fail(measurement_label(link.measurement_id, link.seq),
+               f"the record does not parse ({exc.errors()[0]['msg']})")
+        return None
+    if record.measurement_id != link.measurement_id:
+        r.fail(measurement_label(link.measurement_id, link.seq),
+               f"the record's own id is {record.measurement_id}, not the manifest's")
+    return record
+
+
+def _check_chain(manifest: mf.Manifest, r: VerifyResult, reader: BundleReader) -> None:
+    key = None
+    key_pem = reader.read(mf.PUBLIC_KEY)
+    if key_pem is not None:
+        try:
+            key = load_public_key_pem(key_pem)
+        except EvidenceError:
+            key = None  # already reported by the manifest check
+    checker = LinkChecker(r, key, manifest.key_fingerprint)
+    for link in manifest.measurements:
+        checker.check(measurement_id=link.measurement_id, seq=link.seq, record_sha256=link.record_sha256,
+                      prev_hash=link.prev_hash, link_hash=link.chain_hash, signature=link.signature,
+                      key_fingerprint=link.key_fingerprint)
+    checker.summarize("chain")
+    _check_range(manifest, r)
+
+
+def _check_range(manifest: mf.Manifest, r: VerifyResult) -> None:
+    seqs = [link.seq for link in manifest.measurements]
+    chain = manifest.chain
+    if not seqs:
+        r.fail(mf.MANIFEST, "lists no measurement")
+        return
+    if (seqs[0], seqs[-1]) != (chain.first_seq, chain.last_seq):
+        r.fail(mf.MANIFEST, f"its seq range {chain.first_seq}-{chain.last_seq} is not that of the "
+                            f"measurements it lists ({seqs[0]}-{seqs[-1]})")
+    if [tuple(g) for g in chain.gaps] != mf.gaps_of(seqs):
+        r.fail(mf.MANIFEST, "the gaps it declares are not the seqs missing from the measurements it lists")
+    elif chain.gaps:
+        missing = sum(b - a + 1 for a, b in chain.gaps)
+        r.note("chain", f"a selection: {missing} measurement(s) between seq {seqs[0]} and {seqs[-1]} were "
+                        "not exported (declared in the manifest; the links around them were checked alone)")
+    if manifest.counts.measurements != len(seqs):
+        r.fail(mf.MANIFEST, f"counts {manifest.counts.measurements} measurements but lists {len(seqs)}")
+
+
+def _check_verdicts(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult) -> None:
+    data = reader.read(mf.VERDICTS)
+    if data is None:
+        return
+    ids = {link.measurement_id for link in manifest.measurements}
+    for number, line in enumerate(data.splitlines(), start=1):
+        try:
+            row = json.loads(line)
+            mid = str(row["measurement_id"])
+            if row["verdict"] is not None:
+                Verdict.model_validate(row["verdict"])
+        except (ValueError, KeyError, TypeError, ValidationError):
+            r.fail(mf.VERDICTS, f"line {number} is not a readable verdict")
+            continue
+        if mid not in ids:
+            r.fail(mf.VERDICTS, f"line {number} is for measurement {mid}, which the manifest does not list")

@@ -1,0 +1,70 @@
+"""Checks one chain link at a time, the same way for the local store and for a bundle.
+
+A link holds: the record's SHA-256, the previous link's chain hash, its own chain hash
+(= SHA-256 of prev + record, see `probe.models.canonical.chain_hash`) and an Ed25519 signature over
+that chain hash. Consecutive seqs must link; a gap (a filtered export) is the caller's business.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from probe.evidence.keys import signature_hex_valid
+from probe.evidence.verify_result import VerifyResult, measurement_label
+from probe.models.canonical import GENESIS_HASH, chain_hash
+
+
+class LinkChecker:
+    def __init__(self, result: VerifyResult, public_key: Ed25519PublicKey | None, key_fingerprint: str | None):
+        self._r = result
+        self._key = public_key
+        self._fp = key_fingerprint
+        self._previous: tuple[int, str] | None = None  # (seq, chain hash) of the link checked last
+        self.unsigned = 0
+        self.other_keys: Counter[str] = Counter()
+
+    def check(self, *, measurement_id: str, seq: int, record_sha256: str, prev_hash: str, link_hash: str,
+              signature: str | None, key_fingerprint: str | None) -> None:
+        where = measurement_label(measurement_id, seq)
+        ok = True
+        if chain_hash(prev_hash, record_sha256) != link_hash:
+            self._r.fail(where, "its chain hash is not SHA-256(prev_hash + record hash): the link was altered")
+            ok = False
+        if self._previous is not None and seq <= self._previous[0]:
+            self._r.fail(where, f"out of order: seq {seq} comes after seq {self._previous[0]}")
+            ok = False
+        elif self._previous is not None and seq == self._previous[0] + 1 and prev_hash != self._previous[1]:
+            self._r.fail(where, f"does not link to seq {self._previous[0]} before it: a measurement was "
+                                "removed, inserted or changed between them")
+            ok = False
+        elif seq == 1 and prev_hash != GENESIS_HASH:
+            self._r.fail(where, "the first measurement of the chain must have a prev_hash of 64 zeros")
+            ok = False
+        ok = self._check_signature(where, link_hash, signature, key_fingerprint) and ok
+        self._previous = (seq, link_hash)
+        if ok:
+            self._r.checked["chain links"] += 1
+
+    def _check_signature(self, where: str, link_hash: str, signature: str | None, fp: str | None) -> bool:
+        if not signature:
+            self.unsigned += 1
+            return True
+        if self._key is None or fp != self._fp:
+            self.other_keys[fp or "unknown key"] += 1
+            return True
+        if not signature_hex_valid(self._key, signature, link_hash.encode("ascii")):
+            self._r.fail(where, "its signature does not match its chain hash")
+            return False
+        self._r.checked["measurement signatures"] += 1
+        return True
+
+    def summarize(self, where: str) -> None:
+        """Say what could not be checked: unsigned links, links signed by a key we do not hold."""
+        if self.unsigned:
+            self._r.warn(where, f"{self.unsigned} measurement(s) were stored before a key existed and carry "
+                                "no signature of their own (their hashes and links were checked)")
+        for fp, count in sorted(self.other_keys.items()):
+            self._r.warn(where, f"{count} measurement signature(s) by {fp} could not be checked: "
+                                "that public key is not available here")
