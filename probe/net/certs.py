@@ -73,10 +73,11 @@ def validate_chain(ders: list[bytes], *, hostname: str, ca_bundle: Path | None,
     info = dict(ca_bundle=label, leaf_subject=_name(leaf.subject), leaf_issuer=_name(leaf.issuer),
                 root_issuer=_name(certs[-1].issuer), not_before=leaf.not_valid_before_utc.isoformat(),
                 not_after=leaf.not_valid_after_utc.isoformat())
+    subject: DNSName | IPAddress
     try:
-        subject: DNSName | IPAddress = DNSName(hostname)
-    except ValueError:
         subject = IPAddress(ipaddress.ip_address(hostname))
+    except ValueError:
+        subject = DNSName(hostname)
     store, roots = _trust_store(bundle)
     try:
         verifier = PolicyBuilder().store(store).time(now.replace(tzinfo=None)).build_server_verifier(subject)

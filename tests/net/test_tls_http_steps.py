@@ -147,3 +147,8 @@ def test_silent_server_times_out() -> None:
 def test_settings_defaults_match_the_design() -> None:
     t = MeasureSettings().timeouts
     assert (t.dns_s, t.tcp_s, t.tls_s, t.http_s) == (4.0, 10.0, 10.0, 15.0)
+
+
+def test_ip_address_certificate_is_checked_as_an_ip(lab_pki: Pki) -> None:
+    obs, _ = _tls_case(lab_pki, "valid", name="127.0.0.1")
+    assert obs.failure is None and obs.validation and obs.validation.failure is None
