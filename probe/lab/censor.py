@@ -1,0 +1,162 @@
+"""The ISP's censorship, rendered: iptables rulesets for the isp namespace and the middlebox config.
+
+Netfilter does what it can (iptables syntax; the nft backend here has no string match):
+
+    dns_drop          raw PREROUTING: queries carrying the name (wire format) are dropped
+    dns_inject        raw PREROUTING: those queries go to NFQUEUE (the middlebox forges a reply)
+    ip_drop/reset/reject   filter: to the site's addresses: DROP / RST to the SYN / ICMP admin-prohibited
+    tls_sni_drop/reset     filter: client packets to :443 carrying the name (the ClientHello's SNI)
+    http_host_drop/reset   filter: client packets to :80 carrying the name (the Host header)
+    block_control     filter: everything to the control helper's addresses is dropped
+    tls_mitm/throttle, http_blockpage/redirect   nat: REDIRECT client flows to the middlebox
+    network.rtt_ms    mangle: client packets to NFQUEUE (the middlebox's delayer)
+    network.loss_pct  mangle: `statistic` random drop, both directions
+
+dns_nxdomain/servfail/refused/redirect are the ISP resolver's lies (`dns.py`). Filter rules match
+conntrack's original tuple, so they also hold for flows the nat table redirected to the middlebox.
+This module renders text only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from probe.lab import addressing as A
+from probe.lab.dns import RCODE_STUB_PORTS, redirect_target
+from probe.lab.scenario import Censor, Network
+from probe.lab.sites import SitePlan
+from probe.lab.topology import ISP_CLIENT_IF, ISP_INET_IF
+
+INJECT_QUEUE, DELAY_QUEUE = 10, 20
+HTTP_BOX_PORT, TLS_BOX_PORT = 8081, 8443
+_REJECT = {"ip_drop": "DROP", "ip_reset": "REJECT --reject-with tcp-reset"}
+_REJECT_ADMIN = {4: "REJECT --reject-with icmp-admin-prohibited", 6: "REJECT --reject-with adm-prohibited"}
+
+
+def dns_wire_name(name: str) -> str:
+    """`selftanu.kz` → `|08|selftanu|02|kz|00|` (iptables hex-string of the name's wire format)."""
+    labels = [lab for lab in name.strip(".").split(".") if lab]
+    return "".join(f"|{len(lab):02x}|{lab}" for lab in labels) + "|00|"
+
+
+def ruleset(version: int, plan: SitePlan, censors: list[Censor], network: Network) -> str:
+    """An iptables-restore ruleset (v4 or v6) for the isp namespace."""
+    tables = {"raw": _raw(censors), "mangle": _mangle(network),
+              "nat": _nat(censors, version), "filter": _filter(version, plan, censors)}
+    chains = {"raw": ("PREROUTING", "OUTPUT"), "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT",
+                                                          "POSTROUTING"),
+              "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+              "filter": ("INPUT", "FORWARD", "OUTPUT")}
+    out: list[str] = []
+    for table, rules in tables.items():
+        out.append(f"*{table}")
+        out.extend(f":{c} ACCEPT [0:0]" for c in chains[table])
+        out.extend(rules)
+        out.append("COMMIT")
+    return "\n".join(out) + "\n"
+
+
+def _raw(censors: list[Censor]) -> list[str]:
+    rules = []
+    for c in censors:
+        if c.action not in ("dns_drop", "dns_inject"):
+            continue
+        target = "DROP" if c.action == "dns_drop" else f"NFQUEUE --queue-num {INJECT_QUEUE} --queue-bypass"
+        for proto in ("udp", "tcp"):
+            if proto == "tcp" and c.action == "dns_inject":
+                continue  # on-path injection races UDP answers only
+            rules.append(f"-A PREROUTING -i {ISP_CLIENT_IF} -p {proto} --dport 53 -m string --algo bm "
+                         f"--icase --hex-string \"{dns_wire_name(c.match)}\" -j {target}")
+    return rules
+
+
+def _mangle(network: Network) -> list[str]:
+    rules = []
+    if network.loss_pct > 0:
+        p = network.loss_pct / 100
+        for iface in (ISP_CLIENT_IF, ISP_INET_IF):
+            rules.append(f"-A PREROUTING -i {iface} -m statistic --mode random --probability {p:.4f} -j DROP")
+    if network.rtt_ms > 0:
+        rules.append(f"-A PREROUTING -i {ISP_CLIENT_IF} -j NFQUEUE --queue-num {DELAY_QUEUE} --queue-bypass")
+    return rules
+
+
+def _nat(censors: list[Censor], version: int) -> list[str]:
+    actions = {c.action for c in censors}
+    control = A.CONTROL_V4 if version == 4 else A.CONTROL_V6
+    rules = []
+    if actions & {"http_blockpage", "http_redirect"}:
+        rules.append(f"-A PREROUTING -i {ISP_CLIENT_IF} -p tcp --dport 80 ! -d {control} "
+                     f"-j REDIRECT --to-ports {HTTP_BOX_PORT}")
+    if actions & {"tls_mitm", "tls_throttle"}:
+        rules.append(f"-A PREROUTING -i {ISP_CLIENT_IF} -p tcp --dport 443 ! -d {control} "
+                     f"-j REDIRECT --to-ports {TLS_BOX_PORT}")
+    return rules
+
+
+def _filter(version: int, plan: SitePlan, censors: list[Censor]) -> list[str]:
+    rules: list[str] = []
+    for c in censors:
+        for chain in ("FORWARD", "INPUT"):  # INPUT: flows the nat table sent to the middlebox
+            rules.extend(_filter_rules(chain, version, plan, c))
+    return rules
+
+
+def _filter_rules(chain: str, version: int, plan: SitePlan, c: Censor) -> list[str]:
+    head = f"-A {chain} -i {ISP_CLIENT_IF}"
+    if c.action in ("ip_drop", "ip_reset", "ip_reject"):
+        target = _REJECT_ADMIN[version] if c.action == "ip_reject" else _REJECT[c.action]
+        proto = "-p tcp " if c.action == "ip_reset" else ""
+        addrs = [a for a in plan.addresses_of(c.match) if (":" in a) == (version == 6)]
+        return [f"{head} {proto}-m conntrack --ctorigdst {a} -j {target}" for a in addrs]
+    port = {"tls_sni_drop": 443, "tls_sni_reset": 443, "http_host_drop": 80, "http_host_reset": 80}
+    if c.action in port:
+        target = "DROP" if c.action.endswith("_drop") else "REJECT --reject-with tcp-reset"
+        return [f"{head} -p tcp -m conntrack --ctorigdstport {port[c.action]} -m string --algo bm "
+                f"--icase --string \"{c.match}\" -j {target}"]
+    if c.action == "block_control":
+        control = A.CONTROL_V4 if version == 4 else A.CONTROL_V6
+        return [f"{head} -m conntrack --ctorigdst {control} -j DROP"]
+    return []
+
+
+def middlebox_config(state: Path, censors: list[Censor], network: Network, *,
+                     rogue_chains: dict[str, Path]) -> dict[str, Any]:
+    """What the middlebox process runs (written as JSON to the state dir)."""
+    http_rules: list[dict[str, Any]] = []
+    tls_rules: list[dict[str, Any]] = []
+    inject_rules: list[dict[str, Any]] = []
+    for c in censors:
+        if c.action == "http_blockpage":
+            rule: dict[str, Any] = {"match": c.match, "kind": "blockpage", "status": c.status}
+            if c.page:
+                rule["page"] = c.page
+            http_rules.append(rule)
+        elif c.action == "http_redirect":
+            http_rules.append({"match": c.match, "kind": "redirect",
+                               "location": c.location or f"http://{A.BLOCKPAGE_V4}/blocked"})
+        elif c.action == "tls_mitm":
+            tls_rules.append({"match": c.match, "kind": "mitm", "issuer": c.issuer,
+                              "chain": str(rogue_chains[c.issuer])})
+        elif c.action == "tls_throttle":
+            tls_rules.append({"match": c.match, "kind": "throttle", "delay_ms": c.delay_ms,
+                              "rate_kbit": c.rate_kbit})
+        elif c.action == "dns_inject":
+            v4, v6 = redirect_target(c.address)
+            inject_rules.append({"match": c.match, "v4": v4, "v6": v6})
+    return {
+        "workdir": str(state / "middlebox"),
+        "stub_ports": RCODE_STUB_PORTS,
+        "blockpage_addresses": [A.BLOCKPAGE_V4, A.BLOCKPAGE_V6],
+        "http_port": HTTP_BOX_PORT, "tls_port": TLS_BOX_PORT,
+        "http_rules": http_rules, "tls_rules": tls_rules,
+        "inject_rules": inject_rules, "inject_queue": INJECT_QUEUE,
+        "delay_ms": network.rtt_ms, "delay_queue": DELAY_QUEUE,
+    }
+
+
+def write_middlebox_config(path: Path, config: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(config, indent=1), encoding="utf-8")
+    return path

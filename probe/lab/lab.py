@@ -1,0 +1,256 @@
+"""`Lab`: build, drive and tear down one censorship lab (namespaces + servers + censor), by prefix.
+
+    lab = Lab(prefix="plab")
+    lab.up(scenario)                  # a clean lab for this scenario (tears down leftovers first)
+    lab.client_exec(["python", ...])  # run something as the censored client
+    lab.probe_args()                  # the `probe run` flags that point the probe at this lab
+    lab.down()                        # nothing left: namespaces, /etc/netns dirs, processes, state
+
+State lives in /run/probe-lab/<prefix>/ (configs, certificates, logs, pids); `down` needs none of it
+(it finds namespaces by prefix), so it also cleans up after a SIGKILLed run. Needs root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from probe.errors import LabError
+from probe.lab import addressing as A
+from probe.lab import censor, dns, pki, topology, web
+from probe.lab.netns import delete_namespace as _delete_namespace
+from probe.lab.netns import (
+    iptables_restore,
+    list_namespaces,
+    namespace_pids,
+    ns_argv,
+    require_root,
+)
+from probe.lab.scenario import Censor, Network, Scenario
+from probe.lab.servers import Server, control_helper_available, file_ready, python_module, socket_ready, start_all
+from probe.lab.sites import DECOY_HOST, SitePlan, plan_for
+
+STATE_ROOT = Path("/run/probe-lab")
+PROBE_TIMEOUTS = {"dns": 2.0, "tcp": 3.0, "tls": 3.0, "http": 5.0}
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,9}$")
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    prefix: str
+    namespaces: list[str]
+    processes: dict[str, int]  # namespace -> number of processes in it
+    scenario: str | None
+    notes: list[str]
+
+    @property
+    def up(self) -> bool:
+        return bool(self.namespaces)
+
+
+class Lab:
+    def __init__(self, *, prefix: str | None = None, state_root: Path = STATE_ROOT) -> None:
+        self.prefix = prefix or os.environ.get("PROBE_LAB_PREFIX", "plab")
+        if not _PREFIX_RE.match(self.prefix):
+            raise LabError(f"lab prefix {self.prefix!r} is not valid",
+                           hint="1-10 lower-case letters and digits, starting with a letter")
+        self.names = topology.Names(self.prefix)
+        self.state = state_root / self.prefix
+        self.plan = SitePlan()
+
+    # -- paths and flags the probe needs -------------------------------------------------------
+
+    @property
+    def ca_path(self) -> Path:
+        return self.state / "ca" / "labca.pem"
+
+    @property
+    def asn_db_path(self) -> Path:
+        return self.state / "asn.tsv"
+
+    @property
+    def control_url(self) -> str:
+        return f"https://{A.CONTROL_V4}/"
+
+    @property
+    def decoy_sni(self) -> str:
+        return DECOY_HOST
+
+    def probe_args(self) -> list[str]:
+        """`probe run` flags for this lab: everything except the URLs and --store."""
+        args = ["--json", "--no-progress", "--resolver", A.ISP_IN_V4, "--control", self.control_url,
+                "--ca-bundle", str(self.ca_path), "--asn-db", str(self.asn_db_path)]
+        for net in A.not_bogon_ranges():
+            args += ["--not-bogon", net]
+        for step, seconds in PROBE_TIMEOUTS.items():
+            args += [f"--timeout-{step}", f"{seconds:g}"]
+        return args + ["--decoy-sni", self.decoy_sni]
+
+    # -- running things inside ---------------------------------------------------------------
+
+    def client_argv(self, argv: Sequence[str]) -> list[str]:
+        return ns_argv(self.names.client, argv)
+
+    def client_exec(self, argv: Sequence[str], *, timeout: float | None = None,
+                    input_text: str | None = None, env: dict[str, str] | None = None
+                    ) -> subprocess.CompletedProcess[str]:
+        """Run `argv` as the censored client (inside the client namespace); never raises on exit status."""
+        return subprocess.run(self.client_argv(argv), input=input_text, capture_output=True, text=True,
+                              timeout=timeout, env={**os.environ, **(env or {})}, check=False)
+
+    def client_popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(self.client_argv(argv), text=True, **kwargs)
+
+    def ns_exec(self, role: str, argv: Sequence[str], *, timeout: float | None = 30
+                ) -> subprocess.CompletedProcess[str]:
+        """Run `argv` in the `role` namespace ("client", "isp", "inet" or "ctl")."""
+        ns = getattr(self.names, role)
+        return subprocess.run(ns_argv(ns, argv), capture_output=True, text=True, timeout=timeout,
+                              check=False)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def up(self, scenario: Scenario | None = None, *, bulk_hosts: Sequence[str] = (),
+           extra_censors: Sequence[Censor] = (), network: Network | None = None,
+           nginx_workers: int = 1) -> list[str]:
+        """Build a clean lab for `scenario` (or just the decoy and `bulk_hosts`); returns notes.
+
+        `extra_censors` (e.g. tls_sni_drop / ip_drop for some bulk hosts) add to the scenario's.
+        """
+        require_root()
+        self.down()
+        for sub in ("log", "pids", "ca", "certs", "www", "nsd", "unbound", "dnsmasq", "nginx/tmp",
+                    "middlebox"):
+            (self.state / sub).mkdir(parents=True, exist_ok=True)
+        self.plan = plan_for(scenario)
+        self.plan.add_bulk([h for h in bulk_hosts if h])
+        censors = (scenario.censors() if scenario else []) + list(extra_censors)
+        net = network or (scenario.network if scenario else Network())
+        try:
+            rogue = self._write_pki(censors)
+            self._write_configs(censors, net, rogue)
+            topology.build(self.names, resolv_conf=topology.client_resolv_conf())
+            self._apply_netfilter(censors, net)
+            notes = start_all(self._servers(nginx_workers), logs=self.state / "log",
+                              pids=self.state / "pids")
+        except BaseException:
+            self.down()
+            raise
+        meta = {"prefix": self.prefix, "scenario": scenario.name if scenario else None, "notes": notes,
+                "sites": len(self.plan.sites)}
+        (self.state / "state.json").write_text(json.dumps(meta), encoding="utf-8")
+        return notes
+
+    def down(self) -> None:
+        """Remove everything of this prefix: namespaces (with veths, rules, processes), dirs."""
+        require_root()
+        for ns in list_namespaces(self.prefix):
+            if ns in self.names.all():
+                _delete_namespace(ns)
+        for ns in self.names.all():  # /etc/netns leftovers whose namespace is already gone
+            shutil.rmtree(Path("/etc/netns") / ns, ignore_errors=True)
+        shutil.rmtree(self.state, ignore_errors=True)
+
+    def status(self) -> LabStatus:
+        present = [ns for ns in list_namespaces(self.prefix) if ns in self.names.all()]
+        meta: dict[str, Any] = {}
+        with contextlib.suppress(OSError, ValueError):
+            meta = json.loads((self.state / "state.json").read_text(encoding="utf-8"))
+        return LabStatus(prefix=self.prefix, namespaces=present,
+                         processes={ns: len(namespace_pids(ns)) for ns in present},
+                         scenario=meta.get("scenario"), notes=list(meta.get("notes", [])))
+
+    # -- building blocks ----------------------------------------------------------------------
+
+    def _write_pki(self, censors: list[Censor]) -> dict[str, Path]:
+        ca = pki.make_ca("Probe Lab Root CA", org="Probe Lab")
+        pki.write_pem(self.ca_path, ca.cert_pem(), private=False)
+        web.write_site_files(self.state, self.plan, ca=ca, bulk_key=pki.new_key())
+        rogue: dict[str, Path] = {}
+        for c in censors:
+            if c.action == "tls_mitm" and c.issuer not in rogue:
+                chain = pki.RogueChain.make(c.issuer)
+                slug = re.sub(r"[^a-z0-9]+", "-", c.issuer.lower()).strip("-") or "rogue"
+                pki.write_pem(self.state / "middlebox" / f"{slug}-root.pem", chain.root.cert_pem(),
+                              private=False)
+                rogue[c.issuer] = pki.write_pem(self.state / "middlebox" / f"{slug}-chain.pem",
+                                                chain.to_pem())
+        return rogue
+
+    def _write_configs(self, censors: list[Censor], net: Network, rogue: dict[str, Path]) -> None:
+        s = self.state
+        (s / "nsd" / "root.zone").write_text(dns.root_zone(self.plan), encoding="utf-8")
+        (s / "nsd" / "nsd.conf").write_text(dns.nsd_conf(s), encoding="utf-8")
+        (s / "unbound" / "unbound.conf").write_text(dns.unbound_conf(s), encoding="utf-8")
+        (s / "unbound" / "root.hints").write_text(dns.root_hints(), encoding="utf-8")
+        (s / "dnsmasq" / "dnsmasq.conf").write_text(dns.dnsmasq_conf(s, self.plan, censors), encoding="utf-8")
+        (s / "nginx" / "nginx.conf").write_text(web.nginx_conf(s, self.plan), encoding="utf-8")
+        (s / "origin_app.json").write_text(web.origin_app_config(self.plan), encoding="utf-8")
+        censor.write_middlebox_config(s / "middlebox.json",
+                                      censor.middlebox_config(s, censors, net, rogue_chains=rogue))
+        self.asn_db_path.write_text(A.asn_tsv(), encoding="utf-8")
+
+    def _apply_netfilter(self, censors: list[Censor], net: Network) -> None:
+        for version in (4, 6):
+            iptables_restore(self.names.isp, censor.ruleset(version, self.plan, censors, net),
+                             ipv6=version == 6)
+            iptables_restore(self.names.inet, origin_ruleset(version, self.plan), ipv6=version == 6)
+
+    def _servers(self, nginx_workers: int) -> list[Server]:
+        s, n = self.state, self.names
+        (s / "nginx" / "nginx.conf").write_text(web.nginx_conf(s, self.plan, workers=nginx_workers),
+                                                encoding="utf-8")
+        servers = [
+            Server("nsd", n.inet, ["nsd", "-d", "-c", str(s / "nsd" / "nsd.conf")],
+                   socket_ready(53, A.AUTH_DNS_V4, udp=True)),
+            Server("unbound", n.inet, ["unbound", "-d", "-c", str(s / "unbound" / "unbound.conf")],
+                   socket_ready(53, A.PUBLIC_RESOLVER_V4, udp=True)),
+            Server("dnsmasq", n.isp, ["dnsmasq", "-k", "-C", str(s / "dnsmasq" / "dnsmasq.conf")],
+                   socket_ready(53, A.ISP_IN_V4, udp=True)),
+            Server("nginx", n.inet, ["nginx", "-c", str(s / "nginx" / "nginx.conf"),
+                                     "-e", str(s / "log" / "nginx.log")], socket_ready(443)),
+            Server("middlebox", n.isp, python_module("probe.lab.middlebox", str(s / "middlebox.json")),
+                   file_ready(s / "middlebox" / "middlebox.ready")),
+        ]
+        if self.plan.special:
+            servers.append(Server("origin_app", n.inet,
+                                  python_module("probe.lab.origin_app", str(s / "origin_app.json")),
+                                  socket_ready(web.ORIGIN_APP_PORT, "127.0.0.1")))
+        if control_helper_available():
+            servers.append(Server("control", n.ctl, self._control_argv(),
+                                  socket_ready(443, A.CONTROL_V4), optional=True))
+        return servers
+
+    def _control_argv(self) -> list[str]:
+        s = self.state
+        argv = python_module("probe", "control", "serve",
+                             "--listen", f"{A.CONTROL_V4}:443", "--listen", f"[{A.CONTROL_V6}]:443",
+                             "--cert", str(s / "certs" / "_control.pem"),
+                             "--key", str(s / "certs" / "_control.pem"),
+                             "--ca-bundle", str(self.ca_path), "--resolver", A.PUBLIC_RESOLVER_V4)
+        for net in A.LAB_RANGES:
+            argv += ["--allow", str(net)]
+        return argv
+
+
+def origin_ruleset(version: int, plan: SitePlan) -> str:
+    """The inet namespace's rules: sites that are down, or do not serve http:// or https://."""
+    rules: list[str] = []
+    for site in plan.sites.values():
+        o = site.origin
+        ports = [p for p, on in ((80, o.http and o.up), (443, o.https and o.up)) if not on]
+        for addr in site.addresses:
+            if (":" in addr) != (version == 6):
+                continue
+            rules.extend(f"-A INPUT -d {addr} -p tcp --dport {p} -j REJECT --reject-with tcp-reset"
+                         for p in ports)
+    return "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n" + \
+        "\n".join(rules) + ("\n" if rules else "") + "COMMIT\n"

@@ -1,0 +1,119 @@
+"""NFQUEUE handlers of the middlebox: on-path DNS injection, a one-way delayer, and an rcode stub.
+
+* Injection (dns_inject): netfilter queues the client's DNS queries that carry a censored name; we
+  send a forged reply from the resolver's address at once (raw socket), then let the query go on,
+  so the real reply arrives later: the probe sees two answers, the first one forged (what the Great
+  Firewall and some Kazakh ISPs do).
+* Delay (network.rtt_ms): every packet from the client is held `delay_ms` and then accepted, in order;
+  a stand-in for netem, which this kernel lacks. Loss is iptables `statistic`, not here.
+* Stub: a UDP DNS server answering every query with a fixed rcode (SERVFAIL, REFUSED), where dnsmasq
+  forwards censored names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+
+from probe.lab.middlebox.wire import host_matches, ipv4_udp, parse_ipv4_udp
+
+
+def forged_reply(query_wire: bytes, rules: list[dict[str, Any]]) -> bytes | None:
+    """The forged DNS reply for a query that a rule matches, or None."""
+    try:
+        query = dns.message.from_wire(query_wire)
+    except Exception:  # noqa: BLE001 - not DNS (or not parseable): leave it alone
+        return None
+    if not query.question:
+        return None
+    q = query.question[0]
+    name = q.name.to_text(omit_final_dot=True)
+    for rule in rules:
+        if not host_matches(name, rule["match"]):
+            continue
+        addr = rule.get("v4") if q.rdtype == dns.rdatatype.A else (
+            rule.get("v6") if q.rdtype == dns.rdatatype.AAAA else None)
+        if not addr:
+            return None
+        reply = dns.message.make_response(query)
+        reply.flags |= dns.flags.RA
+        reply.answer.append(dns.rrset.from_text(q.name, 300, "IN", q.rdtype, addr))
+        return reply.to_wire()
+    return None
+
+
+class Injector:
+    def __init__(self, rules: list[dict[str, Any]]) -> None:
+        self.rules = rules
+        self.raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        self.injected = 0
+
+    def __call__(self, pkt: Any) -> None:
+        try:
+            parsed = parse_ipv4_udp(pkt.get_payload())
+            if parsed is not None:
+                src, sport, dst, dport, payload = parsed
+                forged = forged_reply(payload, self.rules)
+                if forged is not None:
+                    self.raw.sendto(ipv4_udp(dst, dport, src, sport, forged), (src, 0))
+                    self.injected += 1
+        finally:
+            pkt.accept()  # the real query goes on: the genuine reply will race (and lose)
+
+
+class Delayer:
+    """Holds each packet `delay_s`, then accepts it (verdicts may come after the callback returns)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, delay_s: float) -> None:
+        self.loop = loop
+        self.delay_s = delay_s
+
+    def __call__(self, pkt: Any) -> None:
+        self.loop.call_later(self.delay_s, pkt.accept)
+
+
+def bind_queue(loop: asyncio.AbstractEventLoop, num: int, callback: Any, *, payload: bool) -> Any:
+    from netfilterqueue import COPY_META, COPY_PACKET, NetfilterQueue
+
+    nfq = NetfilterQueue()
+    nfq.bind(num, callback, max_len=8192, mode=COPY_PACKET if payload else COPY_META, range=65535)
+    loop.add_reader(nfq.get_fd(), lambda: nfq.run(block=False))
+    return nfq
+
+
+class RcodeStub(asyncio.DatagramProtocol):
+    def __init__(self, rcode: dns.rcode.Rcode) -> None:
+        self.rcode = rcode
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        try:
+            reply = dns.message.make_response(dns.message.from_wire(data))
+        except Exception:  # noqa: BLE001 - garbage in: no answer, like a real server
+            return
+        reply.set_rcode(self.rcode)
+        if self.transport is not None:
+            self.transport.sendto(reply.to_wire(), addr)
+
+
+async def start_stubs(ports: dict[str, int]) -> None:
+    loop = asyncio.get_running_loop()
+    for name, port in ports.items():
+        await loop.create_datagram_endpoint(_stub_factory(dns.rcode.Rcode.from_text(name)),
+                                            local_addr=("127.0.0.1", port))
+
+
+def _stub_factory(rcode: dns.rcode.Rcode) -> Callable[[], RcodeStub]:
+    return lambda: RcodeStub(rcode)

@@ -1,0 +1,61 @@
+"""Moving bytes between two asyncio streams, at full speed or throttled. No policy here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+
+CHUNK = 16384
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+               rate_bytes_s: float = 0.0) -> None:
+    """Copy until EOF; with `rate_bytes_s` > 0 pace the copy to that rate (throttling)."""
+    loop = asyncio.get_running_loop()
+    chunk = CHUNK if rate_bytes_s <= 0 else max(64, min(CHUNK, int(rate_bytes_s / 10)))
+    start, sent = loop.time(), 0
+    try:
+        while data := await reader.read(chunk):
+            if rate_bytes_s > 0:
+                sent += len(data)
+                ahead = start + sent / rate_bytes_s - loop.time()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, OSError):
+        pass
+
+
+async def splice(a_reader: asyncio.StreamReader, a_writer: asyncio.StreamWriter,
+                 b_reader: asyncio.StreamReader, b_writer: asyncio.StreamWriter, *,
+                 down_rate_bytes_s: float = 0.0) -> None:
+    """Both directions until both close; `down_rate_bytes_s` throttles b → a (server to client)."""
+    try:
+        await asyncio.gather(pipe(a_reader, b_writer),
+                             pipe(b_reader, a_writer, rate_bytes_s=down_rate_bytes_s))
+    finally:
+        for w in (a_writer, b_writer):
+            close(w)
+
+
+def close(writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(Exception):
+        writer.close()
+
+
+def reset(writer: asyncio.StreamWriter) -> None:
+    """Close with an RST (SO_LINGER 0), as a censor's injected reset would look to the client."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    close(writer)
+
+
+async def dial(host: str, port: int, *, timeout: float = 10.0
+               ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
