@@ -26,8 +26,10 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
             await writer.drain()
         if writer.can_write_eof():
             writer.write_eof()
+        else:  # TLS cannot half-close: the other side would wait for our EOF forever
+            close(writer)
     except (ConnectionError, OSError):
-        pass
+        close(writer)
 
 
 async def splice(a_reader: asyncio.StreamReader, a_writer: asyncio.StreamWriter,
