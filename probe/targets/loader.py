@@ -1,6 +1,6 @@
 """Load a list into `Target`s for measuring: what `probe run --list` uses.
 
-The list is read with bounded memory (`probe.targets.reader`: at most 8 MiB, 64 KiB per line) and
+The list is read with bounded memory (`probe.targets.reader`: at most 4 MiB, 64 KiB per line) and
 validated; a problem that makes it unusable (binary, not UTF-8, wrong header or columns, a bad URL)
 raises one `InputError` naming file:line, with a count of the others. Everything else is repaired in
 memory exactly as `probe lists lint --fix` would repair it, so the URLs measured are the normal-form

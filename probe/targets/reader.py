@@ -3,8 +3,9 @@
 `LineReader` reads a binary stream one line at a time (never more than `max_line_bytes` at once and
 never more than `max_file_bytes` in total) and yields each line as text ending in "\\n", so that the
 `csv` module can consume it and count lines. Lines that cannot be used (not UTF-8, too long) are
-reported and replaced by an empty line, so line numbers stay true. A NUL byte, a UTF-16/32 byte-order
-mark or an oversized file stops reading: the file is not a text list. It also notes a UTF-8 BOM, CRLF
+reported and replaced by an empty line, so line numbers stay true. A NUL byte (looked for first in
+the file's first 8 KiB), a UTF-16/32 byte-order mark or an oversized file stops reading: the file is
+not a text list. It also notes a UTF-8 BOM, CRLF
 line ends and a missing final newline. It does not parse CSV.
 """
 
@@ -15,11 +16,12 @@ from typing import BinaryIO
 
 from probe.targets.problems import Problem, error
 
-MAX_FILE_BYTES = 8 * 1024 * 1024  # the largest Citizen Lab list (global.csv) is about 0.2 MB
+MAX_FILE_BYTES = 4 * 1024 * 1024  # ~80,000 rows; the largest Citizen Lab list (global.csv) is 0.17 MB
 MAX_LINE_BYTES = 64 * 1024
 _UTF8_BOM = b"\xef\xbb\xbf"
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _FIX = "run `probe lists lint --fix FILE`"
+_SNIFF_BYTES = 8192
 
 
 class LineReader:
@@ -39,6 +41,7 @@ class LineReader:
         self._bytes = 0
 
     def __iter__(self) -> Iterator[str]:
+        self._sniff()
         while not self.fatal:
             raw = self._read_line()
             if raw is None:
@@ -47,6 +50,16 @@ class LineReader:
             text = self._decode(raw)
             if text is not None:
                 yield text
+
+    def _sniff(self) -> None:
+        """Refuse a binary file at once, rather than report its first line as a broken CSV row."""
+        head = _peek(self.stream, _SNIFF_BYTES)
+        if head.startswith(_WIDE_BOMS):
+            self._stop(1, "utf16", "file is UTF-16 or UTF-32, not UTF-8", "save it as UTF-8")
+        elif b"\x00" in head:
+            line = head[: head.index(b"\x00")].count(b"\n") + 1
+            self._stop(line, "binary", "line contains a NUL byte: this looks like a binary file, "
+                       "not a target list", "give a UTF-8 CSV or text file")
 
     def _read_line(self) -> bytes | None:
         raw = self.stream.readline(self.max_line_bytes + 1)
@@ -76,9 +89,6 @@ class LineReader:
 
     def _decode(self, raw: bytes) -> str | None:
         number = self.lines
-        if number == 1 and raw.startswith(_WIDE_BOMS):
-            self._stop(number, "utf16", "file is UTF-16 or UTF-32, not UTF-8", "save it as UTF-8")
-            return None
         if b"\x00" in raw:
             self._stop(number, "binary", "line contains a NUL byte: this looks like a binary file, "
                        "not a target list", "give a UTF-8 CSV or text file")
@@ -108,3 +118,17 @@ class LineReader:
     def _stop(self, line: int, code: str, message: str, hint: str) -> None:
         self.fatal = True
         self.problems.append(error(self.name, line, code, message, hint))
+
+
+def _peek(stream: BinaryIO, size: int) -> bytes:
+    """Up to `size` bytes from the start of `stream` without consuming them (b"" if it cannot tell)."""
+    peek = getattr(stream, "peek", None)
+    if callable(peek):
+        head = peek(size)
+        return head[:size] if isinstance(head, bytes) else b""
+    if stream.seekable():
+        position = stream.tell()
+        head = stream.read(size)
+        stream.seek(position)
+        return head
+    return b""

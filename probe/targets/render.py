@@ -8,9 +8,8 @@ lines where they were. Rendering does not change any value: fixing values is `pr
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,19 +17,27 @@ from pathlib import Path
 from probe.errors import InputError
 from probe.targets.parse import HEADER, Kind, Row
 
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
 
 def render_list(kind: Kind, rows: Sequence[Row], comments: Sequence[tuple[int, str]] = ()) -> str:
     if kind == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(HEADER)
-        writer.writerows(row.fields for row in rows)
-        return out.getvalue()
+        return "".join(csv_line(fields) for fields in [list(HEADER), *(row.fields for row in rows)])
     lines: list[tuple[int, int, str]] = [(number, 0, text) for number, text in comments]
     for order, row in enumerate(rows):
         note = row.get(5)
         lines.append((row.line, 1 + order, row.url + (f"  # {note}" if note else "")))
     return "".join(text + "\n" for _, _, text in sorted(lines))
+
+
+def csv_line(fields: Sequence[str]) -> str:
+    """One CSV record with minimal quoting, as Python's csv module writes it, except that a field
+    holding a lone carriage return is quoted too (csv.writer leaves it bare when lines end in LF,
+    which makes the file unreadable)."""
+    if list(fields) == [""]:
+        return '""\n'  # a lone empty field, told apart from a blank line
+    return ",".join(f'"{f.replace(chr(34), chr(34) * 2)}"' if _NEEDS_QUOTES.search(f) else f
+                    for f in fields) + "\n"
 
 
 def write_atomic(path: Path, text: str) -> None:
