@@ -13,24 +13,27 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
-# Digits or dots right next to a match mean a different number ("11.2.3.45" is not "1.2.3.4");
-# hex digits or colons next to an IPv6 match likewise.
-_V4_EDGE = rb"[0-9.]"
-_V6_EDGE = rb"[0-9A-Fa-f:]"
+# A digit (or a dot and a digit) right next to a match means a different number: "11.2.3.45" is
+# not "1.2.3.4", but "from 1.2.3.4." at the end of a sentence is. Likewise for IPv6 and hex digits.
+_V4_BEFORE, _V4_AFTER = rb"(?<![0-9])(?<![0-9]\.)", rb"(?![0-9])(?!\.[0-9])"
+_V6_BEFORE, _V6_AFTER = rb"(?<![0-9A-Fa-f:])", rb"(?![0-9A-Fa-f])(?!:[0-9A-Fa-f:])"
 
 
 def _patterns(address: str) -> list[re.Pattern[bytes]]:
     ip = ipaddress.ip_address(address.strip().strip("[]"))
     if isinstance(ip, ipaddress.IPv4Address):
-        forms = {str(ip), "::ffff:" + str(ip)}
-        edge = _V4_EDGE
+        forms = {str(ip)}  # also found inside "::ffff:1.2.3.4"
+        before, after = _V4_BEFORE, _V4_AFTER
     else:
         forms = {ip.compressed, ip.exploded}
+        before, after = _V6_BEFORE, _V6_AFTER
         if ip.ipv4_mapped is not None:
-            forms.add(str(ip.ipv4_mapped))
-        edge = _V6_EDGE
-    return [re.compile(rb"(?<!" + edge + rb")" + re.escape(form.encode("ascii")) + rb"(?!" + edge + rb")",
-                       re.IGNORECASE) for form in sorted(forms)]
+            return _patterns(str(ip.ipv4_mapped)) + [_compile(before, f, after) for f in sorted(forms)]
+    return [_compile(before, form, after) for form in sorted(forms)]
+
+
+def _compile(before: bytes, form: str, after: bytes) -> re.Pattern[bytes]:
+    return re.compile(before + re.escape(form.encode("ascii")) + after, re.IGNORECASE)
 
 
 def scan_for_addresses(data: bytes, addresses: Iterable[str]) -> list[str]:

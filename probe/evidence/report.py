@@ -133,7 +133,7 @@ def _all_targets(data: ReportData) -> str:
     rows = []
     for t in sorted(data.targets.values(), key=lambda t: (-t.blocked_count, t.url)):
         latest = t.latest
-        rows.append(f'<tr><td><span class="mono">{escape(t.url)}</span></td><td>{escape(t.category)}</td>'
+        rows.append(f'<tr><td class="site"><span class="mono">{escape(t.url)}</span></td><td>{escape(t.category)}</td>'
                     f'<td class="num">{t.blocked_count} / {len(t.attempts)}</td>'
                     f'<td class="tl">{timeline(t.attempts, start=data.first, end=data.last, width=300)}</td>'
                     f'<td><span class="badge {status_class(latest)}" title="{escape(latest)}">'

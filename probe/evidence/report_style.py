@@ -26,7 +26,8 @@ table { border-collapse: collapse; width: 100%; margin: .6rem 0 1rem; font-size:
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--soft); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.tl { width: 40%; min-width: 12rem; }
+td.tl { width: 34%; min-width: 10rem; }
+td.site { min-width: 14rem; }
 .badge { display: inline-block; padding: .05rem .5rem; border-radius: 999px; font-size: .82rem;
   font-weight: 600; color: #fff; white-space: nowrap; }
 .badge.blocked { background: var(--blocked); } .badge.ok { background: var(--ok); }
@@ -51,7 +52,7 @@ svg.timeline { height: 22px; display: block; }
 .legend i.slowed { background: var(--slowed); } .legend i.notcensorship { background: var(--notcensorship); }
 .legend i.unknown { background: var(--unknown); }
 code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .88rem;
-  word-break: break-all; }
+  overflow-wrap: anywhere; }
 .note { background: var(--soft); border-radius: 6px; padding: .8rem 1rem; font-size: .95rem; }
 footer { color: var(--muted); font-size: .85rem; margin-top: 3rem; border-top: 1px solid var(--line);
   padding-top: .8rem; }

@@ -17,8 +17,12 @@ from probe.models.canonical import GENESIS_HASH, chain_hash
 
 
 class LinkChecker:
-    def __init__(self, result: VerifyResult, public_key: Ed25519PublicKey | None, key_fingerprint: str | None):
+    def __init__(self, result: VerifyResult, public_key: Ed25519PublicKey | None, key_fingerprint: str | None,
+                 *, whole_chain: bool = False):
         self._r = result
+        # A whole chain (the store) has no legitimate gaps: every link must join the one before it and
+        # the first must start at genesis. A bundle may be a selection with declared gaps.
+        self._whole = whole_chain
         self._key = public_key
         self._fp = key_fingerprint
         self._previous: tuple[int, str] | None = None  # (seq, chain hash) of the link checked last
@@ -32,20 +36,30 @@ class LinkChecker:
         if chain_hash(prev_hash, record_sha256) != link_hash:
             self._r.fail(where, "its chain hash is not SHA-256(prev_hash + record hash): the link was altered")
             ok = False
-        if self._previous is not None and seq <= self._previous[0]:
-            self._r.fail(where, f"out of order: seq {seq} comes after seq {self._previous[0]}")
-            ok = False
-        elif self._previous is not None and seq == self._previous[0] + 1 and prev_hash != self._previous[1]:
-            self._r.fail(where, f"does not link to seq {self._previous[0]} before it: a measurement was "
-                                "removed, inserted or changed between them")
-            ok = False
-        elif seq == 1 and prev_hash != GENESIS_HASH:
-            self._r.fail(where, "the first measurement of the chain must have a prev_hash of 64 zeros")
-            ok = False
+        ok = self._check_order(where, seq, prev_hash) and ok
         ok = self._check_signature(where, link_hash, signature, key_fingerprint) and ok
         self._previous = (seq, link_hash)
         if ok:
             self._r.checked["chain links"] += 1
+
+    def _check_order(self, where: str, seq: int, prev_hash: str) -> bool:
+        previous = self._previous
+        if previous is not None and seq <= previous[0]:
+            self._r.fail(where, f"out of order: seq {seq} comes after seq {previous[0]}")
+            return False
+        joins = previous is not None and (seq == previous[0] + 1 or self._whole)
+        if previous is not None and joins and prev_hash != previous[1]:
+            self._r.fail(where, f"does not link to seq {previous[0]} before it: a measurement was "
+                                "removed, inserted or changed between them")
+            return False
+        starts = seq == 1 or (self._whole and previous is None)
+        if starts and prev_hash != GENESIS_HASH:
+            self._r.fail(where, "the first measurement of the chain must have a prev_hash of 64 zeros: "
+                                "the measurements before it were removed")
+            return False
+        if self._whole and previous is not None and seq != previous[0] + 1:
+            self._r.warn(where, f"seqs {previous[0] + 1}-{seq - 1} are missing (the links still join)")
+        return True
 
     def _check_signature(self, where: str, link_hash: str, signature: str | None, fp: str | None) -> bool:
         if not signature:

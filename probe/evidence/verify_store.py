@@ -28,7 +28,7 @@ def verify_store(store: Store, *, public_key: Ed25519PublicKey | None) -> Verify
     result = VerifyResult(subject=str(store.path))
     fp = fingerprint(public_key) if public_key is not None else None
     result.key_fingerprint = fp
-    checker = LinkChecker(result, public_key, fp)
+    checker = LinkChecker(result, public_key, fp, whole_chain=True)
     artifacts = _ArtifactCheck(store, result)
     for entry in _entries(store, result):
         where = measurement_label(entry.measurement_id, entry.seq)

@@ -1,0 +1,265 @@
+"""Evidence commands: `probe init`, `probe key show`, `probe export`, `probe verify`, `probe report`.
+
+Thin: each command parses options, calls `probe.evidence`, and prints. Library errors propagate as
+`ProbeError` (main prints one line); a failed verification is a result, printed in full, exit 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from probe import __version__
+from probe.cli.options import store_option
+from probe.errors import EvidenceError, InputError
+from probe.store import DEFAULT_STORE, EntryFilter, Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]*Z?)?$")
+
+
+def key_option(func: F) -> F:
+    return click.option("--key", "key_path", type=click.Path(path_type=Path), default=None,
+                        help="The probe's private key file (default: $PROBE_KEY, else "
+                             "~/.config/probe/probe_ed25519.key).")(func)
+
+
+def filter_options(func: F) -> F:
+    options = [
+        click.option("--url", help="Only this URL (exact)."),
+        click.option("--host", help="Only this host name."),
+        click.option("--category", help="Only this Citizen Lab category code (e.g. NEWS, POLR)."),
+        click.option("--since", help="From this UTC date or time (ISO-8601, e.g. 2026-11-01)."),
+        click.option("--until", help="Up to this UTC date (the whole day) or time."),
+        click.option("--verdict", help="Only this verdict label, or 'blocked' for any censorship verdict."),
+        click.option("--asn", help="Only measurements from this network (e.g. AS9198)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def make_filter(url: str | None, host: str | None, category: str | None, since: str | None, until: str | None,
+                verdict: str | None, asn: str | None) -> EntryFilter:
+    from probe.models import VERDICT_LABELS
+
+    for name, value in (("--since", since), ("--until", until)):
+        if value and not _DATE.match(value):
+            raise InputError(f"{name} {value!r} is not a UTC date or time", hint="use e.g. 2026-11-01")
+    if verdict and verdict != "blocked" and verdict not in VERDICT_LABELS:
+        raise InputError(f"--verdict {verdict!r} is not a verdict label",
+                         hint="use 'blocked' or one of: " + ", ".join(VERDICT_LABELS))
+    if until and len(until) == 10:
+        until += "T23:59:59.999999Z"  # a bare date means the whole of that day
+    return EntryFilter(url=url, host=host, category=category, since=since, until=until, verdict=verdict,
+                       asn=asn.upper() if asn else None)
+
+
+@click.command("init")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (the explanation is printed anyway).")
+@key_option
+def init_command(yes: bool, key_path: Path | None) -> None:
+    """Explain what running a probe may reveal, then make this probe's signing key.
+
+    \b
+    Example:
+      probe init
+      PROBE_KEY=/srv/probe/key probe init --yes
+    """
+    from probe.evidence.consent import CONSENT, QUESTION
+    from probe.evidence.keys import default_key_path, fingerprint, generate_key, load_private_key
+
+    path = key_path or default_key_path()
+    click.echo(CONSENT)
+    if path.exists():
+        click.echo(f"This probe already has a key ({path}); it was kept.")
+        click.echo(f"Key fingerprint: {fingerprint(load_private_key(path).public_key())}")
+        return
+    if not yes:
+        click.confirm(QUESTION, abort=True)
+    key = generate_key(path)
+    click.echo(f"Made the signing key {path} (readable only by you; back it up, never share it).")
+    click.echo(f"Key fingerprint: {fingerprint(key.public_key())}")
+    click.echo("Publish this fingerprint where people who receive your evidence can find it.")
+
+
+@click.group("key")
+def key_group() -> None:
+    """The probe's signing key.
+
+    \b
+    Example:
+      probe key show
+    """
+
+
+@key_group.command("show")
+@key_option
+@click.option("--pem", is_flag=True, help="Also print the public key (PEM), e.g. to publish it.")
+def key_show_command(key_path: Path | None, pem: bool) -> None:
+    """Print the fingerprint of this probe's public key (what you publish).
+
+    \b
+    Example:
+      probe key show
+      probe key show --pem > probe-public-key.pem
+    """
+    from probe.evidence.keys import default_key_path, fingerprint, load_private_key, public_key_pem
+
+    path = key_path or default_key_path()
+    public = load_private_key(path).public_key()
+    if pem:
+        click.echo(public_key_pem(public).decode("ascii"), nl=False)
+        return
+    click.echo(fingerprint(public))
+    click.echo(f"(key file: {path})", err=True)
+
+
+@click.command("export")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="The bundle to write (.zip).")
+@store_option
+@filter_options
+@key_option
+@click.option("--scrub-ip", "scrub_ips", multiple=True, metavar="ADDR",
+              help="Refuse to export if this address (e.g. the probe's public IP) appears anywhere. Repeatable.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def export_command(out: Path, store_path: Path, key_path: Path | None, scrub_ips: tuple[str, ...], force: bool,
+                   **filters: str | None) -> None:
+    """Write a signed evidence bundle: measurements, artifacts, OONI JSONL, report and how to verify it.
+
+    \b
+    Example:
+      probe export --out kz-2026-11.zip --since 2026-11-01 --until 2026-11-30
+      probe export --out selftanu.zip --host selftanu.kz --verdict blocked --scrub-ip 203.0.113.7
+    """
+    from probe.evidence.bundle import export_bundle
+    from probe.evidence.keys import default_key_path, load_private_key
+
+    key = load_private_key(key_path or default_key_path())
+    filt = make_filter(**filters)
+    with Store.open(store_path, create=False) as store:
+        result = export_bundle(store, out, key=key, filt=filt, scrub_ips=scrub_ips, overwrite=force)
+    m = result.manifest
+    gaps = sum(b - a + 1 for a, b in m.chain.gaps)
+    click.echo(f"wrote {result.path}: {m.counts.measurements} measurements of {m.counts.targets} websites "
+               f"(seq {m.chain.first_seq}-{m.chain.last_seq}" + (f", {gaps} not selected" if gaps else "") + "), "
+               f"{m.counts.artifacts_included} artifacts" +
+               (f" ({m.counts.artifacts_pruned} pruned before export)" if m.counts.artifacts_pruned else ""))
+    click.echo(f"signed by {m.key_fingerprint}")
+    click.echo(f"check it with: probe verify {result.path}")
+
+
+@click.command("verify")
+@click.argument("bundle", required=False, type=click.Path(path_type=Path))
+@click.option("--store", "store_path", is_flag=False, flag_value=str(DEFAULT_STORE), default=None,
+              type=click.Path(path_type=Path),
+              help=f"Check the local store instead (alone: {DEFAULT_STORE}; or --store PATH).")
+@click.option("--fingerprint", "expected", help="Fail unless the bundle is signed by this key (ed25519:…).")
+@key_option
+@click.option("--quiet", "-q", is_flag=True, help="Print only failures and the verdict line.")
+def verify_command(bundle: Path | None, store_path: Path | None, expected: str | None, key_path: Path | None,
+                   quiet: bool) -> None:
+    """Check a bundle (offline, from the bundle alone) or the local store: hashes, chain, signatures.
+
+    Exit status 0: everything checked out; 1: something failed (each failure names the file or the
+    measurement).
+
+    \b
+    Example:
+      probe verify kz-2026-11.zip
+      probe verify kz-2026-11.zip --fingerprint ed25519:3d1d2c56…
+      probe verify --store
+    """
+    if (bundle is None) == (store_path is None):
+        raise InputError("give a bundle FILE.zip or --store, not both or neither",
+                         hint="probe verify FILE.zip   or   probe verify --store")
+    if bundle is not None:
+        from probe.evidence.verify import verify_bundle
+
+        result = verify_bundle(bundle, expected_fingerprint=expected)
+    else:
+        assert store_path is not None
+        result = _verify_store(store_path, key_path)
+    _print_result(result, quiet=quiet)
+    if not result.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _verify_store(store_path: Path, key_path: Path | None) -> Any:
+    from probe.evidence.keys import default_key_path, load_private_key
+    from probe.evidence.verify_store import verify_store
+
+    if store_path.suffix == ".zip":
+        raise InputError(f"{store_path} looks like a bundle", hint=f"probe verify {store_path}")
+    path = key_path or default_key_path()
+    public = load_private_key(path).public_key() if path.exists() else None
+    with Store.open(store_path, create=False) as store:
+        return verify_store(store, public_key=public)
+
+
+def _print_result(result: Any, *, quiet: bool) -> None:
+    failures = result.failures
+    for finding in result.findings:
+        if finding.level == "fail" or not quiet:
+            click.echo(f"  {finding.level.upper():4}  {finding}", err=finding.level == "fail")
+    if not quiet and result.checked:
+        click.echo("  checked: " + ", ".join(f"{n} {what}" for what, n in result.checked.items()))
+    if failures:
+        click.echo(f"FAIL {result.subject}: {len(failures)} problem(s) found")
+        return
+    click.echo(f"PASS {result.subject}: every hash, link and signature checked out")
+    if result.key_fingerprint:
+        click.echo(f"signed by {result.key_fingerprint}: compare it with the fingerprint the probe's operator "
+                   "published")
+
+
+@click.command("report")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="The HTML file to write.")
+@store_option
+@filter_options
+@key_option
+def report_command(out: Path, store_path: Path, key_path: Path | None, **filters: str | None) -> None:
+    """Write a self-contained HTML report for advocates: networks, timelines, techniques, evidence.
+
+    \b
+    Example:
+      probe report --out report.html --since 2026-11-01
+      probe report --out selftanu.html --host selftanu.kz
+    """
+    from datetime import UTC, datetime
+
+    from probe.evidence.bundle import filters_used
+    from probe.evidence.keys import default_key_path, fingerprint, load_private_key
+    from probe.evidence.report import ReportMeta, render_report
+
+    filt = make_filter(**filters)
+    path = key_path or default_key_path()
+    fp = fingerprint(load_private_key(path).public_key()) if path.exists() else None
+    meta = ReportMeta(generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), software_version=__version__,
+                      key_fingerprint=fp, filters=tuple(filters_used(filt).items()))
+    with Store.open(store_path, create=False) as store:
+        count = 0
+
+        def pairs() -> Any:
+            nonlocal count
+            for entry in store.entries(filt):
+                count += 1
+                yield entry.measurement(), entry.verdict
+
+        html = render_report(pairs(), meta)
+    if not count:
+        raise EvidenceError("nothing to report: no measurement matches the selection; nothing was written")
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise EvidenceError(f"cannot write {out}: {exc.strerror}") from exc
+    click.echo(f"wrote {out}: {count} measurements")
+
+
+def register(group: click.Group) -> None:
+    for command in (init_command, key_group, export_command, verify_command, report_command):
+        group.add_command(command)

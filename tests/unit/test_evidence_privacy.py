@@ -1,0 +1,99 @@
+"""Privacy: the exporter's last check finds the probe's address in any form and refuses to export.
+
+The measure layer scrubs the address before storing; here records are stored *unscrubbed* on
+purpose to prove the export notices (an end-to-end lab test with an echoing origin comes later).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from probe.errors import EvidenceError
+from probe.evidence.bundle import export_bundle
+from probe.evidence.privacy import scan_for_addresses
+from probe.evidence.samples import Sample, accessible, blockpage, sample_set
+from probe.models import Artifact, ArtifactRef, HTTPResponse
+from probe.store import EntryFilter, Store
+
+PROBE_IP = "203.0.113.77"
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    (b"your address is 203.0.113.77", True),
+    (b"seen from 203.0.113.77.", True),  # end of a sentence
+    (b'{"client_ip":"203.0.113.77"}', True),
+    (b"X-Forwarded-For: ::ffff:203.0.113.77", True),
+    (b"203.0.113.7", False),
+    (b"203.0.113.770", False),
+    (b"1203.0.113.77", False),
+    (b"203.0.113.77.5", False),
+    (b"nothing here", False),
+])
+def test_ipv4_forms(text: bytes, found: bool) -> None:
+    assert bool(scan_for_addresses(text, [PROBE_IP])) is found
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    (b"[2001:db8::42]:443", True),
+    (b"client 2001:DB8::42 said", True),
+    (b"2001:0db8:0000:0000:0000:0000:0000:0042", True),
+    (b"2001:db8::421", False),
+    (b"2001:db8::4", False),
+])
+def test_ipv6_forms(text: bytes, found: bool) -> None:
+    assert bool(scan_for_addresses(text, ["2001:db8::42"])) is found
+
+
+def test_a_typo_is_an_error_not_a_pass() -> None:
+    with pytest.raises(ValueError):
+        scan_for_addresses(b"", ["203.0.113"])
+
+
+def _store(tmp_path: Path, extra: list[Sample]) -> Path:
+    path = tmp_path / "s.sqlite"
+    with Store.open(path) as store:
+        for m, a, v in [*sample_set(1), *extra]:
+            store.append(m, a, v)
+    return path
+
+
+def test_a_recorded_client_ip_blocks_the_export(tmp_path: Path) -> None:
+    m, a, v = accessible(7, datetime(2026, 11, 27, tzinfo=UTC))
+    assert m.control is not None
+    leaky = m.model_copy(update={"control": m.control.model_copy(update={"client_ip": PROBE_IP})})
+    path = _store(tmp_path, [(leaky, a, v)])
+    out = tmp_path / "out.zip"
+    with Store.open(path) as store, pytest.raises(EvidenceError, match="measurements.jsonl"):
+        export_bundle(store, out, key=Ed25519PrivateKey.generate(), filt=EntryFilter())
+    assert not out.exists() and not (tmp_path / "out.zip.partial").exists()
+
+
+def test_an_address_echoed_in_a_body_blocks_the_export(tmp_path: Path) -> None:
+    m, _, v = blockpage(9, datetime(2026, 11, 27, tzinfo=UTC))
+    body = Artifact.of("http_body", b"<html><title>echo</title>Your IP: " + PROBE_IP.encode() + b"</html>")
+    hop = m.requests[0]
+    assert hop.response is not None
+    response = HTTPResponse(code=200, headers=hop.response.headers, body_length=len(body.data),
+                            body_sha256=body.sha256)
+    echoed = m.model_copy(update={"requests": [hop.model_copy(update={"response": response})],
+                                  "artifacts": [ArtifactRef(sha256=body.sha256, kind="http_body", size=5)]})
+    path = _store(tmp_path, [(echoed, [body], v)])
+    out = tmp_path / "out.zip"
+    with Store.open(path) as store:
+        with pytest.raises(EvidenceError) as caught:
+            export_bundle(store, out, key=Ed25519PrivateKey.generate(), filt=EntryFilter(), scrub_ips=(PROBE_IP,))
+        assert "artifacts/http/" in caught.value.message and "ooni/web_connectivity.jsonl" in caught.value.message
+        assert not out.exists()
+        # The same store exports when the address is not the probe's (nothing to hide).
+        export_bundle(store, out, key=Ed25519PrivateKey.generate(), filt=EntryFilter(), scrub_ips=("192.0.2.1",))
+    assert out.exists()
+
+
+def test_a_bad_scrub_address_is_refused_before_anything_is_read(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite") as store, pytest.raises(EvidenceError, match="--scrub-ip"):
+        export_bundle(store, tmp_path / "o.zip", key=Ed25519PrivateKey.generate(), filt=EntryFilter(),
+                      scrub_ips=("not-an-ip",))

@@ -1,0 +1,130 @@
+"""`verify_store`: the local chain, record hashes, signatures and artifacts; pruning is not tampering.
+
+Tampering goes around the store's append-only triggers with plain SQL, as an attacker with the
+file would.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from probe.evidence.keys import generate_key, load_signer
+from probe.evidence.samples import sample_set
+from probe.evidence.verify_result import VerifyResult
+from probe.evidence.verify_store import verify_store
+from probe.store import Store
+
+
+def _make(tmp_path: Path, *, signed: bool = True) -> tuple[Path, Ed25519PublicKey]:
+    key = generate_key(tmp_path / "k")
+    signer = load_signer(tmp_path / "k") if signed else None
+    path = tmp_path / "s.sqlite"
+    with Store.open(path) as store:
+        for m, a, v in sample_set(2):
+            store.append(m, a, v, signer=signer)
+    return path, key.public_key()
+
+
+def _sql(path: Path, *statements: str) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER IF EXISTS measurements_append_only_update")
+    conn.execute("DROP TRIGGER IF EXISTS measurements_append_only_delete")
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def _verify(path: Path, key: Ed25519PublicKey | None) -> VerifyResult:
+    with Store.open(path) as store:
+        return verify_store(store, public_key=key)
+
+
+def _fails(result: VerifyResult) -> str:
+    return "\n".join(str(f) for f in result.failures)
+
+
+def test_a_clean_store_verifies(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    result = _verify(path, key)
+    assert result.ok, _fails(result)
+    assert result.checked["measurement signatures"] == 12 and result.checked["artifacts"] == 9
+
+
+def test_an_edited_record_is_named(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    _sql(path, "UPDATE measurements SET record = replace(record, '10.77.3.', '10.77.9.') WHERE seq = 3")
+    with Store.open(path) as store:
+        victim = next(e.measurement_id for e in store.entries() if e.seq == 3)
+    text = _fails(_verify(path, key))
+    assert f"measurement {victim} (seq 3): its stored record no longer hashes" in text
+
+
+def test_a_deleted_measurement_breaks_the_link_after_it(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    _sql(path, "DELETE FROM measurements WHERE seq = 5")
+    text = _fails(_verify(path, key))
+    assert "(seq 6): does not link to seq 4 before it: a measurement was removed" in text
+
+
+def test_deleting_the_first_measurements_is_caught(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    _sql(path, "DELETE FROM measurements WHERE seq <= 2")
+    assert "(seq 3): the first measurement of the chain must have a prev_hash of 64 zeros" in _fails(
+        _verify(path, key))
+
+
+def test_a_rewritten_link_is_caught_by_its_signature(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    # An attacker who recomputes record hash and chain hashes still cannot sign them.
+    from probe.models.canonical import chain_hash, sha256_hex
+
+    with Store.open(path) as store:
+        entries = list(store.entries())
+    record = entries[0].record.replace("selftanu.kz", "example.kz")
+    rec_sha = sha256_hex(record.encode())
+    link = chain_hash(entries[0].prev_hash, rec_sha)
+    _sql(path, f"UPDATE measurements SET record = '{record}', record_sha256 = '{rec_sha}', chain_hash = '{link}' "
+               "WHERE seq = 1", f"UPDATE measurements SET prev_hash = '{link}' WHERE seq = 2")
+    text = _fails(_verify(path, key))
+    assert "(seq 1): its signature does not match its chain hash" in text
+
+
+def test_a_changed_artifact_is_tampering_but_a_pruned_one_is_not(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    with Store.open(path) as store:
+        assert store.prune_artifacts(older_than="9999") == 9
+    pruned = _verify(path, key)
+    assert pruned.ok, _fails(pruned)
+    assert any("pruned by retention (not tampering)" in str(f) for f in pruned.findings)
+
+    path2, key2 = _make(tmp_path / "b")
+    _sql(path2, "UPDATE artifacts SET data = X'00' WHERE kind = 'dns_wire'")
+    assert "its bytes no longer hash to its name" in _fails(_verify(path2, key2))
+
+
+def test_an_artifact_the_store_never_had_is_named(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    _sql(path, "DELETE FROM artifacts WHERE kind = 'dns_wire'")
+    assert "cites a dns_wire artifact" in _fails(_verify(path, key))
+
+
+def test_unsigned_or_foreign_signatures_are_warnings(tmp_path: Path) -> None:
+    path, key = _make(tmp_path, signed=False)
+    result = _verify(path, key)
+    assert result.ok and any("carry no signature" in str(f) for f in result.findings)
+    path2, _ = _make(tmp_path / "b")
+    other = _verify(path2, Ed25519PrivateKey.generate().public_key())
+    assert other.ok and any("could not be checked" in str(f) for f in other.findings)
+    nokey = _verify(path2, None)
+    assert nokey.ok and any(f.where == "signatures" for f in nokey.findings)
+
+
+@pytest.mark.parametrize("rounds", [0])
+def test_an_empty_store_is_fine(tmp_path: Path, rounds: int) -> None:
+    result = _verify(tmp_path / "empty.sqlite", None)
+    assert result.ok and any("no measurement yet" in str(f) for f in result.findings)
