@@ -1,0 +1,142 @@
+"""`probe control serve`: run the control helper (the uncensored vantage the probe compares with).
+
+Parses and checks options, builds the helper's settings and TLS context, listens until SIGINT or
+SIGTERM. Bad options become one-line errors (ProbeError); the helper itself lives in probe.control.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import signal
+import ssl
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from probe.control.guard import AddressGuard, parse_cidrs
+from probe.control.server import ControlServer, server_ssl_context
+from probe.control.settings import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, HelperSettings
+from probe.errors import ConfigError, InputError
+from probe.net.dns import split_resolver
+
+_FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """'0.0.0.0:8443', '[::]:443' → (ip, port); InputError otherwise."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not sep or not 0 <= number <= 65535:
+        raise InputError(f"--listen needs IP:PORT, got {text!r}", hint="e.g. --listen 0.0.0.0:443 --listen [::]:443")
+    return host, number
+
+
+def _check_resolver(resolver: str | None) -> str | None:
+    if resolver is None:
+        return None
+    try:
+        ip, port = split_resolver(resolver)
+        ipaddress.ip_address(ip)
+    except ValueError as exc:
+        raise InputError(f"--resolver needs IP[:PORT], got {resolver!r}", hint="e.g. --resolver 9.9.9.9") from exc
+    if not 0 < port <= 65535:
+        raise InputError(f"--resolver port out of range: {resolver!r}")
+    return resolver
+
+
+def _tls(cert: Path, key: Path) -> ssl.SSLContext:
+    try:
+        return server_ssl_context(str(cert), str(key))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load the helper's certificate {cert} and key {key}: {exc}",
+                          hint="give a PEM certificate chain and its unencrypted PEM private key") from exc
+
+
+def _log(line: str) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    click.echo(f"{stamp} {line}", err=True)
+
+
+async def _serve(server: ControlServer, listen: list[tuple[str, int]]) -> None:
+    try:
+        bound = await server.start(listen)
+    except OSError as exc:
+        await server.close()
+        raise InputError(f"cannot listen on {', '.join(f'{h}:{p}' for h, p in listen)}: {exc.strerror or exc}",
+                         hint="is another process using the port? ports below 1024 need privileges") from exc
+    for host, port in bound:
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(f"control helper listening on https://{shown}:{port}/", err=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+        click.echo("control helper stopped", err=True)
+
+
+@click.group("control")
+def control_group() -> None:
+    """The control helper: an uncensored vantage that measures the same URL for comparison.
+
+    \b
+    Example:
+      probe control serve --listen 0.0.0.0:443 --cert helper.pem --key helper.key
+    """
+
+
+@control_group.command("serve")
+@click.option("--listen", "listens", multiple=True, required=True, metavar="IP:PORT",
+              help="Address to listen on (repeat for more, e.g. IPv4 and IPv6).")
+@click.option("--cert", type=_FILE, required=True, help="PEM certificate chain the helper presents.")
+@click.option("--key", type=_FILE, required=True, help="PEM private key of that certificate.")
+@click.option("--ca-bundle", type=_FILE, help="Roots for the sites' certificates (default: certifi's Mozilla roots).")
+@click.option("--resolver", metavar="IP[:PORT]", help="Resolve over UDP with this resolver (default: the system's).")
+@click.option("--allow", "allows", multiple=True, metavar="CIDR",
+              help="Allow targets in this range although private/reserved (repeat; labs only).")
+@click.option("--max-concurrency", type=click.IntRange(1, 4096), default=32, show_default=True,
+              help="Requests measured at once; more are answered 503 with Retry-After.")
+@click.option("--max-body", type=click.IntRange(1024, 64 * 1024 * 1024), default=DEFAULT_BODY_CAP,
+              show_default=True, help="Bytes of each site's body read (hash and similarity cover these).")
+@click.option("--budget", type=click.FloatRange(1.0, 300.0), default=DEFAULT_BUDGET_S, show_default=True,
+              help="Seconds one request may take; step timeouts shrink to fit (keep it below the probe's wait).")
+@click.option("--log-clients", is_flag=True, help="Put requesters' addresses in the log (off: privacy).")
+def serve_command(listens: tuple[str, ...], cert: Path, key: Path, ca_bundle: Path | None, resolver: str | None,
+                  allows: tuple[str, ...], max_concurrency: int, max_body: int, budget: float,
+                  log_clients: bool) -> None:
+    """Serve the control API (POST /api/v1/control) over HTTPS, for probes to compare with.
+
+    Run it outside the censored network. It resolves each URL itself, connects to its own and the
+    probe's addresses (never to private, loopback or link-local ones unless --allow names them),
+    fetches the page and answers with a summary: no page content leaves the helper.
+
+    \b
+    Example:
+      probe control serve --listen 0.0.0.0:443 --listen [::]:443 \\
+          --cert /etc/probe/helper.pem --key /etc/probe/helper.key --resolver 9.9.9.9
+      # the lab's helper:
+      probe control serve --listen 198.18.0.80:443 --cert lab.pem --key lab.key \\
+          --ca-bundle lab-ca.pem --allow 10.77.0.0/16 --allow 198.18.0.0/15 --allow fd77::/16
+    """
+    listen = [parse_listen(text) for text in listens]
+    settings = HelperSettings(resolver=_check_resolver(resolver), ca_bundle=ca_bundle,
+                              guard=AddressGuard(allow=parse_cidrs(allows)), body_cap=max_body).with_budget(budget)
+    server = ControlServer(settings=settings, ssl_context=_tls(cert, key), max_concurrency=max_concurrency,
+                           log=_log, log_clients=log_clients)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(server, listen))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(control_group)

@@ -1,0 +1,175 @@
+"""The probe's side of the control API: ask helpers in order, fall back to DNS over HTTPS.
+
+One shared `httpx.AsyncClient` (keep-alive, pool sized for the runner's parallelism) carries every
+query: a run asks once per URL, thousands of times. Helpers are tried in order; one that answers 503
+is given one short second chance when its Retry-After is small, then the next is asked. A helper that
+could not be reached at all is skipped for a short while (one timeout per run, not one per URL,
+when a censor blocks it). When no helper answers and a DoH URL is set, the answer is DNS-only.
+
+Environment proxies are ignored (`trust_env=False`): the control must not travel a path the volunteer
+did not choose. The client never logs; the `client_ip` in an answer is the caller's to use and drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import time
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import certifi
+import httpx
+from pydantic import ValidationError
+
+from probe import __version__, failures
+from probe.control.doh import doh_resolve
+from probe.control.fetch import parse_target
+from probe.errors import InputError
+from probe.models.control import ControlRequest, ControlResponse
+
+API_PATH = "api/v1/control"
+MAX_RESPONSE_BYTES = 1024 * 1024
+MAX_RETRY_AFTER_S = 2.0
+SKIP_UNREACHABLE_S = 30.0
+MAX_ADDRESSES = 32  # ControlRequest's limit
+
+
+def control_endpoint(helper: str) -> str:
+    """'https://h/' → 'https://h/api/v1/control'; a URL that already names the endpoint is kept."""
+    parts = urlsplit(helper)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"not a control helper URL: {helper!r}", hint="write it like https://198.18.0.80/")
+    if parts.path.rstrip("/").endswith("/" + API_PATH):
+        return helper
+    return helper.rstrip("/") + "/" + API_PATH
+
+
+class _Unreachable(Exception):
+    """The helper could not be reached (transport level): worth skipping for a while."""
+
+
+class ControlClient:
+    def __init__(self, *, urls: list[str], ca_bundle: Path | None, doh_url: str | None, timeout_s: float,
+                 max_connections: int = 128) -> None:
+        self._helpers = [(url, control_endpoint(url)) for url in urls]
+        self._doh_url = doh_url
+        self._timeout_s = timeout_s
+        self._unreachable: dict[str, tuple[float, str]] = {}  # helper → (until, failure)
+        context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else certifi.where())
+        self._http = httpx.AsyncClient(
+            verify=context, trust_env=False, follow_redirects=False,
+            headers={"User-Agent": f"probe/{__version__}"},
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections // 2,
+                                keepalive_expiry=15.0))
+
+    async def __aenter__(self) -> ControlClient:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def query(self, url: str, addresses: list[str]) -> tuple[ControlResponse | None, str | None]:
+        """(answer, None) from the first helper that answers; else a DNS-only DoH answer together with
+        why no helper answered; else (None, why neither did), in plain words."""
+        try:
+            payload = ControlRequest(url=url, addresses=addresses[:MAX_ADDRESSES]).model_dump_json().encode()
+        except ValidationError:
+            return None, "unknown_failure: the URL is too long to send to a control helper"
+        problems: list[str] = []
+        for helper, endpoint in self._helpers:
+            response, problem = await self._ask(helper, endpoint, payload)
+            if response is not None:
+                return response, None
+            problems.append(f"{helper}: {problem}")
+        explanation = ("no control helper answered: " + "; ".join(problems)) if problems \
+            else "no control helper configured"
+        if not self._doh_url:
+            return None, explanation
+        return await self._doh(url, explanation)
+
+    async def _doh(self, url: str, explanation: str) -> tuple[ControlResponse | None, str | None]:
+        assert self._doh_url is not None
+        target = parse_target(url)
+        if target is None:
+            return None, f"{explanation}; not an http(s) URL, so no DNS over HTTPS either"
+        try:
+            dns, problem = await asyncio.wait_for(doh_resolve(self._http, self._doh_url, target.host),
+                                                  self._timeout_s)
+        except TimeoutError:
+            dns, problem = None, failures.GENERIC_TIMEOUT
+        if dns is None:
+            return None, f"{explanation}; DNS over HTTPS {self._doh_url}: {problem}"
+        response = ControlResponse(helper=f"doh:{self._doh_url}", dns=dns, http=None,
+                                   software_version=__version__)
+        return response, f"{explanation}; control is DNS over HTTPS only"
+
+    async def _ask(self, helper: str, endpoint: str, payload: bytes) -> tuple[ControlResponse | None, str]:
+        skipped = self._unreachable.get(helper)
+        if skipped is not None and skipped[0] > time.monotonic():
+            return None, f"{skipped[1]} (unreachable moments ago; not asked again yet)"
+        for attempt in range(2):
+            try:
+                status, headers, body = await asyncio.wait_for(self._post(endpoint, payload), self._timeout_s)
+            except _Unreachable as exc:
+                failure = failures.classify_exception(exc.__cause__ or exc)
+                self._unreachable[helper] = (time.monotonic() + SKIP_UNREACHABLE_S, failure)
+                return None, failure
+            except Exception as exc:  # noqa: BLE001 - any failure of one helper means: ask the next
+                return None, failures.classify_exception(exc)
+            self._unreachable.pop(helper, None)
+            if status == 503:
+                delay = _retry_after(headers.get("retry-after"))
+                if attempt == 0 and delay is not None and delay <= MAX_RETRY_AFTER_S:
+                    await asyncio.sleep(delay)
+                    continue
+                return None, "overloaded (HTTP 503)"
+            if status != 200:
+                return None, f"HTTP {status}: {_error_message(body)}"
+            return _parse(helper, body)
+        return None, "overloaded (HTTP 503)"
+
+    async def _post(self, endpoint: str, payload: bytes) -> tuple[int, httpx.Headers, bytes]:
+        try:
+            request = self._http.stream("POST", endpoint, content=payload,
+                                        headers={"Content-Type": "application/json"})
+            async with request as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_RESPONSE_BYTES:
+                        raise ValueError("control answer larger than 1 MiB")
+                return response.status_code, response.headers, bytes(body)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise _Unreachable(str(exc)) from exc
+
+
+def _parse(helper: str, body: bytes) -> tuple[ControlResponse | None, str]:
+    try:
+        response = ControlResponse.model_validate_json(body)
+    except ValidationError:
+        return None, "unknown_failure: the helper's answer is not a valid control response"
+    return response.model_copy(update={"helper": helper}), ""
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: too far ahead to wait for within one URL
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        message = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        message = None
+    text = str(message) if message else body[:120].decode("utf-8", "replace")
+    return failures.scrub_addresses(text.strip()) or "no message"

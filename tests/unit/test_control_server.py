@@ -1,0 +1,243 @@
+"""The control helper over real loopback sockets: a real HTTPS API, real origins, a real UDP resolver.
+
+The helper runs with --allow 127.0.0.0/8 (as the lab passes its ranges) so it may reach the origins;
+without it, loopback must be refused before any packet is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from test_control_fixtures import HttpServer, Reply, TestCA, Zone, start_dns
+
+from probe.control.client import ControlClient
+from probe.control.guard import ADDRESS_NOT_ALLOWED, AddressGuard, parse_cidrs
+from probe.control.server import ControlServer
+from probe.control.settings import HelperSettings
+from probe.models.control import ControlResponse
+
+PAGE = b"<html><head><title>Site</title></head><body>" + b"hello " * 200 + b"</body></html>"
+FINAL = b"<html><title>Final</title></html>"
+
+
+async def origin(method: str, target: str, body: bytes) -> Reply:
+    routes: dict[str, Reply] = {
+        "/": (200, [("Content-Type", "text/html")], PAGE),
+        "/redirect": (302, [("Location", "/final")], b""),
+        "/final": (200, [("Content-Type", "text/html")], FINAL),
+        "/loop": (302, [("Location", "/loop")], b""),
+        "/big": (200, [], b"x" * 300_000),
+        "/escape": (302, [("Location", "http://10.1.2.3/")], b""),
+        "/loopback": (302, [("Location", "http://localhost.test:9/")], b""),
+    }
+    if target == "/slow":
+        await asyncio.sleep(0.8)
+        return 200, [], b"slow"
+    return routes.get(target, (404, [], b"not found"))
+
+
+@dataclass
+class World:
+    ca: TestCA
+    helper: ControlServer
+    helper_url: str
+    origin: HttpServer
+    port: int  # the origins' port (on 127.0.0.1 the site, on 127.0.0.3 an impostor)
+
+    def client(self, **kwargs: object) -> ControlClient:
+        options: dict[str, object] = dict(urls=[self.helper_url], ca_bundle=self.ca.bundle, doh_url=None,
+                                          timeout_s=10.0)
+        options.update(kwargs)
+        return ControlClient(**options)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def world(tmp_path: Path, *, allow: tuple[str, ...] = ("127.0.0.0/8",), max_concurrency: int = 8,
+                body_cap: int = 512 * 1024, idle_timeout_s: float = 60.0) -> AsyncIterator[World]:
+    ca = TestCA(tmp_path)
+    site = HttpServer(origin, ca.server_context(ca.issue("site", names=("site.test",))))
+    port = await site.start("127.0.0.1")
+    impostor = HttpServer(origin, ca.server_context(ca.issue("wrong", names=("wrong.test",))))
+    await impostor.start("127.0.0.3", port)
+    dns, resolver = await start_dns(Zone({"site.test": ["127.0.0.1"], "localhost.test": ["127.0.0.1"]}))
+    settings = HelperSettings(resolver=resolver, ca_bundle=ca.bundle, body_cap=body_cap,
+                              guard=AddressGuard(allow=parse_cidrs(allow))).with_budget(8.0)
+    helper_cert = ca.issue("helper", ips=("127.0.0.1",))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(helper_cert.cert, helper_cert.key)
+    helper = ControlServer(settings=settings, ssl_context=context, max_concurrency=max_concurrency,
+                           idle_timeout_s=idle_timeout_s, handshake_timeout_s=idle_timeout_s)
+    (_, helper_port), = await helper.start([("127.0.0.1", 0)])
+    try:
+        yield World(ca, helper, f"https://127.0.0.1:{helper_port}/", site, port)
+    finally:
+        await helper.close()
+        await site.close()
+        await impostor.close()
+        dns.close()
+
+
+async def ask(w: World, url: str, addresses: list[str]) -> ControlResponse:
+    client = w.client()
+    try:
+        response, failure = await client.query(url, addresses)
+    finally:
+        await client.aclose()
+    assert response is not None, failure
+    return response
+
+
+def test_measures_every_endpoint_and_fetches_the_page(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path) as w:
+            url = f"https://site.test:{w.port}/"
+            r = await ask(w, url, ["127.0.0.3", "127.0.0.2", "10.0.0.1", "not an ip"])
+            assert r.helper == w.helper_url and r.client_ip == "127.0.0.1"
+            assert r.dns.failure is None and r.dns.addresses == ["127.0.0.1"]
+            by_ip = {e.ip: e for e in r.endpoints}
+            assert set(by_ip) == {"127.0.0.1", "127.0.0.3", "127.0.0.2", "10.0.0.1"}
+            good = by_ip["127.0.0.1"]
+            assert good.tls_attempted and good.tls_failure is None and good.cert_valid_for_host is True
+            assert good.tls_issuer == "Control Test Root CA"
+            wrong = by_ip["127.0.0.3"]
+            assert wrong.cert_valid_for_host is False and wrong.tls_failure == "ssl_invalid_hostname"
+            assert by_ip["127.0.0.2"].tcp_failure == "connection_refused"
+            assert by_ip["10.0.0.1"].tcp_failure == ADDRESS_NOT_ALLOWED
+            http = r.http
+            assert http is not None and http.failure is None
+            assert (http.status_code, http.title, http.final_url, http.redirects) == (200, "Site", url, 0)
+            assert http.body_length == len(PAGE) and http.body_sha256 == hashlib.sha256(PAGE).hexdigest()
+            assert not http.body_is_truncated
+            assert ("content-type", "text/html") in [(h.name.lower(), h.value) for h in http.headers]
+    asyncio.run(main())
+
+
+def test_follows_redirects_and_stops_loops(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path) as w:
+            base = f"https://site.test:{w.port}"
+            r = await ask(w, base + "/redirect", [])
+            assert r.http is not None and r.http.failure is None
+            assert (r.http.final_url, r.http.redirects, r.http.title) == (base + "/final", 1, "Final")
+            loop = await ask(w, base + "/loop", [])
+            assert loop.http is not None and loop.http.redirects == 10
+            assert loop.http.failure == "unknown_failure: stopped after too many redirects"
+    asyncio.run(main())
+
+
+def test_body_reading_is_capped(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path, body_cap=64 * 1024) as w:
+            r = await ask(w, f"https://site.test:{w.port}/big", [])
+            assert r.http is not None and r.http.body_is_truncated and r.http.body_length == 64 * 1024
+    asyncio.run(main())
+
+
+def test_refuses_loopback_and_private_targets_without_allow(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path, allow=()) as w:
+            r = await ask(w, f"https://site.test:{w.port}/", ["127.0.0.1", "::ffff:127.0.0.1", "169.254.1.1"])
+            assert r.endpoints and all(e.tcp_failure == ADDRESS_NOT_ALLOWED for e in r.endpoints)
+            assert r.http is not None and r.http.failure == ADDRESS_NOT_ALLOWED
+            literal = await ask(w, f"http://127.0.0.1:{w.port}/", [])
+            assert literal.http is not None and literal.http.failure == ADDRESS_NOT_ALLOWED
+            assert w.origin.requests == []  # nothing reached the origin
+    asyncio.run(main())
+
+
+def test_redirects_are_guarded_too(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path, allow=("127.0.0.1/32",)) as w:
+            r = await ask(w, f"https://site.test:{w.port}/escape", [])
+            assert r.http is not None and r.http.failure == ADDRESS_NOT_ALLOWED and r.http.redirects == 1
+            assert r.http.final_url == "http://10.1.2.3/"
+    asyncio.run(main())
+
+
+def test_overload_is_answered_503_with_retry_after(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path, max_concurrency=1) as w:
+            body = json.dumps({"url": f"https://site.test:{w.port}/slow"}).encode()
+            async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=w.ca.bundle)) as http:
+                post = http.post(w.helper_url + "api/v1/control", content=body)
+                first, second = await asyncio.gather(post, http.post(w.helper_url + "api/v1/control", content=body))
+            statuses = sorted([first.status_code, second.status_code])
+            assert statuses == [200, 503]
+            busy = first if first.status_code == 503 else second
+            assert busy.headers["retry-after"] == "1" and "overloaded" in busy.json()["error"]
+    asyncio.run(main())
+
+
+def test_bad_requests_get_clear_errors_and_the_connection_survives(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path) as w:
+            api = w.helper_url + "api/v1/control"
+            async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=w.ca.bundle)) as http:
+                bad_json = await http.post(api, content=b"{not json")
+                assert bad_json.status_code == 400 and "bad request" in bad_json.json()["error"]
+                unknown_key = await http.post(api, json={"url": "https://a.test/", "evil": 1})
+                assert unknown_key.status_code == 400 and "evil" in unknown_key.json()["error"]
+                ftp = await http.post(api, json={"url": "ftp://a.test/"})
+                assert ftp.status_code == 400 and "http(s)" in ftp.json()["error"]
+                huge = await http.post(api, content=b"x" * 20_000)
+                assert huge.status_code == 413
+                assert (await http.get(api)).status_code == 405
+                assert (await http.get(w.helper_url + "nope")).status_code == 404
+                health = await http.get(w.helper_url + "api/v1/health")
+                assert health.status_code == 200 and health.json()["status"] == "ok"
+    asyncio.run(main())
+
+
+async def _poke(port: int, payload: bytes, context: ssl.SSLContext | None) -> bytes:
+    """Send hostile bytes and read what comes back until the server closes the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+    try:
+        writer.write(payload)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), 5)
+    except (ConnectionError, ssl.SSLError):
+        return b""
+    finally:
+        writer.close()
+
+
+def test_hostile_bytes_never_take_the_server_down(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path, idle_timeout_s=1.0) as w:
+            port = int(w.helper_url.rsplit(":", 1)[1].strip("/"))
+            context = ssl.create_default_context(cafile=w.ca.bundle)
+            rng = random.Random(7)
+            payloads = [b"GARBAGE\r\n\r\n", b"POST /api/v1/control HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+                        b"POST /api/v1/control HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                        b"POST /api/v1/control HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{",
+                        b"\x00" * 5000] + [rng.randbytes(rng.randrange(1, 3000)) for _ in range(20)]
+            answers = await asyncio.gather(*(_poke(port, p, context) for p in payloads),
+                                           _poke(port, b"GET / HTTP/1.1\r\n\r\n", None))  # no TLS at all
+            assert answers[0].startswith(b"HTTP/1.1 400")
+            assert all(a == b"" or a.startswith(b"HTTP/1.1 4") for a in answers)
+            r = await ask(w, f"https://site.test:{w.port}/", [])
+            assert r.http is not None and r.http.status_code == 200
+    asyncio.run(main())
+
+
+def test_one_connection_carries_many_queries(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path) as w:
+            client = w.client()
+            try:
+                for _ in range(3):
+                    response, failure = await client.query(f"https://site.test:{w.port}/final", [])
+                    assert response is not None, failure
+            finally:
+                await client.aclose()
+            assert w.helper.accepted == 1
+    asyncio.run(main())
