@@ -59,7 +59,9 @@ def build(names: Names, *, resolv_conf: str) -> None:
         sysctl(ns, {"net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0"})
     sysctl(names.isp, {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"})
     # Servers bind single addresses of the AnyIP ranges, which are routes, not interface addresses.
-    sysctl(names.inet, {"net.ipv4.ip_nonlocal_bind": "1", "net.ipv6.ip_nonlocal_bind": "1"})
+    # inet also routes between the isp and the ctl namespace.
+    sysctl(names.inet, {"net.ipv4.ip_nonlocal_bind": "1", "net.ipv6.ip_nonlocal_bind": "1",
+                        "net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"})
     ip_batch(None, [
         f"link add {CLIENT_IF} netns {names.client} type veth peer name {ISP_CLIENT_IF} netns {names.isp}",
         f"link add {ISP_INET_IF} netns {names.isp} type veth peer name {INET_IF} netns {names.inet}",

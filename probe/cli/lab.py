@@ -1,0 +1,170 @@
+"""`probe lab …`: build, inspect and tear down the censorship lab; run scenarios; the demo.
+
+Thin: the work is in `probe.lab`; this module parses flags and prints. Needs root (one-line error
+otherwise). The namespace prefix comes from --prefix or $PROBE_LAB_PREFIX (default "plab"), so two
+labs can run side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import click
+
+from probe.cli.options import store_option
+from probe.lab import demo as lab_demo
+from probe.lab.lab import Lab
+from probe.lab.runner import ScenarioResult, run_all, summarise
+from probe.lab.scenario import default_scenario_dir, load_scenario, load_scenarios
+
+_prefix_option = click.option("--prefix", envvar="PROBE_LAB_PREFIX", default="plab", show_default=True,
+                              help="Namespace name prefix (also $PROBE_LAB_PREFIX).")
+
+
+@click.group("lab")
+def lab_group() -> None:
+    """The censorship lab: a censoring ISP, its resolver and real servers in network namespaces (root).
+
+    \b
+    Example:
+      sudo probe lab run                 # every shipped scenario, expected vs got
+      sudo probe lab demo                # Selftanu.kz and who.int under Kazakh techniques
+    """
+
+
+@lab_group.command("up")
+@click.argument("scenario", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@_prefix_option
+def up_command(scenario: Path | None, prefix: str) -> None:
+    """Build the lab (optionally for one scenario file) and leave it running.
+
+    \b
+    Example:
+      sudo probe lab up tests/lab/scenarios/tls_sni_drop.toml
+      sudo ip netns exec plab-client probe run https://selftanu.kz/ ...   # flags: see output
+      sudo probe lab down
+    """
+    lab = Lab(prefix=prefix)
+    loaded = load_scenario(scenario) if scenario else None
+    notes = lab.up(loaded)
+    click.echo(f"lab {prefix!r} is up" + (f" for scenario {loaded.name!r}" if loaded else "") + ".")
+    for note in notes:
+        click.echo(f"note: {note}")
+    click.echo(f"client namespace: {lab.names.client}   lab CA: {lab.ca_path}")
+    click.echo("measure from inside it with:")
+    click.echo(f"  ip netns exec {lab.names.client} probe run {' '.join(lab.probe_args())} URL")
+
+
+@lab_group.command("down")
+@_prefix_option
+def down_command(prefix: str) -> None:
+    """Remove the lab: namespaces, links, rules, servers, /etc/netns dirs and state (also after a crash).
+
+    \b
+    Example:
+      sudo probe lab down
+      sudo PROBE_LAB_PREFIX=mylab probe lab down
+    """
+    Lab(prefix=prefix).down()
+    click.echo(f"lab {prefix!r} is down.")
+
+
+@lab_group.command("status")
+@_prefix_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def status_command(prefix: str, as_json: bool) -> None:
+    """Show whether the lab is up: namespaces, processes in each, the scenario loaded.
+
+    \b
+    Example:
+      sudo probe lab status --json
+    """
+    st = Lab(prefix=prefix).status()
+    if as_json:
+        click.echo(json.dumps({"prefix": st.prefix, "up": st.up, "namespaces": st.namespaces,
+                               "processes": st.processes, "scenario": st.scenario, "notes": st.notes}))
+        return
+    if not st.up:
+        click.echo(f"lab {prefix!r} is down.")
+        return
+    click.echo(f"lab {prefix!r} is up; scenario: {st.scenario or '(none)'}")
+    for ns in st.namespaces:
+        click.echo(f"  {ns:<20} {st.processes.get(ns, 0)} processes")
+    for note in st.notes:
+        click.echo(f"  note: {note}")
+
+
+@lab_group.command("run")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@_prefix_option
+@click.option("--store", "store_path", type=click.Path(path_type=Path),
+              help="Keep the measurements in this store (default: a temporary one).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per scenario.")
+def run_command(paths: tuple[Path, ...], prefix: str, store_path: Path | None, as_json: bool) -> None:
+    """Run scenario files or folders (default: the shipped set), each in a clean lab; exit 0 only if all match.
+
+    \b
+    Example:
+      sudo probe lab run
+      sudo probe lab run tests/lab/scenarios/tls_mitm_qaznet.toml --json
+    """
+    scenarios = load_scenarios(list(paths) or [default_scenario_dir()])
+    lab = Lab(prefix=prefix)
+    with tempfile.TemporaryDirectory(prefix="probe-lab-") as tmp:
+        store = store_path or Path(tmp) / "lab.sqlite"
+        if not as_json:
+            click.echo(f"{'scenario':<40} {'expected':<15} {'got':<15}    s")
+        results = run_all(scenarios, lab=lab, store=store,
+                          on_result=lambda r: click.echo(_line(r, as_json)))
+    if not as_json:
+        _print_summary(results)
+    raise SystemExit(0 if all(r.ok for r in results) else 1)
+
+
+def _line(r: ScenarioResult, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(r.to_json(), ensure_ascii=False)
+    mark = "✓" if r.ok else "✗"
+    got = r.got or "(error)"
+    line = f"{r.name:<40} {r.expected:<15} {got:<15} {mark} {r.duration_s:5.1f}"
+    if r.got == r.expected and not r.ok:
+        line += f"  (blocking: expected {r.expected_blocking!r}, got {r.got_blocking!r})"
+    if r.error:
+        line += f"\n    error: {r.error}"
+    return line
+
+
+def _print_summary(results: list[ScenarioResult]) -> None:
+    s = summarise(results)
+    click.echo(f"\n{s.passed}/{s.total} scenarios match.")
+    if s.confusion:
+        click.echo("confusion (expected → got):")
+        for expected, got, n in s.confusion:
+            click.echo(f"  {expected:<15} → {got:<15} ×{n}")
+    click.echo(f"false positives (censorship claimed where there is none): {len(s.false_positives)}"
+               + (f" {', '.join(s.false_positives)}" if s.false_positives else ""))
+    click.echo(f"false negatives (censorship missed): {len(s.false_negatives)}"
+               + (f" {', '.join(s.false_negatives)}" if s.false_negatives else ""))
+
+
+@lab_group.command("demo")
+@_prefix_option
+@store_option
+def demo_command(prefix: str, store_path: Path) -> None:
+    """Build the lab and measure Selftanu.kz and who.int under the main Kazakh techniques; keep the results.
+
+    Techniques: SNI drop, TLS interception with a rogue root, throttling, DNS lies, an injected
+    blockpage, and an unblocked site for comparison.
+
+    \b
+    Example:
+      sudo probe lab demo
+      probe results list          # the demo's measurements are in the store
+    """
+    lab_demo.run_demo(Lab(prefix=prefix), store=store_path, echo=click.echo)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(lab_group)

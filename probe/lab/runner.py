@@ -1,0 +1,122 @@
+"""Run scenarios: a clean lab per scenario, the real probe inside it, its verdict against the expected one.
+
+The probe runs unchanged as a separate process in the client namespace (`python -m probe run` with
+`Lab.probe_args()`), exactly as a volunteer would run it; we only read its JSON line. This module
+prints nothing (the CLI does).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from probe.lab.lab import Lab
+from probe.lab.scenario import Scenario
+from probe.models.verdict import is_blocked_label
+
+PROBE_RUN_TIMEOUT_S = 180.0
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    url: str
+    expected: str
+    got: str | None
+    measurement_id: str | None = None
+    expected_blocking: Any = None  # None: not checked
+    got_blocking: Any = None
+    confidence: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    fingerprint: str | None = None
+    mitm_issuer: str | None = None
+    error: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        if self.got != self.expected:
+            return False
+        return self.expected_blocking is None or self.got_blocking == self.expected_blocking
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def probe_command(lab: Lab, urls: list[str], store: Path) -> list[str]:
+    return [sys.executable, "-m", "probe", "run", *lab.probe_args(), "--store", str(store), *urls]
+
+
+def run_scenario(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult:
+    """Build the lab for `scenario`, measure its URL once, and compare (the lab stays up)."""
+    result = ScenarioResult(name=scenario.name, url=scenario.url, expected=scenario.expect.verdict,
+                            got=None, expected_blocking=scenario.expect.blocking)
+    t0 = time.monotonic()
+    try:
+        lab.up(scenario)
+        proc = lab.client_exec(probe_command(lab, [scenario.url], store), timeout=PROBE_RUN_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - one broken scenario must not stop the table
+        result.error = f"{type(exc).__name__}: {exc}"
+        result.duration_s = round(time.monotonic() - t0, 2)
+        return result
+    result.duration_s = round(time.monotonic() - t0, 2)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("{")), "")
+    if not line:
+        err = " ".join(proc.stderr.strip().splitlines()[-2:])
+        result.error = f"probe run exited {proc.returncode} without a result: {err}"
+        return result
+    _fill(result, json.loads(line))
+    return result
+
+
+def _fill(result: ScenarioResult, record: dict[str, Any]) -> None:
+    result.measurement_id = record.get("measurement_id")
+    verdict = record.get("verdict") or {}
+    if not verdict:
+        result.error = "the probe gave no verdict"
+        return
+    result.got = verdict.get("label")
+    result.got_blocking = verdict.get("blocking")
+    result.confidence = verdict.get("confidence")
+    result.reasons = list(verdict.get("reasons") or [])
+    result.fingerprint = verdict.get("fingerprint")
+    result.mitm_issuer = verdict.get("mitm_issuer")
+
+
+def run_all(scenarios: Iterable[Scenario], *, lab: Lab, store: Path,
+            on_result: Callable[[ScenarioResult], None] | None = None) -> list[ScenarioResult]:
+    results = []
+    try:
+        for scenario in scenarios:
+            result = run_scenario(lab, scenario, store=store)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    finally:
+        lab.down()
+    return results
+
+
+@dataclass(frozen=True)
+class Summary:
+    total: int
+    passed: int
+    confusion: list[tuple[str, str, int]]  # (expected, got, count) for every mismatch
+    false_positives: list[str]  # scenarios that are not censorship but got a "blocked" label
+    false_negatives: list[str]  # censorship scenarios that got a "not blocked" label
+
+
+def summarise(results: list[ScenarioResult]) -> Summary:
+    pairs = Counter((r.expected, r.got or "(none)") for r in results if not r.ok)
+    fp = [r.name for r in results if not is_blocked_label(r.expected) and r.got and is_blocked_label(r.got)]
+    fn = [r.name for r in results
+          if is_blocked_label(r.expected) and (r.got is None or not is_blocked_label(r.got))]
+    return Summary(total=len(results), passed=sum(r.ok for r in results),
+                   confusion=[(e, g, n) for (e, g), n in sorted(pairs.items())],
+                   false_positives=fp, false_negatives=fn)
