@@ -126,14 +126,15 @@ def lint_cmd(files: tuple[str, ...], fix: bool, legend_path: Path | None) -> Non
     for name in files:
         result = lint_file(_edit_path(name), name=name, legend=legend, write=fix)
         errors, _ = _counts(result.remaining)
+        also = f" ({'; '.join(result.layout)})" if result.layout else ""
         if fix:
             state = "rewritten" if result.changed else "already in normal form"
-            click.echo(f"{name}: {state}; {_plural(len(result.fixed), 'problem')} fixed", err=True)
+            click.echo(f"{name}: {state}; {_plural(len(result.fixed), 'problem')} fixed{also}", err=True)
             _print_problems(result.remaining)
         else:
             _print_problems(result.fixed)
             if result.changed:
-                click.echo(f"{name}: would be rewritten; run `probe lists lint --fix {name}`", err=True)
+                click.echo(f"{name}: would be rewritten{also}; run `probe lists lint --fix {name}`", err=True)
         failed = failed or bool(errors) or (not fix and result.changed)
     if failed:
         sys.exit(1)  # not ctx.exit: the root runs click with standalone_mode=False

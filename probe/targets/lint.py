@@ -39,6 +39,7 @@ class LintResult:
     changed: bool
     fixed: list[Problem]  # fixable problems found in the file before fixing
     remaining: list[Problem]  # problems left in `text`
+    layout: list[str]  # changes that are not problems: "rows sorted like upstream", "final newline added"
 
 
 def lint_file(path: Path, *, name: str | None = None, legend: Legend | None = None,
@@ -76,7 +77,12 @@ def lint_checked(checked: Checked, *, legend: Legend, original: bytes) -> LintRe
     after = validate(parse_stream(io.BytesIO(text.encode("utf-8")), parsed.path, kind=parsed.kind),
                      legend=legend)
     fixed = [p for p in checked.problems if p.fixable]
-    return LintResult(parsed.path, text, text.encode("utf-8") != original, fixed, after.problems)
+    layout = []
+    if [row.line for row in rows] != sorted(row.line for row in rows):
+        layout.append("rows sorted like upstream")
+    if original and not original.endswith(b"\n"):
+        layout.append("final newline added")
+    return LintResult(parsed.path, text, text.encode("utf-8") != original, fixed, after.problems, layout)
 
 
 def refuse_unsafe(checked: Checked) -> None:

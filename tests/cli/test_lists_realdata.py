@@ -57,6 +57,6 @@ def test_lint_fix_on_a_copy_leaves_only_the_deliberate_warnings(tmp_path: Path) 
     copy.write_bytes((DATA / "kz.csv").read_bytes())
     result = CliRunner().invoke(cli, ["lists", "lint", "--fix", str(copy)])
     assert result.exit_code == 0, result.output
-    assert result.stderr == f"{copy}: rewritten; 2 problems fixed\n"
+    assert result.stderr == f"{copy}: rewritten; 2 problems fixed (rows sorted like upstream; final newline added)\n"
     assert [line.split(": ", 2)[1] for line in result.stdout.splitlines()] == ["warning"]  # yandex.ru
     assert len(copy.read_text(encoding="utf-8").splitlines()) == 553  # header + 552 rows
