@@ -56,7 +56,7 @@ _register_all()
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        sys.exit(cli.main(standalone_mode=False) or 0)
     except ProbeError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
