@@ -7,6 +7,7 @@ Thin: each command parses options, calls `probe.evidence`, and prints. Library e
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -186,7 +187,9 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
         result = _verify_store(store_path, key_path)
     _print_result(result, quiet=quiet)
     if not result.ok:
-        raise click.exceptions.Exit(1)
+        # SystemExit, not click's Exit: main() runs click with standalone_mode=False, which turns an
+        # Exit into a return value it does not pass on.
+        sys.exit(1)
 
 
 def _verify_store(store_path: Path, key_path: Path | None) -> Any:
