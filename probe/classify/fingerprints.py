@@ -1,0 +1,213 @@
+"""Fingerprints of censors and look-alikes, in OONI's blocking-fingerprints CSV format.
+
+Columns: name, scope, other_names, location_found, pattern_type, pattern, confidence_no_fp,
+expected_countries, source, exp_url, notes. Every `*.csv` in a folder is read and each row is used by
+its `location_found`: `dns` (a censor's answer address), `body` / `header.<name>` (HTTP blockpages),
+and our extension `tls.issuer` (the issuer of an interception CA). Scopes keep their upstream
+meaning (`isp`, `nat`, `prod`, `inst`, `vbw`, ...), except two that change what a match means:
+`fp` (upstream) marks a page known NOT to be a blockpage, and `site` (ours) marks a page the site or
+its CDN serves by itself (CAPTCHA, bot check, geo-block).
+
+Loading reads files (`load_fingerprints`); matching is pure. Rows that cannot be used (unknown
+location, bad regex, bad address) are kept as warnings, never dropped silently. This module does not
+decide verdicts: `http.py`, `dns.py` and `tcp_tls.py` do.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+from probe.models.observations import HTTPHeader
+
+FP_SCOPE = "fp"
+SITE_SCOPE = "site"
+CENSOR = "censor"  # the group of every other scope: a censor's (or a filtering product's) blockpage
+COLUMNS = ("name", "scope", "other_names", "location_found", "pattern_type", "pattern",
+           "confidence_no_fp", "expected_countries", "source", "exp_url", "notes")
+PATTERN_TYPES = ("contains", "prefix", "full", "regexp")
+# Blockpages are small, and a censor's page is the whole body: looking past the first 128 Ki
+# characters only costs time (1,300 patterns per body) without finding more blockpages.
+BODY_SCAN_CHARS = 128 * 1024
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    name: str
+    scope: str
+    location: str  # "dns", "body", "header.<lower-case name>", "tls.issuer"
+    pattern_type: str
+    pattern: str
+    confidence: int = 5
+    countries: tuple[str, ...] = ()
+    notes: str = ""
+    source_file: str = ""
+    regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    def matches(self, value: str) -> bool:
+        if self.pattern_type == "contains":
+            return self.pattern in value
+        if self.pattern_type == "prefix":
+            return value.startswith(self.pattern)
+        if self.pattern_type == "full":
+            return value.strip() == self.pattern.strip()
+        return self.regex is not None and self.regex.search(value) is not None
+
+    @property
+    def header_name(self) -> str | None:
+        return self.location[len("header."):] if self.location.startswith("header.") else None
+
+    def describe(self) -> str:
+        """`name` plus what it is, for a reason sentence."""
+        what = self.notes.strip().rstrip(".")
+        return f"{self.name} ({what})" if what else self.name
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    http: tuple[Fingerprint, ...] = ()
+    dns: Mapping[str, Fingerprint] = field(default_factory=dict)  # by address or CNAME target
+    tls_issuer: tuple[Fingerprint, ...] = ()
+    warnings: tuple[str, ...] = ()
+    digest: str = ""  # SHA-256 over the loaded files' names and bytes (part of rules_version)
+
+    def match_dns(self, value: str) -> Fingerprint | None:
+        """The fingerprint of an answer: an address, or the target name of a CNAME."""
+        return self.dns.get(_normal_ip(value) or _normal_name(value))
+
+    @cached_property
+    def _groups(self) -> dict[str, tuple[Fingerprint, ...]]:
+        def group(fp: Fingerprint) -> str:
+            return fp.scope if fp.scope in (FP_SCOPE, SITE_SCOPE) else CENSOR
+        return {g: tuple(f for f in self.http if group(f) == g) for g in (CENSOR, FP_SCOPE, SITE_SCOPE)}
+
+    def match_http(self, *, headers: Sequence[HTTPHeader], body_text: str | None,
+                   group: str | None = None) -> list[Fingerprint]:
+        """Every body/header fingerprint (of one group: censor, fp or site; default all) the response matches.
+
+        Body rows are tried only when a body is given (a pruned body matches nothing).
+        """
+        values: dict[str, list[str]] = {}
+        for header in headers:
+            values.setdefault(header.name.lower(), []).append(header.value)
+        text = body_text[:BODY_SCAN_CHARS] if body_text is not None else None
+        found: list[Fingerprint] = []
+        for fp in self._groups[group] if group is not None else self.http:
+            name = fp.header_name
+            if name is not None:
+                if any(fp.matches(v) for v in values.get(name, ())):
+                    found.append(fp)
+            elif text is not None and fp.matches(text):
+                found.append(fp)
+        return found
+
+    def match_issuer(self, issuers: Iterable[str | None]) -> Fingerprint | None:
+        names = [i for i in issuers if i]
+        for fp in self.tls_issuer:
+            if any(fp.matches(n) for n in names):
+                return fp
+        return None
+
+
+def _normal_ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
+
+
+def _normal_name(text: str) -> str:
+    return text.strip().rstrip(".").lower()
+
+
+def _compile(row: Mapping[str, str]) -> re.Pattern[str] | None:
+    return re.compile(row["pattern"]) if row["pattern_type"] == "regexp" else None
+
+
+def _fingerprint(row: Mapping[str, str], source: str) -> Fingerprint:
+    """One CSV row as a Fingerprint; ValueError (with why) when the row cannot be used."""
+    location = row["location_found"].strip().lower()
+    if location not in ("dns", "body", "tls.issuer") and not location.startswith("header."):
+        raise ValueError(f"unknown location_found {location!r}")
+    if row["pattern_type"] not in PATTERN_TYPES:
+        raise ValueError(f"unknown pattern_type {row['pattern_type']!r}")
+    if not row["pattern"]:
+        raise ValueError("empty pattern")
+    try:
+        regex = _compile(row)
+    except re.error as exc:
+        raise ValueError(f"bad regexp: {exc}") from exc
+    try:
+        confidence = int(row["confidence_no_fp"] or 0)
+    except ValueError:
+        confidence = 0
+    countries = tuple(c.strip().upper() for c in row["expected_countries"].split(",") if c.strip())
+    return Fingerprint(name=row["name"].strip(), scope=row["scope"].strip().lower(), location=location,
+                       pattern_type=row["pattern_type"], pattern=row["pattern"], confidence=confidence,
+                       countries=countries, notes=row["notes"], source_file=source, regex=regex)
+
+
+def parse_fingerprints(files: Mapping[str, str]) -> Fingerprints:
+    """Fingerprints from CSV texts keyed by file name (pure: what `load_fingerprints` reads)."""
+    http: list[Fingerprint] = []
+    tls: list[Fingerprint] = []
+    dns: dict[str, Fingerprint] = {}
+    warnings: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    digest = hashlib.sha256()
+    for source in sorted(files):
+        text = files[source]
+        digest.update(source.encode() + b"\0" + text.encode("utf-8") + b"\0")
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"{source}: not a blocking-fingerprints CSV (missing {', '.join(missing)})")
+        for line, row in enumerate(reader, start=2):
+            try:
+                fp = _fingerprint(row, source)
+            except ValueError as exc:
+                warnings.append(f"{source} row {line} ({row.get('name')}): {exc}; skipped")
+                continue
+            key = (fp.name, fp.location)  # upstream reuses a name for a DNS and an HTTP fingerprint
+            if key in seen:
+                warnings.append(f"{source} row {line}: duplicate name {fp.name}; skipped")
+                continue
+            seen.add(key)
+            if fp.location == "dns":
+                if fp.pattern_type != "full":
+                    warnings.append(f"{source} row {line} ({fp.name}): dns pattern is not `full`; skipped")
+                    continue
+                ip = _normal_ip(fp.pattern)
+                dns.setdefault(ip or _normal_name(fp.pattern), fp)  # an address, or a CNAME target
+            elif fp.location == "tls.issuer":
+                tls.append(fp)
+            else:
+                http.append(fp)
+    return Fingerprints(http=tuple(http), dns=dns, tls_issuer=tuple(tls), warnings=tuple(warnings),
+                        digest=digest.hexdigest())
+
+
+def load_fingerprints(directory: Path | None = None) -> Fingerprints:
+    """Read every *.csv in `directory` (None: the files shipped in probe/data/fingerprints)."""
+    texts: dict[str, str] = {}
+    if directory is None:
+        shipped = resources.files("probe").joinpath("data", "fingerprints")
+        for item in shipped.iterdir():
+            if item.name.endswith(".csv"):
+                texts[item.name] = item.read_text(encoding="utf-8")
+    else:
+        if not directory.is_dir():
+            raise FileNotFoundError(f"no fingerprint folder at {directory}")
+        for path in directory.glob("*.csv"):
+            texts[path.name] = path.read_text(encoding="utf-8")
+    if not texts:
+        raise ValueError(f"no *.csv fingerprint files in {directory or 'the shipped data folder'}")
+    return parse_fingerprints(texts)

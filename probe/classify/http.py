@@ -1,0 +1,312 @@
+"""HTTP rules: blockpage fingerprints, CAPTCHA/geo-block pages, request failures, and the page diff.
+
+What a page proves depends on how it came. A hop fetched over TLS valid for its host, after a chain of
+such hops, is *authentic*: nobody on the path could have written it, so a difference from the control
+is the site's own doing (personalisation, geo-content, a bot check), never censorship. Pages over
+plain HTTP (or after a plain-HTTP redirect) can be forged on the path: there a blockpage fingerprint
+or a difference from the control is evidence. Fingerprint scopes: `fp` rows suppress (a known
+non-blockpage), `site` rows mean the site refused this network (`site.refused`), other rows are
+censors' blockpages. A fingerprint on a page that still matches the control's is the site's own text.
+The diff uses status, title, body length proportion and body similarity; headers that every server
+sends (Content-Length, Date, ...) never count as a match or a mismatch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+from probe.classify.context import ClassifyContext
+from probe.classify.findings import Finding, finding
+from probe.classify.fingerprints import CENSOR, FP_SCOPE, SITE_SCOPE, Fingerprint
+from probe.classify.similarity import body_minhash, decode_body, extract_title, similarity
+from probe.classify.view import (
+    CONNECT,
+    HTTP_ROUND_TRIP,
+    RESOLVE,
+    TLS_HANDSHAKE,
+    TOO_MANY_REDIRECTS,
+    Hop,
+    View,
+    endpoint_text,
+    seconds,
+)
+from probe.models.observations import HTTPResponse
+from probe.models.verdict import VerdictLabel
+
+_HTTP_LABELS: dict[str, VerdictLabel] = {
+    "connection_reset": "http.reset",
+    "connection_aborted": "http.reset",
+    "generic_timeout_error": "http.timeout",
+    "eof_error": "http.eof",
+}
+# Statuses a site uses to turn a visitor away (auth walls, geo-blocks, rate limits).
+_REFUSAL_STATUSES = frozenset({401, 403, 429, 451})
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Page:
+    hop: Hop
+    response: HTTPResponse
+    body: bytes | None  # None: not at hand (pruned, or not recorded)
+    text: str | None  # the body decoded
+    title: str | None
+    authentic: bool  # this hop and all before it came over TLS valid for their hosts
+    matches: tuple[Fingerprint, ...] = ()
+
+    def describe(self) -> str:
+        title = f" titled {self.title!r}" if self.title else ""
+        return (f"status {self.response.code}{title} ({self.response.body_length} bytes) "
+                f"for {self.hop.url}")
+
+    def matching(self, group: str) -> list[Fingerprint]:
+        return [f for f in self.matches if _group(f) == group]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    consistent: bool | None  # None: no control page to compare with
+    mismatches: tuple[str, ...] = ()
+    matches: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HTTPResult:
+    early: Finding | None  # a blockpage on a hop before the one where the measurement stopped
+    final: Finding | None  # the request failure, or the verdict on the final page
+    consistent: bool | None  # the final page vs the control's
+    notes: tuple[str, ...] = ()
+
+
+def analyze_http(view: View, ctx: ClassifyContext) -> HTTPResult:
+    pages, notes = _pages(view)
+    failure = _request_failure(view)
+    completed = view.stop is None and bool(pages) and failure is None
+    cmp = _compare(view, ctx, pages[-1]) if completed else Comparison(None)
+    pages = [_match(ctx, page, cmp, final=page is pages[-1] and completed) for page in pages]
+    blockpage = _blockpage(view, pages, cmp, notes)
+    if view.stop in (RESOLVE, CONNECT, TLS_HANDSHAKE) or failure is not None:
+        return HTTPResult(early=blockpage, final=failure, consistent=None, notes=tuple(notes))
+    if not completed:
+        return HTTPResult(None, finding("inconclusive", "possible", "No HTTP response was recorded."), None,
+                          tuple(notes))
+    final = blockpage or _site_refused(pages, cmp) or _judge(view, pages[-1], cmp)
+    return HTTPResult(early=None, final=final, consistent=cmp.consistent, notes=tuple(notes))
+
+
+def _pages(view: View) -> tuple[list[Page], list[str]]:
+    pages: list[Page] = []
+    notes: list[str] = []
+    authentic = True
+    for hop in view.hops:
+        req = hop.request
+        if req is None or req.response is None:
+            continue
+        resp = req.response
+        used = hop.tls_used()
+        authentic = authentic and hop.scheme == "https" and used is not None and used.failure is None
+        body = view.body(resp.body_sha256, resp.body_length)
+        if body is None:
+            kept = f"sha256 {resp.body_sha256[:12]}…, pruned" if resp.body_sha256 else "not recorded"
+            notes.append(f"The body for {hop.url} is not at hand ({kept}); that page was judged by its "
+                         "status, headers, title and length only.")
+        text = decode_body(body, resp.header("content-type")) if body is not None else None
+        title = extract_title(body) if body is not None else resp.title
+        pages.append(Page(hop, resp, body, text, title, authentic))
+    return pages, notes
+
+
+def _group(fp: Fingerprint) -> str:
+    return fp.scope if fp.scope in (FP_SCOPE, SITE_SCOPE) else CENSOR
+
+
+def _match(ctx: ClassifyContext, page: Page, cmp: Comparison, *, final: bool) -> Page:
+    """The fingerprints a page matches, scanning only where a match could change the verdict.
+
+    Site rows: always. Censor rows: pages that could be forged, and their body only when the page is
+    not the control's (1,300 rows over a big body cost ~40 ms). fp rows: where they could suppress.
+    """
+    fps = ctx.fingerprints
+    found = fps.match_http(headers=page.response.headers, body_text=page.text, group=SITE_SCOPE)
+    if not page.authentic:
+        censor_body = page.text if cmp.consistent is not True else None
+        censors = fps.match_http(headers=page.response.headers, body_text=censor_body, group=CENSOR)
+        found += censors
+        if censors or (final and cmp.consistent is False):
+            found += fps.match_http(headers=page.response.headers, body_text=page.text, group=FP_SCOPE)
+    return replace(page, matches=tuple(found))
+
+
+def _where(fp: Fingerprint) -> str:
+    return "body" if fp.location == "body" else f"{fp.header_name} header"
+
+
+def _blockpage(view: View, pages: Sequence[Page], cmp: Comparison, notes: list[str]) -> Finding | None:
+    cc = view.measurement.network.probe_cc
+    for page in pages:
+        if page.authentic:
+            continue
+        censors = sorted(page.matching(CENSOR), key=lambda f: (cc not in f.countries, -f.confidence))
+        if not censors:
+            continue
+        fp = censors[0]
+        known_fp = [f.name for f in page.matching(FP_SCOPE)]
+        if known_fp:
+            notes.append(f"The page for {page.hop.url} matches blockpage fingerprint {fp.name} but also the "
+                         f"known false positive {', '.join(known_fp)}; it is not called a blockpage.")
+        elif cmp.consistent:
+            notes.append(f"The page for {page.hop.url} matches blockpage fingerprint {fp.name}, but the control "
+                         "got the same page: it is the site's own text.")
+        else:
+            return finding("http.blockpage", "confirmed",
+                           f"The probe got {page.describe()}; its {_where(fp)} matches blockpage fingerprint "
+                           f"{fp.describe()}.", *_differences(cmp), fingerprint=fp.name)
+    return None
+
+
+def _differences(cmp: Comparison) -> list[str]:
+    return [f"Compared with the control: {'; '.join(cmp.mismatches)}."] if cmp.mismatches else []
+
+
+def _site_refused(pages: Sequence[Page], cmp: Comparison) -> Finding | None:
+    page = pages[-1]
+    site = page.matching(SITE_SCOPE)
+    if not site:
+        return None
+    said = (f"The probe got {page.describe()}; its {_where(site[0])} matches {site[0].describe()}, a page the "
+            "site or its CDN serves by itself.")
+    if cmp.consistent:
+        return finding("ok", "possible", said, "The control got the same page: the site challenges everyone.")
+    if cmp.consistent is None:
+        return finding("site.refused", "possible", said, "There is no control page to tell whether only this "
+                       "network gets it.", fingerprint=site[0].name)
+    return finding("site.refused", "likely", said, *_differences(cmp), fingerprint=site[0].name)
+
+
+def _judge(view: View, page: Page, cmp: Comparison) -> Finding:
+    got = f"The probe got {page.describe()}."
+    authentic = (f"It came over TLS valid for {page.hop.host} (and every hop before it), so it is the site's "
+                 "own page.")
+    if cmp.consistent is None:
+        if page.authentic:
+            return finding("ok", "likely", got, authentic, _no_control_page(view))
+        return finding("inconclusive", "possible", got, _no_control_page(view),
+                       "A page that came over plain HTTP cannot be checked without it.")
+    if cmp.consistent:
+        return finding("ok", "likely", got, f"It matches the control's page ({'; '.join(cmp.matches)}).")
+    known_fp = page.matching(FP_SCOPE)
+    if known_fp:
+        return finding("inconclusive", "possible", got, *_differences(cmp),
+                       f"It matches the known false positive {known_fp[0].describe()}: a page sites and hosts "
+                       "serve themselves, so the difference is not called censorship.")
+    if page.authentic:
+        if page.response.code in _REFUSAL_STATUSES:
+            return finding("site.refused", "possible", got, *_differences(cmp), authentic.replace(
+                "so it is the site's own page", "so the site itself refused this network"))
+        return finding("ok", "possible", got, *_differences(cmp), authentic.replace(
+            "so it is the site's own page", "so the difference is the site's own (personalised or "
+            "geo-specific content)"))
+    return finding("http.diff", "likely" if len(cmp.mismatches) >= 2 else "possible", got, *_differences(cmp))
+
+
+def _no_control_page(view: View) -> str:
+    ctrl = view.control_http
+    if ctrl is not None and ctrl.failure:
+        return f"The control could not fetch the URL ({ctrl.failure}), so there is no page to compare."
+    why = view.measurement.control_failure
+    return "There is no control page to compare with" + (f" ({why})." if why else ".")
+
+
+def _request_failure(view: View) -> Finding | None:
+    hop = view.hops[-1]
+    req = hop.request
+    m = view.measurement
+    if req is not None and req.failure:
+        failure = req.failure
+        said = (f"The HTTP request for {hop.url} to {endpoint_text(req.ip, req.port)} failed with {failure} "
+                f"after {seconds(req.t - req.t0)}.")
+    elif view.stop == HTTP_ROUND_TRIP and m.final_failure:
+        failure = m.final_failure
+        said = f"The measurement stopped after {len(m.requests)} HTTP requests with {failure}."
+    else:
+        return None
+    ctrl = view.control_http
+    if ctrl is None:
+        return finding("inconclusive", "possible", said, _no_control_page(view))
+    if ctrl.failure is None and ctrl.status_code is not None:
+        fetched = f"The control fetched the URL (status {ctrl.status_code} after {ctrl.redirects} redirects)."
+        if failure in _HTTP_LABELS:
+            return finding(_HTTP_LABELS[failure], "likely", said, fetched)
+        if failure == TOO_MANY_REDIRECTS:
+            return finding("http.diff", "possible", said, fetched)
+        return finding("inconclusive", "possible", said, fetched,
+                       "This failure is not one censors are known to cause.")
+    same = ctrl.failure == failure
+    return finding("down", "likely" if same else "possible", said,
+                   f"The control's fetch failed {'the same way' if same else 'too'} ({ctrl.failure}).")
+
+
+# --- comparison with the control's page --------------------------------------------------------------
+
+def _title_similarity(a: str, b: str) -> float:
+    wa, wb = set(_WORD.findall(a.lower())), set(_WORD.findall(b.lower()))
+    if not wa and not wb:
+        return 1.0 if a.strip() == b.strip() else 0.0
+    return len(wa & wb) / len(wa | wb)
+
+
+def _host_key(host: str) -> str:
+    return host[4:] if host.startswith("www.") else host
+
+
+def _compare(view: View, ctx: ClassifyContext, page: Page) -> Comparison:
+    ctrl = view.control_http
+    if ctrl is None or ctrl.failure is not None or ctrl.status_code is None:
+        return Comparison(None)
+    th = ctx.thresholds
+    same: list[str] = []
+    differ: list[str] = []
+
+    def note(ok: bool | None, yes: str, no: str) -> bool | None:
+        if ok is not None:
+            (same if ok else differ).append(yes if ok else no)
+        return ok
+
+    code, ccode = page.response.code, ctrl.status_code
+    status_ok = note(code == ccode or (200 <= code < 300 and 200 <= ccode < 300),
+                     f"status {code}", f"status {code} vs {ccode}")
+    title_ok = None
+    if page.title and ctrl.title:
+        title_ok = note(_title_similarity(page.title, ctrl.title) >= th.title_similarity_min,
+                        "title", f"title {page.title!r} vs {ctrl.title!r}")
+    elif page.title or ctrl.title:
+        title_ok = note(False, "", f"title {page.title!r} vs {ctrl.title!r}")
+    length_ok = _length_ok(page, ctrl.body_length, ctrl.body_is_truncated, th.body_length_proportion_min)
+    note(length_ok, "body length", f"body length {page.response.body_length} vs {ctrl.body_length} bytes")
+    sim = None
+    if page.body is not None and ctrl.body_minhash:
+        sim = similarity(body_minhash(page.body), ctrl.body_minhash)
+        note(sim >= th.similarity_min, f"body similarity {sim:.2f}", f"body similarity {sim:.2f}")
+    if ctrl.final_url:
+        chost = _host_key((urlsplit(ctrl.final_url).hostname or "").lower())
+        note(None if chost == _host_key(page.hop.host) else False, "", f"final host {page.hop.host} vs {chost}")
+    content_ok = (sim >= th.similarity_min or title_ok is True) if sim is not None else (
+        title_ok is not False and length_ok is not False)
+    consistent = content_ok if status_ok else (sim is not None and sim >= th.similarity_min)
+    return Comparison(consistent, tuple(differ), tuple(same))
+
+
+def _length_ok(page: Page, ctrl_length: int | None, ctrl_truncated: bool, minimum: float) -> bool | None:
+    if ctrl_length is None:
+        return None
+    ours = page.response.body_length
+    longest = max(ours, ctrl_length)
+    if longest == 0:
+        return True
+    if min(ours, ctrl_length) / longest >= minimum:
+        return True
+    shorter_truncated = page.response.body_is_truncated if ours < ctrl_length else ctrl_truncated
+    return None if shorter_truncated else False

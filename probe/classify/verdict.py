@@ -1,0 +1,75 @@
+"""The classifier: one measurement in, one verdict out, by running the layer rules in order.
+
+Precedence follows the path a request takes and the strength of the evidence: DNS first (a forged
+answer explains everything after it: a redirect to a blockpage address that then serves the
+blockpage is `dns.redirect`, with the fingerprint in the reasons), then a blockpage seen on a redirect
+hop before the measurement stopped, then TCP or TLS where it stopped, then HTTP. Throttling is a flag:
+it becomes the label only when nothing else went wrong. Pure: no I/O, no clock.
+
+No control: evidence that proves itself still counts (a fingerprint, two different DNS replies, the
+decoy handshake to the same address, a page that came over TLS valid for its host); anything that
+needs a comparison is `inconclusive`, with what the probe saw in the reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from probe.classify.context import ClassifyContext
+from probe.classify.dns import Suspect, analyze_dns
+from probe.classify.findings import Finding, finding, to_verdict
+from probe.classify.http import analyze_http
+from probe.classify.tcp_tls import analyze_connect, analyze_throttle, analyze_tls
+from probe.classify.view import View, build_view
+from probe.models.measurement import Measurement
+from probe.models.verdict import Verdict
+
+# Outcomes that say the page is the site's, or that the site itself fails or refuses: after a DNS
+# answer the control does not know, they show the answer led to the real site (a proxy, geo-DNS).
+_NOT_CENSORED = ("ok", "down", "site.refused")
+
+
+def classify(measurement: Measurement, *, bodies: Mapping[str, bytes], context: ClassifyContext) -> Verdict:
+    """The verdict for one measurement; `bodies` maps artifact SHA-256 to HTTP body bytes (may be partial)."""
+    view = build_view(measurement, bodies)
+    dns = analyze_dns(view, context)
+    http = analyze_http(view, context)
+    conn = analyze_connect(view, context) or analyze_tls(view, context)
+    later = http.early or conn or http.final
+    notes = [*dns.notes, *http.notes]
+    if dns.finding is not None:
+        primary = dns.finding
+        also = [later] if later is not None and (later.blocked or later.fingerprint) else []
+    elif dns.suspect is not None:
+        primary, also, more = _settle(dns.suspect, later, http.consistent)
+        notes.extend(more)
+    else:
+        primary, also = later or _unexplained(view), []
+    throttle = analyze_throttle(view, context)
+    if throttle is not None and primary.label == "ok":
+        notes.extend(primary.reasons)
+        primary = throttle
+    elif throttle is not None:
+        also.append(throttle)
+    return to_verdict(primary, also=also, notes=notes, rules_version=context.rules_version)
+
+
+def _settle(suspect: Suspect, later: Finding | None, consistent: bool | None
+            ) -> tuple[Finding, list[Finding], list[str]]:
+    """Answers the control does not know: what those addresses then did decides what they were."""
+    if later is not None and later.blocked:
+        confidence = "confirmed" if later.fingerprint else suspect.claim.confidence
+        return replace(suspect.claim, confidence=confidence, fingerprint=later.fingerprint), [later], []
+    if later is not None and (consistent is True or later.label in _NOT_CENSORED):
+        return later, [], [*suspect.claim.reasons, "What those addresses served matches the control's view "
+                           "of the site (a transparent proxy or geo-DNS), so the answer is not called forged."]
+    return suspect.fallback, [later] if later is not None and later.label != "inconclusive" else [], []
+
+
+def _unexplained(view: View) -> Finding:
+    m = view.measurement
+    if m.final_failure:
+        return finding("inconclusive", "possible", f"The measurement stopped at {view.stop} with "
+                       f"{m.final_failure}, and no rule explains it from the observations.")
+    return finding("inconclusive", "possible", "The measurement holds no observation to judge.")

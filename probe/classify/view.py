@@ -1,0 +1,225 @@
+"""A measurement seen the way the rules read it: redirect hops with their own observations, and lookups.
+
+The engine records flat lists (queries, connects, handshakes, requests). The rules need to know which
+connect and handshake belong to which redirect hop, where the measurement stopped, what the control
+saw for an address, and which HTTP body bytes are at hand. Building that view is all this module does;
+it decides nothing. Observations are assigned to hops by time: hop k+1 starts when hop k's response
+ended (`t0`/`t` come from one monotonic clock per measurement).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from probe.models.control import ControlEndpoint, ControlHTTP, ControlResponse
+from probe.models.measurement import Measurement
+from probe.models.observations import (
+    DNSQueryObservation,
+    HTTPObservation,
+    TCPConnectObservation,
+    TLSHandshakeObservation,
+)
+
+# OONI failure strings and operations, as in probe/failures.py (classify imports models and the
+# stdlib only, so it names the strings it reads; a unit test keeps the two in step).
+RESOLVE, CONNECT, TLS_HANDSHAKE, HTTP_ROUND_TRIP = "resolve", "connect", "tls_handshake", "http_round_trip"
+GENERIC_TIMEOUT = "generic_timeout_error"
+CONNECTION_RESET = "connection_reset"
+CONNECTION_REFUSED = "connection_refused"
+CONNECTION_ABORTED = "connection_aborted"
+EOF_ERROR = "eof_error"
+HOST_UNREACHABLE = "host_unreachable"
+SSL_FAILED_HANDSHAKE = "ssl_failed_handshake"
+TOO_MANY_REDIRECTS = "unknown_failure: stopped after too many redirects"
+VALIDATION_FAILURES = frozenset({"ssl_unknown_authority", "ssl_invalid_hostname", "ssl_invalid_certificate"})
+# Failures that say the probe's own host or network cannot send, not that anything was blocked.
+PROBE_NETWORK_FAILURES = frozenset({"network_unreachable", "network_down", "address_family_not_supported"})
+_OPERATIONS = {RESOLVE: RESOLVE, CONNECT: CONNECT, TLS_HANDSHAKE: TLS_HANDSHAKE,
+               HTTP_ROUND_TRIP: HTTP_ROUND_TRIP, "read": HTTP_ROUND_TRIP, "write": HTTP_ROUND_TRIP}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normal_host(host: str) -> str:
+    """Lower-case ASCII (IDNA) host without a trailing dot, so URL hosts and query names compare."""
+    host = host.strip().rstrip(".").lower()
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def normal_ip(ip: str) -> str:
+    try:
+        return str(ipaddress.ip_address(ip.strip().strip("[]")))
+    except ValueError:
+        return ip
+
+
+def endpoint_text(ip: str, port: int) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def seconds(duration: float) -> str:
+    return f"{duration:.1f} s" if duration >= 1 else f"{duration:.2f} s"
+
+
+def handshake_completed(h: TLSHandshakeObservation) -> bool:
+    """The TLS handshake itself finished (a chain that does not validate still completed it)."""
+    return h.failure is None or h.failure in VALIDATION_FAILURES
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One URL of the redirect chain and the steps measured for it."""
+
+    index: int
+    url: str
+    scheme: str
+    host: str
+    port: int
+    tcp: tuple[TCPConnectObservation, ...]
+    tls: tuple[TLSHandshakeObservation, ...]  # real SNI
+    decoys: tuple[TLSHandshakeObservation, ...]  # decoy SNI to the same addresses
+    request: HTTPObservation | None
+
+    def decoy_for(self, ip: str) -> TLSHandshakeObservation | None:
+        matches = [d for d in self.decoys if normal_ip(d.ip) == normal_ip(ip)]
+        return matches[-1] if matches else None
+
+    def tls_used(self) -> TLSHandshakeObservation | None:
+        """The handshake the hop's request went over (same transaction, else same address)."""
+        if self.request is None:
+            return None
+        same_ip = [h for h in self.tls if normal_ip(h.ip) == normal_ip(self.request.ip)]
+        same_tx = [h for h in same_ip if h.transaction_id == self.request.transaction_id]
+        completed = [h for h in same_ip if h.failure is None]
+        chosen = same_tx or completed or same_ip
+        return chosen[-1] if chosen else None
+
+
+@dataclass(frozen=True)
+class View:
+    measurement: Measurement
+    hops: tuple[Hop, ...]
+    stop: str | None  # operation where the measurement stopped (OONI name), None when it completed
+    bodies: Mapping[str, bytes]
+
+    @property
+    def input_host(self) -> str:
+        return self.hops[0].host
+
+    @property
+    def control(self) -> ControlResponse | None:
+        return self.measurement.control
+
+    @property
+    def control_http(self) -> ControlHTTP | None:
+        return self.control.http if self.control is not None else None
+
+    def control_fetched(self) -> bool:
+        """The control fetched the URL to its end (so the site works from outside)."""
+        ctrl = self.control_http
+        return ctrl is not None and ctrl.failure is None and ctrl.status_code is not None
+
+    def queries_for(self, host: str) -> list[DNSQueryObservation]:
+        """The probe's own lookups of `host` (DoH lookups are a control source, not the probe's network)."""
+        return [q for q in self.measurement.queries if q.engine != "doh" and normal_host(q.hostname) == host]
+
+    def addresses_for(self, host: str) -> list[str]:
+        """Addresses the probe's resolvers gave for `host`, first replies only, in order, once each."""
+        if _is_ip(host):
+            return [normal_ip(host)]
+        seen: dict[str, None] = {}
+        for q in self.queries_for(host):
+            for ip in q.addresses():
+                seen.setdefault(normal_ip(ip), None)
+        return list(seen)
+
+    def endpoint(self, ip: str, port: int) -> ControlEndpoint | None:
+        if self.control is None:
+            return None
+        same_ip = [e for e in self.control.endpoints if normal_ip(e.ip) == normal_ip(ip)]
+        same_port = [e for e in same_ip if e.port == port]
+        chosen = same_port or same_ip
+        return chosen[0] if chosen else None
+
+    def body(self, sha256: str | None, length: int) -> bytes | None:
+        """Body bytes by hash; b"" for an empty body; None when they are not at hand (pruned)."""
+        if sha256 is None:
+            return b"" if length == 0 else None
+        return self.bodies.get(sha256)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _hop(index: int, url: str, obs: tuple[Sequence[TCPConnectObservation], Sequence[TLSHandshakeObservation]],
+         request: HTTPObservation | None) -> Hop:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower() or "http"
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme, 80)
+    except ValueError:
+        port = _DEFAULT_PORTS.get(scheme, 80)
+    tcp, tls = obs
+    return Hop(index=index, url=url, scheme=scheme, host=normal_host(parts.hostname or ""), port=port,
+               tcp=tuple(tcp), tls=tuple(h for h in tls if not h.is_decoy),
+               decoys=tuple(h for h in tls if h.is_decoy), request=request)
+
+
+def _next_url(request: HTTPObservation) -> str | None:
+    response = request.response
+    if response is None or not 300 <= response.code < 400:
+        return None
+    location = response.header("location")
+    return urljoin(request.request.url, location) if location else None
+
+
+def _window(m: Measurement, start: float, end: float
+            ) -> tuple[list[TCPConnectObservation], list[TLSHandshakeObservation]]:
+    return ([o for o in m.tcp_connect if start <= o.t0 < end],
+            [o for o in m.tls_handshakes if start <= o.t0 < end])
+
+
+def build_hops(m: Measurement) -> tuple[Hop, ...]:
+    """The redirect chain: one hop per request, plus the hop the measurement stopped in before its request."""
+    hops: list[Hop] = []
+    start = float("-inf")
+    for index, request in enumerate(m.requests):
+        hops.append(_hop(index, request.request.url, _window(m, start, request.t), request))
+        start = request.t
+    last = m.requests[-1] if m.requests else None
+    stopped_early = m.final_failure is not None and _OPERATIONS.get(m.failed_operation or "") in (
+        RESOLVE, CONNECT, TLS_HANDSHAKE)
+    after = _window(m, start, float("inf"))
+    if last is None:
+        hops.append(_hop(0, m.input, after, None))
+    elif last.failure is None and (nxt := _next_url(last)) and (stopped_early or after[0] or after[1]):
+        hops.append(_hop(len(hops), nxt, after, None))
+    return tuple(hops)
+
+
+def _stop(m: Measurement, hops: Sequence[Hop]) -> str | None:
+    if m.final_failure is None:
+        return None
+    if m.failed_operation in _OPERATIONS:
+        return _OPERATIONS[m.failed_operation]
+    last = hops[-1]
+    if last.request is not None:
+        return HTTP_ROUND_TRIP
+    if last.tls:
+        return TLS_HANDSHAKE
+    return CONNECT if last.tcp else RESOLVE
+
+
+def build_view(m: Measurement, bodies: Mapping[str, bytes]) -> View:
+    hops = build_hops(m)
+    return View(measurement=m, hops=hops, stop=_stop(m, hops), bodies=bodies)

@@ -1,0 +1,98 @@
+"""`probe reclassify`: re-run classification over stored measurements after rules or fingerprints change.
+
+The stored observations (the hashed, chained records) are never touched; only the verdict beside each
+one is replaced, and only when it changed. Prints how many verdicts changed, and which labels moved.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from probe.classify import ClassifyContext, classify, make_context
+from probe.errors import ConfigError, InputError
+from probe.models import Measurement, Verdict
+from probe.models.settings import MeasureSettings
+from probe.store.store import DEFAULT_STORE, EntryFilter, Store
+
+
+def register(group: click.Group) -> None:
+    group.add_command(reclassify)
+
+
+def _context(fingerprints: Path | None, not_bogon: tuple[str, ...]) -> ClassifyContext:
+    try:
+        return make_context(MeasureSettings(fingerprints_dir=fingerprints, not_bogon=list(not_bogon)))
+    except FileNotFoundError as exc:
+        raise InputError(str(exc), hint="--fingerprints takes a folder of OONI-format *.csv files") from exc
+    except ValueError as exc:
+        raise ConfigError(f"cannot build the classification context: {exc}") from exc
+
+
+def _bodies(store: Store, measurement: Measurement) -> dict[str, bytes]:
+    """The HTTP bodies still in the store (pruned ones are missing; classify says so in its reasons)."""
+    found: dict[str, bytes] = {}
+    wanted = {ref.sha256 for ref in measurement.artifacts if ref.kind == "http_body"}
+    wanted |= {r.response.body_sha256 for r in measurement.requests if r.response and r.response.body_sha256}
+    for sha256 in wanted:
+        data = store.artifact(sha256)
+        if data is not None:
+            found[sha256] = data
+    return found
+
+
+def _same(old: Verdict | None, new: Verdict) -> bool:
+    return old is not None and old.model_dump() == new.model_dump()
+
+
+@click.command("reclassify")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STORE,
+              show_default=True, help="The store to reclassify.")
+@click.option("--url", help="Only measurements of this exact URL.")
+@click.option("--since", help="Only measurements started at or after this UTC time (ISO-8601 prefix).")
+@click.option("--fingerprints", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of OONI-format fingerprint CSVs (default: the ones shipped with the probe).")
+@click.option("--not-bogon", multiple=True, metavar="CIDR",
+              help="A reserved range that counts as public here (repeatable; the lab passes its own).")
+@click.option("--dry-run", is_flag=True, help="Count what would change; write nothing.")
+def reclassify(store_path: Path, url: str | None, since: str | None, fingerprints: Path | None,
+               not_bogon: tuple[str, ...], dry_run: bool) -> None:
+    """Re-run classification over stored measurements, keeping their observations untouched.
+
+    Use it after the rules or the fingerprints change: each verdict is recomputed from the stored
+    observations and bodies (a pruned body is noted in the reasons) and replaced if it differs.
+
+    \b
+    Example:
+      probe reclassify                                  # the whole default store
+      probe reclassify --since 2026-11-01 --dry-run     # what would change this month
+      probe reclassify --store lab.sqlite --not-bogon 198.18.0.0/15 --fingerprints my-fps/
+    """
+    ctx = _context(fingerprints, not_bogon)
+    for warning in ctx.fingerprints.warnings:
+        click.echo(f"warning: fingerprints: {warning}", err=True)
+    seen = changed = 0
+    moves: Counter[str] = Counter()
+    with Store.open(store_path, create=False) as store:
+        ids = [e.measurement_id for e in store.entries(EntryFilter(url=url, since=since))]
+        for measurement_id in ids:  # ids first: writing while a read cursor is open is asking for trouble
+            entry = store.get(measurement_id)
+            if entry is None:
+                continue
+            measurement = entry.measurement()
+            verdict = classify(measurement, bodies=_bodies(store, measurement), context=ctx)
+            seen += 1
+            if _same(entry.verdict, verdict):
+                continue
+            changed += 1
+            old = entry.verdict.label if entry.verdict else "none"
+            if old != verdict.label:
+                moves[f"{old} -> {verdict.label}"] += 1
+            if not dry_run:
+                store.set_verdict(measurement_id, verdict)
+    what = "would change" if dry_run else "changed"
+    click.echo(f"{seen} measurements reclassified with rules {ctx.rules_version}: {changed} verdicts {what}.")
+    for move, count in sorted(moves.items(), key=lambda kv: (-kv[1], kv[0])):
+        click.echo(f"  {count:6d}  {move}")
