@@ -173,7 +173,7 @@ class _Udp(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = transport  # type: ignore[assignment,unused-ignore]
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         assert self.transport is not None
@@ -185,7 +185,7 @@ async def start_dns(zone: Zone) -> tuple[asyncio.DatagramTransport, str]:
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(zone), local_addr=("127.0.0.1", 0))
     port = transport.get_extra_info("sockname")[1]
-    return transport, f"127.0.0.1:{port}"  # type: ignore[return-value]
+    return transport, f"127.0.0.1:{port}"
 
 
 def doh_handler(zone: Zone) -> Handler:

@@ -1,0 +1,138 @@
+"""The probe's control client: helpers in order, 503 and Retry-After, unreachable helpers, DoH fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import pytest
+from test_control_fixtures import HttpServer, Reply, TestCA, Zone, doh_handler
+from test_control_server import world
+
+from probe.control.client import ControlClient, control_endpoint
+from probe.errors import InputError
+
+
+def dead_url() -> str:
+    """A loopback port nothing listens on: connecting is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"https://127.0.0.1:{port}/"
+
+
+async def fake_helper(ca: TestCA, reply: Reply) -> tuple[HttpServer, str]:
+    async def handle(method: str, target: str, body: bytes) -> Reply:
+        return reply
+    server = HttpServer(handle, ca.server_context(ca.issue("fake", ips=("127.0.0.1",))))
+    port = await server.start()
+    return server, f"https://127.0.0.1:{port}/"
+
+
+def test_endpoint_urls() -> None:
+    assert control_endpoint("https://198.18.0.80/") == "https://198.18.0.80/api/v1/control"
+    assert control_endpoint("https://h.example/x") == "https://h.example/x/api/v1/control"
+    assert control_endpoint("https://h.example/api/v1/control") == "https://h.example/api/v1/control"
+    with pytest.raises(InputError):
+        control_endpoint("198.18.0.80")
+
+
+def test_falls_back_to_the_next_helper(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path) as w:
+            dead = dead_url()
+            client = w.client(urls=[dead, w.helper_url])
+            try:
+                response, failure = await client.query(f"https://site.test:{w.port}/", [])
+                assert failure is None and response is not None and response.helper == w.helper_url
+                # The dead helper is not asked again for a while: no second connect per URL.
+                response, _ = await client.query(f"https://site.test:{w.port}/final", [])
+                assert response is not None and response.helper == w.helper_url
+            finally:
+                await client.aclose()
+    asyncio.run(main())
+
+
+def test_503_gets_one_short_retry_then_the_next_helper(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path) as w:
+            soon, soon_url = await fake_helper(w.ca, (503, [("Retry-After", "0")], b"{}"))
+            later, later_url = await fake_helper(w.ca, (503, [("Retry-After", "120")], b"{}"))
+            client = w.client(urls=[soon_url, later_url, w.helper_url])
+            try:
+                response, failure = await client.query(f"https://site.test:{w.port}/", [])
+            finally:
+                await client.aclose()
+                await soon.close()
+                await later.close()
+            assert failure is None and response is not None and response.helper == w.helper_url
+            assert len(soon.requests) == 2 and len(later.requests) == 1
+    asyncio.run(main())
+
+
+def test_no_helper_answering_is_explained_in_plain_words(tmp_path: Path) -> None:
+    async def main() -> None:
+        ca = TestCA(tmp_path)
+        junk, junk_url = await fake_helper(ca, (200, [], b'{"not": "a control response"}'))
+        dead = dead_url()
+        client = ControlClient(urls=[dead, junk_url], ca_bundle=ca.bundle, doh_url=None, timeout_s=5)
+        try:
+            response, failure = await client.query("https://site.test/", ["198.51.100.7"])
+            again, failure_again = await client.query("https://site.test/", [])
+        finally:
+            await client.aclose()
+            await junk.close()
+        assert response is None and failure is not None
+        assert failure.startswith(f"no control helper answered: {dead}: connection_refused; {junk_url}: ")
+        assert "not a valid control response" in failure
+        assert again is None and failure_again is not None and "not asked again yet" in failure_again
+    asyncio.run(main())
+
+
+def test_an_untrusted_helper_certificate_is_a_failure(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with world(tmp_path) as w:
+            client = ControlClient(urls=[w.helper_url], ca_bundle=None, doh_url=None, timeout_s=5)
+            try:
+                response, failure = await client.query(f"https://site.test:{w.port}/", [])
+            finally:
+                await client.aclose()
+            assert response is None and failure is not None and "ssl_unknown_authority" in failure
+    asyncio.run(main())
+
+
+def test_dns_over_https_when_no_helper_answers(tmp_path: Path) -> None:
+    async def main() -> None:
+        ca = TestCA(tmp_path)
+        zone = Zone({"site.test": ["198.51.100.7", "2001:db8::7"]})
+        doh = HttpServer(doh_handler(zone), ca.server_context(ca.issue("doh", ips=("127.0.0.1",))))
+        doh_url = f"https://127.0.0.1:{await doh.start()}/dns-query"
+        dead = dead_url()
+        client = ControlClient(urls=[dead], ca_bundle=ca.bundle, doh_url=doh_url, timeout_s=5)
+        try:
+            found, note = await client.query("https://site.test/page", [])
+            missing, _ = await client.query("http://gone.test/", [])
+        finally:
+            await client.aclose()
+            await doh.close()
+        assert found is not None and found.helper == f"doh:{doh_url}" and found.http is None
+        assert found.endpoints == [] and found.client_ip is None
+        assert sorted(found.dns.addresses) == ["198.51.100.7", "2001:db8::7"] and found.dns.failure is None
+        assert note is not None and dead in note and "DNS over HTTPS only" in note
+        assert missing is not None and missing.dns.failure == "dns_nxdomain_error" and missing.dns.addresses == []
+        assert len(doh.requests) == 4  # A and AAAA for each URL, all POSTs to /dns-query
+    asyncio.run(main())
+
+
+def test_dns_over_https_failing_too_is_explained(tmp_path: Path) -> None:
+    async def main() -> None:
+        dead, dead_doh = dead_url(), dead_url() + "dns-query"
+        client = ControlClient(urls=[dead], ca_bundle=None, doh_url=dead_doh, timeout_s=5)
+        try:
+            response, failure = await client.query("https://site.test/", [])
+        finally:
+            await client.aclose()
+        assert response is None and failure is not None
+        assert failure.endswith(f"DNS over HTTPS {dead_doh}: connection_refused")
+    asyncio.run(main())
