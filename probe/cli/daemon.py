@@ -1,0 +1,244 @@
+"""`probe daemon`, `probe status`, `probe config check` and `probe prune`: the scheduled probe's commands.
+
+The daemon's log is one line per event on stderr (journald keeps it under systemd): plain
+`key=value` text, or JSON objects with `--log-format json`. Lines name lists, run ids, counts and
+durations, never IP addresses. Measuring a list is wired here (the scheduler is handed `_run_list`),
+so `probe.schedule` stays free of the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from probe.cli.wiring import build_run_context, load_run_targets
+from probe.config import ProbeConfig, ScheduleEntry, default_config_path, load_config, render_config
+from probe.errors import ConfigError
+from probe.measure.runner import RunSummary, run_targets
+from probe.store import DEFAULT_STORE, Store
+
+
+def config_option(func: Any) -> Any:
+    return click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+                        envvar="PROBE_CONFIG", default=None,
+                        help="Configuration file (default: $PROBE_CONFIG, else "
+                             "$XDG_CONFIG_HOME/probe/config.toml).")(func)
+
+
+class LineLog:
+    """One structured line per event, to stderr: `time event key=value …` or a JSON object."""
+
+    def __init__(self, *, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def __call__(self, event: str, **fields: Any) -> None:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.as_json:
+            line = json.dumps({"time": now, "event": event, **fields}, ensure_ascii=False, sort_keys=False)
+        else:
+            line = " ".join([now, event, *(f"{k}={_text(v)}" for k, v in fields.items())])
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v}" for k, v in sorted(value.items())) or "-"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value) or "-"
+    text = str(value)
+    return json.dumps(text) if not text or " " in text else text
+
+
+@click.command("daemon")
+@config_option
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="One line per event: key=value text, or JSON objects.")
+def daemon_command(config_path: Path | None, log_format: str) -> None:
+    """Run the scheduled probe in the foreground (for systemd): measure each list on its schedule.
+
+    Stops cleanly on SIGTERM or Ctrl-C (finished measurements are always kept; a second signal
+    abandons the ones in flight) and reloads the configuration on SIGHUP.
+
+    \b
+    Example:
+      probe daemon --config /etc/probe/config.toml
+      probe daemon --log-format json
+      systemctl reload probe      # sends SIGHUP: re-read the configuration
+    """
+    from probe.schedule.daemon import Daemon
+
+    path = config_path or default_config_path()
+    config = load_config(path)
+    if not any(e.enabled for e in config.schedule):
+        raise ConfigError(f"{path}: nothing to run: add a [[schedule]] entry (or enable one)",
+                          hint="see docs/configuration.md")
+    assert config.store is not None
+    log = LineLog(as_json=log_format == "json")
+    with Store.open(config.store) as store:
+        daemon = Daemon(config=config, store=store, run_list=_list_runner(store, log), log=log,
+                        reload_config=lambda: load_config(path), config_path=path)
+        if config.key is None:
+            _note_signing(log)
+        asyncio.run(_serve(daemon))
+
+
+async def _serve(daemon: Any) -> None:
+    daemon.install_signal_handlers()
+    await daemon.serve()
+
+
+def _note_signing(log: LineLog) -> None:
+    from probe.evidence.keys import default_key_path
+
+    if not default_key_path().exists():
+        log("unsigned", reason="no signing key yet: measurements are chained but not signed",
+            hint="run `probe init`")
+
+
+def _list_runner(store: Store, log: LineLog) -> Any:
+    """The measuring the scheduler is handed: one list, continued under `run_id` if it has one."""
+    async def run_list(config: ProbeConfig, entry: ScheduleEntry, run_id: str, stop: asyncio.Event) -> RunSummary:
+        def skipped(message: str) -> None:
+            log("input_skipped", list=entry.key, error=message)
+
+        targets, _ = load_run_targets((), entry.list, entry.category, on_error=skipped)
+        ctx = await build_run_context(config.measure, store, on_result=lambda _: None, list_name=entry.key,
+                                      stop=stop, key_path=config.key)
+        ctx.run_id = run_id
+        try:
+            return await run_targets(targets, ctx)
+        finally:
+            if ctx.control is not None:
+                await ctx.control.aclose()  # type: ignore[attr-defined]
+    return run_list
+
+
+@click.command("status")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+def status_command(config_path: Path | None, as_json: bool) -> None:
+    """Show whether the daemon runs, each list's next runs and last run (with counts), and store size.
+
+    \b
+    Example:
+      probe status
+      probe status --config /etc/probe/config.toml --json
+    """
+    from probe.schedule.status import collect_status
+
+    path = config_path or default_config_path()
+    status = collect_status(load_config(path, check_lists=False), config_path=path)
+    if as_json:
+        click.echo(json.dumps(status.as_dict(), indent=1))
+        return
+    _print_status(status)
+
+
+def _print_status(status: Any) -> None:
+    if status.daemon_running:
+        click.echo(f"daemon: running (pid {status.daemon_pid}, since {status.daemon_started_at}); "
+                   f"network: {status.network}" + (f" since {status.network_since}" if status.network_since else ""))
+    else:
+        click.echo("daemon: not running (next runs below are what the schedule says)")
+    size = f"{status.store_size_bytes / 1_048_576:.1f} MiB" if status.store_exists else "not created yet"
+    click.echo(f"store: {status.store} ({status.measurements} measurements, {size})")
+    click.echo(f"config: {status.config}")
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="times in UTC")
+    for col in ("list", "schedule", "next run", "last run", "status", "counts"):
+        table.add_column(col, overflow="fold")
+    for item in status.lists:
+        last = item.last_run or {}
+        counts = ", ".join(f"{k}: {v}" for k, v in sorted((last.get("counts") or {}).items()))
+        next_run = "running now" if item.running else (_short(item.next_runs[0]) if item.next_runs else "disabled")
+        table.add_row(item.name, item.trigger, next_run, _short(str(last.get("started_at") or "never")),
+                      str(last.get("status") or "-"), counts or "-")
+    Console(width=max(120, Console().width)).print(table)
+
+
+def _short(iso: str) -> str:
+    return iso[:19].replace("T", " ")
+
+
+@click.group("config")
+def config_group() -> None:
+    """Check the configuration file.
+
+    \b
+    Example:
+      probe config check
+    """
+
+
+@config_group.command("check")
+@config_option
+def config_check_command(config_path: Path | None) -> None:
+    """Validate the configuration and print it in full (defaults included) with the next runs.
+
+    A problem is one line naming the file and the key, and exit status 2.
+
+    \b
+    Example:
+      probe config check
+      probe config check --config /etc/probe/config.toml
+    """
+    from probe.schedule.triggers import next_fire_times, zone
+
+    path = config_path or default_config_path()
+    config = load_config(path)
+    click.echo(f"# {path}: valid\n")
+    click.echo(render_config(config))
+    tz = zone(config.daemon.timezone)
+    now = datetime.now(tz)
+    for entry in config.schedule:
+        # An interval runs first at daemon start (or `every` after its last run); cron at its times.
+        times = next_fire_times(entry, timezone=tz, now=now, count=3, start=now if entry.every else None)
+        what = "disabled" if not entry.enabled else "next, if started now (before jitter): " + ", ".join(
+            t.isoformat(sep=" ", timespec="minutes") for t in times)
+        click.echo(f"# schedule {entry.key}: {what}")
+
+
+@click.command("prune")
+@click.option("--older-than", "days", type=click.IntRange(min=1), required=True,
+              help="Drop artifact bytes (bodies, certificates, DNS wire data) stored more than DAYS days ago.")
+@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
+              help=f"The store (default: the configuration's store, else {DEFAULT_STORE}).")
+@config_option
+def prune_command(days: int, store_path: Path | None, config_path: Path | None) -> None:
+    """Prune old artifacts, keeping every measurement and hash (the chain still verifies).
+
+    \b
+    Example:
+      probe prune --older-than 90
+      probe prune --older-than 30 --store results/probe.sqlite
+    """
+    from probe.schedule.retention import prune_older_than
+
+    path = store_path or _configured_store(config_path)
+    with Store.open(path, create=False) as store:
+        pruned = prune_older_than(store, days=days)
+    click.echo(f"pruned {pruned} artifact(s) stored more than {days} days ago from {path}; "
+               "measurements and hashes are kept")
+
+
+def _configured_store(config_path: Path | None) -> Path:
+    path = config_path or default_config_path()
+    if config_path is None and not path.exists():
+        return DEFAULT_STORE
+    store = load_config(path, check_lists=False).store
+    assert store is not None
+    return store
+
+
+def register(group: click.Group) -> None:
+    for command in (daemon_command, status_command, config_group, prune_command):
+        group.add_command(command)

@@ -1,0 +1,156 @@
+"""Read the configuration file: TOML → ProbeConfig, with every problem as one ConfigError line.
+
+A ConfigError names the file and the key ("config.toml: schedule[1].cron: ..."), so a wrong
+configuration stops the daemon at start with one clear message instead of failing at 3 a.m. Paths in
+the file are relative to the file's own directory. Lists and categories are checked here, against the
+disk and the category legend; nothing here measures or schedules.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from probe.config.model import ProbeConfig, check_measure
+from probe.errors import ConfigError, InputError
+
+CONFIG_NAME = "config.toml"
+STORE_NAME = "probe.sqlite"
+
+
+def default_config_path() -> Path:
+    """$XDG_CONFIG_HOME/probe/config.toml (else ~/.config/probe/config.toml)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "probe" / CONFIG_NAME
+
+
+def default_store_path() -> Path:
+    """Where the daemon keeps evidence when the file does not say: systemd's StateDirectory, else XDG."""
+    state = os.environ.get("STATE_DIRECTORY")  # set by systemd for StateDirectory=probe
+    if state:
+        return Path(state.split(":")[0]) / STORE_NAME
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base).expanduser() / "probe" / STORE_NAME
+
+
+def load_config(path: Path | None = None, *, check_lists: bool = True) -> ProbeConfig:
+    """The validated configuration in `path` (default: `default_config_path()`), paths made absolute."""
+    path = path or default_config_path()
+    raw = _read(path)
+    try:
+        config = ProbeConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe(exc)}") from exc
+    try:
+        check_measure(config.measure)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: measure.{exc}") from exc
+    config = _absolute_paths(config, path.parent)
+    if check_lists:
+        _check_lists(config, path)
+    return config
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no configuration file at {path}",
+                          hint="copy deploy/config.example.toml there (see docs/configuration.md), "
+                               "or pass --config PATH") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the configuration file {path}: {exc}") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def describe(exc: ValidationError) -> str:
+    """Pydantic's errors as "key.path: problem"; up to three, then how many more."""
+    problems = []
+    for error in exc.errors():
+        where = _location(error["loc"])
+        if error["type"] == "extra_forbidden":
+            message = "unknown key" + _allowed_hint(error["loc"])
+        else:
+            message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return "; ".join(problems[:3]) + more
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _allowed_hint(loc: tuple[int | str, ...]) -> str:
+    """The keys that table does accept, so a typo is easy to fix."""
+    from pydantic import BaseModel
+
+    model: Any = ProbeConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return ""
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return ""
+    return f" (known keys: {', '.join(sorted(model.model_fields))})"
+
+
+def _absolute_paths(config: ProbeConfig, base: Path) -> ProbeConfig:
+    """Relative paths in the file mean relative to the file; `~` means the user's home."""
+    def fix(value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        value = value.expanduser()
+        return value if value.is_absolute() else (base / value).resolve()
+
+    measure = config.measure.model_copy(update={
+        "ca_bundle": fix(config.measure.ca_bundle), "asn_db": fix(config.measure.asn_db),
+        "fingerprints_dir": fix(config.measure.fingerprints_dir)})
+    schedule = [e.model_copy(update={"list": _list_ref(e.list, base)}) for e in config.schedule]
+    return config.model_copy(update={
+        "store": fix(config.store) or default_store_path(), "key": fix(config.key), "measure": measure,
+        "schedule": schedule})
+
+
+def _list_ref(value: str, base: Path) -> str:
+    """A path-like list reference relative to the config file; a bare name stays a shipped list name."""
+    if "/" not in value and not value.endswith((".csv", ".txt")):
+        return value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else (base / path).resolve())
+
+
+def _check_lists(config: ProbeConfig, path: Path) -> None:
+    """Every schedule's list exists and its categories are known: one message at start, not at 3 a.m."""
+    from probe.targets import parse_categories, resolve_list
+
+    for index, entry in enumerate(config.schedule):
+        try:
+            resolve_list(entry.list)
+            if entry.category is not None:
+                parse_categories(entry.category)
+        except InputError as exc:
+            raise ConfigError(f"{path}: schedule[{index}] ({entry.key}): {exc}") from exc
+    for name in ("ca_bundle", "asn_db"):
+        value = getattr(config.measure, name)
+        if value is not None and not value.is_file():
+            raise ConfigError(f"{path}: measure.{name}: no such file {value}")
+    if config.key is not None and not config.key.is_file():
+        raise ConfigError(f"{path}: key: no key file at {config.key}", hint="run `probe init` to make one")
+

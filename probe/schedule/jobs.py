@@ -1,0 +1,137 @@
+"""The body of a scheduled job: one run of one list, guarded, logged, and held back while offline.
+
+Guards, in order: a list already running is not started again (a per-list lock, on top of
+APScheduler's max_instances=1, because continued runs and catch-ups are separate jobs); the network
+must be up (see `probe.schedule.network`), else the job waits with exponential backoff until the
+next window would open and then gives up that window with one `run_skipped` line. Measuring itself is
+injected (`RunList`): this module never measures, it decides when and logs what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import re
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from probe.config.model import ProbeConfig, ScheduleEntry
+from probe.measure.runner import RunSummary
+from probe.schedule.network import Backoff, NetworkCheck
+from probe.schedule.plan import new_run_id
+from probe.schedule.triggers import period_s, zone
+
+Log = Callable[..., None]  # log(event, **fields): one structured line
+
+
+# Runs one list to the end (or until `stop` is set); must honour `run_id` to continue a run.
+RunList = Callable[[ProbeConfig, ScheduleEntry, str, asyncio.Event], Awaitable[RunSummary]]
+
+_CANDIDATE = re.compile(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*")
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def scrub(text: str) -> str:
+    """Error text without IP addresses: logs end up in journals and bug reports."""
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        core = token.strip(".:")
+        host, _, port = core.rpartition(":") if core.count(":") == 1 else (core, "", "")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return token
+        return token.replace(core, "[addr]" + (f":{port}" if port else ""))
+
+    return _CANDIDATE.sub(replace, text)
+
+
+class EntryRunner:
+    """Runs entries for the daemon; knows which are running (for status and for a clean stop)."""
+
+    def __init__(self, *, config: ProbeConfig, run_list: RunList, log: Log, check_network: NetworkCheck,
+                 stop: asyncio.Event, on_change: Callable[[], None] = lambda: None) -> None:
+        self.config = config
+        self._run_list = run_list
+        self._log = log
+        self._check_network = check_network
+        self._stop = stop
+        self._on_change = on_change
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.running: dict[str, str] = {}  # entry name → run id
+        self.network: str = "unknown"  # "up", "down" or "unknown" (no control to check)
+        self.network_since: str | None = None
+
+    async def run(self, key: str, run_id: str | None = None, reason: str = "scheduled") -> None:
+        entry = self.config.entry(key)
+        if entry is None or self._stop.is_set():
+            return  # removed by a reload, or the daemon is stopping
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        if lock.locked():
+            self._log("run_skipped", list=key, reason="the previous run of this list is still going")
+            return
+        async with lock:
+            task = asyncio.current_task()
+            assert task is not None
+            self.tasks.add(task)
+            try:
+                if await self._network_up(entry):
+                    await self._measure(entry, run_id or new_run_id(), reason)
+            finally:
+                self.tasks.discard(task)
+
+    async def _measure(self, entry: ScheduleEntry, run_id: str, reason: str) -> None:
+        started = time.monotonic()
+        self.running[entry.key] = run_id
+        self._on_change()
+        status, fields = "failed", {}
+        try:
+            summary = await self._run_list(self.config, entry, run_id, self._stop)
+            status = "interrupted" if summary.interrupted else "finished"
+            fields = {"total": summary.total, "counts": dict(summary.counts)}
+        except asyncio.CancelledError:
+            status = "abandoned"  # stop grace over: finished measurements are stored, in-flight ones dropped
+        except Exception as exc:  # noqa: BLE001 - one bad run must not take the daemon down
+            fields = {"error": scrub(f"{type(exc).__name__}: {exc}")}
+        finally:
+            self.running.pop(entry.key, None)
+            self._on_change()
+        self._log("run", list=entry.key, run_id=run_id, status=status, reason=reason,
+                  duration_s=round(time.monotonic() - started, 3), **fields)
+
+    async def _network_up(self, entry: ScheduleEntry) -> bool:
+        """True when a control answers (or there is none to ask); backs off while none does."""
+        daemon = self.config.daemon
+        measure = self.config.measure
+        urls = [*measure.control_urls, *([measure.doh_url] if measure.doh_url else [])]
+        backoff = Backoff(initial_s=daemon.backoff_initial, maximum_s=daemon.backoff_max)
+        # Give up before the next window opens, so it is that window's run that tries again.
+        deadline = time.monotonic() + 0.9 * period_s(entry, timezone=zone(daemon.timezone))
+        while not self._stop.is_set():
+            up = await self._check_network(urls, daemon.preflight_timeout)
+            self._set_network("unknown" if up is None else "up" if up else "down")
+            if up is not False:
+                return True
+            delay = backoff.next_delay()
+            if time.monotonic() + delay > deadline:
+                self._log("run_skipped", list=entry.key, reason="network down: no control answers")
+                return False
+            self._log("network_down", list=entry.key, retry_in_s=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+        return False
+
+    def _set_network(self, state: str) -> None:
+        if state != self.network:
+            self.network = state
+            self.network_since = utc_now()
+            if state == "up":
+                self._log("network_up")
+            self._on_change()
