@@ -146,7 +146,8 @@ def export_command(out: Path, store_path: Path, key_path: Path | None, scrub_ips
         result = export_bundle(store, out, key=key, filt=filt, scrub_ips=scrub_ips, overwrite=force)
     m = result.manifest
     gaps = sum(b - a + 1 for a, b in m.chain.gaps)
-    click.echo(f"wrote {result.path}: {m.counts.measurements} measurements of {m.counts.targets} websites "
+    click.echo(f"wrote {result.path}: {_n(m.counts.measurements, 'measurement')} of "
+               f"{_n(m.counts.targets, 'website')} "
                f"(seq {m.chain.first_seq}-{m.chain.last_seq}" + (f", {gaps} not selected" if gaps else "") + "), "
                f"{m.counts.artifacts_included} artifacts" +
                (f" ({m.counts.artifacts_pruned} pruned before export)" if m.counts.artifacts_pruned else ""))
@@ -261,6 +262,10 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, **filters
     except OSError as exc:
         raise EvidenceError(f"cannot write {out}: {exc.strerror}") from exc
     click.echo(f"wrote {out}: {count} measurements")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def register(group: click.Group) -> None:

@@ -145,9 +145,10 @@ def _refuse_leaks(root: Path, addresses: tuple[str, ...]) -> None:
 
 def _file_contains(path: Path, addresses: tuple[str, ...]) -> bool:
     tail = b""
+    binary = path.suffix == ".bin"  # wire bytes: an address may travel packed, not as text
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
-            if scan_for_addresses(tail + chunk, addresses):
+            if scan_for_addresses(tail + chunk, addresses, binary=binary):
                 return True
             tail = chunk[-_OVERLAP:]
     return False

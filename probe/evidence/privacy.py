@@ -36,13 +36,17 @@ def _compile(before: bytes, form: str, after: bytes) -> re.Pattern[bytes]:
     return re.compile(before + re.escape(form.encode("ascii")) + after, re.IGNORECASE)
 
 
-def scan_for_addresses(data: bytes, addresses: Iterable[str]) -> list[str]:
+def scan_for_addresses(data: bytes, addresses: Iterable[str], *, binary: bool = False) -> list[str]:
     """The addresses (as given) that occur in `data`; an empty list means none was found.
 
+    `binary=True` also looks for the packed address (4 or 16 bytes), for wire-format artifacts such
+    as DNS replies, where an address travels as raw bytes (e.g. an echoed EDNS client subnet).
     Raises ValueError for something that is not an IP address, so a typo never passes as "clean".
     """
     found = []
     for address in addresses:
-        if any(p.search(data) for p in _patterns(address)):
+        patterns = _patterns(address)
+        packed = ipaddress.ip_address(address.strip().strip("[]")).packed
+        if any(p.search(data) for p in patterns) or (binary and packed in data):
             found.append(address)
     return found

@@ -48,6 +48,12 @@ def test_ipv6_forms(text: bytes, found: bool) -> None:
     assert bool(scan_for_addresses(text, ["2001:db8::42"])) is found
 
 
+def test_wire_bytes_are_searched_packed_when_asked() -> None:
+    wire = b"\x00\x08\x00\x07\x00\x01\x20\x00" + bytes([203, 0, 113, 77])  # an EDNS client-subnet option
+    assert scan_for_addresses(wire, [PROBE_IP], binary=True) == [PROBE_IP]
+    assert scan_for_addresses(wire, [PROBE_IP]) == []
+
+
 def test_a_typo_is_an_error_not_a_pass() -> None:
     with pytest.raises(ValueError):
         scan_for_addresses(b"", ["203.0.113"])
