@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import resource
 import signal
 import ssl
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from pathlib import Path
 import click
 
 from probe.control.guard import AddressGuard, parse_cidrs
-from probe.control.server import ControlServer, server_ssl_context
+from probe.control.server import DEFAULT_MAX_CONCURRENCY, ControlServer, server_ssl_context
 from probe.control.settings import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, HelperSettings
 from probe.errors import ConfigError, InputError
 from probe.net.dns import split_resolver
@@ -58,6 +59,17 @@ def _tls(cert: Path, key: Path) -> ssl.SSLContext:
     except (ssl.SSLError, OSError, ValueError) as exc:
         raise ConfigError(f"cannot load the helper's certificate {cert} and key {key}: {exc}",
                           hint="give a PEM certificate chain and its unencrypted PEM private key") from exc
+
+
+def _raise_file_limit() -> None:
+    """Each request may hold ~10 sockets; the usual soft limit of 1024 descriptors is too low."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError):
+        pass  # best effort: the helper still runs, it just sheds load sooner
 
 
 def _log(line: str) -> None:
@@ -105,7 +117,7 @@ def control_group() -> None:
 @click.option("--resolver", metavar="IP[:PORT]", help="Resolve over UDP with this resolver (default: the system's).")
 @click.option("--allow", "allows", multiple=True, metavar="CIDR",
               help="Allow targets in this range although private/reserved (repeat; labs only).")
-@click.option("--max-concurrency", type=click.IntRange(1, 4096), default=32, show_default=True,
+@click.option("--max-concurrency", type=click.IntRange(1, 4096), default=DEFAULT_MAX_CONCURRENCY, show_default=True,
               help="Requests measured at once; more are answered 503 with Retry-After.")
 @click.option("--max-body", type=click.IntRange(1024, 64 * 1024 * 1024), default=DEFAULT_BODY_CAP,
               show_default=True, help="Bytes of each site's body read (hash and similarity cover these).")
@@ -134,6 +146,7 @@ def serve_command(listens: tuple[str, ...], cert: Path, key: Path, ca_bundle: Pa
                               guard=AddressGuard(allow=parse_cidrs(allows)), body_cap=max_body).with_budget(budget)
     server = ControlServer(settings=settings, ssl_context=_tls(cert, key), max_concurrency=max_concurrency,
                            log=_log, log_clients=log_clients)
+    _raise_file_limit()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(server, listen))
 

@@ -25,7 +25,7 @@ import httpx
 from pydantic import ValidationError
 
 from probe import __version__, failures
-from probe.control.doh import doh_resolve
+from probe.control.doh import doh_resolve, transport_failure
 from probe.control.fetch import parse_target
 from probe.errors import InputError
 from probe.models.control import ControlRequest, ControlResponse
@@ -62,7 +62,9 @@ class ControlClient:
         self._http = httpx.AsyncClient(
             verify=context, trust_env=False, follow_redirects=False,
             headers={"User-Agent": f"probe/{__version__}"},
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            # Connecting gets under half the budget, so a helper that cannot be reached is known as
+            # such (and skipped for a while) rather than lost in the overall timeout.
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s / 2, 10.0)),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections // 2,
                                 keepalive_expiry=15.0))
 
@@ -119,11 +121,11 @@ class ControlClient:
             try:
                 status, headers, body = await asyncio.wait_for(self._post(endpoint, payload), self._timeout_s)
             except _Unreachable as exc:
-                failure = failures.classify_exception(exc.__cause__ or exc)
+                failure = transport_failure(exc.__cause__ or exc)
                 self._unreachable[helper] = (time.monotonic() + SKIP_UNREACHABLE_S, failure)
                 return None, failure
             except Exception as exc:  # noqa: BLE001 - any failure of one helper means: ask the next
-                return None, failures.classify_exception(exc)
+                return None, transport_failure(exc)
             self._unreachable.pop(helper, None)
             if status == 503:
                 delay = _retry_after(headers.get("retry-after"))

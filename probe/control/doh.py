@@ -24,6 +24,15 @@ MEDIA_TYPE = "application/dns-message"
 MAX_REPLY_BYTES = 64 * 1024  # a DNS message is at most 65535 bytes
 
 
+def transport_failure(exc: BaseException) -> str:
+    """The failure string for an httpx error."""
+    # A TLS handshake cut short by a timeout leaves an SSLWantReadError in the exception chain,
+    # which the generic classifier would call a failed handshake: a timeout is a timeout.
+    if isinstance(exc, httpx.TimeoutException):
+        return failures.GENERIC_TIMEOUT
+    return failures.classify_exception(exc)
+
+
 async def doh_resolve(client: httpx.AsyncClient, doh_url: str, host: str) -> tuple[ControlDNS | None, str | None]:
     """The resolver's answer for `host` (which may itself be a failure such as NXDOMAIN), or why none came."""
     literal = normalise_ip(host)
@@ -59,7 +68,7 @@ async def _query(client: httpx.AsyncClient, doh_url: str, host: str,
     except dns.exception.DNSException:
         return failures.DNS_SERVER_MISBEHAVING
     except Exception as exc:  # noqa: BLE001 - every transport failure is data
-        return failures.classify_exception(exc)
+        return transport_failure(exc)
     if not query.is_response(message):
         return failures.DNS_SERVER_MISBEHAVING
     ips = [rdata.address for rrset in message.answer for rdata in rrset

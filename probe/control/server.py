@@ -38,6 +38,9 @@ HEALTH_PATH = "/api/v1/health"
 MAX_REQUEST_BYTES = 16 * 1024
 READ_CHUNK = 16 * 1024
 RETRY_AFTER_S = 1
+# A probe runs 64 URLs at once by default and its client pools 128 connections: one probe alone
+# should never be told to wait.
+DEFAULT_MAX_CONCURRENCY = 128
 _KNOWN_STATUSES = {int(s) for s in HTTPStatus}
 
 
@@ -79,8 +82,8 @@ def _error(status: int, message: str, *headers: tuple[str, str]) -> _Reply:
 
 class ControlServer:
     def __init__(self, *, settings: HelperSettings, ssl_context: ssl.SSLContext | None,
-                 max_concurrency: int = 32, max_connections: int = 1024, idle_timeout_s: float = 60.0,
-                 handshake_timeout_s: float = 10.0,
+                 max_concurrency: int = DEFAULT_MAX_CONCURRENCY, max_connections: int = 1024,
+                 idle_timeout_s: float = 60.0, handshake_timeout_s: float = 10.0,
                  log: Callable[[str], None] | None = None, log_clients: bool = False) -> None:
         self.settings = settings
         self._ssl = ssl_context
@@ -106,9 +109,6 @@ class ControlServer:
             self._servers.append(server)
             bound.extend((str(s.getsockname()[0]), int(s.getsockname()[1])) for s in server.sockets)
         return bound
-
-    async def serve_forever(self) -> None:
-        await asyncio.gather(*(s.serve_forever() for s in self._servers))
 
     async def close(self) -> None:
         """Stop listening, end idle keep-alive connections, give answers in progress a moment."""

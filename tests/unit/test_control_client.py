@@ -136,3 +136,25 @@ def test_dns_over_https_failing_too_is_explained(tmp_path: Path) -> None:
         assert response is None and failure is not None
         assert failure.endswith(f"DNS over HTTPS {dead_doh}: connection_refused")
     asyncio.run(main())
+
+
+def test_a_blackholed_helper_times_out_once_then_is_skipped(tmp_path: Path) -> None:
+    async def main() -> None:
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read()  # accepts, never speaks TLS: like a censor that drops after the SYN
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+        client = ControlClient(urls=[url], ca_bundle=None, doh_url=None, timeout_s=1.0)
+        loop = asyncio.get_running_loop()
+        try:
+            _, first = await client.query("https://site.test/", [])
+            started = loop.time()
+            _, second = await client.query("https://site.test/", [])
+            skipped_in = loop.time() - started
+        finally:
+            await client.aclose()
+            server.close()
+        assert first == f"no control helper answered: {url}: generic_timeout_error"
+        assert second is not None and "not asked again yet" in second and skipped_in < 0.2
+    asyncio.run(main())
