@@ -194,6 +194,8 @@ def load_scenario(path: Path) -> Scenario:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
+        elif err["type"] in ("literal_error", "enum"):
+            msg = f"{msg} (got {err['input']!r})"
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         raise ConfigError(f"{path}: {key}: {msg}{more}",
                           hint="see docs/scenarios.md for the schema") from exc

@@ -1,0 +1,186 @@
+"""Every censor action, network condition and origin option, observed with plain sockets from the
+client namespace (no probe): what a packet or a socket sees is what the scenario says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from labhelpers import check
+
+from probe.lab import addressing as A
+from probe.lab.lab import Lab
+from probe.lab.scenario import Scenario
+
+pytestmark = pytest.mark.lab
+
+SITE = A.site_v4(1)  # the scenario's site (index 0 is the decoy)
+DECOY = "decoy.probe-lab.net"
+
+
+def up(lab: Lab, url: str, censor: list[dict[str, Any]] | None = None, origin: dict[str, Any] | None = None,
+       network: dict[str, Any] | None = None) -> None:
+    lab.up(Scenario.model_validate({"name": "t", "url": url, "censor": censor or [], "origin": origin or {},
+                                    "network": network or {}, "expect": {"verdict": "ok"}}))
+
+
+def first(result: dict[str, Any]) -> dict[str, Any]:
+    reply: dict[str, Any] = result["replies"][0]
+    return reply
+
+
+@pytest.mark.parametrize(("action", "rcode"), [("dns_nxdomain", "NXDOMAIN"), ("dns_servfail", "SERVFAIL"),
+                                               ("dns_refused", "REFUSED")])
+def test_resolver_lies_with_an_rcode(lab: Lab, action: str, rcode: str) -> None:
+    up(lab, "https://selftanu.kz/", [{"action": action}])
+    assert first(check(lab, "dns", "selftanu.kz"))["rcode"] == rcode
+    assert first(check(lab, "dns", "www.selftanu.kz"))["rcode"] == rcode  # a domain suffix
+    assert first(check(lab, "dns", DECOY))["answers"] == [A.site_v4(0)]
+    assert first(check(lab, "dns", "selftanu.kz", A.PUBLIC_RESOLVER_V4))["answers"] == [SITE]
+
+
+def test_dns_drop_times_out_for_the_name_only(lab: Lab) -> None:
+    up(lab, "https://selftanu.kz/", [{"action": "dns_drop"}])
+    assert check(lab, "dns", "selftanu.kz")["failure"] == "timeout"
+    assert check(lab, "gai", "selftanu.kz")["failure"] is not None
+    assert first(check(lab, "dns", DECOY))["rcode"] == "NOERROR"
+
+
+@pytest.mark.parametrize(("address", "v4"), [("blockpage", A.BLOCKPAGE_V4), ("origin_other", A.OTHER_HOSTING_V4),
+                                             ("127.0.0.1", "127.0.0.1"), ("10.77.250.1", "10.77.250.1")])
+def test_dns_redirect(lab: Lab, address: str, v4: str) -> None:
+    up(lab, "http://who.int/", [{"action": "dns_redirect", "address": address}])
+    assert first(check(lab, "dns", "who.int"))["answers"] == [v4]
+    if address == "blockpage":
+        page = check(lab, "http", v4, "80", "who.int")
+        assert page["status"] == 200 and "Доступ" in page["title"]
+        assert check(lab, "tcp", v4, "443")["failure"] == "ECONNREFUSED"
+    if address == "origin_other":
+        tls = check(lab, "tls", v4, "443", "who.int", str(lab.ca_path))
+        assert tls["ok"] and tls["valid"] is False  # another host's certificate
+    if address == "10.77.250.1":  # a private address with no host: the connection times out
+        assert check(lab, "tcp", v4, "80")["failure"] == "timeout"
+
+
+def test_dns_inject_races_the_real_reply(lab: Lab) -> None:
+    up(lab, "https://selftanu.kz/", [{"action": "dns_inject", "address": "origin_other"}])
+    replies = check(lab, "dns", "selftanu.kz")["replies"]
+    assert [r["answers"] for r in replies] == [[A.OTHER_HOSTING_V4], [SITE]]
+    assert replies[1]["t"] - replies[0]["t"] < 0.5  # inside the probe's late-reply window
+    assert check(lab, "gai", "selftanu.kz")["addresses"][0] == A.OTHER_HOSTING_V4
+    assert len(check(lab, "dns", DECOY)["replies"]) == 1
+
+
+@pytest.mark.parametrize(("action", "failure"), [("ip_drop", "timeout"), ("ip_reset", "ECONNREFUSED"),
+                                                 ("ip_reject", "EHOSTUNREACH")])
+def test_ip_blocking(lab: Lab, action: str, failure: str) -> None:
+    up(lab, "https://selftanu.kz/", [{"action": action}], origin={"ipv6": True})
+    assert check(lab, "tcp", SITE, "443")["failure"] == failure
+    assert check(lab, "tcp", A.site_v6(1), "443")["failure"] == failure.replace("EHOSTUNREACH", "EACCES") \
+        or check(lab, "tcp", A.site_v6(1), "443")["ok"] is False
+    assert check(lab, "tcp", A.site_v4(0), "443")["ok"]  # another address is fine
+
+
+@pytest.mark.parametrize(("action", "failure"), [("tls_sni_drop", "timeout"), ("tls_sni_reset", "ECONNRESET")])
+def test_sni_filtering(lab: Lab, action: str, failure: str) -> None:
+    up(lab, "https://selftanu.kz/", [{"action": action}])
+    assert check(lab, "tcp", SITE, "443")["ok"]  # the address itself is reachable
+    assert check(lab, "tls", SITE, "443", "selftanu.kz")["failure"] == failure
+    decoy = check(lab, "tls", SITE, "443", DECOY, str(lab.ca_path))
+    assert decoy["ok"] and decoy["valid"]
+
+
+def test_tls_mitm_forges_a_chain_under_the_rogue_root(lab: Lab) -> None:
+    up(lab, "https://who.int/", [{"action": "tls_mitm", "issuer": "Qaznet Trust Network"}])
+    tls = check(lab, "tls", SITE, "443", "who.int", str(lab.ca_path))
+    assert tls["ok"] and not tls["valid"]
+    assert "Qaznet Trust Network Intermediate CA" in tls["issuer"]
+    page = check(lab, "http", SITE, "443", "who.int", "tls")  # the interceptor relays the real page
+    assert page["status"] == 200 and page["title"] == "who.int"
+    assert check(lab, "tls", SITE, "443", DECOY, str(lab.ca_path))["valid"]
+
+
+def test_tls_throttle_slows_the_name_not_the_decoy(lab: Lab) -> None:
+    up(lab, "https://who.int/", [{"action": "tls_throttle", "delay_ms": 800, "rate_kbit": 160}],
+       origin={"body_bytes": 40_000})
+    slow = check(lab, "tls", SITE, "443", "who.int", str(lab.ca_path))
+    fast = check(lab, "tls", SITE, "443", DECOY, str(lab.ca_path))
+    assert slow["valid"] and slow["t"] >= 0.8 and fast["t"] < 0.3
+    page = check(lab, "http", SITE, "443", "who.int", "tls", str(lab.ca_path))
+    assert page["body_length"] == 40_000 and page["t"] >= 0.8 + 40_000 * 8 / 160_000 * 0.8
+
+
+@pytest.mark.parametrize(("action", "failure"), [("http_host_drop", "timeout"), ("http_host_reset", "ECONNRESET")])
+def test_http_host_filtering(lab: Lab, action: str, failure: str) -> None:
+    up(lab, "http://selftanu.kz/", [{"action": action}])
+    assert check(lab, "http", SITE, "80", "selftanu.kz")["failure"] == failure
+    assert check(lab, "http", SITE, "80", DECOY)["status"] == 200
+
+
+def test_http_blockpage_and_redirect_injection(lab: Lab) -> None:
+    up(lab, "http://who.int/", [{"action": "http_blockpage", "status": 451, "page": "<title>Blocked</title>"},
+                                {"action": "http_redirect", "match": "selftanu.kz",
+                                 "location": "http://blocked.kz/?u=selftanu"}])
+    page = check(lab, "http", SITE, "80", "who.int")
+    assert page["status"] == 451 and page["title"] == "Blocked"
+    moved = check(lab, "http", SITE, "80", "selftanu.kz")
+    assert moved["status"] == 302 and moved["headers"]["Location"] == "http://blocked.kz/?u=selftanu"
+    assert first(check(lab, "dns", "blocked.kz"))["answers"] == [A.BLOCKPAGE_V4]
+    assert check(lab, "http", SITE, "80", DECOY)["status"] == 200  # other hosts pass through
+
+
+def test_block_control(lab: Lab) -> None:
+    up(lab, "https://selftanu.kz/", [{"action": "block_control"}])
+    assert check(lab, "tcp", A.CONTROL_V4, "443")["failure"] == "timeout"
+    assert check(lab, "tcp", SITE, "443")["ok"]
+
+
+def test_control_helper_answers_when_not_blocked(lab: Lab) -> None:
+    up(lab, "https://selftanu.kz/")
+    if lab.status().processes.get(lab.names.ctl, 0) == 0:
+        pytest.skip("this install has no `probe control serve`")
+    tls = check(lab, "tls", A.CONTROL_V4, "443", A.CONTROL_V4, str(lab.ca_path))
+    assert tls["ok"] and tls["valid"]
+
+
+def test_rtt_and_loss(lab: Lab) -> None:
+    up(lab, "https://selftanu.kz/", network={"rtt_ms": 60})
+    assert 0.055 <= check(lab, "tcp", SITE, "443")["t"] < 0.5
+    up(lab, "https://selftanu.kz/", network={"loss_pct": 50})
+    answered = sum(bool(check(lab, "dns", "selftanu.kz")["replies"]) for _ in range(8))
+    assert answered < 8  # some queries or replies are lost (each crosses the lossy links twice)
+
+
+def test_origin_options(lab: Lab) -> None:
+    up(lab, "https://selftanu.kz/", origin={"probe_page": "captcha", "echo_client_ip": True, "ipv6": True,
+                                            "addresses": 2, "cert": "expired"})
+    assert sorted(check(lab, "gai", "selftanu.kz")["addresses"]) == sorted(
+        [A.site_v4(1), A.site_v4(2), A.site_v6(1), A.site_v6(2)])
+    assert check(lab, "tls", SITE, "443", "selftanu.kz", str(lab.ca_path))["invalid_reason"] == \
+        "certificate has expired"
+    page = check(lab, "http", SITE, "443", "selftanu.kz", "tls")
+    assert page["status"] == 403 and "Cloudflare" in page["title"]
+    assert page["headers"]["X-Client-IP"] == A.CLIENT_V4
+
+
+@pytest.mark.parametrize(("origin", "port", "failure"), [({"up": False}, "443", "ECONNREFUSED"),
+                                                         ({"http": False}, "80", "ECONNREFUSED")])
+def test_site_down_and_http_off(lab: Lab, origin: dict[str, Any], port: str, failure: str) -> None:
+    up(lab, "https://selftanu.kz/", origin=origin)
+    assert check(lab, "tcp", SITE, port)["failure"] == failure
+
+
+def test_names_that_do_not_exist_or_have_no_address(lab: Lab) -> None:
+    up(lab, "https://gone.kz/", origin={"exists": False})
+    assert first(check(lab, "dns", "gone.kz", A.PUBLIC_RESOLVER_V4))["rcode"] == "NXDOMAIN"
+    up(lab, "https://noaddr.kz/", origin={"addresses": 0})
+    reply = first(check(lab, "dns", "noaddr.kz"))
+    assert reply["rcode"] == "NOERROR" and reply["answers"] == []
+
+
+def test_geo_answer_is_another_valid_node(lab: Lab) -> None:
+    up(lab, "https://cdn.who.int/", origin={"geo": True})
+    isp = first(check(lab, "dns", "cdn.who.int"))["answers"]
+    public = first(check(lab, "dns", "cdn.who.int", A.PUBLIC_RESOLVER_V4))["answers"]
+    assert isp != public
+    assert check(lab, "tls", isp[0], "443", "cdn.who.int", str(lab.ca_path))["valid"]
