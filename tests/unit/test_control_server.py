@@ -62,7 +62,8 @@ class World:
 
 @asynccontextmanager
 async def world(tmp_path: Path, *, allow: tuple[str, ...] = ("127.0.0.0/8",), max_concurrency: int = 8,
-                body_cap: int = 512 * 1024, idle_timeout_s: float = 60.0) -> AsyncIterator[World]:
+                body_cap: int = 512 * 1024, idle_timeout_s: float = 60.0,
+                log: list[str] | None = None) -> AsyncIterator[World]:
     ca = TestCA(tmp_path)
     site = HttpServer(origin, ca.server_context(ca.issue("site", names=("site.test",))))
     port = await site.start("127.0.0.1")
@@ -75,7 +76,8 @@ async def world(tmp_path: Path, *, allow: tuple[str, ...] = ("127.0.0.0/8",), ma
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(helper_cert.cert, helper_cert.key)
     helper = ControlServer(settings=settings, ssl_context=context, max_concurrency=max_concurrency,
-                           idle_timeout_s=idle_timeout_s, handshake_timeout_s=idle_timeout_s)
+                           idle_timeout_s=idle_timeout_s, handshake_timeout_s=idle_timeout_s,
+                           log=None if log is None else log.append, log_clients=True)
     (_, helper_port), = await helper.start([("127.0.0.1", 0)])
     try:
         yield World(ca, helper, f"https://127.0.0.1:{helper_port}/", site, port)
@@ -250,4 +252,14 @@ def test_one_connection_carries_many_queries(tmp_path: Path) -> None:
             finally:
                 await client.aclose()
             assert w.helper.accepted == 1
+    asyncio.run(main())
+
+
+def test_log_clients_names_the_requester_only_when_asked(tmp_path: Path) -> None:
+    async def main() -> None:
+        lines: list[str] = []
+        async with world(tmp_path, log=lines) as w:
+            await ask(w, f"https://site.test:{w.port}/final", [])
+        assert len(lines) == 1 and lines[0].startswith("POST /api/v1/control 200 ")
+        assert lines[0].endswith(" site.test client=127.0.0.1")
     asyncio.run(main())
