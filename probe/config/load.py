@@ -37,7 +37,7 @@ def default_store_path() -> Path:
     return Path(base).expanduser() / "probe" / STORE_NAME
 
 
-def load_config(path: Path | None = None, *, check_lists: bool = True) -> ProbeConfig:
+def load_config(path: Path | None = None, *, check_files: bool = True) -> ProbeConfig:
     """The validated configuration in `path` (default: `default_config_path()`), paths made absolute."""
     path = path or default_config_path()
     raw = _read(path)
@@ -50,8 +50,8 @@ def load_config(path: Path | None = None, *, check_lists: bool = True) -> ProbeC
     except ValueError as exc:
         raise ConfigError(f"{path}: measure.{exc}") from exc
     config = _absolute_paths(config, path.parent)
-    if check_lists:
-        _check_lists(config, path)
+    if check_files:
+        _check_files(config, path)
     return config
 
 
@@ -136,11 +136,13 @@ def _list_ref(value: str, base: Path) -> str:
     return str(path if path.is_absolute() else (base / path).resolve())
 
 
-def _check_lists(config: ProbeConfig, path: Path) -> None:
-    """Every schedule's list exists and its categories are known: one message at start, not at 3 a.m."""
+def _check_files(config: ProbeConfig, path: Path) -> None:
+    """Every enabled schedule's list exists and its categories are known: one message at start."""
     from probe.targets import parse_categories, resolve_list
 
     for index, entry in enumerate(config.schedule):
+        if not entry.enabled:
+            continue  # checked when it is enabled (and the daemon reloads or restarts)
         try:
             resolve_list(entry.list)
             if entry.category is not None:

@@ -61,6 +61,10 @@ class Daemon:
                                   stop=self._stop, on_change=self.write_state)
         self._scheduler: AsyncIOScheduler | None = None
 
+    @property
+    def scheduler(self) -> AsyncIOScheduler | None:
+        return self._scheduler
+
     async def serve(self) -> None:
         """Run until stopped; raises ProbeError (one line) when the store is already in use."""
         lock = DaemonLock(self.store.path)
