@@ -15,26 +15,27 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, replace
 
+from probe import failures
 from probe.classify.context import ClassifyContext
 from probe.classify.findings import Finding, finding
-from probe.classify.view import PROBE_NETWORK_FAILURES, VALIDATION_FAILURES, Hop, View, normal_ip
+from probe.classify.view import PROBE_NETWORK_FAILURES, VALIDATION_FAILURES, Hop, View, normal_ip, sentence
 from probe.models.observations import DNSQueryObservation, DNSReply
 from probe.models.verdict import VerdictLabel
 
 _FAILURE_LABELS: dict[str, VerdictLabel] = {
-    "dns_nxdomain_error": "dns.nxdomain",
+    failures.DNS_NXDOMAIN: "dns.nxdomain",
     "android_dns_cache_no_data": "dns.nxdomain",  # Android's getaddrinfo says this for NXDOMAIN
-    "dns_no_answer": "dns.nxdomain",  # NOERROR without addresses: the name has no address for the probe
-    "dns_servfail_error": "dns.servfail",
-    "dns_non_recoverable_failure": "dns.servfail",
-    "dns_server_misbehaving": "dns.servfail",
-    "dns_refused_error": "dns.refused",
-    "generic_timeout_error": "dns.timeout",
-    "dns_temporary_failure": "dns.timeout",  # getaddrinfo's EAI_AGAIN: the resolver did not answer in time
+    failures.DNS_NO_ANSWER: "dns.nxdomain",  # NOERROR without addresses: the name has no address for the probe
+    failures.DNS_SERVFAIL: "dns.servfail",
+    failures.DNS_NON_RECOVERABLE: "dns.servfail",
+    failures.DNS_SERVER_MISBEHAVING: "dns.servfail",
+    failures.DNS_REFUSED: "dns.refused",
+    failures.GENERIC_TIMEOUT: "dns.timeout",
+    failures.DNS_TEMPORARY_FAILURE: "dns.timeout",  # getaddrinfo's EAI_AGAIN: the resolver did not answer in time
 }
 # A deliberate answer (NXDOMAIN, REFUSED) says more about the resolver than a missing one.
 _LABEL_ORDER: tuple[VerdictLabel, ...] = ("dns.nxdomain", "dns.refused", "dns.servfail", "dns.timeout")
-_NO_SUCH_NAME = ("dns_nxdomain_error", "dns_no_answer")
+_NO_SUCH_NAME = (failures.DNS_NXDOMAIN, failures.DNS_NO_ANSWER)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
@@ -51,6 +52,7 @@ class DNSResult:
     finding: Finding | None = None
     suspect: Suspect | None = None
     notes: tuple[str, ...] = ()
+    hop: int = 0  # the first hop whose host the finding or suspect is about
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def analyze_dns(view: View, ctx: ClassifyContext) -> DNSResult:
         result = _analyze_host(view, ctx, _host(view, hop))
         notes.extend(result.notes)
         if result.finding or result.suspect:
-            return replace(result, notes=tuple(notes))
+            return replace(result, notes=tuple(notes), hop=hop.index)
     return DNSResult(notes=tuple(notes))
 
 
@@ -94,8 +96,8 @@ def _analyze_host(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
     if injected:
         return DNSResult(finding=injected)
     h = replace(h, duplicates=duplicates)
-    notes: list[str] = [f"A reply came twice: {d}." for d in duplicates]
-    for rule in (_censor_address, _bogon, _failure, _consistency):
+    notes: list[str] = [f"Late DNS datagram: {d}." for d in duplicates]
+    for rule in (_bogon, _censor_address, _failure, _consistency):
         result = rule(view, ctx, h)
         notes.extend(result.notes)
         if result.finding or result.suspect:
@@ -125,6 +127,10 @@ def _injection(ctx: ClassifyContext, h: _Host) -> tuple[Finding | None, list[str
         for r in q.late_replies if q.engine == "udp" else ():
             late = _reply_addresses(r)
             source = f" from {r.source}" if r.source else ""
+            if r.rcode == "MALFORMED":  # not a reply to this query (or unparsable): stray, not an answer
+                duplicates.append(f"a datagram{source} that is no valid reply to the query for {h.name} "
+                                  f"arrived {max(r.t - q.t, 0.0):.2f} s after the first reply")
+                continue
             if late == first and r.rcode == (q.rcode or r.rcode):
                 duplicates.append(f"{_who(q)} for {h.name} sent {_reply_text(r.rcode, late)} again{source}, "
                                   f"{max(r.t - q.t, 0.0):.2f} s after the first")
@@ -171,10 +177,10 @@ def _censor_address(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
                                                             if a.answer_type == "CNAME" and a.hostname]
         for value in values:
             fp = ctx.fingerprints.match_dns(value)
-            if fp is not None and value not in ctrl:
+            if fp is not None and value not in ctrl and not ctx.is_bogon(value):  # bogons: `_bogon`
                 return DNSResult(finding=finding(
                     "dns.redirect", "confirmed",
-                    f"{_who(q).capitalize()} answered {value} for {h.name}, a known blocking "
+                    f"{sentence(_who(q))} answered {value} for {h.name}, a known blocking "
                     f"{'address' if value[0].isdigit() or ':' in value else 'name'}: "
                     f"fingerprint {fp.describe()}.", fingerprint=fp.name))
     return DNSResult()
@@ -194,9 +200,13 @@ def _bogon(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
     bogons = [a for a in h.addresses if ctx.is_bogon(a) and a not in ctrl]
     if not bogons:
         return DNSResult()
-    who = next(_who(q) for q in h.queries if bogons[0] in {normal_ip(a) for a in q.addresses()})
-    said = (f"{who.capitalize()} answered {', '.join(bogons)} for {h.name}: {_bogon_kind(bogons[0])} "
-            "address, which no public website uses.")
+    givers = [q for q in h.queries if bogons[0] in {normal_ip(a) for a in q.addresses()}]
+    who = _who(sorted(givers, key=lambda q: q.engine != "udp")[0])  # the ISP resolver, when it said so
+    fp = next((m for b in bogons if (m := ctx.fingerprints.match_dns(b))), None)
+    said = (f"{sentence(who)} answered {', '.join(bogons)} for {h.name}: {_bogon_kind(bogons[0])} "
+            "address, which no public website uses"
+            + (f" (a blocking convention: fingerprint {fp.describe()})." if fp else "."))
+    name = fp.name if fp else None
     if ctrl and all(ctx.is_bogon(c) for c in ctrl):
         return DNSResult(notes=(f"{said} The control also resolves {h.name} to non-public addresses "
                                 f"({', '.join(sorted(ctrl))}): the site's own DNS says so.",))
@@ -204,12 +214,14 @@ def _bogon(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
         public = bool(ctrl) or h.control_failure in _NO_SUCH_NAME
         seen = (f"The control resolved it to {', '.join(sorted(ctrl))}." if ctrl
                 else f"The control's resolver answered {h.control_failure or 'no addresses'}.")
-        return DNSResult(finding=finding("dns.bogon", "confirmed" if public else "likely", said, seen))
+        return DNSResult(finding=finding("dns.bogon", "confirmed" if public else "likely", said, seen,
+                                         fingerprint=name))
     if h.hop.index > 0 and view.control_fetched():
         return DNSResult(finding=finding("dns.bogon", "likely", said, f"The control followed the redirect "
-                                         f"to {h.name} and fetched the page, so the name resolves publicly."))
+                                         f"to {h.name} and fetched the page, so the name resolves publicly.",
+                                         fingerprint=name))
     return DNSResult(suspect=Suspect(
-        claim=finding("dns.bogon", "likely", said),
+        claim=finding("dns.bogon", "likely", said, fingerprint=name),
         fallback=finding("inconclusive", "possible", said, f"Without a control's answer for {h.name} this "
                          "cannot be told apart from a site whose own DNS points there (some do).")))
 
@@ -217,10 +229,10 @@ def _bogon(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
 def _failure(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
     if h.addresses:
         return DNSResult(notes=tuple(
-            f"{_who(q).capitalize()} failed with {q.failure} for {h.name} while other lookups returned "
+            f"{sentence(_who(q))} failed with {q.failure} for {h.name} while other lookups returned "
             "addresses; the measurement used those." for q in h.queries
-            if q.failure and not (q.query_type == "AAAA" and q.failure == "dns_no_answer")))
-    fails = [(q, _FAILURE_LABELS.get(q.failure or "dns_no_answer", "dns.servfail")) for q in h.queries]
+            if q.failure and not (q.query_type == "AAAA" and q.failure == failures.DNS_NO_ANSWER)))
+    fails = [(q, _FAILURE_LABELS.get(q.failure or failures.DNS_NO_ANSWER, "dns.servfail")) for q in h.queries]
     label = min((lbl for _, lbl in fails), key=_LABEL_ORDER.index)
     said = (f"The probe could not resolve {h.name}: "
             + "; ".join(f"{_who(q)} failed with {q.failure or 'dns_no_answer'}" for q, _ in fails[:4]) + ".")

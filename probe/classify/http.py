@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from probe import failures
 from probe.classify.context import ClassifyContext
 from probe.classify.findings import Finding, finding
 from probe.classify.fingerprints import CENSOR, FP_SCOPE, SITE_SCOPE, Fingerprint
@@ -27,20 +28,22 @@ from probe.classify.view import (
     HTTP_ROUND_TRIP,
     RESOLVE,
     TLS_HANDSHAKE,
-    TOO_MANY_REDIRECTS,
     Hop,
     View,
     endpoint_text,
+    normal_host,
+    quoted,
     seconds,
+    status_text,
 )
 from probe.models.observations import HTTPResponse
 from probe.models.verdict import VerdictLabel
 
 _HTTP_LABELS: dict[str, VerdictLabel] = {
-    "connection_reset": "http.reset",
-    "connection_aborted": "http.reset",
-    "generic_timeout_error": "http.timeout",
-    "eof_error": "http.eof",
+    failures.CONNECTION_RESET: "http.reset",
+    failures.CONNECTION_ABORTED: "http.reset",
+    failures.GENERIC_TIMEOUT: "http.timeout",
+    failures.EOF_ERROR: "http.eof",
 }
 # Statuses a site uses to turn a visitor away (auth walls, geo-blocks, rate limits).
 _REFUSAL_STATUSES = frozenset({401, 403, 429, 451})
@@ -58,7 +61,7 @@ class Page:
     matches: tuple[Fingerprint, ...] = ()
 
     def describe(self) -> str:
-        title = f" titled {self.title!r}" if self.title else ""
+        title = f" titled {quoted(self.title)}" if self.title else ""
         return (f"status {self.response.code}{title} ({self.response.body_length} bytes) "
                 f"for {self.hop.url}")
 
@@ -79,6 +82,7 @@ class HTTPResult:
     final: Finding | None  # the request failure, or the verdict on the final page
     consistent: bool | None  # the final page vs the control's
     notes: tuple[str, ...] = ()
+    blockpage_hop: int | None = None  # the hop a blockpage was seen on, if one was
 
 
 def analyze_http(view: View, ctx: ClassifyContext) -> HTTPResult:
@@ -87,14 +91,14 @@ def analyze_http(view: View, ctx: ClassifyContext) -> HTTPResult:
     completed = view.stop is None and bool(pages) and failure is None
     cmp = _compare(view, ctx, pages[-1]) if completed else Comparison(None)
     pages = [_match(ctx, page, cmp, final=page is pages[-1] and completed) for page in pages]
-    blockpage = _blockpage(view, pages, cmp, notes)
+    blockpage, hop = _blockpage(view, pages, cmp, notes)
     if view.stop in (RESOLVE, CONNECT, TLS_HANDSHAKE) or failure is not None:
-        return HTTPResult(early=blockpage, final=failure, consistent=None, notes=tuple(notes))
+        return HTTPResult(early=blockpage, final=failure, consistent=None, notes=tuple(notes), blockpage_hop=hop)
     if not completed:
         return HTTPResult(None, finding("inconclusive", "possible", "No HTTP response was recorded."), None,
                           tuple(notes))
     final = blockpage or _site_refused(pages, cmp) or _judge(view, pages[-1], cmp)
-    return HTTPResult(early=None, final=final, consistent=cmp.consistent, notes=tuple(notes))
+    return HTTPResult(early=None, final=final, consistent=cmp.consistent, notes=tuple(notes), blockpage_hop=hop)
 
 
 def _pages(view: View) -> tuple[list[Page], list[str]]:
@@ -144,7 +148,8 @@ def _where(fp: Fingerprint) -> str:
     return "body" if fp.location == "body" else f"{fp.header_name} header"
 
 
-def _blockpage(view: View, pages: Sequence[Page], cmp: Comparison, notes: list[str]) -> Finding | None:
+def _blockpage(view: View, pages: Sequence[Page], cmp: Comparison, notes: list[str]
+               ) -> tuple[Finding | None, int | None]:
     cc = view.measurement.network.probe_cc
     for page in pages:
         if page.authentic:
@@ -154,7 +159,11 @@ def _blockpage(view: View, pages: Sequence[Page], cmp: Comparison, notes: list[s
             continue
         fp = censors[0]
         known_fp = [f.name for f in page.matching(FP_SCOPE)]
-        if known_fp:
+        site = [f.name for f in page.matching(SITE_SCOPE)]
+        if site:  # a CDN's challenge that some upstream rows list as a product blockpage
+            notes.append(f"The page for {page.hop.url} matches blockpage fingerprint {fp.name} but also "
+                         f"{', '.join(site)}, a page the site or its CDN serves; it is not called a blockpage.")
+        elif known_fp:
             notes.append(f"The page for {page.hop.url} matches blockpage fingerprint {fp.name} but also the "
                          f"known false positive {', '.join(known_fp)}; it is not called a blockpage.")
         elif cmp.consistent:
@@ -163,8 +172,8 @@ def _blockpage(view: View, pages: Sequence[Page], cmp: Comparison, notes: list[s
         else:
             return finding("http.blockpage", "confirmed",
                            f"The probe got {page.describe()}; its {_where(fp)} matches blockpage fingerprint "
-                           f"{fp.describe()}.", *_differences(cmp), fingerprint=fp.name)
-    return None
+                           f"{fp.describe()}.", *_differences(cmp), fingerprint=fp.name), page.hop.index
+    return None, None
 
 
 def _differences(cmp: Comparison) -> list[str]:
@@ -191,9 +200,11 @@ def _judge(view: View, page: Page, cmp: Comparison) -> Finding:
     authentic = (f"It came over TLS valid for {page.hop.host} (and every hop before it), so it is the site's "
                  "own page.")
     if cmp.consistent is None:
-        if page.authentic:
-            return finding("ok", "likely", got, authentic, _no_control_page(view))
+        if page.authentic and view.control_http is not None:  # the control answered but failed to fetch
+            return finding("ok", "possible", got, authentic, _no_control_page(view))
         return finding("inconclusive", "possible", got, _no_control_page(view),
+                       "The page came over TLS valid for its host, so the site looks reachable from here, "
+                       "but nothing was compared." if page.authentic else
                        "A page that came over plain HTTP cannot be checked without it.")
     if cmp.consistent:
         return finding("ok", "likely", got, f"It matches the control's page ({'; '.join(cmp.matches)}).")
@@ -237,10 +248,10 @@ def _request_failure(view: View) -> Finding | None:
     if ctrl is None:
         return finding("inconclusive", "possible", said, _no_control_page(view))
     if ctrl.failure is None and ctrl.status_code is not None:
-        fetched = f"The control fetched the URL (status {ctrl.status_code} after {ctrl.redirects} redirects)."
+        fetched = f"The control fetched the URL ({status_text(ctrl)})."
         if failure in _HTTP_LABELS:
             return finding(_HTTP_LABELS[failure], "likely", said, fetched)
-        if failure == TOO_MANY_REDIRECTS:
+        if failure == failures.TOO_MANY_REDIRECTS:
             return finding("http.diff", "possible", said, fetched)
         return finding("inconclusive", "possible", said, fetched,
                        "This failure is not one censors are known to cause.")
@@ -259,6 +270,7 @@ def _title_similarity(a: str, b: str) -> float:
 
 
 def _host_key(host: str) -> str:
+    host = normal_host(host)
     return host[4:] if host.startswith("www.") else host
 
 
@@ -281,9 +293,9 @@ def _compare(view: View, ctx: ClassifyContext, page: Page) -> Comparison:
     title_ok = None
     if page.title and ctrl.title:
         title_ok = note(_title_similarity(page.title, ctrl.title) >= th.title_similarity_min,
-                        "title", f"title {page.title!r} vs {ctrl.title!r}")
+                        "title", f"title {quoted(page.title)} vs {quoted(ctrl.title)}")
     elif page.title or ctrl.title:
-        title_ok = note(False, "", f"title {page.title!r} vs {ctrl.title!r}")
+        title_ok = note(False, "", f"title {quoted(page.title)} vs {quoted(ctrl.title)}")
     length_ok = _length_ok(page, ctrl.body_length, ctrl.body_is_truncated, th.body_length_proportion_min)
     note(length_ok, "body length", f"body length {page.response.body_length} vs {ctrl.body_length} bytes")
     sim = None
@@ -291,7 +303,7 @@ def _compare(view: View, ctx: ClassifyContext, page: Page) -> Comparison:
         sim = similarity(body_minhash(page.body), ctrl.body_minhash)
         note(sim >= th.similarity_min, f"body similarity {sim:.2f}", f"body similarity {sim:.2f}")
     if ctrl.final_url:
-        chost = _host_key((urlsplit(ctrl.final_url).hostname or "").lower())
+        chost = _host_key(urlsplit(ctrl.final_url).hostname or "")
         note(None if chost == _host_key(page.hop.host) else False, "", f"final host {page.hop.host} vs {chost}")
     content_ok = (sim >= th.similarity_min or title_ok is True) if sim is not None else (
         title_ok is not False and length_ok is not False)

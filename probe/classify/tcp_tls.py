@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
+from probe import failures
 from probe.classify.context import ClassifyContext
 from probe.classify.findings import Finding, finding
 from probe.classify.view import (
@@ -27,24 +28,26 @@ from probe.classify.view import (
     View,
     endpoint_text,
     handshake_completed,
+    quoted,
     seconds,
+    status_text,
 )
 from probe.models.observations import TCPConnectObservation, TLSHandshakeObservation
 from probe.models.verdict import VerdictLabel
 
 _TCP_LABELS: dict[str, VerdictLabel] = {
-    "generic_timeout_error": "tcp.timeout",
-    "connection_reset": "tcp.reset",
-    "connection_aborted": "tcp.reset",
-    "connection_refused": "tcp.refused",
-    "host_unreachable": "tcp.refused",  # an ICMP rejection: an active refusal, by a router
+    failures.GENERIC_TIMEOUT: "tcp.timeout",
+    failures.CONNECTION_RESET: "tcp.reset",
+    failures.CONNECTION_ABORTED: "tcp.reset",
+    failures.CONNECTION_REFUSED: "tcp.refused",
+    failures.HOST_UNREACHABLE: "tcp.refused",  # an ICMP rejection: an active refusal, by a router
 }
 _TLS_LABELS: dict[str, VerdictLabel] = {
-    "generic_timeout_error": "tls.timeout",
-    "connection_reset": "tls.reset",
-    "connection_aborted": "tls.reset",
-    "eof_error": "tls.eof",
-    "ssl_failed_handshake": "tls.alert",
+    failures.GENERIC_TIMEOUT: "tls.timeout",
+    failures.CONNECTION_RESET: "tls.reset",
+    failures.CONNECTION_ABORTED: "tls.reset",
+    failures.EOF_ERROR: "tls.eof",
+    failures.SSL_FAILED_HANDSHAKE: "tls.alert",
 }
 _MAX_CITED = 3  # addresses cited per reason list: the rest are counted, not listed
 
@@ -57,8 +60,7 @@ def _control_fallback(view: View, said: list[str], label: VerdictLabel) -> Findi
     """No per-address control result: the control's whole fetch says whether the site works."""
     ctrl = view.control_http
     if view.control_fetched() and ctrl is not None:
-        return finding(label, "likely", *said, f"The control fetched the URL (status {ctrl.status_code} "
-                       f"after {ctrl.redirects} redirects).")
+        return finding(label, "likely", *said, f"The control fetched the URL ({status_text(ctrl)}).")
     if ctrl is not None and ctrl.failure:
         return finding("down", "possible", *said, f"The control's fetch failed too ({ctrl.failure}).")
     return finding("inconclusive", "possible", *said, _no_control(view))
@@ -131,8 +133,8 @@ def _issuers(h: TLSHandshakeObservation) -> tuple[str | None, str | None]:
 def _chain_text(hop: Hop, h: TLSHandshakeObservation) -> str:
     leaf, root = _issuers(h)
     reason = f": {h.validation.reason}" if h.validation and h.validation.reason else ""
-    issued = f", issued by {leaf!r}" if leaf else ""
-    rooted = f" (root {root!r})" if root and root != leaf else ""
+    issued = f", issued by {quoted(leaf)}" if leaf else ""
+    rooted = f" (root {quoted(root)})" if root and root != leaf else ""
     return (f"The TLS handshake with SNI {h.server_name} to {endpoint_text(h.ip, h.port)} returned a chain "
             f"that does not validate ({h.failure}{reason}){issued}{rooted}.")
 
@@ -155,7 +157,7 @@ def _chain(view: View, ctx: ClassifyContext, hop: Hop, chain: Sequence[TLSHandsh
                                         "the same issuer, so nothing was swapped: the probe's clock or CA "
                                         "store is the likelier cause."))
                 continue
-            seen = f" issued by {ep.tls_issuer!r}" if ep.tls_issuer else ""
+            seen = f" issued by {quoted(ep.tls_issuer)}" if ep.tls_issuer else ""
             outcomes.append(finding("tls.mitm", "confirmed", said, f"From the control, the same address "
                                     f"presents a certificate valid for {hop.host}{seen}: the probe's "
                                     "connection was intercepted.", mitm_issuer=issuer))

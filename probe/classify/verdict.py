@@ -1,9 +1,10 @@
 """The classifier: one measurement in, one verdict out, by running the layer rules in order.
 
-Precedence follows the path a request takes and the strength of the evidence: DNS first (a forged
-answer explains everything after it: a redirect to a blockpage address that then serves the
-blockpage is `dns.redirect`, with the fingerprint in the reasons), then a blockpage seen on a redirect
-hop before the measurement stopped, then TCP or TLS where it stopped, then HTTP. Throttling is a flag:
+Precedence follows the path a request takes: the first redirect hop where something went wrong
+decides, and within a hop DNS comes first (a forged answer explains everything after it: a redirect
+to a blockpage address that then serves the blockpage is `dns.redirect`, with the fingerprint in the
+reasons), then a blockpage seen on a hop before the one where the measurement stopped, then TCP or
+TLS where it stopped, then HTTP. Throttling is a flag:
 it becomes the label only when nothing else went wrong. Pure: no I/O, no clock.
 
 No control: evidence that proves itself still counts (a fingerprint, two different DNS replies, the
@@ -38,7 +39,9 @@ def classify(measurement: Measurement, *, bodies: Mapping[str, bytes], context: 
     conn = analyze_connect(view, context) or analyze_tls(view, context)
     later = http.early or conn or http.final
     notes = [*dns.notes, *http.notes]
-    if dns.finding is not None:
+    if later is not None and http.blockpage_hop is not None and http.blockpage_hop < dns.hop:
+        primary, also = later, [f for f in (dns.finding,) if f is not None]  # it went wrong there first
+    elif dns.finding is not None:
         primary = dns.finding
         also = [later] if later is not None and (later.blocked or later.fingerprint) else []
     elif dns.suspect is not None:
@@ -47,8 +50,8 @@ def classify(measurement: Measurement, *, bodies: Mapping[str, bytes], context: 
     else:
         primary, also = later or _unexplained(view), []
     throttle = analyze_throttle(view, context)
-    if throttle is not None and primary.label == "ok":
-        notes.extend(primary.reasons)
+    if throttle is not None and primary.label in ("ok", "inconclusive") and not primary.blocked:
+        notes.extend(primary.reasons)  # the decoy is its own control: throttling needs no helper
         primary = throttle
     elif throttle is not None:
         also.append(throttle)
@@ -60,7 +63,8 @@ def _settle(suspect: Suspect, later: Finding | None, consistent: bool | None
     """Answers the control does not know: what those addresses then did decides what they were."""
     if later is not None and later.blocked:
         confidence = "confirmed" if later.fingerprint else suspect.claim.confidence
-        return replace(suspect.claim, confidence=confidence, fingerprint=later.fingerprint), [later], []
+        return replace(suspect.claim, confidence=confidence,
+                       fingerprint=later.fingerprint or suspect.claim.fingerprint), [later], []
     if later is not None and (consistent is True or later.label in _NOT_CENSORED):
         return later, [], [*suspect.claim.reasons, "What those addresses served matches the control's view "
                            "of the site (a transparent proxy or geo-DNS), so the answer is not called forged."]

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from probe import failures
 from probe.models.control import ControlEndpoint, ControlHTTP, ControlResponse
 from probe.models.measurement import Measurement
 from probe.models.observations import (
@@ -23,22 +24,15 @@ from probe.models.observations import (
     TLSHandshakeObservation,
 )
 
-# OONI failure strings and operations, as in probe/failures.py (classify imports models and the
-# stdlib only, so it names the strings it reads; a unit test keeps the two in step).
-RESOLVE, CONNECT, TLS_HANDSHAKE, HTTP_ROUND_TRIP = "resolve", "connect", "tls_handshake", "http_round_trip"
-GENERIC_TIMEOUT = "generic_timeout_error"
-CONNECTION_RESET = "connection_reset"
-CONNECTION_REFUSED = "connection_refused"
-CONNECTION_ABORTED = "connection_aborted"
-EOF_ERROR = "eof_error"
-HOST_UNREACHABLE = "host_unreachable"
-SSL_FAILED_HANDSHAKE = "ssl_failed_handshake"
-TOO_MANY_REDIRECTS = "unknown_failure: stopped after too many redirects"
-VALIDATION_FAILURES = frozenset({"ssl_unknown_authority", "ssl_invalid_hostname", "ssl_invalid_certificate"})
+VALIDATION_FAILURES = frozenset({failures.SSL_UNKNOWN_AUTHORITY, failures.SSL_INVALID_HOSTNAME,
+                                 failures.SSL_INVALID_CERTIFICATE})
 # Failures that say the probe's own host or network cannot send, not that anything was blocked.
-PROBE_NETWORK_FAILURES = frozenset({"network_unreachable", "network_down", "address_family_not_supported"})
-_OPERATIONS = {RESOLVE: RESOLVE, CONNECT: CONNECT, TLS_HANDSHAKE: TLS_HANDSHAKE,
-               HTTP_ROUND_TRIP: HTTP_ROUND_TRIP, "read": HTTP_ROUND_TRIP, "write": HTTP_ROUND_TRIP}
+PROBE_NETWORK_FAILURES = frozenset({failures.NETWORK_UNREACHABLE, failures.NETWORK_DOWN,
+                                    failures.ADDRESS_FAMILY_NOT_SUPPORTED})
+RESOLVE, CONNECT = failures.RESOLVE, failures.CONNECT
+TLS_HANDSHAKE, HTTP_ROUND_TRIP = failures.TLS_HANDSHAKE, failures.HTTP_ROUND_TRIP
+_OPERATIONS = {RESOLVE: RESOLVE, CONNECT: CONNECT, TLS_HANDSHAKE: TLS_HANDSHAKE, HTTP_ROUND_TRIP: HTTP_ROUND_TRIP,
+               failures.READ: HTTP_ROUND_TRIP, failures.WRITE: HTTP_ROUND_TRIP}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -62,8 +56,24 @@ def endpoint_text(ip: str, port: int) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
+def quoted(text: str | None) -> str:
+    """A name or title as it appears in a reason sentence ("none" when absent)."""
+    return f'"{text}"' if text is not None else "none"
+
+
+def sentence(text: str) -> str:
+    """Upper-case the first letter only (str.capitalize would lower-case "A" in "(A)")."""
+    return text[:1].upper() + text[1:]
+
+
 def seconds(duration: float) -> str:
     return f"{duration:.1f} s" if duration >= 1 else f"{duration:.2f} s"
+
+
+def status_text(ctrl: ControlHTTP) -> str:
+    """"status 200", or "status 200 after 2 redirects", for a control fetch."""
+    hops = f" after {ctrl.redirects} redirect{'s' if ctrl.redirects > 1 else ''}" if ctrl.redirects else ""
+    return f"status {ctrl.status_code}{hops}"
 
 
 def handshake_completed(h: TLSHandshakeObservation) -> bool:
@@ -139,9 +149,15 @@ class View:
         return list(seen)
 
     def endpoint(self, ip: str, port: int) -> ControlEndpoint | None:
+        """The control's own result for an address (same port preferred); None when it has none.
+
+        An `unknown_failure` (e.g. the helper refusing a private address) is no result: it says
+        nothing about the address, so it must not read as "the control could not connect".
+        """
         if self.control is None:
             return None
-        same_ip = [e for e in self.control.endpoints if normal_ip(e.ip) == normal_ip(ip)]
+        same_ip = [e for e in self.control.endpoints if normal_ip(e.ip) == normal_ip(ip)
+                   and not (e.tcp_failure or "").startswith(failures.UNKNOWN_PREFIX)]
         same_port = [e for e in same_ip if e.port == port]
         chosen = same_port or same_ip
         return chosen[0] if chosen else None
