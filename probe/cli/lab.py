@@ -19,6 +19,7 @@ from probe.lab.lab import Lab
 from probe.lab.runner import ScenarioResult, run_all, summarise
 from probe.lab.scenario import default_scenario_dir, load_scenario, load_scenarios
 
+DEMO_HOSTS = ("selftanu.kz", "who.int", "www.gov.kz")  # what a bare `lab up` serves, uncensored
 _prefix_option = click.option("--prefix", envvar="PROBE_LAB_PREFIX", default="plab", show_default=True,
                               help="Namespace name prefix (also $PROBE_LAB_PREFIX).")
 
@@ -48,7 +49,7 @@ def up_command(scenario: Path | None, prefix: str) -> None:
     """
     lab = Lab(prefix=prefix)
     loaded = load_scenario(scenario) if scenario else None
-    notes = lab.up(loaded)
+    notes = lab.up(loaded, bulk_hosts=() if loaded else DEMO_HOSTS)
     click.echo(f"lab {prefix!r} is up" + (f" for scenario {loaded.name!r}" if loaded else "") + ".")
     for note in notes:
         click.echo(f"note: {note}")
@@ -147,6 +148,8 @@ def _print_summary(results: list[ScenarioResult]) -> None:
                + (f" {', '.join(s.false_positives)}" if s.false_positives else ""))
     click.echo(f"false negatives (censorship missed): {len(s.false_negatives)}"
                + (f" {', '.join(s.false_negatives)}" if s.false_negatives else ""))
+    if s.errors:
+        click.echo(f"no verdict at all: {len(s.errors)} {', '.join(s.errors)}")
 
 
 @lab_group.command("demo")

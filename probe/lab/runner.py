@@ -110,13 +110,13 @@ class Summary:
     confusion: list[tuple[str, str, int]]  # (expected, got, count) for every mismatch
     false_positives: list[str]  # scenarios that are not censorship but got a "blocked" label
     false_negatives: list[str]  # censorship scenarios that got a "not blocked" label
+    errors: list[str]  # scenarios that produced no verdict at all
 
 
 def summarise(results: list[ScenarioResult]) -> Summary:
     pairs = Counter((r.expected, r.got or "(none)") for r in results if not r.ok)
     fp = [r.name for r in results if not is_blocked_label(r.expected) and r.got and is_blocked_label(r.got)]
-    fn = [r.name for r in results
-          if is_blocked_label(r.expected) and (r.got is None or not is_blocked_label(r.got))]
+    fn = [r.name for r in results if is_blocked_label(r.expected) and r.got and not is_blocked_label(r.got)]
     return Summary(total=len(results), passed=sum(r.ok for r in results),
                    confusion=[(e, g, n) for (e, g), n in sorted(pairs.items())],
-                   false_positives=fp, false_negatives=fn)
+                   false_positives=fp, false_negatives=fn, errors=[r.name for r in results if r.got is None])
