@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.lab.lab import Lab
+from probe.lab.netns import require_root
 from probe.lab.runner import run_scenario
 from probe.lab.scenario import Scenario
 
@@ -49,6 +50,7 @@ def demo_scenarios() -> list[Scenario]:
 
 def run_demo(lab: Lab, *, store: Path, echo: Callable[[str], None]) -> int:
     """Run every case; returns how many verdicts matched what the lab did."""
+    require_root()
     store.parent.mkdir(parents=True, exist_ok=True)
     matched = 0
     try:
