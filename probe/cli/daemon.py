@@ -21,6 +21,7 @@ from probe.cli.wiring import build_run_context, load_run_targets
 from probe.config import ProbeConfig, ScheduleEntry, default_config_path, load_config, render_config
 from probe.errors import ConfigError
 from probe.measure.runner import RunSummary, run_targets
+from probe.schedule.plan import RECENT_RUNS, run_counts
 from probe.store import DEFAULT_STORE, Store
 
 
@@ -112,12 +113,27 @@ def _list_runner(store: Store, log: LineLog) -> Any:
         ctx = await build_run_context(config.measure, store, on_result=lambda _: None, list_name=entry.key,
                                       stop=stop, key_path=config.key)
         ctx.run_id = run_id
+        continued = any(r["run_id"] == run_id for r in store.runs(limit=RECENT_RUNS))
         try:
-            return await run_targets(targets, ctx)
+            summary = await run_targets(targets, ctx)
         finally:
             if ctx.control is not None:
                 await ctx.control.aclose()  # type: ignore[attr-defined]
+        return _whole_run(store, summary) if continued else summary
     return run_list
+
+
+def _whole_run(store: Store, summary: RunSummary) -> RunSummary:
+    """A continued run's summary and runs row counting what it stored before the crash too.
+
+    The runner counts only what it measured itself, so without this `probe status` would report
+    a continued run as smaller than it is.
+    """
+    counts = run_counts(store, summary.run_id)
+    status = "interrupted" if summary.interrupted else "finished"
+    store.finish_run(summary.run_id, status, dict(counts))
+    return RunSummary(run_id=summary.run_id, total=sum(counts.values()), counts=counts,
+                      interrupted=summary.interrupted)
 
 
 @click.command("status")
@@ -134,7 +150,7 @@ def status_command(config_path: Path | None, as_json: bool) -> None:
     from probe.schedule.status import collect_status
 
     path = config_path or default_config_path()
-    status = collect_status(load_config(path, check_lists=False), config_path=path)
+    status = collect_status(load_config(path, check_files=False), config_path=path)
     if as_json:
         click.echo(json.dumps(status.as_dict(), indent=1))
         return
@@ -234,7 +250,7 @@ def _configured_store(config_path: Path | None) -> Path:
     path = config_path or default_config_path()
     if config_path is None and not path.exists():
         return DEFAULT_STORE
-    store = load_config(path, check_lists=False).store
+    store = load_config(path, check_files=False).store
     assert store is not None
     return store
 

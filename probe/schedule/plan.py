@@ -88,10 +88,15 @@ def interval_starts(config: ProbeConfig, store: Store, *, now: datetime) -> dict
 
 def close_run(store: Store, run_id: str) -> None:
     """Mark a dead run interrupted, with the counts of what it did store."""
+    store.finish_run(run_id, "interrupted", dict(run_counts(store, run_id)))
+
+
+def run_counts(store: Store, run_id: str) -> Counter[str]:
+    """Verdict counts of everything a run stored, across all the processes that worked on it."""
     counts: Counter[str] = Counter()
     for entry in store.entries(EntryFilter(run_id=run_id)):
         counts[entry.verdict.label if entry.verdict else "unclassified"] += 1
-    store.finish_run(run_id, "interrupted", dict(counts))
+    return counts
 
 
 def newest_daemon_runs(store: Store) -> dict[str, dict[str, object]]:

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from probe.config import (
     DaemonSettings,
@@ -47,7 +48,7 @@ def _docs_example() -> str:
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
     assert blocks, "docs/configuration.md has a full TOML example"
-    return max(blocks, key=len)
+    return str(max(blocks, key=len))
 
 
 def test_the_documented_full_example_is_valid_and_sets_every_section(tmp_path: Path) -> None:
@@ -66,7 +67,7 @@ def test_the_documented_full_example_is_valid_and_sets_every_section(tmp_path: P
 def test_every_key_is_documented() -> None:
     """docs/configuration.md explains each key the file accepts."""
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    models = [ProbeConfig, MeasureSettings, Timeouts, DaemonSettings, Retention, ScheduleEntry]
+    models: list[type[BaseModel]] = [ProbeConfig, MeasureSettings, Timeouts, DaemonSettings, Retention, ScheduleEntry]
     for model in models:
         for name in model.model_fields:
             assert f"`{name}`" in text, f"docs/configuration.md does not explain `{name}`"

@@ -97,7 +97,8 @@ def _daemon(store: Store, config: ProbeConfig, lists: FakeLists, log: Recorder, 
 
 def test_jobs_run_one_at_a_time_coalesced_with_a_misfire_grace(store: Store) -> None:
     lists, log = FakeLists(), Recorder()
-    config = _config(store, ScheduleEntry(list="kz", cron="0 */6 * * *"), ScheduleEntry(list="article15", every="1h", jitter="0s"))
+    config = _config(store, ScheduleEntry(list="kz", cron="0 */6 * * *"),
+                     ScheduleEntry(list="article15", every="1h", jitter="0s"))
     daemon = _daemon(store, config, lists, log)
 
     async def body() -> None:
@@ -145,7 +146,8 @@ def test_sigterm_lets_the_run_finish_its_in_flight_work(store: Store) -> None:
 
 def test_in_flight_work_is_abandoned_after_the_grace_period(store: Store) -> None:
     lists, log = FakeLists(hold=True, honour_stop=False), Recorder()
-    daemon = _daemon(store, _config(store, ScheduleEntry(list="kz", every="1h", jitter="0s"), stop_grace="0.3s"), lists, log)
+    config = _config(store, ScheduleEntry(list="kz", every="1h", jitter="0s"), stop_grace="0.3s")
+    daemon = _daemon(store, config, lists, log)
 
     async def body() -> None:
         await _until(lambda: len(lists.calls) == 1)
@@ -159,7 +161,8 @@ def test_in_flight_work_is_abandoned_after_the_grace_period(store: Store) -> Non
 def test_reload_swaps_jobs_and_a_bad_file_keeps_the_old_ones(store: Store) -> None:
     lists, log = FakeLists(), Recorder()
     first = _config(store, ScheduleEntry(list="kz", cron="0 3 * * *"))
-    second = _config(store, ScheduleEntry(list="kz", cron="0 4 * * *"), ScheduleEntry(list="article15", cron="0 5 * * *"))
+    second = _config(store, ScheduleEntry(list="kz", cron="0 4 * * *"),
+                     ScheduleEntry(list="article15", cron="0 5 * * *"))
     answers: list[Any] = [ConfigError("config.toml: schedule[0].cron: bad cron expression"), second]
 
     def reload() -> ProbeConfig:

@@ -15,8 +15,8 @@ def _closed_port() -> int:
 
 
 def test_endpoints_take_default_ports_and_drop_duplicates() -> None:
-    assert endpoints(["https://192.0.2.1/", "http://192.0.2.1/x", "https://192.0.2.1/api", "https://[2001:db8::1]:8443/"]) \
-        == [("192.0.2.1", 443), ("192.0.2.1", 80), ("2001:db8::1", 8443)]
+    urls = ["https://192.0.2.1/", "http://192.0.2.1/x", "https://192.0.2.1/api", "https://[2001:db8::1]:8443/"]
+    assert endpoints(urls) == [("192.0.2.1", 443), ("192.0.2.1", 80), ("2001:db8::1", 8443)]
 
 
 def test_one_answering_control_means_the_network_is_up() -> None:
