@@ -137,6 +137,8 @@ def classify_exception(exc: BaseException) -> str:
 
 
 def _ssl_failure(exc: BaseException) -> str | None:
+    if isinstance(exc, (ssl.SSLWantReadError, ssl.SSLWantWriteError)):
+        return None  # "not yet": left behind in the chain by a timeout, never a failure by itself
     if isinstance(exc, ssl.SSLCertVerificationError):
         code = getattr(exc, "verify_code", None)
         if code in _INVALID_HOSTNAME_CODES or "hostname mismatch" in str(exc).lower():

@@ -180,6 +180,6 @@ def _record(book: _Notebook, start: str, network: ProbeNetwork, category_code: s
         requests=book.requests,
         # The helper's view of our address is used to scrub and to look up the ASN, never kept.
         control=control.model_copy(update={"client_ip": None}) if control else None,
-        control_failure=None if control else control_failure,
+        control_failure=control_failure,  # with a control: a note (e.g. "DNS over HTTPS only"), or None
         final_failure=book.failure, failed_operation=book.failed_operation if book.failure else None,
         artifacts=artifacts)

@@ -106,3 +106,8 @@ def test_cycle_in_exception_chain_terminates() -> None:
     a, b = RuntimeError("a"), RuntimeError("b")
     a.__context__, b.__context__ = b, a
     assert failures.classify_exception(a).startswith("unknown_failure")
+
+
+def test_timeout_during_handshake_is_a_timeout_not_a_handshake_failure() -> None:
+    exc = _chained(TimeoutError(), ssl.SSLWantReadError(2, "The operation did not complete (read)"))
+    assert failures.classify_exception(exc) == "generic_timeout_error"
