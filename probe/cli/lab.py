@@ -69,6 +69,10 @@ def down_command(prefix: str) -> None:
       sudo PROBE_LAB_PREFIX=mylab probe lab down
     """
     Lab(prefix=prefix).down()
+    for i in range(9):  # the extra labs of `probe lab run --parallel`
+        worker = Lab(prefix=f"{prefix[:9]}{i}")
+        if worker.status().up or worker.state.exists():
+            worker.down()
     click.echo(f"lab {prefix!r} is down.")
 
 
@@ -103,12 +107,15 @@ def status_command(prefix: str, as_json: bool) -> None:
 @click.option("--store", "store_path", type=click.Path(path_type=Path),
               help="Keep the measurements in this store (default: a temporary one).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per scenario.")
-def run_command(paths: tuple[Path, ...], prefix: str, store_path: Path | None, as_json: bool) -> None:
+@click.option("--parallel", type=click.IntRange(1, 9), default=1, show_default=True,
+              help="Labs working at once (prefix + digit each).")
+def run_command(paths: tuple[Path, ...], prefix: str, store_path: Path | None, as_json: bool,
+                parallel: int) -> None:
     """Run scenario files or folders (default: the shipped set), each in a clean lab; exit 0 only if all match.
 
     \b
     Example:
-      sudo probe lab run
+      sudo probe lab run --parallel 3
       sudo probe lab run tests/lab/scenarios/tls_mitm_qaznet.toml --json
     """
     scenarios = load_scenarios(list(paths) or [default_scenario_dir()])
@@ -117,7 +124,7 @@ def run_command(paths: tuple[Path, ...], prefix: str, store_path: Path | None, a
         store = store_path or Path(tmp) / "lab.sqlite"
         if not as_json:
             click.echo(f"{'scenario':<40} {'expected':<15} {'got':<15}    s")
-        results = run_all(scenarios, lab=lab, store=store,
+        results = run_all(scenarios, lab=lab, store=store, parallel=parallel,
                           on_result=lambda r: click.echo(_line(r, as_json)))
     if not as_json:
         _print_summary(results)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from queue import Empty, Queue
 from typing import Any
 
 from probe.lab.lab import Lab
@@ -89,18 +91,40 @@ def _fill(result: ScenarioResult, record: dict[str, Any]) -> None:
     result.mitm_issuer = verdict.get("mitm_issuer")
 
 
-def run_all(scenarios: Iterable[Scenario], *, lab: Lab, store: Path,
+def run_all(scenarios: Iterable[Scenario], *, lab: Lab, store: Path, parallel: int = 1,
             on_result: Callable[[ScenarioResult], None] | None = None) -> list[ScenarioResult]:
-    results = []
-    try:
-        for scenario in scenarios:
-            result = run_scenario(lab, scenario, store=store)
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
-    finally:
-        lab.down()
-    return results
+    """Every scenario, in order; with `parallel` > 1 that many labs (prefix + digit) work at once,
+    sharing the store (its appends are serialised by SQLite)."""
+    todo = list(scenarios)
+    labs = [lab] if parallel <= 1 else [Lab(prefix=f"{lab.prefix[:9]}{i}", state_root=lab.state.parent)
+                                        for i in range(min(parallel, 9))]
+    queue: Queue[tuple[int, Scenario]] = Queue()
+    for item in enumerate(todo):
+        queue.put(item)
+    results: dict[int, ScenarioResult] = {}
+    lock = threading.Lock()
+
+    def work(worker_lab: Lab) -> None:
+        try:
+            while True:
+                try:
+                    index, scenario = queue.get_nowait()
+                except Empty:
+                    return
+                result = run_scenario(worker_lab, scenario, store=store)
+                with lock:
+                    results[index] = result
+                    if on_result is not None:
+                        on_result(result)
+        finally:
+            worker_lab.down()
+
+    threads = [threading.Thread(target=work, args=(wl,), daemon=True) for wl in labs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [results[i] for i in sorted(results)]
 
 
 @dataclass(frozen=True)
