@@ -199,7 +199,9 @@ def _bogon(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
     ctrl = set(h.control or ())
     bogons = [a for a in h.addresses if ctx.is_bogon(a) and a not in ctrl]
     if not bogons:
-        return DNSResult()
+        shared = [a for a in h.addresses if ctx.is_bogon(a)]
+        return DNSResult(notes=(f"The control resolves {h.name} to {', '.join(shared)} too: the site's own DNS "
+                                "points at a non-public address.",) if shared else ())
     givers = [q for q in h.queries if bogons[0] in {normal_ip(a) for a in q.addresses()}]
     who = _who(sorted(givers, key=lambda q: q.engine != "udp")[0])  # the ISP resolver, when it said so
     fp = next((m for b in bogons if (m := ctx.fingerprints.match_dns(b))), None)

@@ -42,8 +42,7 @@ def classify(measurement: Measurement, *, bodies: Mapping[str, bytes], context: 
     if later is not None and http.blockpage_hop is not None and http.blockpage_hop < dns.hop:
         primary, also = later, [f for f in (dns.finding,) if f is not None]  # it went wrong there first
     elif dns.finding is not None:
-        primary = dns.finding
-        also = [later] if later is not None and (later.blocked or later.fingerprint) else []
+        primary, also = _after_dns(dns.finding, later)
     elif dns.suspect is not None:
         primary, also, more = _settle(dns.suspect, later, http.consistent)
         notes.extend(more)
@@ -56,6 +55,15 @@ def classify(measurement: Measurement, *, bodies: Mapping[str, bytes], context: 
     elif throttle is not None:
         also.append(throttle)
     return to_verdict(primary, also=also, notes=notes, rules_version=context.rules_version)
+
+
+def _after_dns(forged: Finding, later: Finding | None) -> tuple[Finding, list[Finding]]:
+    """A DNS finding leads; what the forged address then served backs it (a blockpage confirms it)."""
+    if later is None or not (later.blocked or later.fingerprint):
+        return forged, []
+    if forged.blocked and later.label == "http.blockpage":
+        forged = replace(forged, confidence="confirmed")
+    return forged, [later]
 
 
 def _settle(suspect: Suspect, later: Finding | None, consistent: bool | None

@@ -19,6 +19,8 @@ from probe.models import Measurement, Verdict
 
 GOLDEN = Path(__file__).parent / "golden"
 _FINGERPRINTS = load_fingerprints(None)
+# Bodies above this are left out of a case (as if pruned) to keep the repository small.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def golden_case(scenario: str, measurement: Measurement, bodies: Mapping[str, bytes],
@@ -74,3 +76,31 @@ def test_helpers_round_trip(tmp_path: Path) -> None:
     # a pruned body is a legal case too
     loaded["bodies"] = {}
     assert reclassify(loaded).label == "ok"
+
+
+def write_from_lab_run(store_path: Path, results_jsonl: Path, folder: Path = GOLDEN) -> list[str]:
+    """Cases from `probe lab run --store STORE --json > RESULTS` (names whose verdict missed are returned)."""
+    from probe.lab.addressing import not_bogon_ranges
+    from probe.store.store import Store
+
+    missed = []
+    with Store.open(store_path, create=False) as store:
+        for line in results_jsonl.read_text(encoding="utf-8").splitlines():
+            run = json.loads(line)
+            entry = store.get(run["measurement_id"])
+            assert entry is not None, run["name"]
+            measurement = entry.measurement()
+            wanted = {r.response.body_sha256 for r in measurement.requests if r.response and r.response.body_sha256}
+            bodies = {sha: data for sha in wanted
+                      if (data := store.artifact(sha)) is not None and len(data) <= MAX_BODY_BYTES}
+            case = golden_case(run["name"], measurement, bodies, not_bogon_ranges())
+            if case["expected"]["label"] != run["expected"]:
+                missed.append(run["name"])
+            (folder / f"{run['name']}.json").write_text(_dump(case), encoding="utf-8")
+    return missed
+
+
+if __name__ == "__main__":  # python tests/unit/test_classify_golden.py STORE RESULTS.jsonl
+    import sys
+
+    print("verdicts that miss their scenario:", write_from_lab_run(Path(sys.argv[1]), Path(sys.argv[2])))
