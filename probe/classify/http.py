@@ -36,7 +36,7 @@ from probe.classify.view import (
     seconds,
     status_text,
 )
-from probe.models.observations import HTTPResponse
+from probe.models.observations import HTTPHeader, HTTPResponse
 from probe.models.verdict import VerdictLabel
 
 _HTTP_LABELS: dict[str, VerdictLabel] = {
@@ -45,6 +45,16 @@ _HTTP_LABELS: dict[str, VerdictLabel] = {
     failures.GENERIC_TIMEOUT: "http.timeout",
     failures.EOF_ERROR: "http.eof",
 }
+# Header names nearly every server, CDN or middlebox sends: their presence says nothing about who
+# wrote the page, so they never count as a match (Content-Length, Date, Server, ...).
+GENERIC_HEADERS = frozenset({
+    "accept-ranges", "age", "alt-svc", "cache-control", "cf-cache-status", "cf-ray", "connection",
+    "content-encoding", "content-language", "content-length", "content-security-policy", "content-type",
+    "date", "etag", "expires", "keep-alive", "last-modified", "link", "location", "nel", "p3p", "pragma",
+    "referrer-policy", "report-to", "server", "set-cookie", "strict-transport-security", "transfer-encoding",
+    "vary", "via", "x-cache", "x-content-type-options", "x-frame-options", "x-powered-by", "x-served-by",
+    "x-timer", "x-xss-protection",
+})
 # Statuses a site uses to turn a visitor away (auth walls, geo-blocks, rate limits).
 _REFUSAL_STATUSES = frozenset({401, 403, 429, 451})
 _WORD = re.compile(r"\w+")
@@ -275,40 +285,57 @@ def _host_key(host: str) -> str:
 
 
 def _compare(view: View, ctx: ClassifyContext, page: Page) -> Comparison:
+    """The final page against the control's: which signals agree, and whether it is the same page.
+
+    Same page: the status agrees (or both are 2xx) and the content does: similar visible text, or
+    the same title, or, without a similarity, no title or length disagreement; the site's own
+    uncommon headers with a plausible length also say the page came from the site.
+    """
     ctrl = view.control_http
     if ctrl is None or ctrl.failure is not None or ctrl.status_code is None:
         return Comparison(None)
     th = ctx.thresholds
-    same: list[str] = []
-    differ: list[str] = []
-
-    def note(ok: bool | None, yes: str, no: str) -> bool | None:
-        if ok is not None:
-            (same if ok else differ).append(yes if ok else no)
-        return ok
-
     code, ccode = page.response.code, ctrl.status_code
-    status_ok = note(code == ccode or (200 <= code < 300 and 200 <= ccode < 300),
-                     f"status {code}", f"status {code} vs {ccode}")
-    title_ok = None
-    if page.title and ctrl.title:
-        title_ok = note(_title_similarity(page.title, ctrl.title) >= th.title_similarity_min,
-                        "title", f"title {quoted(page.title)} vs {quoted(ctrl.title)}")
-    elif page.title or ctrl.title:
-        title_ok = note(False, "", f"title {quoted(page.title)} vs {quoted(ctrl.title)}")
-    length_ok = _length_ok(page, ctrl.body_length, ctrl.body_is_truncated, th.body_length_proportion_min)
-    note(length_ok, "body length", f"body length {page.response.body_length} vs {ctrl.body_length} bytes")
-    sim = None
-    if page.body is not None and ctrl.body_minhash:
-        sim = similarity(body_minhash(page.body), ctrl.body_minhash)
-        note(sim >= th.similarity_min, f"body similarity {sim:.2f}", f"body similarity {sim:.2f}")
-    if ctrl.final_url:
-        chost = _host_key(urlsplit(ctrl.final_url).hostname or "")
-        note(None if chost == _host_key(page.hop.host) else False, "", f"final host {page.hop.host} vs {chost}")
-    content_ok = (sim >= th.similarity_min or title_ok is True) if sim is not None else (
-        title_ok is not False and length_ok is not False)
-    consistent = content_ok if status_ok else (sim is not None and sim >= th.similarity_min)
-    return Comparison(consistent, tuple(differ), tuple(same))
+    sim = similarity(body_minhash(page.body), ctrl.body_minhash) if page.body is not None and ctrl.body_minhash \
+        else None
+    chost = _host_key(urlsplit(ctrl.final_url).hostname or "") if ctrl.final_url else None
+    signals: list[tuple[str, bool | None, str]] = [
+        (f"status {code}", code == ccode or (200 <= code < 300 and 200 <= ccode < 300), f"status {code} vs {ccode}"),
+        ("title", _title_ok(page.title, ctrl.title, th.title_similarity_min),
+         f"title {quoted(page.title)} vs {quoted(ctrl.title)}"),
+        ("body length", _length_ok(page, ctrl.body_length, ctrl.body_is_truncated, th.body_length_proportion_min),
+         f"body length {page.response.body_length} vs {ctrl.body_length} bytes"),
+        (f"body similarity {sim:.2f}" if sim is not None else "", None if sim is None else sim >= th.similarity_min,
+         f"body similarity {sim:.2f}" if sim is not None else ""),
+        ("the site's own headers", _headers_ok(page.response.headers, ctrl.headers), "the site's own headers"),
+        ("", None if chost is None or chost == _host_key(page.hop.host) else False,
+         f"final host {page.hop.host} vs {chost}"),
+    ]
+    ok = {name: value for name, value, _ in signals}
+    title_ok, length_ok, headers_ok = ok["title"], ok["body length"], ok["the site's own headers"]
+    if sim is not None:
+        content_ok = sim >= th.similarity_min or title_ok is True
+    else:
+        content_ok = title_ok is not False and length_ok is not False
+    content_ok = content_ok or (headers_ok is True and length_ok is not False)
+    consistent = content_ok if ok[f"status {code}"] else (sim is not None and sim >= th.similarity_min)
+    return Comparison(consistent, tuple(no for _, value, no in signals if value is False),
+                      tuple(name for name, value, _ in signals if value is True and name))
+
+
+def _title_ok(ours: str | None, theirs: str | None, minimum: float) -> bool | None:
+    if ours and theirs:
+        return _title_similarity(ours, theirs) >= minimum
+    return False if ours or theirs else None
+
+
+def _headers_ok(ours: Sequence[HTTPHeader], theirs: Sequence[HTTPHeader]) -> bool | None:
+    """Do the site's uncommon header names (not those every server sends) come back on the probe's page?"""
+    mine = {h.name.lower() for h in ours} - GENERIC_HEADERS
+    site = {h.name.lower() for h in theirs} - GENERIC_HEADERS
+    if not site:
+        return None  # nothing distinctive to compare: silence, not a match
+    return len(mine & site) * 2 >= len(site)
 
 
 def _length_ok(page: Page, ctrl_length: int | None, ctrl_truncated: bool, minimum: float) -> bool | None:

@@ -222,9 +222,9 @@ def control_endpoint(ip: str = IP, *, tcp_failure: str | None = None, tls_failur
 
 
 def control_http(*, failure: str | None = None, status: int | None = 200, body: bytes = SITE_BODY,
-                 redirects: int = 0, final_url: str = URL) -> ControlHTTP:
+                 redirects: int = 0, final_url: str = URL, headers: Mapping[str, str] | None = None) -> ControlHTTP:
     if failure is not None:
         return ControlHTTP(failure=failure)
     return ControlHTTP(status_code=status, title=extract_title(body), body_length=len(body),
                        body_sha256=sha(body), body_minhash=body_minhash(body), final_url=final_url,
-                       redirects=redirects)
+                       redirects=redirects, headers=[HTTPHeader(name=k, value=v) for k, v in (headers or {}).items()])

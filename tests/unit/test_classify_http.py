@@ -251,3 +251,28 @@ def test_idn_hosts_compare_in_either_spelling() -> None:
     v = (Build(url).dns("xn--d1acpjx3f.xn--p1ai").connect(IP, 80).get(url).with_control(final_url=url).verdict())
     assert v.label == "ok"
     assert URL  # the builders' default stays https
+
+
+SITE_HEADERS = {"Content-Type": "text/html", "Content-Length": "5000", "Server": "nginx",
+                "X-Drupal-Cache": "HIT", "X-Generator": "Drupal 10", "X-Drupal-Dynamic-Cache": "MISS"}
+
+
+def test_page_in_another_language_with_the_sites_own_headers_is_the_same_site() -> None:
+    translated = SITE_BODY.replace(b"Paragraph", b"\xd0\x90\xd0\xb1\xd0\xb7\xd0\xb0\xd1\x86").replace(
+        b"Selftanu - news from Kazakhstan", "Селтану - новости".encode()).replace(b"about", b"o")
+    v = plain(translated, headers=SITE_HEADERS).with_control(http=control_http(
+        final_url=HTTP_URL, headers=SITE_HEADERS)).verdict()
+    assert v.label == "ok"
+    assert "the site's own headers" in v.reasons[1]
+
+
+def test_censor_page_lacks_the_sites_own_headers() -> None:
+    v = plain(NOTICE).with_control(http=control_http(final_url=HTTP_URL, headers=SITE_HEADERS)).verdict()
+    assert v.label == "http.diff"
+    assert "the site's own headers" in v.reasons[1]
+
+
+def test_generic_headers_alone_say_nothing() -> None:
+    generic = {k: v for k, v in SITE_HEADERS.items() if not k.startswith("X-")}
+    v = plain(NOTICE, headers=generic).with_control(http=control_http(final_url=HTTP_URL, headers=generic)).verdict()
+    assert v.label == "http.diff"
