@@ -217,7 +217,8 @@ def _judge(view: View, page: Page, cmp: Comparison) -> Finding:
                        "but nothing was compared." if page.authentic else
                        "A page that came over plain HTTP cannot be checked without it.")
     if cmp.consistent:
-        return finding("ok", "likely", got, f"It matches the control's page ({'; '.join(cmp.matches)}).")
+        differs = f" It differs in: {'; '.join(cmp.mismatches)}." if cmp.mismatches else ""
+        return finding("ok", "likely", got, f"It matches the control's page ({'; '.join(cmp.matches)}).{differs}")
     known_fp = page.matching(FP_SCOPE)
     if known_fp:
         return finding("inconclusive", "possible", got, *_differences(cmp),

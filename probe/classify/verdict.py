@@ -4,12 +4,15 @@ Precedence follows the path a request takes: the first redirect hop where someth
 decides, and within a hop DNS comes first (a forged answer explains everything after it: a redirect
 to a blockpage address that then serves the blockpage is `dns.redirect`, with the fingerprint in the
 reasons), then a blockpage seen on a hop before the one where the measurement stopped, then TCP or
-TLS where it stopped, then HTTP. Throttling is a flag:
-it becomes the label only when nothing else went wrong. Pure: no I/O, no clock.
+TLS where it stopped, then HTTP. Throttling is a flag: it becomes the label only when nothing else
+went wrong. Pure: no I/O, no clock.
 
-No control: evidence that proves itself still counts (a fingerprint, two different DNS replies, the
-decoy handshake to the same address, a page that came over TLS valid for its host); anything that
-needs a comparison is `inconclusive`, with what the probe saw in the reasons.
+Without a control, evidence that proves itself still counts: a blockpage or censor-address
+fingerprint, a known interception CA, two different DNS replies to one query, and the decoy-SNI
+handshake to the same address (SNI filtering as `possible`, throttling). Everything that needs a
+comparison is `inconclusive` -- even a page that came over valid TLS, which the reasons then say
+looks reachable. `inconclusive` is also the answer when the probe's own network failed, and when the
+evidence contradicts itself (a page that differs from the control but is a known false positive).
 """
 
 from __future__ import annotations
