@@ -104,6 +104,9 @@ class Daemon:
 
     def reload(self) -> None:
         """SIGHUP: read the configuration again; a bad new one keeps the old one running."""
+        if self._scheduler is None or self._stopped.is_set():
+            self._log("config_reload_failed", error="the daemon is starting or stopping", kept="as it is")
+            return
         try:
             new = self._reload_config()
             if new.store != self.config.store:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.config.model import ProbeConfig, ScheduleEntry
+from probe.errors import StoreError
 from probe.schedule.plan import newest_daemon_runs, parse_time, run_summary
 from probe.schedule.state import daemon_running, read_state
 from probe.schedule.triggers import next_fire_times, zone
@@ -52,7 +53,7 @@ class Status:
 def collect_status(config: ProbeConfig, *, config_path: Path, now: datetime | None = None) -> Status:
     now = now or datetime.now(UTC)
     assert config.store is not None  # the loader always fills it in
-    status = Status(config=str(config_path), store=str(config.store), store_exists=config.store.exists())
+    status = Status(config=str(config_path), store=str(config.store), store_exists=_exists(config.store))
     state = read_state(config.store) if status.store_exists else None
     status.daemon_running = status.store_exists and daemon_running(config.store)
     if status.daemon_running and state:
@@ -70,6 +71,14 @@ def collect_status(config: ProbeConfig, *, config_path: Path, now: datetime | No
     for entry in config.schedule:
         status.lists.append(_list_status(entry, config, runs.get(entry.key), live, now=now))
     return status
+
+
+def _exists(store: Path) -> bool:
+    try:
+        return store.exists()
+    except PermissionError as exc:
+        raise StoreError(f"no permission to read the store {store}",
+                         hint="run it as the probe's user, e.g. sudo -u probe probe status") from exc
 
 
 def _list_status(entry: ScheduleEntry, config: ProbeConfig, run: dict[str, Any] | None, live: dict[str, Any], *,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from probe.config import DaemonSettings, ProbeConfig, ScheduleEntry
+from probe.config import DaemonSettings, ProbeConfig, Retention, ScheduleEntry
 from probe.errors import ConfigError, StoreError
 from probe.measure.runner import RunSummary
 from probe.schedule.daemon import Daemon
@@ -276,3 +276,21 @@ def test_a_failing_run_is_logged_without_addresses_and_the_daemon_goes_on(store:
 
 def test_scrub_keeps_times_and_versions() -> None:
     assert scrub("at 12:30:45 with v3.11 from 10.1.2.3") == "at 12:30:45 with v3.11 from [addr]"
+
+
+def test_retention_prunes_old_artifacts_daily_and_keeps_measurements(store: Store) -> None:
+    lists, log = FakeLists(), Recorder()
+    config = _config(store, ScheduleEntry(list="kz", cron="0 3 * * *")).model_copy(
+        update={"retention": Retention(artifacts_days=30)})
+    daemon = _daemon(store, config, lists, log)
+
+    async def body() -> None:
+        await _until(lambda: daemon.scheduler is not None and daemon.scheduler.running)
+        assert daemon.scheduler is not None
+        job = daemon.scheduler.get_job("retention")
+        assert job.trigger.interval == timedelta(days=1)
+        job.modify(next_run_time=datetime.now(UTC))
+        daemon.scheduler.wakeup()
+        await _until(lambda: bool(log.events("retention")))
+    _serve(daemon, body)
+    assert log.events("retention")[0] == {"artifacts_days": 30, "pruned": 0}
