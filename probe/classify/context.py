@@ -46,6 +46,10 @@ BODY_LENGTH_PROPORTION_MIN = 0.7
 # apart share well over 0.6; a blockpage and the page it replaces share ~0. 0.4 leaves room for
 # per-visitor content (greetings, recommendations) without calling a different page the same.
 SIMILARITY_MIN = 0.4
+# Upstream's `confidence_no_fp` is a self-assessment from 0 to 10 of how unlikely a row is to match
+# an innocent page: specific blockpage markup gets 10, vague words ("Access Denied") 5. A match calls
+# a blockpage `confirmed` from this value up, `likely` below it (vague-word rows, scope vbw, always).
+FINGERPRINT_CONFIRMED_MIN = 8
 # Word-set overlap of two titles: equal titles give 1.0, a title with a changing date or counter
 # still > 0.5, "Access denied" vs "Example News - Home" gives 0.
 TITLE_SIMILARITY_MIN = 0.5
@@ -59,6 +63,7 @@ class Thresholds:
     body_length_proportion_min: float = BODY_LENGTH_PROPORTION_MIN
     similarity_min: float = SIMILARITY_MIN
     title_similarity_min: float = TITLE_SIMILARITY_MIN
+    fingerprint_confirmed_min: int = FINGERPRINT_CONFIRMED_MIN
 
 
 def parse_networks(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:

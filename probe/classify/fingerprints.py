@@ -30,6 +30,7 @@ from probe.models.observations import HTTPHeader
 
 FP_SCOPE = "fp"
 SITE_SCOPE = "site"
+VAGUE_SCOPE = "vbw"  # upstream: a vague blocking word ("Access Denied"), weaker than a blockpage's markup
 CENSOR = "censor"  # the group of every other scope: a censor's (or a filtering product's) blockpage
 COLUMNS = ("name", "scope", "other_names", "location_found", "pattern_type", "pattern",
            "confidence_no_fp", "expected_countries", "source", "exp_url", "notes")

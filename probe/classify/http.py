@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from probe import failures
 from probe.classify.context import ClassifyContext
 from probe.classify.findings import Finding, finding
-from probe.classify.fingerprints import CENSOR, FP_SCOPE, SITE_SCOPE, Fingerprint
+from probe.classify.fingerprints import CENSOR, FP_SCOPE, SITE_SCOPE, VAGUE_SCOPE, Fingerprint
 from probe.classify.similarity import body_minhash, decode_body, extract_title, similarity
 from probe.classify.view import (
     CONNECT,
@@ -101,7 +101,7 @@ def analyze_http(view: View, ctx: ClassifyContext) -> HTTPResult:
     completed = view.stop is None and bool(pages) and failure is None
     cmp = _compare(view, ctx, pages[-1]) if completed else Comparison(None)
     pages = [_match(ctx, page, cmp, final=page is pages[-1] and completed) for page in pages]
-    blockpage, hop = _blockpage(view, pages, cmp, notes)
+    blockpage, hop = _blockpage(view, ctx, pages, cmp, notes)
     if view.stop in (RESOLVE, CONNECT, TLS_HANDSHAKE) or failure is not None:
         return HTTPResult(early=blockpage, final=failure, consistent=None, notes=tuple(notes), blockpage_hop=hop)
     if not completed:
@@ -158,13 +158,14 @@ def _where(fp: Fingerprint) -> str:
     return "body" if fp.location == "body" else f"{fp.header_name} header"
 
 
-def _blockpage(view: View, pages: Sequence[Page], cmp: Comparison, notes: list[str]
+def _blockpage(view: View, ctx: ClassifyContext, pages: Sequence[Page], cmp: Comparison, notes: list[str]
                ) -> tuple[Finding | None, int | None]:
     cc = view.measurement.network.probe_cc
     for page in pages:
         if page.authentic:
             continue
-        censors = sorted(page.matching(CENSOR), key=lambda f: (cc not in f.countries, -f.confidence))
+        censors = sorted(page.matching(CENSOR), key=lambda f: (f.scope == VAGUE_SCOPE, cc not in f.countries,
+                                                               -f.confidence))
         if not censors:
             continue
         fp = censors[0]
@@ -180,7 +181,8 @@ def _blockpage(view: View, pages: Sequence[Page], cmp: Comparison, notes: list[s
             notes.append(f"The page for {page.hop.url} matches blockpage fingerprint {fp.name}, but the control "
                          "got the same page: it is the site's own text.")
         else:
-            return finding("http.blockpage", "confirmed",
+            sure = fp.confidence >= ctx.thresholds.fingerprint_confirmed_min and fp.scope != VAGUE_SCOPE
+            return finding("http.blockpage", "confirmed" if sure else "likely",
                            f"The probe got {page.describe()}; its {_where(fp)} matches blockpage fingerprint "
                            f"{fp.describe()}.", *_differences(cmp), fingerprint=fp.name), page.hop.index
     return None, None

@@ -64,7 +64,7 @@ def _after_dns(forged: Finding, later: Finding | None) -> tuple[Finding, list[Fi
     """A DNS finding leads; what the forged address then served backs it (a blockpage confirms it)."""
     if later is None or not (later.blocked or later.fingerprint):
         return forged, []
-    if forged.blocked and later.label == "http.blockpage":
+    if forged.blocked and later.label == "http.blockpage" and later.confidence == "confirmed":
         forged = replace(forged, confidence="confirmed")
     return forged, [later]
 
@@ -73,7 +73,8 @@ def _settle(suspect: Suspect, later: Finding | None, consistent: bool | None
             ) -> tuple[Finding, list[Finding], list[str]]:
     """Answers the control does not know: what those addresses then did decides what they were."""
     if later is not None and later.blocked:
-        confidence = "confirmed" if later.fingerprint else suspect.claim.confidence
+        confidence = "confirmed" if later.confidence == "confirmed" and later.fingerprint \
+            else suspect.claim.confidence
         return replace(suspect.claim, confidence=confidence,
                        fingerprint=later.fingerprint or suspect.claim.fingerprint), [later], []
     if later is not None and (consistent is True or later.label in _NOT_CENSORED):

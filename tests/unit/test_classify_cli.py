@@ -13,7 +13,7 @@ from probe.cli import classify as cli_module
 from probe.models import Artifact, Verdict
 from probe.store.store import Store
 
-BLOCKPAGE = "<html><body>Доступ к ресурсу ограничен</body></html>".encode()
+BLOCKPAGE = "<html><body>Доступ к информационному ресурсу ограничен</body></html>".encode()
 STALE = Verdict(label="ok", confidence="likely", blocking=False, accessible=True, reasons=["old rules"],
                 rules_version="0")
 
@@ -52,7 +52,7 @@ def test_reclassify_replaces_changed_verdicts_only(tmp_path: Path) -> None:
         entries = {e.measurement_id: e for e in store.entries()}
         assert {i: e.record_sha256 for i, e in entries.items()} == records  # evidence untouched
         blockpage = entries[ids[1]].verdict
-        assert blockpage is not None and blockpage.fingerprint == "kz.ru_resource_restricted"
+        assert blockpage is not None and blockpage.fingerprint == "kz.ru_info_resource_restricted"
     again = CliRunner().invoke(_cli(), ["reclassify", "--store", str(path)])
     assert "0 verdicts changed" in again.output
 

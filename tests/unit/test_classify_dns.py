@@ -10,7 +10,8 @@ from probe.models import DNSAnswer, DNSReply
 HTTP_URL = f"http://{HOST}/"
 OTHER = "203.0.113.77"  # documentation range: a bogon by default, so tests pass it as not_bogon
 PUBLIC_OTHER = "185.12.10.9"
-BLOCKPAGE_BODY = "<html><title>Доступ ограничен</title><body>Доступ к ресурсу ограничен</body></html>".encode()
+BLOCKPAGE_BODY = ("<html><title>Доступ ограничен</title><body>Доступ к информационному ресурсу ограничен</body>"
+                  "</html>").encode()
 
 
 @pytest.mark.parametrize(("failure", "label"), [
@@ -157,8 +158,8 @@ def test_redirect_to_a_server_with_another_page_is_dns_redirect() -> None:
 def test_redirect_to_a_blockpage_names_the_fingerprint() -> None:
     v = (Build(HTTP_URL).dns(HOST, PUBLIC_OTHER).ok_hop(HTTP_URL, ip=PUBLIC_OTHER, status=403, body=BLOCKPAGE_BODY)
          .with_control().verdict())
-    assert (v.label, v.confidence, v.fingerprint) == ("dns.redirect", "confirmed", "kz.ru_resource_restricted")
-    assert any("kz.ru_resource_restricted" in r for r in v.reasons)
+    assert (v.label, v.confidence, v.fingerprint) == ("dns.redirect", "confirmed", "kz.ru_info_resource_restricted")
+    assert any("kz.ru_info_resource_restricted" in r for r in v.reasons)
 
 
 def test_redirect_to_an_address_that_refuses_everyone() -> None:

@@ -8,7 +8,7 @@ from test_classify_builders import HOST, IP, SITE_BODY, URL, Build, control_http
 
 HTTP_URL = f"http://{HOST}/"
 KZ_BLOCKPAGE = ("<!DOCTYPE html><html lang='ru'><head><meta charset='utf-8'><title>Доступ ограничен</title>"
-                "</head><body><h1>Доступ к ресурсу ограничен</h1><p>Доступ к данному интернет-ресурсу "
+                "</head><body><h1>Доступ к информационному ресурсу ограничен</h1><p>Доступ к данному интернет-ресурсу "
                 "ограничен в соответствии с законодательством Республики Казахстан.</p></body></html>").encode()
 CF_CHALLENGE = (b"<html><head><title>Attention Required! | Cloudflare</title></head><body><h2>One more step</h2>"
                 b"<p>Please complete the security check to access this site.</p>"
@@ -26,9 +26,18 @@ def plain(body: bytes = SITE_BODY, status: int = 200, headers: dict[str, str] | 
 def test_injected_blockpage_is_named() -> None:
     v = plain(KZ_BLOCKPAGE, status=403).with_control().verdict()
     assert (v.label, v.confidence, v.blocking, v.accessible) == ("http.blockpage", "confirmed", "http-diff", False)
-    assert v.fingerprint == "kz.ru_resource_restricted"
-    assert "kz.ru_resource_restricted" in v.reasons[0]
+    assert v.fingerprint == "kz.ru_info_resource_restricted"
+    assert "kz.ru_info_resource_restricted" in v.reasons[0]
     assert "status 403 vs 200" in v.reasons[1]
+
+
+@pytest.mark.parametrize(("body", "name"), [
+    (b"<html><body><h1>Access Denied</h1></body></html>", "cp.f_gen_access_denied"),  # vbw: a vague word
+    ("<html><body>Доступ к ресурсу ограничен</body></html>".encode(), "kz.ru_resource_restricted"),  # 7 < 8
+])
+def test_vague_or_weaker_fingerprints_are_likely_not_confirmed(body: bytes, name: str) -> None:
+    v = plain(body, status=403).with_control().verdict()
+    assert (v.label, v.confidence, v.fingerprint) == ("http.blockpage", "likely", name)
 
 
 def test_blockpage_fingerprint_in_a_location_header() -> None:

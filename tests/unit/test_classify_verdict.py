@@ -18,7 +18,7 @@ from probe.models import VERDICT_LABELS, Verdict
 from probe.models.settings import MeasureSettings
 
 HTTP_URL = f"http://{HOST}/"
-BLOCKPAGE = "<html><body>Доступ к ресурсу ограничен</body></html>".encode()
+BLOCKPAGE = "<html><body>Доступ к информационному ресурсу ограничен</body></html>".encode()
 NOTICE = b"<html><head><title>Notice</title></head><body>Not here.</body></html>"
 OTHER = "185.12.10.9"
 
@@ -126,7 +126,7 @@ def test_non_censorship_labels_never_count_as_blocked() -> None:
 def test_dns_evidence_comes_first_and_carries_the_blockpage() -> None:
     v = (Build(HTTP_URL).dns(HOST, OTHER).connect(OTHER, 80).get(HTTP_URL, ip=OTHER, status=403, body=BLOCKPAGE)
          .with_control().verdict())
-    assert (v.label, v.fingerprint, v.confidence) == ("dns.redirect", "kz.ru_resource_restricted", "confirmed")
+    assert (v.label, v.fingerprint, v.confidence) == ("dns.redirect", "kz.ru_info_resource_restricted", "confirmed")
 
 
 def test_bogon_then_blockpage_keeps_both() -> None:
@@ -134,7 +134,7 @@ def test_bogon_then_blockpage_keeps_both() -> None:
          .get(HTTP_URL, ip="10.10.34.36", body=BLOCKPAGE).with_control().verdict())
     assert (v.label, v.fingerprint) == ("dns.bogon", "ooni.ir_10dot10_ipv4_1")  # Iran's blockpage address
     assert v.reasons[0].startswith("The resolver 10.0.0.53:53 (A) answered 10.10.34.36")
-    assert any("kz.ru_resource_restricted" in r for r in v.reasons)
+    assert any("kz.ru_info_resource_restricted" in r for r in v.reasons)
 
 
 def test_classify_is_pure(monkeypatch: pytest.MonkeyPatch) -> None:
