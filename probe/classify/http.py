@@ -128,7 +128,8 @@ def _pages(view: View) -> tuple[list[Page], list[str]]:
             notes.append(f"The body for {hop.url} is not at hand ({kept}); that page was judged by its "
                          "status, headers, title and length only.")
         text = decode_body(body, resp.header("content-type")) if body is not None else None
-        title = extract_title(body) if body is not None else resp.title
+        # The engine's title, made by the same code as the control's, so the two compare like for like.
+        title = resp.title if resp.title is not None or body is None else extract_title(body)
         pages.append(Page(hop, resp, body, text, title, authentic))
     return pages, notes
 

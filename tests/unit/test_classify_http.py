@@ -285,3 +285,19 @@ def test_generic_headers_alone_say_nothing() -> None:
     generic = {k: v for k, v in SITE_HEADERS.items() if not k.startswith("X-")}
     v = plain(NOTICE, headers=generic).with_control(http=control_http(final_url=HTTP_URL, headers=generic)).verdict()
     assert v.label == "http.diff"
+
+
+def test_titles_compare_as_the_engine_and_the_helper_made_them() -> None:
+    from probe.models.html import extract_title as engine_title
+
+    body = ("<html><head><meta charset='windows-1251'><title>Новости Казахстана</title></head><body>"
+            + "Слова новостей сегодня. " * 50 + "</body></html>").encode("cp1251")
+    b = plain(body)
+    resp = b.requests[-1].response
+    assert resp is not None
+    b.requests[-1] = b.requests[-1].model_copy(update={"response": resp.model_copy(
+        update={"title": engine_title(body)})})
+    ctrl = control_http(body=body, final_url=HTTP_URL).model_copy(update={"title": engine_title(body)})
+    v = b.with_control(http=ctrl).verdict()
+    assert v.label == "ok"
+    assert "title" in v.reasons[1]
