@@ -23,7 +23,7 @@ from probe.config.durations import Duration
 from probe.models.base import Frozen
 from probe.models.settings import MeasureSettings
 from probe.net.dns import split_resolver
-from probe.schedule.cron import CronSyntaxError, cron_trigger
+from probe.schedule.cron import CronSyntaxError, cron_trigger, zone
 
 MIN_INTERVAL_S = 10.0  # short intervals exist for tests and the lab; a real probe runs hourly or less
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -43,7 +43,7 @@ class ScheduleEntry(Frozen):
     def _cron_parses(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                cron_trigger(value, timezone=zoneinfo.ZoneInfo("UTC"))
+                cron_trigger(value, timezone=zone("UTC"))
             except CronSyntaxError as exc:
                 raise ValueError(str(exc)) from exc
         return value
@@ -86,7 +86,7 @@ class DaemonSettings(Frozen):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
-            zoneinfo.ZoneInfo(value)
+            zone(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (write e.g. \"UTC\" or \"Asia/Almaty\")") from exc
         return value

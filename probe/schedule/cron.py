@@ -8,8 +8,9 @@ triggers; it knows nothing about lists or runs.
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import UTC, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -20,6 +21,11 @@ _FIELDS = ("minute", "hour", "day", "month", "day_of_week")
 
 class CronSyntaxError(ValueError):
     """A cron expression that cannot be parsed; the message says which field and why."""
+
+
+def zone(name: str) -> tzinfo:
+    """A time zone by IANA name; "UTC" needs no time zone database (slim systems may lack tzdata)."""
+    return UTC if name.upper() in ("UTC", "Z", "ETC/UTC") else ZoneInfo(name)
 
 
 def cron_trigger(expression: str, *, timezone: tzinfo, jitter_s: float | None = None) -> CronTrigger:

@@ -31,12 +31,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from probe.config.model import ProbeConfig
 from probe.errors import ProbeError
+from probe.schedule.cron import zone
 from probe.schedule.jobs import EntryRunner, Log, RunList, utc_now
 from probe.schedule.network import NetworkCheck, controls_reachable
 from probe.schedule.plan import interval_starts, plan_start
 from probe.schedule.retention import prune_older_than
 from probe.schedule.state import DaemonLock, write_state
-from probe.schedule.triggers import make_trigger, zone
+from probe.schedule.triggers import make_trigger
 from probe.store import Store
 
 TICK_S = 30.0

@@ -20,9 +20,10 @@ from typing import Any
 
 from probe.config.model import ProbeConfig, ScheduleEntry
 from probe.measure.runner import RunSummary
+from probe.schedule.cron import zone
 from probe.schedule.network import Backoff, NetworkCheck
 from probe.schedule.plan import new_run_id
-from probe.schedule.triggers import period_s, zone
+from probe.schedule.triggers import period_s
 
 Log = Callable[..., None]  # log(event, **fields): one structured line
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -18,10 +17,6 @@ from probe.config.model import ScheduleEntry
 from probe.schedule.cron import cron_trigger
 
 MAX_DEFAULT_JITTER_S = 300.0
-
-
-def zone(name: str) -> tzinfo:
-    return ZoneInfo(name)
 
 
 def make_trigger(entry: ScheduleEntry, *, timezone: tzinfo, now: datetime | None = None,
