@@ -1,0 +1,118 @@
+"""Shared by the benchmarks: build a lab for a list of URLs and run `probe run` inside its client.
+
+Figures come from the kernel (wall clock, the probe process's own rusage: CPU seconds and peak RSS),
+never from the probe's own claims. The lab's servers, control helper and delayer run in other
+processes: their CPU is reported separately so it can be kept out of the probe's figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from probe.lab.lab import Lab
+
+ROOT = Path(__file__).resolve().parents[1]
+LISTS = ROOT / "tests" / "data" / "citizenlab-test-lists"
+DEFAULT_TIMEOUTS = {"dns": 4.0, "tcp": 10.0, "tls": 10.0, "http": 15.0}  # the probe's own defaults
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    urls: int
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    measured: int
+    exit_code: int
+
+
+def citizenlab_urls() -> list[str]:
+    """Every distinct URL of the Citizen Lab global + kz lists, normalised as the probe would."""
+    from probe.targets import load_targets
+
+    seen: dict[str, None] = {}
+    for name in ("global.csv", "kz.csv"):
+        for target in load_targets(LISTS / name):
+            seen.setdefault(target.url, None)
+    return list(seen)
+
+
+def write_list(urls: list[str], folder: Path) -> Path:
+    path = folder / "bench.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["url", "category_code", "category_description", "date_added", "source", "notes"])
+        for url in urls:
+            writer.writerow([url, "MISC", "Miscelaneous content", "2026-11-26", "benchmark", ""])
+    return path
+
+
+def probe_flags(lab: Lab, *, timeouts: dict[str, float]) -> list[str]:
+    """The lab's flags, with the timeouts the benchmark asks for instead of the lab's short ones."""
+    flags, out, skip = lab.probe_args(), [], False
+    for i, flag in enumerate(flags):
+        if skip:
+            skip = False
+            continue
+        if flag.startswith("--timeout-"):
+            skip = True
+            continue
+        out.append(flag)
+        del i
+    for step, seconds in timeouts.items():
+        out += [f"--timeout-{step}", f"{seconds:g}"]
+    return out
+
+
+def run_probe(lab: Lab, urls: list[str], *, parallel: int, timeouts: dict[str, float]) -> RunFigures:
+    """One `probe run` over `urls` in the lab's client namespace, measured by the kernel."""
+    with tempfile.TemporaryDirectory(prefix="probe-bench-") as tmp:
+        folder = Path(tmp)
+        targets = write_list(urls, folder)
+        store = folder / "bench.sqlite"
+        argv = [sys.executable, "-m", "probe", "run", *probe_flags(lab, timeouts=timeouts), "--list", str(targets),
+                "--parallel", str(parallel), "--store", str(store)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = lab.client_popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        _, err = proc.communicate()
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        measured = _count(store)
+    if proc.returncode != 0:
+        sys.stderr.write(err[-2000:])
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return RunFigures(urls=len(urls), wall_s=wall, cpu_s=cpu, peak_rss_mb=after.ru_maxrss / 1024,
+                      measured=measured, exit_code=proc.returncode)
+
+
+def _count(store: Path) -> int:
+    import sqlite3
+
+    if not store.exists():
+        return 0
+    with sqlite3.connect(store) as conn:
+        return int(conn.execute("SELECT count(*) FROM measurements").fetchone()[0])
+
+
+def lab_process_cpu(lab: Lab) -> dict[str, float]:
+    """CPU seconds used so far by each of the lab's own processes (servers, helper, middlebox)."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid_file in sorted((lab.state / "pids").glob("*.pid")):
+        try:
+            pid = int(pid_file.read_text().split()[0])
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid_file.stem] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
+        except (OSError, ValueError, IndexError):
+            continue
+    return out

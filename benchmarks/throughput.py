@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Throughput, memory and CPU of `probe run` over a full list in the censorship lab (root).
+
+N URLs of the Citizen Lab global + kz lists (default 2,000), served by the lab with 40 ms RTT, 10 % of
+the hosts censored by timeouts (tls_sni_drop for https, ip_drop for http). Prints wall time, URLs/s,
+peak RSS, CPU seconds, and the speed-up against the same run at --parallel 1 on a 50-URL sample
+extrapolated to N (OONI-style one-at-a-time measuring). `--json` prints one line for machines.
+
+    sudo .venv/bin/python benchmarks/throughput.py            # the full run
+    sudo .venv/bin/python benchmarks/throughput.py --urls 300 --sample 20 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _labrun import DEFAULT_TIMEOUTS, citizenlab_urls, lab_process_cpu, run_probe  # noqa: E402
+
+from probe.errors import ProbeError  # noqa: E402
+from probe.lab.lab import Lab  # noqa: E402
+from probe.lab.scenario import Censor, Network  # noqa: E402
+
+
+def _censors(urls: list[str], fraction: float, rng: random.Random) -> tuple[list[Censor], set[str]]:
+    hosts = sorted({urlsplit(u).hostname or "" for u in urls} - {""})
+    chosen = set(rng.sample(hosts, k=round(len(hosts) * fraction)))
+    https_hosts = {urlsplit(u).hostname for u in urls if u.startswith("https:")}
+    censors = [Censor(action="tls_sni_drop" if h in https_hosts else "ip_drop", match=h) for h in sorted(chosen)]
+    return censors, chosen
+
+
+def _sample(urls: list[str], censored: set[str], n: int, fraction: float, rng: random.Random) -> list[str]:
+    """A sample with the same share of censored hosts as the full run, so the extrapolation is fair."""
+    bad = [u for u in urls if urlsplit(u).hostname in censored]
+    good = [u for u in urls if urlsplit(u).hostname not in censored]
+    k_bad = round(n * fraction)
+    return rng.sample(bad, min(k_bad, len(bad))) + rng.sample(good, min(n - k_bad, len(good)))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--urls", type=int, default=2000)
+    ap.add_argument("--parallel", type=int, default=64)
+    ap.add_argument("--rtt-ms", type=int, default=40)
+    ap.add_argument("--censored", type=float, default=0.10)
+    ap.add_argument("--sample", type=int, default=50, help="URLs in the --parallel 1 baseline")
+    ap.add_argument("--nginx-workers", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--prefix", default="bench")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    urls = citizenlab_urls()[: args.urls]
+    censors, censored = _censors(urls, args.censored, rng)
+    hosts = sorted({urlsplit(u).hostname or "" for u in urls} - {""})
+    lab = Lab(prefix=args.prefix)
+    try:
+        lab.up(bulk_hosts=hosts, extra_censors=censors, network=Network(rtt_ms=args.rtt_ms),
+               nginx_workers=args.nginx_workers)
+        cpu0 = lab_process_cpu(lab)
+        full = run_probe(lab, urls, parallel=args.parallel, timeouts=DEFAULT_TIMEOUTS)
+        cpu1 = lab_process_cpu(lab)
+        seq = run_probe(lab, _sample(urls, censored, args.sample, args.censored, rng), parallel=1,
+                        timeouts=DEFAULT_TIMEOUTS)
+    except ProbeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        lab.down()
+    sequential_s = seq.wall_s / max(seq.urls, 1) * full.urls
+    lab_cpu = {k: round(cpu1.get(k, 0) - cpu0.get(k, 0), 2) for k in cpu1}
+    figures = {
+        "urls": full.urls, "measured": full.measured, "censored_hosts": len(censored), "rtt_ms": args.rtt_ms,
+        "parallel": args.parallel, "wall_s": round(full.wall_s, 2), "urls_per_s": round(full.urls / full.wall_s, 1),
+        "peak_rss_mb": round(full.peak_rss_mb, 1), "cpu_s": round(full.cpu_s, 2),
+        "sequential_sample_urls": seq.urls, "sequential_sample_wall_s": round(seq.wall_s, 2),
+        "sequential_extrapolated_s": round(sequential_s, 1), "speedup_vs_sequential": round(sequential_s / full.wall_s, 1),
+        "lab_cpu_s": lab_cpu, "exit_code": full.exit_code,
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:28} {value}")
+    return 0 if full.exit_code == 0 and full.measured == full.urls else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
