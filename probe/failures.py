@@ -49,6 +49,8 @@ SSL_INVALID_CERTIFICATE = "ssl_invalid_certificate"
 SSL_FAILED_HANDSHAKE = "ssl_failed_handshake"
 HTTP_INVALID_REDIRECT_LOCATION_HOST = "http_invalid_redirect_location_host"
 TOO_MANY_REDIRECTS = "unknown_failure: stopped after too many redirects"
+# The control helper refused to connect (a private or reserved target): "not measured", not a failure.
+ADDRESS_NOT_ALLOWED = "unknown_failure: address not allowed"
 UNKNOWN_PREFIX = "unknown_failure: "
 
 _ERRNO_FAILURES = {

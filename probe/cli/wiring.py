@@ -22,18 +22,9 @@ from probe.store import Store
 
 def normalise_cli_url(url: str) -> Target:
     """One URL typed on the command line → a Target, or InputError naming it."""
-    try:
-        from probe.targets import normalise_url
-    except ImportError:  # pragma: no cover - targets package always ships
-        normalise_url = None
-    if normalise_url is not None:
-        return Target(url=normalise_url(url))
-    from urllib.parse import urlsplit
+    from probe.targets import normalise_url
 
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in url.strip():
-        raise InputError(f"not an http(s) URL: {url!r}", hint="write it like https://example.org/")
-    return Target(url=url.strip())
+    return Target(url=normalise_url(url))
 
 
 def load_run_targets(urls: Iterable[str], list_name: str | None, category: str | None,

@@ -15,12 +15,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
+from probe import failures
 from probe.errors import InputError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-ADDRESS_NOT_ALLOWED = "unknown_failure: address not allowed"
+ADDRESS_NOT_ALLOWED = failures.ADDRESS_NOT_ALLOWED
 
 # IPv6 prefixes whose low bits carry an IPv4 address that traffic is translated or tunnelled to.
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))

@@ -60,8 +60,7 @@ class RunContext:
 async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
     summary = RunSummary(run_id=ctx.run_id or str(uuid.uuid4()))
     loop = asyncio.get_running_loop()
-    # getaddrinfo runs in threads: give it enough of them that DNS is not the bottleneck.
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=min(64, max(4, ctx.settings.parallel))))
+    _ensure_resolver_threads(loop, ctx.settings.parallel)
     done = ctx.store.start_run(summary.run_id, ctx.list_name)
     source = (t for t in targets if t.url not in done)
     stop = ctx.stop or asyncio.Event()
@@ -80,8 +79,20 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
         raise
     finally:
         summary.interrupted = status == "interrupted"
-        ctx.store.finish_run(summary.run_id, status, dict(summary.counts))
+        ctx.store.finish_run(summary.run_id, status)
     return summary
+
+
+_EXECUTORS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _ensure_resolver_threads(loop: asyncio.AbstractEventLoop, parallel: int) -> None:
+    """getaddrinfo runs in threads: give it enough that DNS is not the bottleneck (once per loop)."""
+    if id(loop) not in _EXECUTORS:
+        _EXECUTORS.clear()  # a previous loop's pool (a daemon runs one loop; tests run many in turn)
+        _EXECUTORS[id(loop)] = ThreadPoolExecutor(max_workers=min(64, max(4, parallel)),
+                                                  thread_name_prefix="getaddrinfo")
+        loop.set_default_executor(_EXECUTORS[id(loop)])
 
 
 @dataclass

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+import ipaddress
+
+from pydantic import Field, field_validator
 
 from probe.models.base import Frozen
 
@@ -36,3 +38,13 @@ class MeasureSettings(Frozen):
     max_redirects: int = Field(default=10, ge=0, le=30)
     user_agent: str = DEFAULT_USER_AGENT
     fingerprints_dir: Path | None = None  # OONI-format fingerprint CSVs; None: the shipped ones
+
+    @field_validator("not_bogon")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not a CIDR: {cidr!r}") from exc
+        return value

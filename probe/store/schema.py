@@ -63,6 +63,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_measurements_run_index",
+        """
+        CREATE INDEX measurements_run ON measurements(run_id);
+        """,
+    ),
 ]
 
 

@@ -163,7 +163,13 @@ class Store:
         rows = self._conn.execute("SELECT run_id, list_name FROM runs WHERE status='running' ORDER BY started_at")
         return [(str(r[0]), r[1]) for r in rows]
 
-    def finish_run(self, run_id: str, status: str, counts: dict[str, int]) -> None:
+    def finish_run(self, run_id: str, status: str, counts: dict[str, int] | None = None) -> None:
+        """Close a run; its counts are the verdicts stored under it (all of them, across restarts)."""
+        if counts is None:
+            rows = self._conn.execute(
+                "SELECT coalesce(v.label, 'unclassified'), count(*) FROM measurements m "
+                "LEFT JOIN verdicts v USING(measurement_id) WHERE m.run_id=? GROUP BY 1", (run_id,))
+            counts = {str(label): int(n) for label, n in rows}
         with self._transaction():
             self._conn.execute("UPDATE runs SET finished_at=?, status=?, counts=? WHERE run_id=?",
                                (_now(), status, json.dumps(counts, sort_keys=True), run_id))

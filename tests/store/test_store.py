@@ -103,7 +103,7 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     Store.open(path).close()
     Store.open(path).close()
     names = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM migrations")]
-    assert names == ["0001_measurements_chain"]
+    assert names == ["0001_measurements_chain", "0002_measurements_run_index"]
 
 
 def test_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
