@@ -19,6 +19,7 @@ from queue import Empty, Queue
 from typing import Any
 
 from probe.lab.lab import Lab
+from probe.lab.netns import require_root
 from probe.lab.scenario import Scenario
 from probe.models.verdict import is_blocked_label
 
@@ -95,6 +96,7 @@ def run_all(scenarios: Iterable[Scenario], *, lab: Lab, store: Path, parallel: i
             on_result: Callable[[ScenarioResult], None] | None = None) -> list[ScenarioResult]:
     """Every scenario, in order; with `parallel` > 1 that many labs (prefix + digit) work at once,
     sharing the store (its appends are serialised by SQLite)."""
+    require_root()  # here, not in a worker thread, so the CLI prints it as one line
     todo = list(scenarios)
     labs = [lab] if parallel <= 1 else [Lab(prefix=f"{lab.prefix[:9]}{i}", state_root=lab.state.parent)
                                         for i in range(min(parallel, 9))]
