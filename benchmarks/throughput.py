@@ -81,7 +81,8 @@ def main() -> int:
         "parallel": args.parallel, "wall_s": round(full.wall_s, 2), "urls_per_s": round(full.urls / full.wall_s, 1),
         "peak_rss_mb": round(full.peak_rss_mb, 1), "cpu_s": round(full.cpu_s, 2),
         "sequential_sample_urls": seq.urls, "sequential_sample_wall_s": round(seq.wall_s, 2),
-        "sequential_extrapolated_s": round(sequential_s, 1), "speedup_vs_sequential": round(sequential_s / full.wall_s, 1),
+        "sequential_extrapolated_s": round(sequential_s, 1),
+        "speedup_vs_sequential": round(sequential_s / full.wall_s, 1),
         "lab_cpu_s": lab_cpu, "exit_code": full.exit_code,
     }
     if args.json:

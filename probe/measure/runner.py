@@ -65,17 +65,18 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
     source = (t for t in targets if t.url not in done)
     stop = ctx.stop or asyncio.Event()
     state = _State(ctx=ctx, summary=summary, network=ProbeNetwork(resolver_address=ctx.resolver or ""))
-    workers = [asyncio.create_task(_worker(source, state, stop)) for _ in range(ctx.settings.parallel)]
+    tasks: set[asyncio.Task[None]] = set()
     status = "finished"
     try:
-        await asyncio.gather(*workers)
+        await _feed(source, state, stop, tasks)
+        await asyncio.gather(*tasks)
         if stop.is_set():
             status = "interrupted"
     except asyncio.CancelledError:
         status = "interrupted"
-        for w in workers:
-            w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         raise
     finally:
         summary.interrupted = status == "interrupted"
@@ -106,8 +107,16 @@ def _next(source: Iterator[Target]) -> Target | None:
     return next(source, None)
 
 
-async def _worker(source: Iterator[Target], state: _State, stop: asyncio.Event) -> None:
+# Measurements whose own steps are over but which still wait (racing DNS replies, the control's
+# answer) do not count against --parallel; this bounds how many may wait at once.
+SETTLING_FACTOR = 4
+
+
+async def _feed(source: Iterator[Target], state: _State, stop: asyncio.Event, tasks: set[asyncio.Task[None]]) -> None:
+    """Start one task per target while at most `parallel` are active; returns when the list is done."""
     ctx = state.ctx
+    active = asyncio.Semaphore(ctx.settings.parallel)
+    inflight = asyncio.Semaphore(ctx.settings.parallel * SETTLING_FACTOR)
     while not stop.is_set():
         try:
             target = _next(source)
@@ -117,10 +126,32 @@ async def _worker(source: Iterator[Target], state: _State, stop: asyncio.Event) 
             continue
         if target is None:
             return
-        measured = await measure_url(target.url, settings=ctx.settings, resolver=ctx.resolver,
-                                     control=ctx.control, network=state.network,
-                                     category_code=target.category_code or None)
+        await inflight.acquire()
+        await active.acquire()
+        task = asyncio.create_task(_measure_one(target, state, active, inflight))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+
+async def _measure_one(target: Target, state: _State, active: asyncio.Semaphore,
+                       inflight: asyncio.Semaphore) -> None:
+    released = False
+
+    def release_active() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            active.release()
+
+    ctx = state.ctx
+    try:
+        measured = await measure_url(target.url, settings=ctx.settings, resolver=ctx.resolver, control=ctx.control,
+                                     network=state.network, category_code=target.category_code or None,
+                                     on_active_done=release_active)
         _commit(measured, state)
+    finally:
+        release_active()
+        inflight.release()
 
 
 def _commit(measured: MeasuredURL, state: _State) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -71,8 +72,11 @@ class _Notebook:
 
 
 async def measure_url(url: str, *, settings: MeasureSettings, resolver: str | None,
-                      control: ControlSource | None, network: ProbeNetwork,
-                      category_code: str | None = None) -> MeasuredURL:
+                      control: ControlSource | None, network: ProbeNetwork, category_code: str | None = None,
+                      on_active_done: Callable[[], None] | None = None) -> MeasuredURL:
+    """Measure `url`. `on_active_done` is called once the probe's own steps are over, before waiting
+    for racing DNS replies and the control's answer: waiting costs nothing, so a runner can start
+    another URL then."""
     start = utc_now_iso()
     book = _Notebook(url=url, settings=settings, resolver=resolver, clock=measurement_clock())
     control_task: asyncio.Task[tuple[ControlResponse | None, str | None]] | None = None
@@ -92,6 +96,8 @@ async def measure_url(url: str, *, settings: MeasureSettings, resolver: str | No
             book.fail(failures.TOO_MANY_REDIRECTS, "http_round_trip")
             break
         current = location
+    if on_active_done is not None:
+        on_active_done()
     queries = [q for r in book.resolutions.values() for q in await r.finish()]
     control_response, control_failure = await control_task if control_task else (None, "no control configured")
     if control_response is not None and control_response.client_ip:

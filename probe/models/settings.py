@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import ipaddress
+from pathlib import Path
 
 from pydantic import Field, field_validator
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import certifi
 from cryptography import x509
-from cryptography.x509.oid import NameOID
 from cryptography.x509 import DNSName, IPAddress
+from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from probe import failures

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from probe.measure.privacy import scrub
-from probe.models import Artifact, ArtifactRef, HTTPHeader, HTTPObservation, HTTPRequest, HTTPResponse, Measurement
-from probe.models import ProbeNetwork
+from probe.models import (
+    Artifact,
+    ArtifactRef,
+    HTTPHeader,
+    HTTPObservation,
+    HTTPRequest,
+    HTTPResponse,
+    Measurement,
+    ProbeNetwork,
+)
 
 PROBE_IP = "10.77.1.2"
 
