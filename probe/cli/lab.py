@@ -171,7 +171,7 @@ def demo_command(prefix: str, store_path: Path) -> None:
     \b
     Example:
       sudo probe lab demo
-      probe results list          # the demo's measurements are in the store
+      probe results               # the demo's measurements are in the store
     """
     lab_demo.run_demo(Lab(prefix=prefix), store=store_path, echo=click.echo)
 

@@ -72,5 +72,5 @@ def run_demo(lab: Lab, *, store: Path, echo: Callable[[str], None]) -> int:
     finally:
         lab.down()
     echo(f"\n{matched}/{len(_CASES)} verdicts name what the lab's censor did. "
-         f"Results are in {store} (see `probe results list --store {store}`).")
+         f"Results are in {store} (see `probe results --store {store}`).")
     return matched
