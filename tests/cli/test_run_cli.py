@@ -85,3 +85,37 @@ def test_results_and_show_read_what_run_stored(tmp_path: Path, origin: str) -> N
 def test_reading_a_missing_store_is_a_clear_error(tmp_path: Path) -> None:
     out = probe("results", "--store", str(tmp_path / "none.sqlite"))
     assert out.returncode == 2 and "no store" in out.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_finished_measurements(tmp_path: Path) -> None:
+    """SIGINT mid-run: exit 130, no traceback, every finished measurement stored in one valid chain."""
+    import signal
+    import time
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            time.sleep(0.2)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    store = tmp_path / "s.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "probe", "run", "--no-progress", "--parallel", "2",
+                             "--store", str(store), *[f"{base}{i}" for i in range(200)]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    server.shutdown()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    verify = probe("verify", "--store", str(store))
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    listed = probe("results", "--json", "--limit", "1000", "--store", str(store)).stdout.splitlines()
+    assert 0 < len(listed) < 200
