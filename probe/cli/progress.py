@@ -52,13 +52,14 @@ class RunDisplay:
 
     def add(self, outcome: RunOutcome) -> None:
         row = row_of(outcome)
-        if row.verdict == "ok":
+        # ok: reachable; anomalous: a censorship verdict; failed: everything else (down, inconclusive,
+        # a site refusing this network, or unclassified with a failure).
+        if row.verdict == "ok" or (row.verdict == "unclassified" and not row.failure):
             self.ok += 1
         elif outcome.verdict is not None and outcome.verdict.blocked:
             self.anomalous += 1
         else:
-            self.failed += 1 if row.failure else 0
-            self.ok += 0 if row.failure else 1
+            self.failed += 1
         if row.verdict == "ok" and len(self.rows) >= MAX_OK_ROWS:
             self.hidden_ok += 1
         else:
