@@ -69,10 +69,10 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
         body_cap_bytes=body_cap,
         timeouts=Timeouts(dns_s=timeout_dns, tcp_s=timeout_tcp, tls_s=timeout_tls, http_s=timeout_http))
     targets, total = load_run_targets(urls, list_name, category, on_error=_print_input_error)
+    store = _open_store(store_path)
     if not settings.control_urls and not settings.doh_url:
         click.echo("note: no control helper given (--control URL): without an uncensored view to compare "
                    "with, verdicts will be 'inconclusive'", err=True)
-    store = _open_store(store_path)
     with store:
         try:
             summary, display = asyncio.run(_run(targets, total, settings, store, list_name=list_name, as_json=as_json,
