@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from probe import __version__, failures
 from probe.control.doh import doh_resolve, transport_failure
 from probe.control.fetch import parse_target
+from probe.control.transport import ConnectFailed, KeepAlivePool
 from probe.errors import InputError
 from probe.models.control import ControlRequest, ControlResponse
 
@@ -59,14 +60,16 @@ class ControlClient:
         self._timeout_s = timeout_s
         self._unreachable: dict[str, tuple[float, str]] = {}  # helper → (until, failure)
         context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else certifi.where())
+        # Connecting gets under half the budget, so a helper that cannot be reached is known as such
+        # (and skipped for a while) rather than lost in the overall timeout.
+        connect_s = min(timeout_s / 2, 10.0)
+        self._pool = KeepAlivePool(ssl_context=context, connect_timeout_s=connect_s,
+                                   user_agent=f"probe/{__version__}", max_idle=max_connections)
+        # DNS over HTTPS is the rare fallback: httpx is fine there (and made only when configured).
         self._http = httpx.AsyncClient(
             verify=context, trust_env=False, follow_redirects=False,
             headers={"User-Agent": f"probe/{__version__}"},
-            # Connecting gets under half the budget, so a helper that cannot be reached is known as
-            # such (and skipped for a while) rather than lost in the overall timeout.
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s / 2, 10.0)),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections // 2,
-                                keepalive_expiry=15.0))
+            timeout=httpx.Timeout(timeout_s, connect=connect_s)) if doh_url else None
 
     async def __aenter__(self) -> ControlClient:
         return self
@@ -76,7 +79,9 @@ class ControlClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._pool.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def query(self, url: str, addresses: list[str]) -> tuple[ControlResponse | None, str | None]:
         """(answer, None) from the first helper that answers; else a DNS-only DoH answer together with
@@ -98,7 +103,7 @@ class ControlClient:
         return await self._doh(url, explanation)
 
     async def _doh(self, url: str, explanation: str) -> tuple[ControlResponse | None, str | None]:
-        assert self._doh_url is not None
+        assert self._doh_url is not None and self._http is not None
         target = parse_target(url)
         if target is None:
             return None, f"{explanation}; not an http(s) URL, so no DNS over HTTPS either"
@@ -138,19 +143,13 @@ class ControlClient:
             return _parse(helper, body)
         return None, "overloaded (HTTP 503)"
 
-    async def _post(self, endpoint: str, payload: bytes) -> tuple[int, httpx.Headers, bytes]:
+    async def _post(self, endpoint: str, payload: bytes) -> tuple[int, dict[str, str], bytes]:
         try:
-            request = self._http.stream("POST", endpoint, content=payload,
-                                        headers={"Content-Type": "application/json"})
-            async with request as response:
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_RESPONSE_BYTES:
-                        raise ValueError("control answer larger than 1 MiB")
-                return response.status_code, response.headers, bytes(body)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise _Unreachable(str(exc)) from exc
+            reply = await self._pool.post(endpoint, payload, content_type="application/json",
+                                          max_body=MAX_RESPONSE_BYTES)
+        except ConnectFailed as exc:
+            raise _Unreachable(str(exc)) from exc.__cause__
+        return reply.status, reply.headers, reply.body
 
 
 def _parse(helper: str, body: bytes) -> tuple[ControlResponse | None, str]:
