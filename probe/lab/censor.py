@@ -8,7 +8,8 @@ Netfilter does what it can (iptables syntax; the nft backend here has no string 
     tls_sni_drop/reset     filter: client packets to :443 carrying the name (the ClientHello's SNI)
     http_host_drop/reset   filter: client packets to :80 carrying the name (the Host header)
     block_control     filter: everything to the control helper's addresses is dropped
-    tls_mitm/throttle, http_blockpage/redirect   nat: REDIRECT client flows to the middlebox
+    tls_mitm/throttle/sni_eof, http_blockpage/redirect/host_eof   nat: REDIRECT client flows to the
+                      middlebox (the *_eof actions need a FIN from the box: a REJECT can only reset)
     network.rtt_ms    mangle: client packets to NFQUEUE (the middlebox's delayer)
     network.loss_pct  mangle: `statistic` random drop, both directions
 
@@ -87,10 +88,10 @@ def _nat(censors: list[Censor], version: int) -> list[str]:
     actions = {c.action for c in censors}
     control = A.CONTROL_V4 if version == 4 else A.CONTROL_V6
     rules = []
-    if actions & {"http_blockpage", "http_redirect"}:
+    if actions & {"http_blockpage", "http_redirect", "http_host_eof"}:
         rules.append(f"-A PREROUTING -i {ISP_CLIENT_IF} -p tcp --dport 80 ! -d {control} "
                      f"-j REDIRECT --to-ports {HTTP_BOX_PORT}")
-    if actions & {"tls_mitm", "tls_throttle"}:
+    if actions & {"tls_mitm", "tls_throttle", "tls_sni_eof"}:
         rules.append(f"-A PREROUTING -i {ISP_CLIENT_IF} -p tcp --dport 443 ! -d {control} "
                      f"-j REDIRECT --to-ports {TLS_BOX_PORT}")
     return rules
@@ -137,12 +138,16 @@ def middlebox_config(state: Path, censors: list[Censor], network: Network, *,
         elif c.action == "http_redirect":
             http_rules.append({"match": c.match, "kind": "redirect",
                                "location": c.location or f"http://{A.BLOCKPAGE_V4}/blocked"})
+        elif c.action == "http_host_eof":
+            http_rules.append({"match": c.match, "kind": "eof"})
         elif c.action == "tls_mitm":
             tls_rules.append({"match": c.match, "kind": "mitm", "issuer": c.issuer,
                               "chain": str(rogue_chains[c.issuer])})
         elif c.action == "tls_throttle":
             tls_rules.append({"match": c.match, "kind": "throttle", "delay_ms": c.delay_ms,
                               "rate_kbit": c.rate_kbit})
+        elif c.action == "tls_sni_eof":
+            tls_rules.append({"match": c.match, "kind": "eof"})
         elif c.action == "dns_inject":
             v4, v6 = redirect_target(c.address)
             inject_rules.append({"match": c.match, "v4": v4, "v6": v6})

@@ -9,6 +9,9 @@ of `probe.net` — the lab must be checkable before and apart from the probe's o
     tcp IP PORT                  connect: ok or errno name / timeout
     tls IP PORT SNI [CA]         handshake: ok / error, issuer, whether the chain validates with CA
     http IP PORT HOST [tls CA]   GET /: status, headers, body length, title
+
+Failures are errno names (ECONNRESET: an RST), "timeout", "cert:…" / "ssl:…", or "eof": the peer
+closed cleanly (a FIN) before answering, which is what a censor's spoofed FIN looks like.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ TIMEOUT_S = 3.0
 def _err(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError | socket.timeout):
         return "timeout"
+    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return "eof"  # before the generic SSLError: a FIN mid-handshake, not a TLS alert
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"cert:{exc.verify_message}"
     if isinstance(exc, ssl.SSLError):
@@ -127,6 +132,8 @@ def check_http(ip: str, port: str, host: str, tls: str = "", ca: str = "") -> di
         sock.close()
     except OSError as exc:
         return {"ok": False, "failure": _err(exc), "t": round(time.monotonic() - t0, 4)}
+    if not data:  # recv() gave b"" at once: a FIN before any answer (an RST raises ECONNRESET)
+        return {"ok": False, "failure": "eof", "t": round(time.monotonic() - t0, 4)}
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)

@@ -117,6 +117,22 @@ def test_http_host_filtering(lab: Lab, action: str, failure: str) -> None:
     assert check(lab, "http", SITE, "80", DECOY)["status"] == 200
 
 
+@pytest.mark.parametrize(("action", "port", "tls"), [("http_host_eof", "80", ""), ("tls_sni_eof", "443", "tls")])
+def test_eof_actions_end_the_flow_with_a_fin(lab: Lab, action: str, port: str, tls: str) -> None:
+    """The censor closes cleanly right after the Host header / ClientHello: recv() gives b"" ("eof")
+    at once, where an RST raises ECONNRESET and a drop times out; other names pass."""
+    up(lab, "https://selftanu.kz/", [{"action": action}])
+    tail = [tls, str(lab.ca_path)] if tls else []
+    assert check(lab, "tcp", SITE, port)["ok"]  # the address itself is reachable
+    closed = check(lab, "http", SITE, port, "selftanu.kz", *tail)
+    assert closed["failure"] == "eof" and closed["t"] < 1.0
+    assert check(lab, "http", SITE, port, "www.selftanu.kz", *tail)["failure"] == "eof"  # a domain suffix
+    assert check(lab, "http", SITE, port, DECOY, *tail)["status"] == 200  # relayed untouched
+    if tls:
+        assert check(lab, "tls", SITE, port, "selftanu.kz")["failure"] == "eof"
+        assert check(lab, "tls", SITE, port, DECOY, str(lab.ca_path))["valid"]
+
+
 def test_http_blockpage_and_redirect_injection(lab: Lab) -> None:
     up(lab, "http://who.int/", [{"action": "http_blockpage", "status": 451, "page": "<title>Blocked</title>"},
                                 {"action": "http_redirect", "match": "selftanu.kz",

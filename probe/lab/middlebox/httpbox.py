@@ -2,7 +2,8 @@
 
 The interceptor receives port-80 flows that netfilter REDIRECTs to it, reads the request head, and
 either answers for the censor (a blockpage with a status, or a redirect to a blockpage URL) and
-closes, or connects to the original destination and relays unchanged.
+closes, or closes at once with a FIN and no answer (http_host_eof: what a spoofed FIN does to the
+client), or connects to the original destination and relays unchanged.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from probe.lab.middlebox.relay import close, dial, splice
+from probe.lab.middlebox.relay import close, dial, finish, splice
 from probe.lab.middlebox.wire import host_matches, original_dst
 
 DEFAULT_BLOCKPAGE = """<!DOCTYPE html>
@@ -42,15 +43,16 @@ def request_host(head: bytes) -> str:
     return ""
 
 
-def verdict_for(host: str, rules: list[dict[str, Any]]) -> bytes | None:
-    """The censor's answer for a request to `host`, or None to let it pass."""
-    for rule in rules:
-        if not host_matches(host, rule["match"]):
-            continue
-        if rule["kind"] == "redirect":
-            return response(302, b"", location=rule["location"])
-        return response(int(rule.get("status", 403)), rule.get("page", DEFAULT_BLOCKPAGE).encode())
-    return None
+def rule_for(host: str, rules: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first rule matching a request to `host`, or None to let it pass."""
+    return next((rule for rule in rules if host_matches(host, rule["match"])), None)
+
+
+def answer_for(rule: dict[str, Any]) -> bytes:
+    """What the censor answers instead of the site (blockpage and redirect rules)."""
+    if rule["kind"] == "redirect":
+        return response(302, b"", location=rule["location"])
+    return response(int(rule.get("status", 403)), rule.get("page", DEFAULT_BLOCKPAGE).encode())
 
 
 async def intercept(rules: list[dict[str, Any]], reader: asyncio.StreamReader,
@@ -60,9 +62,12 @@ async def intercept(rules: list[dict[str, Any]], reader: asyncio.StreamReader,
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
         close(writer)
         return
-    answer = verdict_for(request_host(head), rules)
-    if answer is not None:
-        writer.write(answer)
+    rule = rule_for(request_host(head), rules)
+    if rule is not None and rule["kind"] == "eof":
+        await finish(reader, writer)
+        return
+    if rule is not None:
+        writer.write(answer_for(rule))
         try:
             await writer.drain()
         finally:

@@ -1,4 +1,7 @@
-"""Moving bytes between two asyncio streams, at full speed or throttled. No policy here."""
+"""Moving bytes between two asyncio streams (at full speed or throttled) and ending them (FIN or RST).
+
+No policy here: which flows to end, and how, is decided by httpbox and tlsbox.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +50,28 @@ async def splice(a_reader: asyncio.StreamReader, a_writer: asyncio.StreamWriter,
 def close(writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(Exception):
         writer.close()
+
+
+async def finish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                 wait_s: float = 10.0) -> None:
+    """Close with a FIN and never an RST, as a censor's spoofed FIN looks to the client.
+
+    Linux answers close() with an RST when unread bytes sit in the socket, so after our FIN
+    (write_eof, a half-close) we read and discard until the client closes too, or `wait_s` passes.
+    """
+    try:
+        if writer.can_write_eof():
+            writer.write_eof()
+        await asyncio.wait_for(_discard(reader), wait_s)
+    except (ConnectionError, OSError, TimeoutError):
+        pass
+    finally:
+        close(writer)
+
+
+async def _discard(reader: asyncio.StreamReader) -> None:
+    while await reader.read(CHUNK):
+        pass
 
 
 def reset(writer: asyncio.StreamWriter) -> None:

@@ -1,4 +1,4 @@
-"""The transparent TLS interceptor: MITM with a rogue CA, throttling, or a plain relay, by SNI.
+"""The transparent TLS interceptor: MITM with a rogue CA, throttling, a FIN, or a plain relay, by SNI.
 
 Port-443 flows that netfilter REDIRECTs here are peeked (the ClientHello stays in the socket), then:
 
@@ -7,6 +7,8 @@ Port-443 flows that netfilter REDIRECTs here are peeked (the ClientHello stays i
                 new TLS connection to the original destination
 * tls_throttle: the ClientHello is held `delay_ms`, and server-to-client bytes are paced at
                 `rate_kbit` (the decoy SNI to the same address goes at full speed)
+* tls_sni_eof:  the connection is closed with a FIN in answer to the ClientHello (a spoofed FIN:
+                the client's handshake ends in EOF)
 * otherwise:    relayed untouched
 """
 
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.lab import pki
-from probe.lab.middlebox.relay import close, dial, splice
+from probe.lab.middlebox.relay import close, dial, finish, splice
 from probe.lab.middlebox.wire import client_hello_sni, host_matches, original_dst, tls_record_length
 
 
@@ -87,6 +89,9 @@ async def handle(sock: socket.socket, rules: list[dict[str, Any]], forgers: dict
     if rule is not None and rule["kind"] == "mitm" and sni:
         await _mitm(sock, sni, dst, port, forgers[rule["issuer"]])
         return
+    if rule is not None and rule["kind"] == "eof":
+        await _fin(sock)
+        return
     rate = 0.0
     if rule is not None and rule["kind"] == "throttle":
         await asyncio.sleep(rule["delay_ms"] / 1000)
@@ -98,6 +103,17 @@ async def handle(sock: socket.socket, rules: list[dict[str, Any]], forgers: dict
         sock.close()
         return
     await splice(reader, writer, up_reader, up_writer, down_rate_bytes_s=rate)
+
+
+async def _fin(sock: socket.socket) -> None:
+    """End the flow with a FIN. The peeked ClientHello is still in the socket: `finish` reads it out
+    before closing, or the kernel would turn the close into an RST."""
+    try:
+        reader, writer = await _streams(sock)
+    except OSError:
+        sock.close()
+        return
+    await finish(reader, writer)
 
 
 async def _mitm(sock: socket.socket, sni: str, dst: str, port: int, forger: Forger) -> None:
