@@ -171,6 +171,10 @@ def _errno_failure(exc: BaseException) -> str | None:
         return None  # handled by _resolver_failure: its errno is an EAI_* code, not an errno
     if isinstance(exc, OSError) and exc.errno in _ERRNO_FAILURES:
         return _ERRNO_FAILURES[exc.errno]
+    if type(exc) is ConnectionResetError and exc.errno is None and not exc.args:
+        # asyncio's TLS layer signals a FIN during the handshake with a bare ConnectionResetError();
+        # a real RST arrives as ConnectionResetError(ECONNRESET) and is matched above.
+        return EOF_ERROR
     if isinstance(exc, ConnectionResetError):
         return CONNECTION_RESET
     if isinstance(exc, ConnectionRefusedError):

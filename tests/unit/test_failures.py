@@ -111,3 +111,10 @@ def test_cycle_in_exception_chain_terminates() -> None:
 def test_timeout_during_handshake_is_a_timeout_not_a_handshake_failure() -> None:
     exc = _chained(TimeoutError(), ssl.SSLWantReadError(2, "The operation did not complete (read)"))
     assert failures.classify_exception(exc) == "generic_timeout_error"
+
+
+def test_fin_during_tls_handshake_is_eof_not_reset() -> None:
+    """asyncio's sslproto reports EOF during the handshake as a bare ConnectionResetError()."""
+    assert failures.classify_exception(ConnectionResetError()) == "eof_error"
+    assert failures.classify_exception(ConnectionResetError(errno.ECONNRESET, "reset")) == "connection_reset"
+    assert failures.classify_exception(ConnectionResetError("Connection lost")) == "connection_reset"
