@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
+import struct
 
 from conftest import Pki, http_handler, serve
 
@@ -152,3 +153,33 @@ def test_settings_defaults_match_the_design() -> None:
 def test_ip_address_certificate_is_checked_as_an_ip(lab_pki: Pki) -> None:
     obs, _ = _tls_case(lab_pki, "valid", name="127.0.0.1")
     assert obs.failure is None and obs.validation and obs.validation.failure is None
+
+
+def test_fin_after_the_client_hello_is_eof(lab_pki: Pki) -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        async def fin(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(1024)  # the ClientHello
+            writer.close()  # FIN, like a censor that closes the flow after seeing the SNI
+
+        server, port = await serve(fin)
+        try:
+            return (await _handshake(port, "selftanu.kz", lab_pki, ArtifactSink()))[0]
+        finally:
+            server.close()
+    assert asyncio.run(go()).failure == "eof_error"
+
+
+def test_rst_after_the_client_hello_is_a_reset(lab_pki: Pki) -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        async def rst(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(1024)
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+            writer.transport.abort()
+
+        server, port = await serve(rst)
+        try:
+            return (await _handshake(port, "selftanu.kz", lab_pki, ArtifactSink()))[0]
+        finally:
+            server.close()
+    assert asyncio.run(go()).failure == "connection_reset"
