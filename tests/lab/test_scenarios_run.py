@@ -20,16 +20,6 @@ from probe.lab.servers import probe_run_available
 pytestmark = pytest.mark.lab
 
 SCENARIOS = load_scenarios([Path(__file__).resolve().parent / "scenarios"])
-# Scenarios whose expected verdict is right but which the probe's engine does not reach yet. Strict:
-# once the engine is fixed they XPASS, which fails, so the entry is removed rather than forgotten.
-_FIN_IN_HANDSHAKE = ("probe/net/tls.py records a FIN during the handshake as connection_reset: asyncio's "
-                     "SSL protocol raises a bare ConnectionResetError() (errno None) on EOF, which "
-                     "failures.classify_exception maps like a real RST (errno ECONNRESET)")
-ENGINE_GAPS = {"tls_sni_eof": _FIN_IN_HANDSHAKE, "redirect_then_eof_https": _FIN_IN_HANDSHAKE}
-CASES = [pytest.param(s, id=s.name, marks=[pytest.mark.xfail(reason=ENGINE_GAPS[s.name], strict=True)]
-                      if s.name in ENGINE_GAPS else []) for s in SCENARIOS]
-
-
 # The scenarios wait on timeouts far more than they use the CPU: three labs at once on two cores.
 PARALLEL_LABS = 3
 
@@ -48,7 +38,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Scen
         lab.down()
 
 
-@pytest.mark.parametrize("scenario", CASES)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_scenario_verdict(results: dict[str, ScenarioResult], scenario: Scenario) -> None:
     result = results[scenario.name]
     assert result.error is None, result.error
