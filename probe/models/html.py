@@ -6,6 +6,7 @@ so a page compares equal to itself whatever its charset.
 
 from __future__ import annotations
 
+import codecs
 import html
 import re
 
@@ -21,6 +22,33 @@ TAG_RE = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
 
+# Codecs Python knows that no real web page uses and that can produce lone surrogates or act as
+# escapes (utf-7 decodes "+2AA-" to U+D800): a page declaring one is read as UTF-8 instead.
+_REFUSED_CHARSETS = {"utf_7", "unicode_escape", "raw_unicode_escape", "punycode", "idna", "utf_16", "utf_32",
+                     "mbcs", "oem", "charmap"}
+
+
+def clean_text(text: str) -> str:
+    """Text that can always be encoded as UTF-8: lone surrogates become U+FFFD."""
+    return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(text) else text
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _usable_charset(name: str) -> bool:
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return False
+    return info.name.replace("-", "_") not in _REFUSED_CHARSETS and getattr(info, "_is_text_encoding", True)
+
+
 def declared_charset(body: bytes, content_type: str | None = None) -> str | None:
     """The charset a Content-Type header or an HTML <meta> declares, if Python knows it."""
     candidates: list[str] = []
@@ -32,11 +60,8 @@ def declared_charset(body: bytes, content_type: str | None = None) -> str | None
     if meta:
         candidates.append(meta.group(1).decode("ascii", "replace"))
     for name in candidates:
-        try:
-            "".encode(name)
-        except LookupError:
-            continue
-        return name
+        if _usable_charset(name):
+            return name
     return None
 
 
@@ -47,8 +72,8 @@ def decode_body(body: bytes, content_type: str | None = None) -> str:
     """
     charset = declared_charset(body, content_type) or "utf-8"
     try:
-        return body.decode(charset, errors="replace")
-    except LookupError:  # pragma: no cover - declared_charset already checked the codec exists
+        return clean_text(body.decode(charset, errors="replace"))
+    except (LookupError, UnicodeError):  # pragma: no cover - declared_charset already checked the codec
         return body.decode("utf-8", errors="replace")
 
 

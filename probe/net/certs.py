@@ -20,6 +20,7 @@ from cryptography.x509.verification import PolicyBuilder, Store, VerificationErr
 
 from probe import failures
 from probe.models import CertificateValidation
+from probe.models.html import clean_text
 
 
 @functools.lru_cache(maxsize=8)
@@ -36,8 +37,8 @@ def bundle_path(ca_bundle: Path | None) -> str:
 def _name(name: x509.Name) -> str:
     cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     if cns:
-        return str(cns[0].value)
-    return name.rfc4514_string()
+        return clean_text(str(cns[0].value))
+    return clean_text(name.rfc4514_string())
 
 
 def _failure_for(reason: str, certs: list[x509.Certificate], roots: frozenset[bytes], now: datetime) -> str:
@@ -68,11 +69,15 @@ def validate_chain(ders: list[bytes], *, hostname: str, ca_bundle: Path | None,
         certs = [x509.load_der_x509_certificate(d) for d in ders]
     except ValueError as exc:
         return CertificateValidation(ca_bundle=label, failure=failures.SSL_INVALID_CERTIFICATE,
-                                     reason=f"unparseable certificate: {exc}")
+                                     reason=clean_text(f"unparseable certificate: {exc}"))
     leaf = certs[0]
-    info = dict(ca_bundle=label, leaf_subject=_name(leaf.subject), leaf_issuer=_name(leaf.issuer),
-                root_issuer=_name(certs[-1].issuer), not_before=leaf.not_valid_before_utc.isoformat(),
-                not_after=leaf.not_valid_after_utc.isoformat())
+    try:  # cryptography parses names lazily: a hostile certificate fails here, not at load time
+        info = dict(ca_bundle=label, leaf_subject=_name(leaf.subject), leaf_issuer=_name(leaf.issuer),
+                    root_issuer=_name(certs[-1].issuer), not_before=leaf.not_valid_before_utc.isoformat(),
+                    not_after=leaf.not_valid_after_utc.isoformat())
+    except ValueError as exc:
+        return CertificateValidation(ca_bundle=label, failure=failures.SSL_INVALID_CERTIFICATE,
+                                     reason=clean_text(f"unparseable certificate: {exc}"))
     subject: DNSName | IPAddress
     try:
         subject = IPAddress(ipaddress.ip_address(hostname))
@@ -83,7 +88,7 @@ def validate_chain(ders: list[bytes], *, hostname: str, ca_bundle: Path | None,
         verifier = PolicyBuilder().store(store).time(now.replace(tzinfo=None)).build_server_verifier(subject)
         verifier.verify(leaf, certs[1:])
     except (VerificationError, ValueError) as exc:
-        reason = str(exc)
+        reason = clean_text(str(exc))
         return CertificateValidation(**info, failure=_failure_for(reason, certs, roots, now),
                                      reason=reason)
     return CertificateValidation(**info)

@@ -26,6 +26,9 @@ from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock
 
 RESOLV_CONF = Path("/etc/resolv.conf")
+INVALID_HOST_NAME = "unknown_failure: invalid host name"
+# A flood of datagrams within the listening window is itself evidence, but keep memory bounded.
+MAX_DATAGRAMS = 32
 
 
 def system_nameserver(resolv_conf: Path = RESOLV_CONF) -> str | None:
@@ -81,10 +84,13 @@ class _Collector(asyncio.DatagramProtocol):
         self.datagrams: asyncio.Queue[tuple[bytes, str, float]] = asyncio.Queue()
         self.error: Exception | None = None
         self.clock: Clock | None = None
+        self.received = 0
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         assert self.clock is not None
-        self.datagrams.put_nowait((data, f"{addr[0]}:{addr[1]}", self.clock()))
+        self.received += 1
+        if self.received <= MAX_DATAGRAMS:
+            self.datagrams.put_nowait((data, f"{addr[0]}:{addr[1]}", self.clock()))
 
     def error_received(self, exc: Exception) -> None:
         self.error = exc  # e.g. ICMP port unreachable: connection_refused
@@ -132,15 +138,18 @@ async def _query_udp(hostname: str, query_type: QueryType, *, resolver: str, tim
                      late_window_s: float, clock: Clock, sink: ArtifactSink,
                      first_reply: asyncio.Future[list[str]] | None) -> DNSQueryObservation:
     loop = asyncio.get_running_loop()
-    ip, port = split_resolver(resolver)
-    query = dns.message.make_query(hostname, query_type, use_edns=0, payload=1232)
-    query.flags |= dns.flags.RD
     t0 = clock()
     base = dict(engine="udp", resolver_address=resolver, hostname=hostname, query_type=query_type, t0=t0)
-    family = socket.AF_INET6 if ipaddress.ip_address(ip).version == 6 else socket.AF_INET
     try:
+        query = dns.message.make_query(hostname, query_type, use_edns=0, payload=1232)
+    except (dns.exception.DNSException, ValueError):  # a label > 63 bytes, an empty label: not askable
+        return DNSQueryObservation(**base, t=clock(), failure=INVALID_HOST_NAME)
+    query.flags |= dns.flags.RD
+    try:
+        ip, port = split_resolver(resolver)
+        family = socket.AF_INET6 if ipaddress.ip_address(ip).version == 6 else socket.AF_INET
         transport, proto = await loop.create_datagram_endpoint(_Collector, remote_addr=(ip, port), family=family)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a socket we cannot open is an observation too
         return DNSQueryObservation(**base, t=clock(), failure=failures.classify_exception(exc))
     proto.clock = clock
     try:

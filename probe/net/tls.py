@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from probe import failures
-from probe.models import TLSHandshakeObservation
+from probe.failures import scrub_addresses
+from probe.models import CertificateValidation, TLSHandshakeObservation
+from probe.models.html import clean_text
 from probe.net.artifacts import ArtifactSink
 from probe.net.certs import validate_chain
 from probe.net.clock import Clock
@@ -70,13 +72,28 @@ async def tls_handshake(sock: socket.socket, *, ip: str, port: int, server_name:
         sock.close()
         return TLSHandshakeObservation(**base, t=clock(), failure=failures.classify_exception(exc)), None
     t = clock()
+    try:
+        obs = _completed(writer, base, t=t, server_name=server_name, ca_bundle=ca_bundle, sink=sink,
+                         is_decoy=is_decoy)
+    except Exception as exc:  # noqa: BLE001 - a chain we cannot even read is evidence, not a crash
+        writer.close()
+        reason = scrub_addresses(f"{type(exc).__name__}: {exc}")
+        return TLSHandshakeObservation(**base, t=t, failure=failures.SSL_INVALID_CERTIFICATE,
+                                       validation=CertificateValidation(
+                                           ca_bundle=str(ca_bundle or "certifi"),
+                                           failure=failures.SSL_INVALID_CERTIFICATE,
+                                           reason=clean_text(f"unreadable chain: {reason}"))), None
+    return obs, TLSStream(reader, writer)
+
+
+def _completed(writer: asyncio.StreamWriter, base: dict[str, object], *, t: float, server_name: str,
+               ca_bundle: Path | None, sink: ArtifactSink, is_decoy: bool) -> TLSHandshakeObservation:
     ssl_object = writer.get_extra_info("ssl_object")
     ders = _peer_chain(ssl_object)
     hashes = [sink.add("x509_der", der) for der in ders]
     validation = validate_chain(ders, hostname=server_name, ca_bundle=ca_bundle)
     cipher = ssl_object.cipher()
-    obs = TLSHandshakeObservation(
+    return TLSHandshakeObservation(
         **base, t=t, tls_version=ssl_object.version(), cipher_suite=cipher[0] if cipher else None,
         negotiated_protocol=ssl_object.selected_alpn_protocol(), peer_certificates=hashes,
         validation=validation, failure=None if is_decoy else validation.failure)
-    return obs, TLSStream(reader, writer)

@@ -114,3 +114,16 @@ def test_resolver_parsing(tmp_path) -> None:  # type: ignore[no-untyped-def]
     conf.write_text("# comment\nsearch lan\nnameserver 10.77.1.1\nnameserver 10.77.1.9\n")
     assert system_nameserver(conf) == "10.77.1.1"
     assert system_nameserver(tmp_path / "missing") is None
+
+
+def test_a_name_that_cannot_be_asked_is_an_observation() -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        return await query_udp("a" * 64 + ".kz", "A", resolver="127.0.0.1:9", timeout_s=0.2, late_window_s=0,
+                               clock=measurement_clock(), sink=ArtifactSink())
+    obs = asyncio.run(go())
+    assert obs.failure == "unknown_failure: invalid host name"
+
+
+def test_a_flood_of_replies_is_bounded() -> None:
+    obs, _ = _run(lambda q: [(0, _answer(q, "198.18.0.10"))] + [(0.01, _answer(q, "198.18.0.11"))] * 200)
+    assert len(obs.late_replies) < 40

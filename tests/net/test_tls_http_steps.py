@@ -183,3 +183,18 @@ def test_rst_after_the_client_hello_is_a_reset(lab_pki: Pki) -> None:
         finally:
             server.close()
     assert asyncio.run(go()).failure == "connection_reset"
+
+
+def test_title_in_an_escaping_charset_never_breaks_the_record() -> None:
+    body = b'<meta charset="utf-7"><title>+2AA-</title>'
+    obs, _ = asyncio.run(_get(http_handler(body)))
+    assert obs.response is not None
+    obs.model_dump_json()  # a lone surrogate here would make the measurement unserialisable
+    assert (obs.response.title or "").encode("utf-8")
+
+
+def test_unreadable_certificate_names_are_a_recorded_failure(lab_pki: Pki) -> None:
+    from probe.net.certs import validate_chain
+
+    validation = validate_chain([b"\x30\x03\x02\x01\x00"], hostname="selftanu.kz", ca_bundle=lab_pki.ca_file)
+    assert validation.failure == "ssl_invalid_certificate" and "unparseable" in (validation.reason or "")
