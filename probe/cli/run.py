@@ -121,7 +121,7 @@ async def _run(targets: Any, total: int, settings: MeasureSettings, store: Store
         display.add(outcome)
 
     ctx = await build_run_context(settings, store, on_result=on_result, list_name=list_name, stop=stop,
-                                  key_path=key_path)
+                                  key_path=key_path, on_error=lambda _target, message: display.note(message))
     try:
         with display:
             return await run_targets(targets, ctx), display

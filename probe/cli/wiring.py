@@ -94,8 +94,10 @@ def make_signer(key_path: Path | None) -> Any:
 
 
 async def build_run_context(settings: MeasureSettings, store: Store, *, on_result: Callable[[RunOutcome], None],
-                            list_name: str | None, stop: asyncio.Event, key_path: Path | None) -> RunContext:
+                            list_name: str | None, stop: asyncio.Event, key_path: Path | None,
+                            on_error: Callable[[Target, str], None] | None = None) -> RunContext:
     resolver = settings.resolver or system_nameserver()
     return RunContext(settings=settings, store=store, resolver=resolver, control=make_control(settings),
                       classifier=make_classifier(settings), identify=make_identify(settings.asn_db),
-                      signer=make_signer(key_path), on_result=on_result, list_name=list_name, stop=stop)
+                      signer=make_signer(key_path), on_result=on_result, list_name=list_name, stop=stop,
+                      on_error=on_error)

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from probe.errors import InputError
+from probe.errors import StoreError
+from probe.failures import scrub_addresses
 from probe.measure.privacy import scrub
 from probe.measure.url import ControlSource, MeasuredURL, measure_url
 from probe.models import Measurement, ProbeNetwork, Target, Verdict
@@ -55,6 +56,10 @@ class RunContext:
     list_name: str | None = None
     stop: asyncio.Event | None = None
     run_id: str | None = None  # continue this run (after a crash): its measured inputs are skipped
+    # The probe's own addresses learned so far (local sockets, the control's view of us). Every
+    # measurement is scrubbed of all of them, also one whose own control query failed; a daemon
+    # passes the same set to every run. Kept in memory only.
+    own_addresses: set[str] = field(default_factory=set)
 
 
 async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
@@ -64,24 +69,34 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
     done = ctx.store.start_run(summary.run_id, ctx.list_name)
     source = (t for t in targets if t.url not in done)
     stop = ctx.stop or asyncio.Event()
-    state = _State(ctx=ctx, summary=summary, network=ProbeNetwork(resolver_address=ctx.resolver or ""))
+    state = _State(ctx=ctx, summary=summary, network=ProbeNetwork(resolver_address=ctx.resolver or ""), stop=stop)
     tasks: set[asyncio.Task[None]] = set()
     status = "finished"
     try:
         await _feed(source, state, stop, tasks)
         await asyncio.gather(*tasks)
+        if state.fatal is not None:
+            raise state.fatal  # the store failed: nothing more can be kept, so the run stops here
         if stop.is_set():
             status = "interrupted"
     except asyncio.CancelledError:
         status = "interrupted"
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancel_all(tasks)
+        raise
+    except BaseException:
+        status = "failed"
+        await _cancel_all(tasks)
         raise
     finally:
         summary.interrupted = status == "interrupted"
         ctx.store.finish_run(summary.run_id, status)
     return summary
+
+
+async def _cancel_all(tasks: set[asyncio.Task[None]]) -> None:
+    for t in list(tasks):
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 _EXECUTORS: dict[int, ThreadPoolExecutor] = {}
@@ -101,6 +116,8 @@ class _State:
     ctx: RunContext
     summary: RunSummary
     network: ProbeNetwork
+    stop: asyncio.Event
+    fatal: BaseException | None = None
 
 
 def _next(source: Iterator[Target]) -> Target | None:
@@ -118,12 +135,7 @@ async def _feed(source: Iterator[Target], state: _State, stop: asyncio.Event, ta
     active = asyncio.Semaphore(ctx.settings.parallel)
     inflight = asyncio.Semaphore(ctx.settings.parallel * SETTLING_FACTOR)
     while not stop.is_set():
-        try:
-            target = _next(source)
-        except InputError as exc:  # a bad line in a streamed list: report it, keep going
-            if ctx.on_error:
-                ctx.on_error(Target(url="?"), str(exc))
-            continue
+        target = _next(source)
         if target is None:
             return
         await inflight.acquire()
@@ -149,6 +161,14 @@ async def _measure_one(target: Target, state: _State, active: asyncio.Semaphore,
                                      network=state.network, category_code=target.category_code or None,
                                      on_active_done=release_active)
         _commit(measured, state)
+    except StoreError as exc:
+        state.fatal = exc
+        state.stop.set()
+    except Exception as exc:  # noqa: BLE001 - a bug must cost one URL, never the run
+        state.summary.counts["error"] += 1
+        if ctx.on_error:
+            ctx.on_error(target, f"{target.url}: not measured: internal error {type(exc).__name__}: "
+                                 f"{scrub_addresses(str(exc))}")
     finally:
         release_active()
         inflight.release()
@@ -161,11 +181,17 @@ def _commit(measured: MeasuredURL, state: _State) -> None:
         state.network = ctx.identify(measured.public_ip).model_copy(
             update={"resolver_address": ctx.resolver or ""})
     measurement = measured.measurement.model_copy(update={"network": state.network})
-    measurement, artifacts = scrub(measurement, measured.artifacts, measured.own_addresses)
+    ctx.own_addresses |= measured.own_addresses
+    measurement, artifacts = scrub(measurement, measured.artifacts, ctx.own_addresses)
     verdict = None
     if ctx.classifier is not None:
         bodies = {a.sha256: a.data for a in artifacts if a.kind == "http_body"}
-        verdict = ctx.classifier(measurement, bodies)
+        try:
+            verdict = ctx.classifier(measurement, bodies)
+        except Exception as exc:  # noqa: BLE001 - keep the evidence; `probe reclassify` can try again
+            if ctx.on_error:
+                ctx.on_error(Target(url=measurement.input), f"{measurement.input}: stored unclassified: "
+                             f"{type(exc).__name__}: {scrub_addresses(str(exc))}")
     entry = ctx.store.append(measurement, artifacts, verdict, run_id=state.summary.run_id, signer=ctx.signer)
     state.summary.total += 1
     state.summary.counts[verdict.label if verdict else "unclassified"] += 1

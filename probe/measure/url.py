@@ -12,7 +12,7 @@ import ipaddress
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from probe import __version__, failures
 from probe.measure.endpoints import TransactionIds, connect_all
@@ -32,6 +32,7 @@ from probe.models.settings import MeasureSettings
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock, measurement_clock, utc_now_iso
 from probe.net.http import http_get
+from probe.net.location import browser_location
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 
@@ -80,10 +81,32 @@ async def measure_url(url: str, *, settings: MeasureSettings, resolver: str | No
     start = utc_now_iso()
     book = _Notebook(url=url, settings=settings, resolver=resolver, clock=measurement_clock())
     control_task: asyncio.Task[tuple[ControlResponse | None, str | None]] | None = None
+    try:
+        control_task = await _hops(book, url, control)
+        if on_active_done is not None:
+            on_active_done()
+        queries = [q for r in book.resolutions.values() for q in await r.finish()]
+        control_response, control_failure = await control_task if control_task else (None, "no control configured")
+    except BaseException:  # cancelled (run abandoned): leave nothing running behind us
+        for task in [control_task, *(t for r in book.resolutions.values() for t in r.pending)]:
+            if task is not None:
+                task.cancel()
+        raise
+    if control_response is not None and control_response.client_ip:
+        book.own_addresses.add(control_response.client_ip)
+    return MeasuredURL(measurement=_record(book, start, network, category_code, queries, control_response,
+                                           control_failure), artifacts=book.sink.items(),
+                       own_addresses=book.own_addresses,
+                       public_ip=control_response.client_ip if control_response else None)
+
+
+async def _hops(book: _Notebook, url: str, control: ControlSource | None
+                ) -> asyncio.Task[tuple[ControlResponse | None, str | None]] | None:
+    """Every hop of the redirect chain; returns the control's task (started after the first DNS)."""
+    control_task = None
     current = url
-    for hop in range(settings.max_redirects + 1):
-        parts = urlsplit(current)
-        host = parts.hostname or ""
+    for hop in range(book.settings.max_redirects + 1):
+        host = urlsplit(current).hostname or ""
         addresses = await _addresses(book, host)
         if control is not None and control_task is None:  # asked even when our DNS failed
             control_task = asyncio.create_task(control.query(url, addresses or []))
@@ -92,20 +115,11 @@ async def measure_url(url: str, *, settings: MeasureSettings, resolver: str | No
         location = await _fetch(book, current, addresses)
         if location is None:
             break
-        if hop == settings.max_redirects:
+        if hop == book.settings.max_redirects:
             book.fail(failures.TOO_MANY_REDIRECTS, "http_round_trip")
             break
         current = location
-    if on_active_done is not None:
-        on_active_done()
-    queries = [q for r in book.resolutions.values() for q in await r.finish()]
-    control_response, control_failure = await control_task if control_task else (None, "no control configured")
-    if control_response is not None and control_response.client_ip:
-        book.own_addresses.add(control_response.client_ip)
-    return MeasuredURL(measurement=_record(book, start, network, category_code, queries, control_response,
-                                           control_failure), artifacts=book.sink.items(),
-                       own_addresses=book.own_addresses,
-                       public_ip=control_response.client_ip if control_response else None)
+    return control_task
 
 
 async def _addresses(book: _Notebook, host: str) -> list[str] | None:
@@ -159,11 +173,9 @@ async def _fetch(book: _Notebook, url: str, addresses: list[str]) -> str | None:
 def _redirect_target(book: _Notebook, url: str, location: str | None) -> str | None:
     if not location:
         return None  # a 3xx without Location is a final answer
-    target = urljoin(url, location.strip())
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    target = browser_location(url, location)
+    if target is None:  # no host, not http(s), a port out of range, unparseable: the server's bug
         book.fail(failures.HTTP_INVALID_REDIRECT_LOCATION_HOST, "http_round_trip")
-        return None
     return target
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+
+from pydantic import Field, field_validator
 
 from probe.models.base import Frozen
 from probe.models.observations import HTTPHeader
@@ -50,3 +52,15 @@ class ControlResponse(Frozen):
     http: ControlHTTP | None = None  # None: the control source cannot fetch (DoH fallback)
     client_ip: str | None = None  # the requester's public IP as the helper saw it; never stored
     software_version: str = ""
+
+    @field_validator("client_ip")
+    @classmethod
+    def _an_address_or_nothing(cls, value: str | None) -> str | None:
+        """A helper that sends something else (buggy or hostile) is not believed: it is used as a
+        pattern to scrub with, and "1.0" would rewrite numbers in the evidence."""
+        if value is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(value.strip("[]")))
+        except ValueError:
+            return None

@@ -74,3 +74,35 @@ def test_stop_keeps_finished_measurements_and_the_run_can_continue(tmp_path: Pat
         assert store.count() == 60  # the rest, and nothing twice
         assert again.total == 60 - first
         assert len({e.input for e in store.entries()}) == 60
+
+
+def test_hostile_redirects_are_recorded_and_a_failing_classifier_costs_no_evidence(tmp_path: Path) -> None:
+    async def go() -> tuple[list[str], list[str]]:
+        async def hostile(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ")[1].decode()
+            location = {"/port": "http://x:99999/", "/bracket": "http://[::1/x", "/label": "http://a..b.kz/"}[path]
+            writer.write(f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode())
+            await writer.drain()
+            writer.close()
+
+        server, port = await serve(hostile)
+        errors: list[str] = []
+
+        def broken_classifier(measurement: object, bodies: object) -> object:
+            raise RuntimeError("rules bug")
+
+        with Store.open(tmp_path / "s.sqlite") as store:
+            ctx = RunContext(settings=SETTINGS, store=store, resolver=None, classifier=broken_classifier,  # type: ignore[arg-type]
+                             on_error=lambda _t, message: errors.append(message))
+            targets = [Target(url=f"http://127.0.0.1:{port}/{p}") for p in ("port", "bracket", "label")]
+            try:
+                await run_targets(iter(targets), ctx)
+            finally:
+                server.close()
+            failures = [e.measurement().final_failure or "" for e in store.entries()]
+        return failures, errors
+
+    failures, errors = asyncio.run(go())
+    assert failures == ["http_invalid_redirect_location_host"] * 3
+    assert len(errors) == 3 and all("stored unclassified" in e for e in errors)

@@ -46,3 +46,22 @@ def test_nothing_to_scrub_leaves_everything_identical() -> None:
     body = Artifact.of("http_body", b"<p>hello</p>")
     m = _measurement(body)
     assert scrub(m, [body], set()) == (m, [body])
+
+
+def test_other_forms_of_the_address_are_scrubbed_too() -> None:
+    body = Artifact.of("http_body", b"ip%3D10.77.1.2 REMOTE_ADDR_10.77.1.2 v6 FD77:0001:0000:0000:0000:0000:0000:0002 "
+                                    b"FD77:1::2 keep 10.77.1.23 and 110.77.1.2")
+    measurement, artifacts = scrub(_measurement(body), [body], {PROBE_IP, "fd77:1::2"})
+    data = artifacts[0].data
+    assert data.count(b"[scrubbed]") == 4, data
+    assert b"10.77.1.23" in data and b"110.77.1.2" in data
+    response = measurement.requests[0].response
+    assert response is not None and response.body_length == len(data)
+
+
+def test_a_helper_that_sends_no_address_is_not_believed() -> None:
+    from probe.models import ControlResponse
+    from probe.models.control import ControlDNS
+
+    assert ControlResponse(helper="h", dns=ControlDNS(), client_ip="1.0").client_ip is None
+    assert ControlResponse(helper="h", dns=ControlDNS(), client_ip="[fd77:1::2]").client_ip == "fd77:1::2"
