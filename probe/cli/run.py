@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from probe.cli.options import store_option
 from probe.cli.progress import RunDisplay
 from probe.cli.wiring import build_run_context, load_run_targets
-from probe.errors import StoreError
+from probe.errors import InputError, StoreError
 from probe.measure.runner import RunOutcome, RunSummary, run_targets
 from probe.models.settings import MeasureSettings, Timeouts
 from probe.store import Store
@@ -63,11 +64,15 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
       probe run --list kz --category LGBT,HUMR --control https://control.example.net/
       probe run --json --list article15 > results.jsonl
     """
-    settings = MeasureSettings(
-        parallel=parallel, resolver=resolver, control_urls=list(controls), doh_url=doh, ca_bundle=ca_bundle,
-        asn_db=asn_db, decoy_sni=decoy_sni, not_bogon=list(not_bogon), fingerprints_dir=fingerprints,
-        body_cap_bytes=body_cap,
-        timeouts=Timeouts(dns_s=timeout_dns, tcp_s=timeout_tcp, tls_s=timeout_tls, http_s=timeout_http))
+    try:
+        settings = MeasureSettings(
+            parallel=parallel, resolver=resolver, control_urls=list(controls), doh_url=doh, ca_bundle=ca_bundle,
+            asn_db=asn_db, decoy_sni=decoy_sni, not_bogon=list(not_bogon), fingerprints_dir=fingerprints,
+            body_cap_bytes=body_cap,
+            timeouts=Timeouts(dns_s=timeout_dns, tcp_s=timeout_tcp, tls_s=timeout_tls, http_s=timeout_http))
+    except ValidationError as exc:
+        raise InputError(_first_problem(exc), hint="see `probe run --help`") from exc
+    _check_trust_store(settings)
     targets, total = load_run_targets(urls, list_name, category, on_error=_print_input_error)
     store = _open_store(store_path)
     if not settings.control_urls and not settings.doh_url:
@@ -88,6 +93,27 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
     if summary.interrupted:
         click.echo("stopped early: finished measurements are stored", err=True)
         sys.exit(130)
+
+
+_FLAGS = {"dns_s": "--timeout-dns", "tcp_s": "--timeout-tcp", "tls_s": "--timeout-tls", "http_s": "--timeout-http",
+          "body_cap_bytes": "--body-cap", "control_urls": "--control", "doh_url": "--doh", "fingerprints_dir":
+          "--fingerprints"}
+
+
+def _first_problem(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    field = str(err["loc"][-1]) if err["loc"] else ""
+    flag = _FLAGS.get(field, "--" + field.replace("_", "-"))
+    return f"{flag}: {err['msg'].removeprefix('Value error, ')}"
+
+
+def _check_trust_store(settings: MeasureSettings) -> None:
+    from probe.net.certs import check_bundle
+
+    try:
+        check_bundle(settings.ca_bundle)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"--ca-bundle {settings.ca_bundle}: not a PEM bundle of CA certificates ({exc})") from exc
 
 
 def _print_input_error(message: str) -> None:

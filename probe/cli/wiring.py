@@ -51,7 +51,11 @@ def make_classifier(settings: MeasureSettings) -> Callable[[Measurement, Mapping
         from probe.classify import classify, make_context
     except ImportError:
         return None
-    context = make_context(settings)
+    try:
+        context = make_context(settings)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot load the blockpage fingerprints: {exc}",
+                         hint="check --fingerprints DIR (OONI-format CSV files)") from exc
 
     def classifier(measurement: Measurement, bodies: Mapping[str, bytes]) -> Verdict:
         return classify(measurement, bodies=bodies, context=context)

@@ -38,6 +38,26 @@ class MeasureSettings(Frozen):
     user_agent: str = DEFAULT_USER_AGENT
     fingerprints_dir: Path | None = None  # OONI-format fingerprint CSVs; None: the shipped ones
 
+    @field_validator("resolver")
+    @classmethod
+    def _resolver_address(cls, value: str | None) -> str | None:
+        """'ip', 'ip:port' or '[v6]:port': the ISP resolver is asked directly, so it must be an address."""
+        if value is None:
+            return None
+        host, port = value, "53"
+        if value.startswith("["):
+            host, _, port = value[1:].partition("]")
+            port = port.lstrip(":") or "53"
+        elif value.count(":") == 1:
+            host, port = value.split(":")
+        try:
+            ipaddress.ip_address(host)
+            if not 0 < int(port) < 65536:
+                raise ValueError
+        except ValueError as exc:
+            raise ValueError(f"the resolver must be an IP address, optionally with :port (got {value!r})") from exc
+        return value
+
     @field_validator("not_bogon")
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:

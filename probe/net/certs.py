@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
 import certifi
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import DNSName, IPAddress
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
@@ -26,8 +28,21 @@ from probe.models.html import clean_text
 @functools.lru_cache(maxsize=8)
 def _trust_store(bundle: str) -> tuple[Store, frozenset[bytes]]:
     """The verifier's store and the DER-encoded subjects of its roots (to name unknown issuers)."""
-    roots = x509.load_pem_x509_certificates(Path(bundle).read_bytes())
+    with warnings.catch_warnings():
+        # Mozilla's store holds a few old roots with a negative serial number; cryptography warns
+        # about them on every load. They are the trust store as published: read them quietly.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        roots = x509.load_pem_x509_certificates(Path(bundle).read_bytes())
     return Store(roots), frozenset(r.subject.public_bytes() for r in roots)
+
+
+def check_bundle(ca_bundle: Path | None) -> int:
+    """Load a CA bundle once, before measuring; returns how many roots it holds. ValueError/OSError
+    when it is not a PEM bundle (so a typo is one message at start, not a failure per handshake)."""
+    roots = _trust_store(bundle_path(ca_bundle))[1]
+    if not roots:
+        raise ValueError("no certificates in it")
+    return len(roots)
 
 
 def bundle_path(ca_bundle: Path | None) -> str:

@@ -119,3 +119,16 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_measurements(tmp_path: Path) ->
     assert verify.returncode == 0, verify.stdout + verify.stderr
     listed = probe("results", "--json", "--limit", "1000", "--store", str(store)).stdout.splitlines()
     assert 0 < len(listed) < 200
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--not-bogon", "bad"], "--not-bogon: not a CIDR"),
+    (["--timeout-dns", "0"], "--timeout-dns:"),
+    (["--body-cap", "10"], "--body-cap:"),
+    (["--resolver", "dns.example"], "--resolver: the resolver must be an IP address"),
+    (["--ca-bundle", "/etc/hostname"], "--ca-bundle /etc/hostname: not a PEM bundle"),
+])
+def test_bad_options_are_one_line_before_measuring(tmp_path: Path, args: list[str], says: str) -> None:
+    out = probe("run", "--store", str(tmp_path / "s.sqlite"), *args, "http://127.0.0.1:9/")
+    assert out.returncode == 2 and says in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert not (tmp_path / "s.sqlite").exists() or "--ca-bundle" not in args

@@ -198,3 +198,9 @@ def test_unreadable_certificate_names_are_a_recorded_failure(lab_pki: Pki) -> No
 
     validation = validate_chain([b"\x30\x03\x02\x01\x00"], hostname="selftanu.kz", ca_bundle=lab_pki.ca_file)
     assert validation.failure == "ssl_invalid_certificate" and "unparseable" in (validation.reason or "")
+
+
+def test_mozilla_roots_load_quietly() -> None:
+    from probe.net.certs import check_bundle
+
+    assert check_bundle(None) > 100  # certifi's store, without warnings (pytest turns them into errors)
