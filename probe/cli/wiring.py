@@ -20,6 +20,11 @@ from probe.net.dns import system_nameserver
 from probe.store import Store
 
 
+# The probe's own addresses learned by any run in this process (the daemon runs many): every later
+# measurement is scrubbed of all of them. In memory only, never written anywhere.
+_OWN_ADDRESSES: set[str] = set()
+
+
 def normalise_cli_url(url: str) -> Target:
     """One URL typed on the command line → a Target, or InputError naming it."""
     from probe.targets import normalise_url
@@ -104,4 +109,4 @@ async def build_run_context(settings: MeasureSettings, store: Store, *, on_resul
     return RunContext(settings=settings, store=store, resolver=resolver, control=make_control(settings),
                       classifier=make_classifier(settings), identify=make_identify(settings.asn_db),
                       signer=make_signer(key_path), on_result=on_result, list_name=list_name, stop=stop,
-                      on_error=on_error)
+                      on_error=on_error, own_addresses=_OWN_ADDRESSES)
