@@ -1,10 +1,12 @@
 """The probe's side of the control API: ask helpers in order, fall back to DNS over HTTPS.
 
-One shared `httpx.AsyncClient` (keep-alive, pool sized for the runner's parallelism) carries every
-query: a run asks once per URL, thousands of times. Helpers are tried in order; one that answers 503
-is given one short second chance when its Retry-After is small, then the next is asked. A helper that
-could not be reached at all is skipped for a short while (one timeout per run, not one per URL,
-when a censor blocks it). When no helper answers and a DoH URL is set, the answer is DNS-only.
+One shared keep-alive pool (`transport.KeepAlivePool`) carries every query: a run asks once per URL,
+thousands of times. It has at most `max_connections` questions in flight (128 by default); more wait
+for a slot within their timeout rather than be turned away by the helper with 503. Helpers are tried
+in order; one that answers 503 is given one short second chance when its Retry-After is small, then
+the next is asked. A helper that could not be reached at all is skipped for a short while (one
+timeout per run, not one per URL, when a censor blocks it). When no helper answers and a DoH URL
+is set, the answer is DNS-only.
 
 Environment proxies are ignored (`trust_env=False`): the control must not travel a path the volunteer
 did not choose. The client never logs; the `client_ip` in an answer is the caller's to use and drop.
@@ -27,7 +29,7 @@ from pydantic import ValidationError
 from probe import __version__, failures
 from probe.control.doh import doh_resolve, transport_failure
 from probe.control.fetch import parse_target
-from probe.control.transport import ConnectFailed, KeepAlivePool
+from probe.control.transport import DEFAULT_MAX_CONNECTIONS, ConnectFailed, KeepAlivePool
 from probe.errors import InputError
 from probe.models.control import ControlRequest, ControlResponse
 
@@ -54,7 +56,7 @@ class _Unreachable(Exception):
 
 class ControlClient:
     def __init__(self, *, urls: list[str], ca_bundle: Path | None, doh_url: str | None, timeout_s: float,
-                 max_connections: int = 128) -> None:
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self._helpers = [(url, control_endpoint(url)) for url in urls]
         self._doh_url = doh_url
         self._timeout_s = timeout_s
@@ -63,8 +65,11 @@ class ControlClient:
         # Connecting gets under half the budget, so a helper that cannot be reached is known as such
         # (and skipped for a while) rather than lost in the overall timeout.
         connect_s = min(timeout_s / 2, 10.0)
+        # At most max_connections questions at once, below the helper's default limit (see server.py):
+        # the rest wait for a slot within `timeout_s` instead of being answered 503.
         self._pool = KeepAlivePool(ssl_context=context, connect_timeout_s=connect_s,
-                                   user_agent=f"probe/{__version__}", max_idle=max_connections)
+                                   user_agent=f"probe/{__version__}", max_connections=max_connections,
+                                   max_idle=max_connections)
         # DNS over HTTPS is the rare fallback: httpx is fine there (and made only when configured).
         self._http = httpx.AsyncClient(
             verify=context, trust_env=False, follow_redirects=False,

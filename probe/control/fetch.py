@@ -5,6 +5,13 @@ helper resolved itself, never one the probe supplied: those may be forged, and f
 from them would make the control agree with the censor). Each later hop is resolved, guarded and
 connected the same way. Only a summary of the final response leaves the helper (status, headers,
 title, body length, SHA-256 and MinHash), never the body: the helper is not a proxy.
+
+A redirect is followed as a browser follows it, and as the probe's engine does, with the very same
+function (`browser_location`, from `probe.net.location`, re-exported here): relative to the current
+URL, raw bytes of the Location (h11 hands them over as latin-1 text) percent-encoded, a non-ASCII host
+in IDNA form; one a browser could not follow (no host, not http(s), a bad port or host label) ends
+the chain as http_invalid_redirect_location_host. The URL asked for is read the same way, and what
+goes on the wire (request target, Host header, SNI, DNS name) is always ASCII.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urlsplit
 
 from probe import failures
 from probe.control.endpoints import Stream, measure_endpoint, resolve
@@ -23,9 +30,13 @@ from probe.models.observations import HTTPObservation
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock
 from probe.net.http import http_get
+from probe.net.location import browser_location as browser_location
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 MAX_HOP_ADDRESSES = 4
+# In a request target, printable ASCII is sent as written (as the probe sends it, so both ask for the
+# same bytes); spaces, control characters and non-ASCII (as UTF-8) are percent-encoded.
+_TARGET_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 @dataclass(frozen=True)
@@ -46,22 +57,33 @@ class Target:
 
     @property
     def request_target(self) -> str:
-        parts = urlsplit(self.url)
-        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        """Path and query as sent: always ASCII, so a hostile or non-ASCII URL cannot break the request."""
+        parts = urlsplit(self.url)  # parse_target has split this URL already: it cannot fail here
+        path = quote(parts.path or "/", safe=_TARGET_SAFE)
+        return path + (f"?{quote(parts.query, safe=_TARGET_SAFE)}" if parts.query else "")
 
 
 def parse_target(url: str) -> Target | None:
-    """An http(s) URL with a host → Target; anything else → None."""
+    """An http(s) URL the helper can ask for → Target; anything else → None.
+
+    Host and port are read as a browser reads them (`browser_location`): host lower-case and in IDNA
+    form, every label 1–63 characters; port 1–65535 (the URL's own, whatever it is); an unparseable
+    authority, another scheme or no host → None. `url` is kept as given (it is what final_url echoes
+    when there is no redirect); `request_target` encodes its path and query.
+    """
+    text = url.strip()
+    normal = browser_location(text, "")  # the URL itself, resolved against nothing
+    if normal is None:
+        return None
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(normal)
         port = parts.port
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         return None
     scheme: Literal["http", "https"] = "https" if parts.scheme == "https" else "http"
-    return Target(url=url.strip(), scheme=scheme, host=parts.hostname,
-                  port=port or (443 if scheme == "https" else 80))
+    return Target(url=text, scheme=scheme, host=parts.hostname, port=port or (443 if scheme == "https" else 80))
 
 
 @dataclass
@@ -83,7 +105,8 @@ class Fetch:
             location = response.header("location") if response.code in REDIRECT_CODES else None
             if not location:
                 return self._summary(obs, target, redirects)
-            following = parse_target(urljoin(target.url, location.strip()))
+            resolved = browser_location(target.url, location)
+            following = parse_target(resolved) if resolved is not None else None
             if following is None:
                 return self._summary(obs, target, redirects, failure=failures.HTTP_INVALID_REDIRECT_LOCATION_HOST)
             if redirects >= self.settings.max_redirects:

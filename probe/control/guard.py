@@ -40,10 +40,16 @@ def parse_cidrs(texts: Iterable[str]) -> list[IPNetwork]:
 
 
 def normalise_ip(text: str) -> IPAddress | None:
-    """An address from text (brackets and IPv4-mapped IPv6 unwrapped), or None when it is not one."""
+    """An address from text (brackets and IPv4-mapped IPv6 unwrapped), or None when it is not one.
+
+    Only a bare address counts: "192.0.2.1:22" is not one, and neither is an IPv6 address with a
+    zone ("fe80::1%eth0"), which names an interface of whoever wrote it, not a place to connect to.
+    """
     try:
         ip = ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id is not None:
         return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped

@@ -7,9 +7,19 @@ Limits, because the helper faces the internet: request heads ≤ 16 KiB and bodi
 at most `max_concurrency` measurements at once, more get 503 with Retry-After (the probe then tries
 another helper); at most `max_connections` open connections; a request must arrive within the idle
 timeout. Malformed HTTP gets 400, bad JSON 400 with a message, anything unexpected 500 — a hostile
-client can end its own connection, never the server. The server measures nothing itself
-(`helper.answer` does) and writes at most one log line per request, without the client's address
-unless asked to.
+client can end its own connection, never the server. A URL the helper cannot use (not http(s), a
+port outside 1–65535, an empty or over-long host label, an unparseable authority) gets 400; a host
+that merely does not resolve or answer is a ControlResponse with a failure. The server measures
+nothing itself (`helper.answer` does) and writes at most one log line per request, without the
+client's address unless asked to.
+
+Ports. The URL's own port is measured whatever it is (as OONI's test helper does: sites live on
+:8080 and the like), so a URL can point the helper at any port of a host whose name resolves to a
+public address (or an allowed CIDR: the `AddressGuard` applies to every address). Addresses the probe
+supplies are weaker evidence of intent and are held tighter: each is used only as a bare IP address
+(text with a port or anything else that is not an address is dropped), only for TCP (+TLS) to the
+URL's own port, and never for HTTP or for any redirect hop (those use the helper's own DNS answers).
+So a request can never make the helper open a port other than the one its URL names.
 """
 
 from __future__ import annotations
@@ -38,9 +48,13 @@ HEALTH_PATH = "/api/v1/health"
 MAX_REQUEST_BYTES = 16 * 1024
 READ_CHUNK = 16 * 1024
 RETRY_AFTER_S = 1
-# A probe runs 64 URLs at once by default and its client pools 128 connections: one probe alone
-# should never be told to wait.
-DEFAULT_MAX_CONCURRENCY = 128
+# A probe measures 64 URLs at once by default and lets up to 4× as many wait for their control's
+# answer (the runner's SETTLING_FACTOR): 256 questions can be in flight. Its client caps itself at
+# 128 exchanges (probe.control.transport.DEFAULT_MAX_CONNECTIONS), queueing the rest within their
+# timeout. The helper's limit is twice that cap, so one probe at full speed never meets a 503 (which
+# would cost its URLs their control) and a second probe, or a lab check, still fits; the limit stays
+# a guard against floods, not a quota.
+DEFAULT_MAX_CONCURRENCY = 256
 _KNOWN_STATUSES = {int(s) for s in HTTPStatus}
 
 
@@ -133,7 +147,8 @@ class ControlServer:
         self._connections += 1
         self.accepted += 1
         peer = writer.get_extra_info("peername")
-        client_ip = str(normalise_ip(str(peer[0]))) if peer else None
+        peer_ip = normalise_ip(str(peer[0])) if peer else None
+        client_ip = str(peer_ip) if peer_ip is not None else None
         try:
             await self._serve(reader, writer, client_ip)
         except (Exception, asyncio.CancelledError):  # noqa: BLE001
@@ -195,7 +210,7 @@ class ControlServer:
             return _error(400, f"bad request: {_first_problem(exc)}")
         target = parse_target(control.url)
         if target is None:
-            return _error(400, "bad request: url must be an http(s) URL with a host name")
+            return _error(400, "bad request: url must be an http(s) URL with a valid host name and port")
         response = await answer(control, target, settings=self.settings, client_ip=client_ip)
         return _Reply(200, response.model_dump_json().encode("utf-8"), note=target.host)
 

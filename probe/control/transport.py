@@ -1,5 +1,5 @@
 """A small keep-alive HTTP/1.1 client for the control API: one request per connection at a time,
-idle connections reused, O(1) per request.
+idle connections reused, O(1) per request, at most `max_connections` exchanges at once.
 
 A run asks the helper once per URL, thousands of times, with up to a few hundred questions in flight;
 a general-purpose pool that rescans every connection for every request costs more CPU than the
@@ -7,6 +7,12 @@ measurement itself (httpcore did, in our profile). Here an idle connection is po
 for one exchange and pushed back if both sides agree to keep it. It does not redirect, retry POSTs
 that may have been seen (only a stale idle connection that fails before any reply is retried once) or
 follow proxies.
+
+Concurrency is capped: a run can have more questions in flight than a helper will take at once (URLs
+waiting for their control do not count against --parallel: up to parallel × 4, 256 by default), and a
+helper answers 503 above its own limit, which costs those URLs their control. Above
+`max_connections` a question waits for a free slot instead, and that wait is part of the caller's
+overall timeout (the caller wraps `post` in one deadline).
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from urllib.parse import urlsplit
 import h11
 
 READ_CHUNK = 65536
+# At most this many exchanges at once per pool (so per probe). The helper's default limit
+# (probe.control.server.DEFAULT_MAX_CONCURRENCY) is twice this: one probe never fills a helper alone.
+DEFAULT_MAX_CONNECTIONS = 128
 
 
 class ConnectFailed(Exception):
@@ -51,13 +60,19 @@ class Reply:
 
 class KeepAlivePool:
     def __init__(self, *, ssl_context: ssl.SSLContext, connect_timeout_s: float, user_agent: str,
-                 max_idle: int = 64, idle_expiry_s: float = 15.0) -> None:
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS, max_idle: int = 64,
+                 idle_expiry_s: float = 15.0) -> None:
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         self._ssl = ssl_context
         self._connect_timeout_s = connect_timeout_s
         self._user_agent = user_agent
         self._max_idle = max_idle
         self._idle_expiry_s = idle_expiry_s
         self._idle: dict[tuple[str, str, int], deque[_Conn]] = {}
+        # One slot per exchange in progress, so never more than max_connections connections are busy
+        # (idle ones are capped by max_idle). Waiting here is inside the caller's deadline.
+        self._slots = asyncio.Semaphore(max_connections)
 
     async def post(self, url: str, body: bytes, *, content_type: str, max_body: int) -> Reply:
         parts = urlsplit(url)
@@ -67,14 +82,15 @@ class KeepAlivePool:
         host = parts.netloc.rsplit("@", 1)[-1]
         headers = [("Host", host), ("User-Agent", self._user_agent), ("Content-Type", content_type),
                    ("Content-Length", str(len(body))), ("Accept", "application/json")]
-        conn = self._take_idle(key)
-        if conn is not None:
-            try:
-                return await self._exchange(key, conn, target, headers, body, max_body)
-            except (OSError, EOFError, h11.RemoteProtocolError, asyncio.IncompleteReadError):
-                conn.close()  # the helper closed an idle connection: ask again on a fresh one
-        conn = await self._connect(key)
-        return await self._exchange(key, conn, target, headers, body, max_body)
+        async with self._slots:
+            conn = self._take_idle(key)
+            if conn is not None:
+                try:
+                    return await self._exchange(key, conn, target, headers, body, max_body)
+                except (OSError, EOFError, h11.RemoteProtocolError, asyncio.IncompleteReadError):
+                    conn.close()  # the helper closed an idle connection: ask again on a fresh one
+            conn = await self._connect(key)
+            return await self._exchange(key, conn, target, headers, body, max_body)
 
     async def aclose(self) -> None:
         for conns in self._idle.values():

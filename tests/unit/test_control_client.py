@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,9 @@ from test_control_fixtures import HttpServer, Reply, TestCA, Zone, doh_handler
 from test_control_server import world
 
 from probe.control.client import ControlClient, control_endpoint
+from probe.control.transport import KeepAlivePool
 from probe.errors import InputError
+from probe.models.control import ControlDNS, ControlResponse
 
 
 def dead_url() -> str:
@@ -157,4 +161,79 @@ def test_a_blackholed_helper_times_out_once_then_is_skipped(tmp_path: Path) -> N
             server.close()
         assert first == f"no control helper answered: {url}: generic_timeout_error"
         assert second is not None and "not asked again yet" in second and skipped_in < 0.2
+    asyncio.run(main())
+
+
+def _counting_helper(ca: TestCA, pause_s: float) -> tuple[HttpServer, list[int]]:
+    """A fake helper that answers a valid (empty) control response after `pause_s`; [now, peak] in flight."""
+    answer = ControlResponse(helper="", dns=ControlDNS()).model_dump_json().encode()
+    load = [0, 0]
+
+    async def handle(method: str, target: str, body: bytes) -> Reply:
+        load[0] += 1
+        load[1] = max(load)
+        try:
+            await asyncio.sleep(pause_s)
+        finally:
+            load[0] -= 1
+        return 200, [("Content-Type", "application/json")], answer
+    return HttpServer(handle, ca.server_context(ca.issue("counting", ips=("127.0.0.1",)))), load
+
+
+def test_questions_in_flight_are_capped_and_the_rest_wait(tmp_path: Path) -> None:
+    async def main() -> None:
+        ca = TestCA(tmp_path)
+        server, load = _counting_helper(ca, 0.05)
+        url = f"https://127.0.0.1:{await server.start()}/"
+        client = ControlClient(urls=[url], ca_bundle=ca.bundle, doh_url=None, timeout_s=10, max_connections=4)
+        try:
+            answers = await asyncio.gather(*(client.query("https://site.test/", []) for _ in range(24)))
+        finally:
+            await client.aclose()
+            await server.close()
+        assert all(response is not None and failure is None for response, failure in answers)
+        assert load[1] == 4  # the cap, and it is used
+    asyncio.run(main())
+
+
+def test_waiting_for_a_slot_is_part_of_the_timeout(tmp_path: Path) -> None:
+    async def main() -> None:
+        ca = TestCA(tmp_path)
+        server, load = _counting_helper(ca, 0.4)
+        url = f"https://127.0.0.1:{await server.start()}/"
+        client = ControlClient(urls=[url], ca_bundle=ca.bundle, doh_url=None, timeout_s=0.6, max_connections=1)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            answers = await asyncio.gather(*(client.query("https://site.test/", []) for _ in range(3)))
+        finally:
+            await client.aclose()
+            await server.close()
+        took = loop.time() - started
+        answered = [r for r, _ in answers if r is not None]
+        timed_out = [f for r, f in answers if r is None]
+        # One is answered; the others waited for the one slot and gave up at the deadline (not 3 × 0.4 s).
+        assert len(answered) == 1 and load[1] == 1
+        assert timed_out == [f"no control helper answered: {url}: generic_timeout_error"] * 2
+        assert took < 1.0
+    asyncio.run(main())
+
+
+def test_a_pool_slot_is_released_when_the_caller_gives_up(tmp_path: Path) -> None:
+    async def main() -> None:
+        ca = TestCA(tmp_path)
+        server, _ = _counting_helper(ca, 0.3)
+        url = f"https://127.0.0.1:{await server.start()}/api/v1/control"
+        pool = KeepAlivePool(ssl_context=ssl.create_default_context(cafile=ca.bundle), connect_timeout_s=2,
+                             user_agent="test", max_connections=1)
+        post = partial(pool.post, url, b"{}", content_type="application/json", max_body=65536)
+        try:
+            for _ in range(3):  # each gives up mid-exchange or while waiting; the slot must come back
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(post(), 0.1)
+            reply = await asyncio.wait_for(post(), 5)
+            assert reply.status == 200
+        finally:
+            await pool.aclose()
+            await server.close()
     asyncio.run(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from probe.control.endpoints import choose_addresses
-from probe.control.guard import ADDRESS_NOT_ALLOWED, AddressGuard, parse_cidrs
+from probe.control.guard import ADDRESS_NOT_ALLOWED, AddressGuard, normalise_ip, parse_cidrs
 from probe.errors import InputError
 
 REFUSED = [
@@ -60,3 +60,11 @@ def test_address_union_keeps_both_sides_when_cut() -> None:
     assert choose_addresses(own, probe, limit=6) == ["1.1.1.1", "9.9.9.9", "1.1.1.2", "1.1.1.3", "9.9.9.8",
                                                      "1.1.1.4"]
     assert choose_addresses([], ["junk"], limit=8) == []
+
+
+@pytest.mark.parametrize("text", ["8.8.8.8:53", "[2606:4700::1111]:443", "2606:4700::1111%eth0",
+                                  "fe80::1%lo", "[fe80::1%25lo]", "8.8.8.8 53", "8.8.8.8/32"])
+def test_only_bare_addresses_count(text: str) -> None:
+    """A probe-supplied address cannot carry a port (or an interface) with it: it is not an address."""
+    assert normalise_ip(text) is None
+    assert AddressGuard(allow=parse_cidrs(["::/0", "0.0.0.0/0"])).refusal(text) == ADDRESS_NOT_ALLOWED

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import json
 import random
+import re
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import httpx
 from test_control_fixtures import HttpServer, Reply, TestCA, Zone, start_dns
@@ -25,6 +28,11 @@ from probe.control.server import ControlServer
 from probe.control.settings import HelperSettings
 from probe.models.control import ControlResponse
 
+IDN_HOST = "xn--e1afmkfd.xn--p1ai"  # пример.рф
+# A Location header in raw UTF-8 with spaces, as .kz and .ru sites send it (h11 reads it as latin-1);
+# the helper must ask for it percent-encoded, as a browser does.
+RAW_LOCATION = cast(str, "/путь к файлу?q=ю".encode())
+ENCODED_LOCATION = "/%D0%BF%D1%83%D1%82%D1%8C%20%D0%BA%20%D1%84%D0%B0%D0%B9%D0%BB%D1%83?q=%D1%8E"
 PAGE = b"<html><head><title>Site</title></head><body>" + b"hello " * 200 + b"</body></html>"
 FINAL = b"<html><title>Final</title></html>"
 
@@ -38,10 +46,15 @@ async def origin(method: str, target: str, body: bytes) -> Reply:
         "/big": (200, [], b"x" * 300_000),
         "/escape": (302, [("Location", "http://10.1.2.3/")], b""),
         "/loopback": (302, [("Location", "http://localhost.test:9/")], b""),
+        "/kz": (302, [("Location", RAW_LOCATION)], b""),
+        ENCODED_LOCATION: (200, [("Content-Type", "text/html")], FINAL),
     }
     if target == "/slow":
         await asyncio.sleep(0.8)
         return 200, [], b"slow"
+    if target == "/pause":
+        await asyncio.sleep(0.2)
+        return 200, [], b"pause"
     return routes.get(target, (404, [], b"not found"))
 
 
@@ -63,13 +76,20 @@ class World:
 @asynccontextmanager
 async def world(tmp_path: Path, *, allow: tuple[str, ...] = ("127.0.0.0/8",), max_concurrency: int = 8,
                 body_cap: int = 512 * 1024, idle_timeout_s: float = 60.0,
-                log: list[str] | None = None) -> AsyncIterator[World]:
+                log: list[str] | None = None, routes: dict[str, Reply] | None = None) -> AsyncIterator[World]:
+    """`routes` (filled in by the test once it knows the port, if it likes) come before `origin`'s."""
     ca = TestCA(tmp_path)
-    site = HttpServer(origin, ca.server_context(ca.issue("site", names=("site.test",))))
+    extra = routes if routes is not None else {}
+
+    async def site_origin(method: str, target: str, body: bytes) -> Reply:
+        return extra[target] if target in extra else await origin(method, target, body)
+
+    site = HttpServer(site_origin, ca.server_context(ca.issue("site", names=("site.test", IDN_HOST))))
     port = await site.start("127.0.0.1")
     impostor = HttpServer(origin, ca.server_context(ca.issue("wrong", names=("wrong.test",))))
     await impostor.start("127.0.0.3", port)
-    dns, resolver = await start_dns(Zone({"site.test": ["127.0.0.1"], "localhost.test": ["127.0.0.1"]}))
+    dns, resolver = await start_dns(Zone({"site.test": ["127.0.0.1"], "localhost.test": ["127.0.0.1"],
+                                          IDN_HOST: ["127.0.0.1"]}))
     settings = HelperSettings(resolver=resolver, ca_bundle=ca.bundle, body_cap=body_cap,
                               guard=AddressGuard(allow=parse_cidrs(allow))).with_budget(8.0)
     helper_cert = ca.issue("helper", ips=("127.0.0.1",))
@@ -146,6 +166,70 @@ def test_follows_redirects_and_stops_loops(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+def test_raw_utf8_locations_are_followed_percent_encoded_like_a_browser(tmp_path: Path) -> None:
+    async def main() -> None:
+        routes: dict[str, Reply] = {}
+        async with world(tmp_path, routes=routes) as w:
+            base = f"https://site.test:{w.port}"
+            r = await ask(w, base + "/kz", [])
+            assert r.http is not None and r.http.failure is None
+            assert (r.http.final_url, r.http.redirects, r.http.title) == (base + ENCODED_LOCATION, 1, "Final")
+            assert w.origin.requests[-1] == ENCODED_LOCATION
+            # A non-ASCII host in raw UTF-8: resolved, connected (SNI) and asked for (Host) in IDNA form.
+            routes["/idn"] = (302, [("Location", cast(str, f"https://пример.рф:{w.port}/путь".encode()))], b"")
+            routes["/%D0%BF%D1%83%D1%82%D1%8C"] = (200, [], FINAL)
+            idn = await ask(w, base + "/idn", [])
+            assert idn.http is not None and idn.http.failure is None and idn.http.title == "Final"
+            assert idn.http.final_url == f"https://{IDN_HOST}:{w.port}/%D0%BF%D1%83%D1%82%D1%8C"
+            # The URL asked for may itself be non-ASCII (a hostile client, not the probe, sends that).
+            direct = await ask(w, f"https://пример.рф:{w.port}/путь к файлу?q=ю", [])
+            assert direct.http is not None and direct.http.failure is None and direct.http.title == "Final"
+            assert w.origin.requests[-1] == ENCODED_LOCATION
+    asyncio.run(main())
+
+
+def test_unusable_redirect_locations_end_the_chain_cleanly(tmp_path: Path) -> None:
+    async def main() -> None:
+        routes: dict[str, Reply] = {}
+        async with world(tmp_path, routes=routes) as w:
+            base = f"https://site.test:{w.port}"
+            for n, location in enumerate(["http://site.test:99999/", "http://site.test:0/", "http://[::1/",
+                                          "http://" + "a" * 64 + ".test/", "http://a..test/", "ftp://site.test/"]):
+                routes[f"/bad{n}"] = (302, [("Location", location)], b"")
+                r = await ask(w, f"{base}/bad{n}", [])
+                assert r.http is not None, location
+                assert r.http.failure == "http_invalid_redirect_location_host", location
+                assert (r.http.status_code, r.http.redirects, r.http.final_url) == (302, 0, f"{base}/bad{n}")
+    asyncio.run(main())
+
+
+def test_probe_addresses_are_only_ever_contacted_on_the_urls_port(tmp_path: Path) -> None:
+    async def main() -> None:
+        touched: list[str] = []
+
+        async def sentinel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            touched.append("connected")
+            writer.close()
+
+        other = await asyncio.start_server(sentinel, "127.0.0.5", 0)
+        other_port = int(other.sockets[0].getsockname()[1])
+        routes: dict[str, Reply] = {}
+        try:
+            async with world(tmp_path, routes=routes) as w:
+                # A redirect to another port of the same site: the hop uses the helper's own DNS only.
+                routes["/elsewhere"] = (302, [("Location", f"https://site.test:{other_port}/")], b"")
+                supplied = ["127.0.0.5", f"127.0.0.5:{other_port}", f"[::ffff:127.0.0.5]:{other_port}",
+                            "fe80::1%lo", f"127.0.0.5 {other_port}"]
+                r = await ask(w, f"https://site.test:{w.port}/elsewhere", supplied)
+                assert {(e.ip, e.port) for e in r.endpoints} == {("127.0.0.1", w.port), ("127.0.0.5", w.port)}
+                assert r.http is not None and r.http.redirects == 1
+                assert r.http.failure == "connection_refused"  # 127.0.0.1:other_port: nothing listens
+        finally:
+            other.close()
+        assert touched == []
+    asyncio.run(main())
+
+
 def test_body_reading_is_capped(tmp_path: Path) -> None:
     async def main() -> None:
         async with world(tmp_path, body_cap=64 * 1024) as w:
@@ -186,6 +270,69 @@ def test_overload_is_answered_503_with_retry_after(tmp_path: Path) -> None:
             assert statuses == [200, 503]
             busy = first if first.status_code == 503 else second
             assert busy.headers["retry-after"] == "1" and "overloaded" in busy.json()["error"]
+    asyncio.run(main())
+
+
+def test_one_probe_at_full_speed_never_meets_a_503(tmp_path: Path) -> None:
+    """The client's cap (below the helper's limit) queues questions instead of overloading the helper."""
+    async def main() -> None:
+        lines: list[str] = []
+        async with world(tmp_path, max_concurrency=4, log=lines) as w:
+            client = w.client(max_connections=4)
+            try:
+                answers = await asyncio.gather(*(client.query(f"https://site.test:{w.port}/pause", [])
+                                                 for _ in range(12)))
+            finally:
+                await client.aclose()
+            assert all(r is not None and r.http is not None and r.http.status_code == 200 and f is None
+                       for r, f in answers), answers
+            assert len(lines) == 12 and not [line for line in lines if " 503 " in line]
+            assert w.helper.accepted <= 4
+    asyncio.run(main())
+
+
+def test_the_helpers_default_limit_is_well_above_one_probes_cap() -> None:
+    from probe.control.client import ControlClient
+    from probe.control.server import DEFAULT_MAX_CONCURRENCY
+    from probe.control.transport import DEFAULT_MAX_CONNECTIONS
+
+    assert DEFAULT_MAX_CONCURRENCY >= 2 * DEFAULT_MAX_CONNECTIONS
+    default = inspect.signature(ControlClient).parameters["max_connections"].default
+    assert default == DEFAULT_MAX_CONNECTIONS
+    assert inspect.signature(ControlServer).parameters["max_concurrency"].default == DEFAULT_MAX_CONCURRENCY
+
+
+def test_hostile_urls_get_a_clean_400_or_a_failure_never_a_500(tmp_path: Path) -> None:
+    async def main() -> None:
+        lines: list[str] = []
+        async with world(tmp_path, log=lines) as w:
+            api = w.helper_url + "api/v1/control"
+            refused = ["http://" + "a" * 64 + ".test/", "https://a..b/", "http://site.test:99999/",
+                       "http://[::1", "http://site.test:0/", "http://site.test:-1/",
+                       "http://site.test:8o/", "https://" + "a" * 64 + "/"]
+            # Hosts that parse but cannot be found or asked for, and paths no request line could carry
+            # as they are: an answer with the failure in it.
+            failing = ["http://[::1]x/", "http://xn--/", "http://a b.test/", "http://a%00b.test/", "http://ab.test./",
+                       "http://ünknown.test/",
+                       f"https://site.test:{w.port}/a\x00b\r\nX-Injected: 1", f"https://site.test:{w.port}/ю ю",
+                       "http://" + ".".join(["a" * 63] * 4) + "/"]
+            async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=w.ca.bundle)) as http:
+                for url in refused:
+                    reply = await http.post(api, json={"url": url})
+                    assert reply.status_code == 400, (url, reply.text)
+                    assert "valid host name and port" in reply.json()["error"]
+                for url in failing:
+                    reply = await http.post(api, json={"url": url, "addresses": ["127.0.0.1"]})
+                    assert reply.status_code == 200, (url, reply.text)
+                    answer = ControlResponse.model_validate_json(reply.content)
+                    assert answer.http is not None, url
+                    assert answer.http.failure is not None or answer.http.status_code == 404, (url, answer)
+                health = await http.get(w.helper_url + "api/v1/health")
+                assert health.status_code == 200
+            assert not [line for line in lines if " 500 " in line]
+            # What reached the origin: printable ASCII request targets only, the CR LF gone (no header).
+            assert "/a%00bX-Injected:%201" in w.origin.requests and "/%D1%8E%20%D1%8E" in w.origin.requests
+            assert all(re.fullmatch(r"[\x21-\x7e]+", t) for t in w.origin.requests), w.origin.requests
     asyncio.run(main())
 
 
