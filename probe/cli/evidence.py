@@ -194,15 +194,26 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
 
 
 def _verify_store(store_path: Path, key_path: Path | None) -> Any:
-    from probe.evidence.keys import default_key_path, load_private_key
     from probe.evidence.verify_store import verify_store
 
     if store_path.suffix == ".zip":
         raise InputError(f"{store_path} looks like a bundle", hint=f"probe verify {store_path}")
-    path = key_path or default_key_path()
-    public = load_private_key(path).public_key() if path.exists() else None
+    public = _public_key(key_path)
     with Store.open(store_path, create=False) as store:
         return verify_store(store, public_key=public)
+
+
+def _public_key(key_path: Path | None) -> Any:
+    """The probe's public key, or None when no key was made yet at the default place.
+
+    A --key that names no file is an error (a typo must not silently skip signature checks).
+    """
+    from probe.evidence.keys import default_key_path, load_private_key, missing_key_error
+
+    if key_path is not None and not key_path.exists():
+        raise missing_key_error(key_path)
+    path = key_path or default_key_path()
+    return load_private_key(path).public_key() if path.exists() else None
 
 
 def _print_result(result: Any, *, quiet: bool) -> None:
@@ -237,12 +248,12 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, **filters
     from datetime import UTC, datetime
 
     from probe.evidence.bundle import filters_used
-    from probe.evidence.keys import default_key_path, fingerprint, load_private_key
+    from probe.evidence.keys import fingerprint
     from probe.evidence.report import ReportMeta, render_report
 
     filt = make_filter(**filters)
-    path = key_path or default_key_path()
-    fp = fingerprint(load_private_key(path).public_key()) if path.exists() else None
+    public = _public_key(key_path)
+    fp = fingerprint(public) if public is not None else None
     meta = ReportMeta(generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), software_version=__version__,
                       key_fingerprint=fp, filters=tuple(filters_used(filt).items()))
     with Store.open(store_path, create=False) as store:

@@ -32,6 +32,8 @@ from probe.evidence.ooni_export import to_ooni
 from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.report import ReportMeta, render
 from probe.evidence.report_data import ReportData
+from probe.evidence.verify_chain import SignatureContinuity
+from probe.evidence.verify_result import measurement_label
 from probe.models.canonical import canonical_json
 from probe.store import EntryFilter, Store, StoredEntry
 
@@ -62,12 +64,14 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
         if not pass_.links:
             raise EvidenceError("nothing to export: no measurement matches the selection; nothing was written",
                                 hint="check the filters with `probe results`")
+        _refuse_signature_gaps(pass_.links, fingerprint(key.public_key()))
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         _write_derived(root, pass_, key, created, filt)
         _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)))
         manifest = _manifest(root, pass_, key, created, filt, store)
         manifest_bytes = (json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True,
                                      ensure_ascii=False) + "\n").encode("utf-8")
+        _refuse_oversize(manifest, manifest_bytes)
         _write_zip(out, root, manifest, manifest_bytes, key.sign(manifest_bytes))
     return ExportResult(path=out, manifest=manifest)
 
@@ -121,6 +125,38 @@ def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, f
     text = verify_text(count=len(seqs), version=__version__, created=created, first=seqs[0], last=seqs[-1],
                        gaps=missing, fingerprint=fp)
     (root / mf.VERIFY_TXT).write_text(text, encoding="utf-8")
+
+
+def _refuse_signature_gaps(links: list[mf.ChainLink], key_fp: str) -> None:
+    """Refuse, never paper over, links left unsigned (or signed by another key) after this key began.
+
+    `probe verify` fails such a bundle (it is what a rewritten chain tail looks like), so a bundle
+    holding one would prove nothing; the operator must look at those measurements first.
+    """
+    continuity = SignatureContinuity(key_fp)
+    bad = [measurement_label(link.measurement_id, link.seq) for link in links
+           if continuity.see(link.signature, link.key_fingerprint) is not None]
+    if bad:
+        raise EvidenceError(f"refusing to export: {', '.join(bad[:5])}{' and more' if len(bad) > 5 else ''} "
+                            f"{'is' if len(bad) == 1 else 'are'} not signed by {key_fp} although measurements "
+                            "before them are (signature missing after signed measurements began); nothing was "
+                            "written",
+                            hint="run `probe verify --store`; export a selection without them (e.g. --until), "
+                                 "or export with the key that signed them")
+
+
+def _refuse_oversize(manifest: mf.Manifest, manifest_bytes: bytes) -> None:
+    """Never write a bundle `probe verify` would refuse to unpack (it guards against zip bombs)."""
+    sizes = [(mf.MANIFEST, len(manifest_bytes), mf.MAX_MEMBER_BYTES),
+             *((f.path, f.size, mf.member_cap(f.path)) for f in manifest.files)]
+    over = [path for path, size, cap in sizes if size > cap]
+    total = sum(size for _, size, _ in sizes)
+    if over or total > mf.MAX_BUNDLE_BYTES:
+        what = (f"{', '.join(over[:5])} would be larger than a bundle file may be" if over else
+                f"it would unpack to {mf.size_text(total)}, more than the {mf.size_text(mf.MAX_BUNDLE_BYTES)} "
+                "a bundle may hold")
+        raise EvidenceError(f"refusing to export: {what} (`probe verify` would refuse it); nothing was written",
+                            hint="export a narrower selection, e.g. --since/--until")
 
 
 def _check_addresses(addresses: tuple[str, ...]) -> None:

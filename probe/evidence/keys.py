@@ -91,7 +91,14 @@ def load_private_key(path: Path | None = None) -> Ed25519PrivateKey:
 
 
 def load_signer(key_path: Path | None = None) -> Signer | None:
-    """A signer for the store, or None when no key has been made yet (`probe init` makes one)."""
+    """A signer for the store, or None when no key has been made yet (`probe init` makes one).
+
+    None only for the default place (`default_key_path()`, which $PROBE_KEY may set): a key path
+    given explicitly (`--key`, a daemon config's `key =`) that does not exist is a mistake, and
+    EvidenceError says so rather than storing every measurement unsigned.
+    """
+    if key_path is not None and not key_path.exists():
+        raise missing_key_error(key_path)
     path = key_path or default_key_path()
     if not path.exists():
         return None
@@ -102,6 +109,11 @@ def load_signer(key_path: Path | None = None) -> Signer | None:
         return key.sign(chain_hash_hex.encode("ascii")).hex(), key_fp
 
     return sign
+
+
+def missing_key_error(path: Path) -> EvidenceError:
+    """An explicitly named key file that is not there."""
+    return EvidenceError(f"no signing key at {path}", hint=f"run `probe init --key {path}` or leave --key out")
 
 
 def load_public_key_pem(data: bytes) -> Ed25519PublicKey:

@@ -35,6 +35,23 @@ OTHER_DIR = "artifacts/other/"
 # The files outside the manifest's file list: the manifest cannot hash itself or its signature.
 UNLISTED = (MANIFEST, SIGNATURE)
 
+# What a bundle may unpack to, so that checking a hostile bundle (a zip bomb) cannot exhaust memory:
+# `probe export` refuses to write past these limits and `probe verify` refuses to read past them.
+MAX_MEMBER_BYTES = 64 << 20  # a file checked whole, in memory: the manifest, the key, each artifact file
+MAX_BUNDLE_BYTES = 1 << 30  # every file together, unpacked; also the limit of a file read as a stream
+MAX_LINE_BYTES = 16 << 20  # one line of a JSONL file (a record cites its bodies, it never holds them)
+STREAMED = (MEASUREMENTS, VERDICTS, OONI, REPORT, VERIFY_TXT)  # read line by line or only hashed
+
+
+def member_cap(path: str) -> int:
+    """The most a bundle file may unpack to."""
+    return MAX_BUNDLE_BYTES if path in STREAMED else MAX_MEMBER_BYTES
+
+
+def size_text(size: int) -> str:
+    """A size limit as a person reads it: whole MiB, or bytes below one MiB."""
+    return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size} bytes"
+
 ArtifactStatus = Literal["included", "pruned", "missing"]
 
 

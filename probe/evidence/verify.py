@@ -15,6 +15,7 @@ import hashlib
 import json
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -29,31 +30,103 @@ from probe.models import Measurement, Verdict
 from probe.models.artifacts import ArtifactKind
 from probe.models.canonical import sha256_hex
 
-_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError)
+_CHUNK = 1 << 20
 
 
 class BundleReader:
-    """Reads members of the zip, turning damage into findings (each reported once)."""
+    """Streams members of the zip, turning damage into findings (each reported once).
+
+    Nothing is unpacked past its limit: the size the manifest declares for the file, or the absolute
+    cap (`manifest.member_cap`), whichever is smaller. A member whose zip header already promises
+    more is refused unread; one that unpacks to more than it promised is cut off there.
+    """
 
     def __init__(self, zf: zipfile.ZipFile, result: VerifyResult) -> None:
         self._zf = zf
         self._r = result
         self._failed: set[str] = set()
-        self.names = [i.filename for i in zf.infolist()]
+        infos = zf.infolist()
+        self.names = [i.filename for i in infos]
+        self._infos = {i.filename: i for i in infos}  # the last of duplicates, as zipfile.open picks
+        self._unpacked = sum(i.file_size for i in infos)  # duplicates included
+        self._declared: dict[str, int] = {}
+
+    def declare(self, files: list[mf.FileEntry]) -> None:
+        """The sizes the manifest gives: no file is unpacked past its own."""
+        self._declared = {f.path: f.size for f in files}
+
+    def unpacked_size(self) -> int:
+        """What the zip's headers say every member unpacks to, together."""
+        return self._unpacked
+
+    def failed(self, name: str) -> bool:
+        return name in self._failed
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        """The member's bytes a chunk at a time; stops, with a finding, at damage or past its limit."""
+        if name in self._failed:
+            return
+        info = self._infos.get(name)
+        if info is None:
+            self._fail(name, "missing from the bundle")
+            return
+        limit, what = self._limit(name)
+        if info.file_size > limit:
+            self._fail(name, f"unpacks to {info.file_size} bytes, more than {what}: refused unread "
+                             "(a zip bomb, or a changed file)")
+            return
+        seen = 0
+        try:
+            with self._zf.open(info) as handle:
+                while chunk := handle.read(_CHUNK):
+                    seen += len(chunk)
+                    if seen > limit:
+                        self._fail(name, f"unpacks to more than {what}: refused, reading stopped there "
+                                         "(a zip bomb, or a changed file)")
+                        return
+                    yield chunk
+        except _DAMAGE as exc:
+            self._fail(name, f"damaged inside the zip, cannot be read ({exc})")
 
     def read(self, name: str) -> bytes | None:
-        if name in self._failed:
-            return None
-        if name not in self.names:
-            self._failed.add(name)
-            self._r.fail(name, "missing from the bundle")
-            return None
-        try:
-            return self._zf.read(name)
-        except _DAMAGE as exc:
-            self._failed.add(name)
-            self._r.fail(name, f"damaged inside the zip, cannot be read ({exc})")
-            return None
+        """The whole member (never more than its limit), or None if it cannot be read."""
+        data = b"".join(self.chunks(name))
+        return None if name in self._failed else data
+
+    def digest(self, name: str) -> tuple[str, int] | None:
+        """(SHA-256 hex, size) of the member, hashed as it streams; None if it cannot be read."""
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in self.chunks(name):
+            digest.update(chunk)
+            size += len(chunk)
+        return None if name in self._failed else (digest.hexdigest(), size)
+
+    def lines(self, name: str) -> Iterator[bytes]:
+        """The member's lines (without their newline), as they stream; a final empty line is dropped."""
+        pending = b""
+        for chunk in self.chunks(name):
+            *complete, pending = (pending + chunk).split(b"\n")
+            for line in [*complete, pending]:
+                if len(line) > mf.MAX_LINE_BYTES:
+                    self._fail(name, f"has a line longer than {mf.size_text(mf.MAX_LINE_BYTES)}: refused, "
+                                     "reading stopped there")
+                    return
+            yield from complete
+        if pending and name not in self._failed:
+            yield pending
+
+    def _limit(self, name: str) -> tuple[int, str]:
+        cap = mf.member_cap(name)
+        declared = self._declared.get(name)
+        if declared is not None and declared < cap:
+            return declared, f"the {declared} bytes the manifest declares"
+        return cap, f"the {mf.size_text(cap)} a bundle file may hold"
+
+    def _fail(self, name: str, message: str) -> None:
+        self._failed.add(name)
+        self._r.fail(name, message)
 
 
 def verify_bundle(path: Path, *, expected_fingerprint: str | None = None) -> VerifyResult:
@@ -67,10 +140,16 @@ def verify_bundle(path: Path, *, expected_fingerprint: str | None = None) -> Ver
         return result
     with zf:
         reader = BundleReader(zf, result)
+        if reader.unpacked_size() > mf.MAX_BUNDLE_BYTES:
+            result.fail(path.name, f"unpacks to {reader.unpacked_size()} bytes, more than the "
+                                   f"{mf.size_text(mf.MAX_BUNDLE_BYTES)} a bundle may hold: refused unread "
+                                   "(a zip bomb?)")
+            return result
         _check_duplicates(reader, result)
         manifest = _check_manifest(reader, result, expected_fingerprint)
         if manifest is None:
             return result
+        reader.declare(manifest.files)
         _check_files(reader, manifest, result)
         refs = _check_measurements(reader, manifest, result)
         _check_chain(manifest, result, reader)
@@ -130,10 +209,10 @@ def _check_key(key: object, manifest: mf.Manifest, r: VerifyResult, expected: st
 def _check_files(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult) -> None:
     listed = {f.path for f in manifest.files}
     for entry in manifest.files:
-        data = reader.read(entry.path)
-        if data is None:
+        found = reader.digest(entry.path)
+        if found is None:
             continue
-        if hashlib.sha256(data).hexdigest() != entry.sha256 or len(data) != entry.size:
+        if found != (entry.sha256, entry.size):
             r.fail(entry.path, "its SHA-256 differs from the manifest's: the file was changed")
         else:
             r.checked["files"] += 1
@@ -149,16 +228,10 @@ def _check_files(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult) -
 def _check_measurements(reader: BundleReader, manifest: mf.Manifest,
                         r: VerifyResult) -> dict[str, dict[str, ArtifactKind]]:
     """Match each line to the manifest by record hash; returns each record's cited artifacts."""
-    data = reader.read(mf.MEASUREMENTS)
-    if data is None:
-        return {}
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
     by_hash = {link.record_sha256: link for link in manifest.measurements}
     found: set[str] = set()
     refs: dict[str, dict[str, ArtifactKind]] = {}
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(reader.lines(mf.MEASUREMENTS), start=1):
         sha = sha256_hex(line)
         link = by_hash.get(sha)
         if link is None:
@@ -170,6 +243,8 @@ def _check_measurements(reader: BundleReader, manifest: mf.Manifest,
         if record is not None:
             refs[link.measurement_id] = mf.referenced_artifacts(record)
             r.checked["measurement records"] += 1
+    if reader.failed(mf.MEASUREMENTS):
+        return refs  # unreadable (already reported): what it lacks says nothing about removed records
     for link in manifest.measurements:
         if link.record_sha256 not in found:
             r.fail(measurement_label(link.measurement_id, link.seq),
@@ -236,11 +311,8 @@ def _check_range(manifest: mf.Manifest, r: VerifyResult) -> None:
 
 
 def _check_verdicts(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult) -> None:
-    data = reader.read(mf.VERDICTS)
-    if data is None:
-        return
     ids = {link.measurement_id for link in manifest.measurements}
-    for number, line in enumerate(data.splitlines(), start=1):
+    for number, line in enumerate(reader.lines(mf.VERDICTS), start=1):
         try:
             row = json.loads(line)
             mid = str(row["measurement_id"])

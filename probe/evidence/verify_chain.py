@@ -3,6 +3,11 @@
 A link holds: the record's SHA-256, the previous link's chain hash, its own chain hash
 (= SHA-256 of prev + record, see `probe.models.canonical.chain_hash`) and an Ed25519 signature over
 that chain hash. Consecutive seqs must link; a gap (a filtered export) is the caller's business.
+
+Signatures only start when the probe gets its key, so unsigned links at the start of a chain are
+expected. Once a link signed by the expected key has been seen, though, every later link must be
+signed by that key too: otherwise an attacker could rewrite the tail of the chain (records, hashes
+and links) and drop its signatures, and it would look like measurements stored before the key.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ class LinkChecker:
         self._key = public_key
         self._fp = key_fingerprint
         self._previous: tuple[int, str] | None = None  # (seq, chain hash) of the link checked last
+        self._continuity = SignatureContinuity(key_fingerprint)
         self.unsigned = 0
         self.other_keys: Counter[str] = Counter()
 
@@ -62,6 +68,10 @@ class LinkChecker:
         return True
 
     def _check_signature(self, where: str, link_hash: str, signature: str | None, fp: str | None) -> bool:
+        broken = self._continuity.see(signature, fp)
+        if broken is not None:
+            self._r.fail(where, broken)
+            return False
         if not signature:
             self.unsigned += 1
             return True
@@ -82,3 +92,32 @@ class LinkChecker:
         for fp, count in sorted(self.other_keys.items()):
             self._r.warn(where, f"{count} measurement signature(s) by {fp} could not be checked: "
                                 "that public key is not available here")
+
+
+class SignatureContinuity:
+    """Once a link is signed by the expected key, every later link must be signed by it too.
+
+    `see` takes the links in chain order and returns what is wrong with one, or None. Without an
+    expected key (nothing to check signatures with), a link signed by any key starts the rule for
+    unsigned links: a probe that had a key does not stop signing.
+    """
+
+    def __init__(self, expected_fingerprint: str | None) -> None:
+        self._fp = expected_fingerprint
+        self.began = False
+
+    def see(self, signature: str | None, fp: str | None) -> str | None:
+        ours = bool(signature) and (fp == self._fp if self._fp is not None else True)
+        if ours:
+            self.began = True
+            return None
+        if not self.began:
+            return None
+        if not signature:
+            return ("signature missing after signed measurements began: unsigned links after signed ones are "
+                    "what a rewritten chain tail looks like")
+        if self._fp is None:
+            return None
+        return (f"signature missing after signed measurements began: signed by {fp or 'an unnamed key'}, not "
+                f"by {self._fp} which signed the measurements before it (if the key was replaced, check "
+                "with the newer key)")

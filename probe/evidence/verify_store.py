@@ -10,6 +10,7 @@ cannot see: measurements cut off from the *end* of the chain; compare the head w
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
@@ -68,7 +69,39 @@ def _parse(entry: StoredEntry, result: VerifyResult) -> Measurement | None:
         return None
     if record.measurement_id != entry.measurement_id:
         result.fail(where, f"its record's own id is {record.measurement_id}: the row was changed")
+    _check_columns(entry, record, result)
     return record
+
+
+def _check_columns(entry: StoredEntry, record: Measurement, result: VerifyResult) -> None:
+    """The indexed columns (what results, export and report filter on) must say what the signed record says.
+
+    They are copies made when the measurement was stored; only the record is hashed and signed, so a
+    column edited by hand would silently change what a selection holds.
+    """
+    where = measurement_label(entry.measurement_id, entry.seq)
+    expected: dict[str, str | None] = {
+        "input": record.input, "host": _host(record.input), "test_start_time": record.test_start_time,
+        "probe_asn": record.network.probe_asn, "probe_cc": record.network.probe_cc,
+        "category_code": record.category_code,
+    }
+    ok = True
+    for column, value in expected.items():
+        stored = getattr(entry, column)
+        if stored != value:
+            result.fail(where, f"its {column} column says {stored!r} but its signed record says {value!r}: "
+                               "the row was changed (filters on that column select the wrong measurements)")
+            ok = False
+    if ok:
+        result.checked["measurement index rows"] += 1
+
+
+def _host(url: str) -> str:
+    """The host column as the store derives it: the lower-cased host name of the input."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 class _ArtifactCheck:

@@ -119,3 +119,29 @@ def test_report_writes_one_html_file(tmp_path: Path, made: tuple[Path, Path]) ->
     assert "selftanu.kz" in html and "The TLS handshake with SNI selftanu.kz" in html
     none = probe("report", "--store", str(store), "--out", str(tmp_path / "x.html"), "--asn", "AS1", key=key)
     assert none.returncode == 2 and "nothing to report" in none.stderr and not (tmp_path / "x.html").exists()
+
+
+def test_an_explicit_key_that_does_not_exist_is_one_line_not_a_silent_fallback(
+        tmp_path: Path, made: tuple[Path, Path]) -> None:
+    key, store = made
+    typo = tmp_path / "typo.key"
+    for args in (["verify", "--store", str(store), "--key", str(typo)],
+                 ["report", "--store", str(store), "--out", str(tmp_path / "r.html"), "--key", str(typo)]):
+        out = probe(*args, key=key)
+        assert out.returncode == 2, out.stdout
+        assert f"no signing key at {typo}" in out.stderr and "probe init --key" in out.stderr, out.stderr
+        assert out.stderr.count("\n") == 1
+    assert not (tmp_path / "r.html").exists() and not typo.exists()
+
+
+def test_run_with_a_missing_key_stores_nothing_unsigned(tmp_path: Path, key: Path) -> None:
+    # Loopback only: the run must stop before it measures anything.
+    typo = tmp_path / "typo.key"
+    store = tmp_path / "s.sqlite"
+    out = probe("run", "--store", str(store), "--key", str(typo), "--resolver", "127.0.0.1", "--no-progress",
+                "--timeout-tcp", "1", "--timeout-dns", "1", "http://127.0.0.1:9/", key=key)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert f"no signing key at {typo}" in out.stderr
+    if store.exists():
+        with Store.open(store) as s:
+            assert s.count() == 0

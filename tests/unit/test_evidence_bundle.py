@@ -280,3 +280,158 @@ def test_an_existing_file_is_not_overwritten(bundle: Path, store_path: Path,
     with Store.open(store_path) as store, pytest.raises(EvidenceError, match="already exists"):
         export_bundle(store, bundle, key=probe_key[1], filt=EntryFilter())
     assert bundle.read_bytes() == before
+
+
+def test_dropped_link_signatures_after_signed_ones_fail_even_when_re_signed(
+        bundle: Path, tmp_path: Path, probe_key: tuple[Path, Ed25519PrivateKey]) -> None:
+    def drop_tail_signatures(files: dict[str, bytes]) -> None:
+        def edit(m: dict[str, object]) -> None:
+            links = m["measurements"]
+            assert isinstance(links, list)
+            for link in links[8:]:
+                link.update(signature=None, key_fingerprint=None)
+
+        resign(files, probe_key[1], edit)
+
+    victim = json.loads(members(bundle)[mf.MEASUREMENTS].split(b"\n")[8])["measurement_id"]
+    text = failures(verify_bundle(rewrite(bundle, tmp_path / "t.zip", drop_tail_signatures)))
+    assert f"measurement {victim} (seq 9): signature missing after signed measurements began" in text
+    assert "(seq 8)" not in text
+
+
+def _mixed_store(path: Path, key_path: Path, signed: Callable[[int], bool]) -> Path:
+    with Store.open(path) as store:
+        for i, (m, a, v) in enumerate(sample_set(2)):
+            store.append(m, a, v, signer=load_signer(key_path) if signed(i) else None)
+    return path
+
+
+def test_export_refuses_unsigned_measurements_after_signed_ones(
+        tmp_path: Path, probe_key: tuple[Path, Ed25519PrivateKey]) -> None:
+    store_path = _mixed_store(tmp_path / "s.sqlite", probe_key[0], lambda i: i < 6)
+    out = tmp_path / "out" / "b.zip"
+    with Store.open(store_path) as store:
+        victim = next(e.measurement_id for e in store.entries() if e.seq == 7)
+        with pytest.raises(EvidenceError, match="signature missing after signed measurements began") as raised:
+            export_bundle(store, out, key=probe_key[1], filt=EntryFilter())
+        assert f"measurement {victim} (seq 7)" in raised.value.message
+        assert "nothing was written" in raised.value.message
+        assert not out.exists() and not out.parent.exists()
+        # A selection that leaves the unsigned tail out is fine.
+        until = next(e.test_start_time for e in store.entries() if e.seq == 6)
+        export_bundle(store, out, key=probe_key[1], filt=EntryFilter(until=until))
+    assert verify_bundle(out).ok
+
+
+def test_export_refuses_links_by_another_key_after_its_own(tmp_path: Path,
+                                                          probe_key: tuple[Path, Ed25519PrivateKey]) -> None:
+    generate_key(tmp_path / "other.key")
+    store_path = tmp_path / "s.sqlite"
+    with Store.open(store_path) as store:
+        for i, (m, a, v) in enumerate(sample_set(2)):
+            store.append(m, a, v, signer=load_signer(probe_key[0] if i < 3 else tmp_path / "other.key"))
+        with pytest.raises(EvidenceError, match=r"\(seq 4\).*signature missing after signed"):
+            export_bundle(store, tmp_path / "b.zip", key=probe_key[1], filt=EntryFilter())
+
+
+def test_unsigned_measurements_from_before_the_key_still_export_and_verify(
+        tmp_path: Path, probe_key: tuple[Path, Ed25519PrivateKey]) -> None:
+    store_path = _mixed_store(tmp_path / "s.sqlite", probe_key[0], lambda i: i >= 4)
+    with Store.open(store_path) as store:
+        export_bundle(store, tmp_path / "b.zip", key=probe_key[1], filt=EntryFilter())
+    result = verify_bundle(tmp_path / "b.zip")
+    assert result.ok, failures(result)
+    assert any("4 measurement(s) were stored before a key existed" in str(f) for f in result.findings)
+
+
+def test_a_member_that_unpacks_past_its_declared_size_is_refused_unread(bundle: Path, tmp_path: Path) -> None:
+    def inflate(files: dict[str, bytes]) -> None:
+        files[mf.REPORT] = b"\0" * (4 << 20)
+
+    result = verify_bundle(rewrite(bundle, tmp_path / "t.zip", inflate))
+    declared = next(f.size for f in _manifest(bundle).files if f.path == mf.REPORT)
+    assert (f"{mf.REPORT}: unpacks to {4 << 20} bytes, more than the {declared} bytes the manifest declares: "
+            "refused unread") in failures(result)
+
+
+def _manifest(path: Path) -> mf.Manifest:
+    return mf.Manifest.model_validate_json(members(path)[mf.MANIFEST])
+
+
+def test_a_zip_bomb_is_refused_without_unpacking_it(bundle: Path, tmp_path: Path,
+                                                    probe_key: tuple[Path, Ed25519PrivateKey]) -> None:
+    import tracemalloc
+
+    dns_file = next(n for n in members(bundle) if n.startswith(mf.DNS_DIR))
+
+    def bomb(files: dict[str, bytes]) -> None:
+        # Re-signed, so the manifest itself declares the huge size: only the absolute cap stops it.
+        files[dns_file] = bytes(mf.MAX_MEMBER_BYTES + 1)
+        resign(files, probe_key[1], lambda m: None)
+
+    bombed = rewrite(bundle, tmp_path / "bomb.zip", bomb)
+    assert bombed.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        result = verify_bundle(bombed)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (f"{dns_file}: unpacks to {mf.MAX_MEMBER_BYTES + 1} bytes, more than the 64 MiB a bundle file may "
+            "hold: refused unread") in failures(result)
+    assert peak < 16 << 20, peak
+
+
+def test_a_member_whose_header_lies_is_never_unpacked_past_it(bundle: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # A header that promises less than the member holds: unpacking stops at the promise (and the
+    # member fails its check) instead of running on.
+    import copy
+
+    import probe.evidence.verify as verify_module
+
+    real_init = verify_module.BundleReader.__init__
+
+    def init(self: verify_module.BundleReader, zf: zipfile.ZipFile, result: VerifyResult) -> None:
+        real_init(self, zf, result)
+        lying = copy.copy(self._infos[mf.REPORT])
+        lying.file_size = 10
+        self._infos[mf.REPORT] = lying
+
+    monkeypatch.setattr(verify_module.BundleReader, "__init__", init)
+    result = verify_bundle(bundle)
+    assert f"{mf.REPORT}: damaged inside the zip" in failures(result)
+
+
+def test_a_bundle_over_the_total_cap_is_refused(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mf, "MAX_BUNDLE_BYTES", 50_000)
+    result = verify_bundle(bundle)
+    assert "bundle.zip: unpacks to" in failures(result) and "refused unread" in failures(result)
+    assert len(result.failures) == 1
+
+
+def test_an_overlong_line_stops_the_reading(bundle: Path, tmp_path: Path,
+                                            probe_key: tuple[Path, Ed25519PrivateKey],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    def long_line(files: dict[str, bytes]) -> None:
+        files[mf.VERDICTS] = b" " * 5000 + b"\n" + files[mf.VERDICTS]
+        resign(files, probe_key[1], lambda m: None)
+
+    monkeypatch.setattr(mf, "MAX_LINE_BYTES", 4096)
+    result = verify_bundle(rewrite(bundle, tmp_path / "t.zip", long_line))
+    assert f"{mf.VERDICTS}: has a line longer than" in failures(result)
+
+
+def test_export_refuses_a_bundle_verify_would_refuse(bundle: Path, store_path: Path, tmp_path: Path,
+                                                     probe_key: tuple[Path, Ed25519PrivateKey],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mf, "MAX_MEMBER_BYTES", 1000)
+    out = tmp_path / "big.zip"
+    with Store.open(store_path) as store, pytest.raises(EvidenceError, match="refusing to export.*probe verify"):
+        export_bundle(store, out, key=probe_key[1], filt=EntryFilter())
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    cap = max(f.size for f in _manifest(bundle).files) + 1  # every file fits, all of them do not
+    monkeypatch.setattr(mf, "MAX_BUNDLE_BYTES", cap)
+    with Store.open(store_path) as store, pytest.raises(EvidenceError, match=f"more than the {cap} bytes a bundle"):
+        export_bundle(store, out, key=probe_key[1], filt=EntryFilter())

@@ -56,8 +56,19 @@ def test_fingerprint_is_sha256_of_the_raw_public_key(tmp_path: Path) -> None:
     assert fingerprint(key.public_key()) == "ed25519:" + hashlib.sha256(raw).hexdigest()
 
 
-def test_no_key_yet_means_no_signer(tmp_path: Path) -> None:
-    assert load_signer(tmp_path / "absent.key") is None
+def test_no_key_yet_at_the_default_place_means_no_signer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROBE_KEY", str(tmp_path / "absent.key"))
+    assert load_signer() is None
+    assert load_signer(None) is None
+
+
+def test_an_explicit_key_path_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    # `probe run --key /typo` or a daemon config's `key = /typo` must not store unsigned measurements.
+    typo = tmp_path / "typo.key"
+    with pytest.raises(EvidenceError, match=f"no signing key at {typo}") as raised:
+        load_signer(typo)
+    assert raised.value.hint == f"run `probe init --key {typo}` or leave --key out"
+    assert not typo.exists()
 
 
 def test_the_signer_signs_chain_hashes_the_store_keeps(tmp_path: Path) -> None:

@@ -128,3 +128,110 @@ def test_unsigned_or_foreign_signatures_are_warnings(tmp_path: Path) -> None:
 def test_an_empty_store_is_fine(tmp_path: Path, rounds: int) -> None:
     result = _verify(tmp_path / "empty.sqlite", None)
     assert result.ok and any("no measurement yet" in str(f) for f in result.findings)
+
+
+def _rewrite_tail(path: Path, first_seq: int, *, signer: object = None) -> str:
+    """What an attacker with the file can do: change every record from `first_seq` on and recompute
+    record hashes and chain links, leaving those links unsigned (or signed by `signer`, their key).
+    Returns the measurement id at `first_seq`."""
+    from probe.models.canonical import chain_hash, sha256_hex
+
+    with Store.open(path) as store:
+        entries = list(store.entries())
+    statements = []
+    prev = next(e.chain_hash for e in entries if e.seq == first_seq - 1)
+    for e in entries:
+        if e.seq < first_seq:
+            continue
+        record = e.record.replace("10.77.", "10.78.")
+        rec_sha = sha256_hex(record.encode())
+        link = chain_hash(prev, rec_sha)
+        sig, fp = signer(link) if callable(signer) else (None, None)
+        signature = f"'{sig}'" if sig else "NULL"
+        key_fp = f"'{fp}'" if fp else "NULL"
+        statements.append(f"UPDATE measurements SET record = '{record}', record_sha256 = '{rec_sha}', "
+                          f"prev_hash = '{prev}', chain_hash = '{link}', signature = {signature}, "
+                          f"key_fingerprint = {key_fp} WHERE seq = {e.seq}")
+        prev = link
+    _sql(path, *statements)
+    return next(e.measurement_id for e in entries if e.seq == first_seq)
+
+
+def test_a_rewritten_tail_with_its_signatures_dropped_fails(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    victim = _rewrite_tail(path, 8)
+    result = _verify(path, key)
+    text = _fails(result)
+    assert f"measurement {victim} (seq 8): signature missing after signed measurements began" in text
+    assert "(seq 12): signature missing after signed measurements began" in text
+    assert "(seq 7)" not in text
+    # Without the public key to check with, dropped signatures after signed ones still fail.
+    assert f"measurement {victim} (seq 8): signature missing after signed measurements began" in _fails(
+        _verify(path, None))
+
+
+def test_a_tail_re_signed_by_another_key_fails(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    generate_key(tmp_path / "attacker")
+    victim = _rewrite_tail(path, 10, signer=load_signer(tmp_path / "attacker"))
+    text = _fails(_verify(path, key))
+    assert f"measurement {victim} (seq 10): signature missing after signed measurements began: signed by " \
+           "ed25519:" in text
+
+
+def test_unsigned_measurements_before_the_key_existed_are_still_a_warning(tmp_path: Path) -> None:
+    key = generate_key(tmp_path / "k")
+    path = tmp_path / "s.sqlite"
+    samples = sample_set(2)
+    with Store.open(path) as store:
+        for i, (m, a, v) in enumerate(samples):
+            store.append(m, a, v, signer=load_signer(tmp_path / "k") if i >= 5 else None)
+    result = _verify(path, key.public_key())
+    assert result.ok, _fails(result)
+    assert result.checked["measurement signatures"] == 7
+    assert any("5 measurement(s) were stored before a key existed" in str(f) for f in result.findings)
+
+
+def test_a_replaced_key_is_checked_with_the_newer_key(tmp_path: Path) -> None:
+    old = generate_key(tmp_path / "old")
+    new = generate_key(tmp_path / "new")
+    path = tmp_path / "s.sqlite"
+    with Store.open(path) as store:
+        for i, (m, a, v) in enumerate(sample_set(2)):
+            store.append(m, a, v, signer=load_signer(tmp_path / ("old" if i < 6 else "new")))
+    newer = _verify(path, new.public_key())
+    assert newer.ok and any("6 measurement signature(s) by" in str(f) for f in newer.findings), _fails(newer)
+    # Checked with the old key, the newer links come after signed ones: the rule cannot tell them
+    # from a forged tail, and the message says what to do.
+    assert "(seq 7): signature missing after signed measurements began" in _fails(_verify(path, old.public_key()))
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("input", "https://example.org/"), ("host", "example.org"), ("test_start_time", "2020-01-01T00:00:00Z"),
+    ("probe_asn", "AS1"), ("probe_cc", "US"), ("category_code", "XXX")])
+def test_an_edited_index_column_is_named(tmp_path: Path, column: str, value: str) -> None:
+    path, key = _make(tmp_path)
+    _sql(path, f"UPDATE measurements SET {column} = '{value}' WHERE seq = 4")
+    with Store.open(path) as store:
+        victim = next(e.measurement_id for e in store.entries() if e.seq == 4)
+    result = _verify(path, key)
+    text = _fails(result)
+    assert f"measurement {victim} (seq 4): its {column} column says '{value}' but its signed record says" in text
+    assert len(result.failures) == 1, text
+
+
+def test_a_cleared_category_and_the_clean_columns(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    assert _verify(path, key).checked["measurement index rows"] == 12
+    _sql(path, "UPDATE measurements SET category_code = NULL WHERE category_code IS NOT NULL AND seq = "
+               "(SELECT MIN(seq) FROM measurements WHERE category_code IS NOT NULL)")
+    assert "its category_code column says None but its signed record says" in _fails(_verify(path, key))
+
+
+def test_the_host_column_is_the_lower_cased_host_of_the_input(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    with Store.open(path) as store:
+        first = next(iter(store.entries()))
+    _sql(path, f"UPDATE measurements SET host = '{first.host.upper()}' WHERE seq = 1")
+    assert f"(seq 1): its host column says '{first.host.upper()}' but its signed record says '{first.host}'" in (
+        _fails(_verify(path, key)))
