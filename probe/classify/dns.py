@@ -22,19 +22,28 @@ from probe.classify.view import PROBE_NETWORK_FAILURES, VALIDATION_FAILURES, Hop
 from probe.models.observations import DNSQueryObservation, DNSReply
 from probe.models.verdict import VerdictLabel
 
+# What a lookup that failed says about the name, by failure string. Only what a resolver did (its
+# answer, or its silence) is evidence: anything else (a socket the probe could not open, EMFILE, the
+# resolver unreachable, getaddrinfo's EAI_SYSTEM / EAI_MEMORY as dns_server_misbehaving, a name the
+# probe could not even ask) is the probe's own resolver path failing, and says nothing about the name.
 _FAILURE_LABELS: dict[str, VerdictLabel] = {
     failures.DNS_NXDOMAIN: "dns.nxdomain",
     "android_dns_cache_no_data": "dns.nxdomain",  # Android's getaddrinfo says this for NXDOMAIN
     failures.DNS_NO_ANSWER: "dns.nxdomain",  # NOERROR without addresses: the name has no address for the probe
     failures.DNS_SERVFAIL: "dns.servfail",
-    failures.DNS_NON_RECOVERABLE: "dns.servfail",
-    failures.DNS_SERVER_MISBEHAVING: "dns.servfail",
     failures.DNS_REFUSED: "dns.refused",
     failures.GENERIC_TIMEOUT: "dns.timeout",
-    failures.DNS_TEMPORARY_FAILURE: "dns.timeout",  # getaddrinfo's EAI_AGAIN: the resolver did not answer in time
+    # getaddrinfo's EAI_FAIL and EAI_AGAIN: glibc reports the resolver's REFUSED / FORMERR / NOTIMP as the
+    # first, and its SERVFAIL, REFUSED or silence alike as the second. Either way the resolver failed to
+    # give an answer: SERVFAIL-like. They lump answers together, so they decide only when no other
+    # lookup of the name (the UDP queries, which see the exact rcode) is evidence: see `_COARSE`.
+    failures.DNS_NON_RECOVERABLE: "dns.servfail",
+    failures.DNS_TEMPORARY_FAILURE: "dns.servfail",
 }
+_COARSE = frozenset({failures.DNS_NON_RECOVERABLE, failures.DNS_TEMPORARY_FAILURE})
 # A deliberate answer (NXDOMAIN, REFUSED) says more about the resolver than a missing one.
 _LABEL_ORDER: tuple[VerdictLabel, ...] = ("dns.nxdomain", "dns.refused", "dns.servfail", "dns.timeout")
+_UNREACHABLE = frozenset({failures.CONNECTION_REFUSED, failures.HOST_UNREACHABLE})
 _NO_SUCH_NAME = (failures.DNS_NXDOMAIN, failures.DNS_NO_ANSWER)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
@@ -202,7 +211,7 @@ def _bogon(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
         shared = [a for a in h.addresses if ctx.is_bogon(a)]
         return DNSResult(notes=(f"The control resolves {h.name} to {', '.join(shared)} too: the site's own DNS "
                                 "points at a non-public address.",) if shared else ())
-    givers = [q for q in h.queries if bogons[0] in {normal_ip(a) for a in q.addresses()}]
+    givers = [q for q in h.queries if bogons[0] in {normal_ip(a) for a in q.addresses()}] or h.queries
     who = _who(sorted(givers, key=lambda q: q.engine != "udp")[0])  # the ISP resolver, when it said so
     fp = next((m for b in bogons if (m := ctx.fingerprints.match_dns(b))), None)
     said = (f"{sentence(who)} answered {', '.join(bogons)} for {h.name}: {_bogon_kind(bogons[0])} "
@@ -228,19 +237,62 @@ def _bogon(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
                          "cannot be told apart from a site whose own DNS points there (some do).")))
 
 
+def _failure_label(q: DNSQueryObservation, h: _Host) -> VerdictLabel | None:
+    """The label a failed lookup is evidence for; None when it is no evidence about the name."""
+    failure = q.failure or failures.DNS_NO_ANSWER
+    if failure == failures.DNS_NO_ANSWER and q.query_type == "AAAA" and not any(":" in a for a in h.control or ()):
+        return None  # no IPv6 address: most sites have none, unless the control found one
+    return _FAILURE_LABELS.get(failure)
+
+
+def _not_evidence(q: DNSQueryObservation) -> str:
+    """Why a failed lookup says nothing about the name."""
+    failure = q.failure or failures.DNS_NO_ANSWER
+    if failure == failures.DNS_NO_ANSWER:
+        return f"{_who(q)} found no IPv6 address, which most sites do not have"
+    if failure in PROBE_NETWORK_FAILURES:
+        return f"the probe's own network could not send the query to {_who(q)} ({failure})"
+    if failure in _UNREACHABLE:
+        return f"{_who(q)} could not be reached ({failure})"
+    if failure == failures.DNS_SERVER_MISBEHAVING and q.engine == "udp" and q.rcode:
+        return f"{_who(q)} answered {q.rcode}, an error no censor is known to answer with"
+    if failure == failures.DNS_SERVER_MISBEHAVING and q.engine == "getaddrinfo":
+        return f"{_who(q)} failed inside the probe's own system (a system or memory error, not an answer)"
+    if failure == failures.DNS_TEMPORARY_FAILURE:
+        return (f"{_who(q)} gave {failure}, which getaddrinfo reports for a resolver it cannot reach as much as "
+                "for a SERVFAIL: the direct queries to the resolver are the exact evidence")
+    if failure == failures.DNS_NON_RECOVERABLE:
+        return (f"{_who(q)} gave {failure}, which getaddrinfo reports for any error answer (REFUSED, FORMERR, "
+                "NOTIMP): the direct queries to the resolver are the exact evidence")
+    if failure.startswith(failures.UNKNOWN_PREFIX):
+        return f"{_who(q)} failed inside the probe ({failure[len(failures.UNKNOWN_PREFIX):]})"
+    return f"{_who(q)} failed with {failure}, which is not an answer from a resolver"
+
+
 def _failure(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
     if h.addresses:
         return DNSResult(notes=tuple(
             f"{sentence(_who(q))} failed with {q.failure} for {h.name} while other lookups returned "
             "addresses; the measurement used those." for q in h.queries
             if q.failure and not (q.query_type == "AAAA" and q.failure == failures.DNS_NO_ANSWER)))
-    fails = [(q, _FAILURE_LABELS.get(q.failure or failures.DNS_NO_ANSWER, "dns.servfail")) for q in h.queries]
-    label = min((lbl for _, lbl in fails), key=_LABEL_ORDER.index)
     said = (f"The probe could not resolve {h.name}: "
-            + "; ".join(f"{_who(q)} failed with {q.failure or 'dns_no_answer'}" for q, _ in fails[:4]) + ".")
-    if all(q.failure in PROBE_NETWORK_FAILURES for q in h.queries):
+            + "; ".join(f"{_who(q)} failed with {q.failure or 'dns_no_answer'}" for q in h.queries[:4]) + ".")
+    labelled = [(q, lbl) for q in h.queries if (lbl := _failure_label(q, h)) is not None]
+    # The exact answers decide. getaddrinfo's lumped codes decide only when no UDP query was made: when
+    # the direct queries to the resolver failed in a way that is no evidence (unreachable, a local
+    # error), the same failure is the likelier reason getaddrinfo got no answer either.
+    udp_asked = any(q.engine == "udp" for q in h.queries)
+    evidence = ([lbl for q, lbl in labelled if q.failure not in _COARSE]
+                or ([] if udp_asked else [lbl for _, lbl in labelled]))
+    if not evidence:
+        why = list(dict.fromkeys(_not_evidence(q) for q in h.queries))
+        seen = (f"The control resolved it to {', '.join(h.control)}." if h.control else
+                f"The control could not resolve it either ({h.control_failure or 'no addresses'}), but the "
+                "probe never got an answer to compare." if h.control is not None else "")
         return DNSResult(finding=finding("inconclusive", "possible", said,
-                                         "The probe's own network could not send the queries."))
+                                         "The probe's own resolver path failed in a way that is not evidence of "
+                                         f"censorship: {'; '.join(why)}.", seen))
+    label = min(evidence, key=_LABEL_ORDER.index)
     if h.control is not None:
         if not h.control:
             return DNSResult(finding=finding("down", "likely", said, f"The control could not resolve it either "
@@ -268,7 +320,10 @@ def _validates(view: View, h: _Host, ip: str) -> bool:
 
 
 def _nat64_embeds(ip: str, ctrl: set[str]) -> bool:
-    addr = ipaddress.ip_address(ip)
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:  # an answer that is no address (a stored measurement from elsewhere)
+        return False
     if addr.version != 6 or addr not in _NAT64:
         return False
     return str(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)) in ctrl

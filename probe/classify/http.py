@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import urlsplit
 
 from probe import failures
 from probe.classify.context import ClassifyContext
@@ -34,6 +33,7 @@ from probe.classify.view import (
     normal_host,
     quoted,
     seconds,
+    split_url,
     status_text,
 )
 from probe.models.observations import HTTPHeader, HTTPResponse
@@ -302,7 +302,8 @@ def _compare(view: View, ctx: ClassifyContext, page: Page) -> Comparison:
     code, ccode = page.response.code, ctrl.status_code
     sim = similarity(body_minhash(page.body), ctrl.body_minhash) if page.body is not None and ctrl.body_minhash \
         else None
-    chost = _host_key(urlsplit(ctrl.final_url).hostname or "") if ctrl.final_url else None
+    final = split_url(ctrl.final_url) if ctrl.final_url else None  # an unparseable one says nothing
+    chost = _host_key(final.hostname or "") if final is not None else None
     signals: list[tuple[str, bool | None, str]] = [
         (f"status {code}", code == ccode or (200 <= code < 300 and 200 <= ccode < 300), f"status {code} vs {ccode}"),
         ("title", _title_ok(page.title, ctrl.title, th.title_similarity_min),

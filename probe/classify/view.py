@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
 
 from probe import failures
 from probe.models.control import ControlEndpoint, ControlHTTP, ControlResponse
@@ -34,6 +34,8 @@ TLS_HANDSHAKE, HTTP_ROUND_TRIP = failures.TLS_HANDSHAKE, failures.HTTP_ROUND_TRI
 _OPERATIONS = {RESOLVE: RESOLVE, CONNECT: CONNECT, TLS_HANDSHAKE: TLS_HANDSHAKE, HTTP_ROUND_TRIP: HTTP_ROUND_TRIP,
                failures.READ: HTTP_ROUND_TRIP, failures.WRITE: HTTP_ROUND_TRIP}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# What may stay as it is in a redirect's path or query (as the engine's probe.net.location has it).
+_URL_SAFE = "/?#[]@!$&'()*+,;=:-._~%"
 
 
 def normal_host(host: str) -> str:
@@ -135,7 +137,13 @@ class View:
         return ctrl is not None and ctrl.failure is None and ctrl.status_code is not None
 
     def queries_for(self, host: str) -> list[DNSQueryObservation]:
-        """The probe's own lookups of `host` (DoH lookups are a control source, not the probe's network)."""
+        """The probe's own lookups of `host` (DoH lookups are a control source, not the probe's network).
+
+        Nothing for an address literal: the engine never looks one up, so a lookup recorded for it proves
+        nothing.
+        """
+        if _is_ip(host):
+            return []
         return [q for q in self.measurement.queries if q.engine != "doh" and normal_host(q.hostname) == host]
 
     def addresses_for(self, host: str) -> list[str]:
@@ -177,26 +185,66 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+def split_url(url: str) -> SplitResult | None:
+    """A URL from the wire split into parts, or None when it cannot be (an unclosed "[", a port that
+    is no number in 0-65535, characters that change the host under NFKC): such a URL names no server."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port, which is what is being checked
+    except ValueError:
+        return None
+    return parts
+
+
 def _hop(index: int, url: str, obs: tuple[Sequence[TCPConnectObservation], Sequence[TLSHandshakeObservation]],
          request: HTTPObservation | None) -> Hop:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower() or "http"
-    try:
-        port = parts.port or _DEFAULT_PORTS.get(scheme, 80)
-    except ValueError:
-        port = _DEFAULT_PORTS.get(scheme, 80)
+    parts = split_url(url)
+    scheme = (parts.scheme.lower() if parts is not None else "") or ("https" if url.lower().startswith(
+        "https:") else "http")
+    port = (parts.port if parts is not None else None) or _DEFAULT_PORTS.get(scheme, 80)
+    host = normal_host(parts.hostname or "") if parts is not None else ""
     tcp, tls = obs
-    return Hop(index=index, url=url, scheme=scheme, host=normal_host(parts.hostname or ""), port=port,
+    return Hop(index=index, url=url, scheme=scheme, host=host, port=port,
                tcp=tuple(tcp), tls=tuple(h for h in tls if not h.is_decoy),
                decoys=tuple(h for h in tls if h.is_decoy), request=request)
 
 
+def _unmangle(text: str) -> str:
+    """Raw UTF-8 bytes that the HTTP library decoded as latin-1 → the text they really are."""
+    if text.isascii():
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
+def follow_location(base_url: str, location: str) -> str | None:
+    """Where a Location header leads, resolved as the engine does (`probe.net.location.browser_location`,
+    which classification may not import); None when no browser could follow it: not http(s), no host,
+    a bad port, a host that is no valid IDNA name (a label over 63 characters), an unparseable URL."""
+    try:
+        parts = split_url(urljoin(base_url, _unmangle(location.strip())))
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            return None
+        host = parts.hostname if parts.hostname.isascii() else parts.hostname.encode("idna").decode("ascii")
+        host = host.lower()
+        if any(len(label) > 63 or not label for label in host.rstrip(".").split(".")):
+            return None
+        netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port is not None else "")
+        return urlunsplit((parts.scheme, netloc, quote(parts.path or "/", safe=_URL_SAFE),
+                           quote(parts.query, safe=_URL_SAFE), ""))
+    except ValueError:  # UnicodeError included: a host IDNA refuses, a lone surrogate in the path
+        return None
+
+
 def _next_url(request: HTTPObservation) -> str | None:
+    """The URL a redirect response points to; None when it is no redirect or its Location is unusable."""
     response = request.response
     if response is None or not 300 <= response.code < 400:
         return None
     location = response.header("location")
-    return urljoin(request.request.url, location) if location else None
+    return follow_location(request.request.url, location) if location else None
 
 
 def _window(m: Measurement, start: float, end: float

@@ -265,3 +265,85 @@ def test_nxdomain_on_a_redirect_hop() -> None:
 def test_healthy_site_has_no_dns_notes() -> None:
     v = healthy().verdict()
     assert v.label == "ok" and len(v.reasons) == 2
+
+
+# --- failures of the probe's own resolver path are no evidence ----------------------------------------------
+
+EMFILE = "unknown_failure: OSError: [Errno 24] Too many open files"
+
+
+def _lookups(gai: str | None, udp: str | None, *, rcode: str | None = None) -> Build:
+    """getaddrinfo failing with `gai` and both UDP queries with `udp` (None: that engine not asked)."""
+    b = Build().dns(HOST, failure=gai or udp or "", udp=udp is not None)
+    queries = b.queries
+    if gai is None:
+        b.queries = queries[1:]
+    if udp is not None:
+        b.queries = [q.model_copy(update={"failure": udp, "rcode": rcode}) if q.engine == "udp" else q
+                     for q in b.queries]
+    return b.stop(gai or udp or "", "resolve")
+
+
+@pytest.mark.parametrize(("gai", "udp"), [
+    ("dns_server_misbehaving", EMFILE),  # getaddrinfo EAI_SYSTEM / EAI_MEMORY, the UDP socket EMFILE
+    ("dns_server_misbehaving", "unknown_failure: OSError: [Errno 105] No buffer space available"),
+    ("dns_temporary_failure", "connection_refused"),  # the resolver's port is closed: ICMP unreachable
+    ("dns_temporary_failure", "host_unreachable"),
+    ("dns_non_recoverable_failure", "network_unreachable"),
+    ("dns_server_misbehaving", None),
+    (None, EMFILE),
+    (None, "unknown_failure: invalid host name"),
+])
+def test_the_probes_own_resolver_path_failing_is_not_censorship(gai: str | None, udp: str | None) -> None:
+    v = _lookups(gai, udp).with_control().verdict()
+    assert (v.label, v.blocking, v.accessible) == ("inconclusive", None, None), v.reasons
+    assert "The probe's own resolver path failed in a way that is not evidence of censorship" in v.reasons[1]
+    assert f"The control resolved it to {IP}." in v.reasons
+
+
+def test_a_local_failure_is_not_down_either_when_the_control_fails() -> None:
+    v = (_lookups("dns_server_misbehaving", EMFILE)
+         .with_control(addresses=(), dns_failure="dns_nxdomain_error", http=control_http(failure="dns_nxdomain_error"))
+         .verdict())
+    assert v.label == "inconclusive"
+    assert "the probe never got an answer to compare" in " ".join(v.reasons)
+
+
+def test_an_error_code_censors_do_not_use_is_not_evidence() -> None:
+    v = _lookups("dns_non_recoverable_failure", "dns_server_misbehaving", rcode="NOTIMP").with_control().verdict()
+    assert v.label == "inconclusive"
+    assert "answered NOTIMP" in v.reasons[1]
+
+
+@pytest.mark.parametrize(("gai", "udp", "label"), [
+    ("dns_server_misbehaving", "dns_nxdomain_error", "dns.nxdomain"),  # a local getaddrinfo error: the UDP answer
+    ("dns_temporary_failure", "dns_servfail_error", "dns.servfail"),
+    ("dns_temporary_failure", "dns_refused_error", "dns.refused"),  # glibc says EAI_AGAIN for REFUSED too
+    ("dns_non_recoverable_failure", "generic_timeout_error", "dns.timeout"),  # the exact answer wins
+    ("dns_nxdomain_error", EMFILE, "dns.nxdomain"),  # getaddrinfo's own definite answer still counts
+    ("generic_timeout_error", "connection_refused", "dns.timeout"),
+])
+def test_the_more_specific_evidence_decides(gai: str, udp: str, label: str) -> None:
+    v = _lookups(gai, udp).with_control().verdict()
+    assert (v.label, v.blocking) == (label, "dns"), v.reasons
+
+
+@pytest.mark.parametrize("gai", ["dns_temporary_failure", "dns_non_recoverable_failure"])
+def test_getaddrinfo_alone_failing_to_get_an_answer_is_servfail_like(gai: str) -> None:
+    v = _lookups(gai, None).with_control().verdict()
+    assert (v.label, v.confidence, v.blocking) == ("dns.servfail", "likely", "dns")
+
+
+def test_an_empty_aaaa_answer_is_no_evidence_unless_the_site_has_ipv6() -> None:
+    b = Build().dns(HOST, failure="dns_servfail_error")
+    aaaa = next(i for i, q in enumerate(b.queries) if q.query_type == "AAAA")
+    b.queries[aaaa] = b.queries[aaaa].model_copy(update={"failure": "dns_no_answer", "rcode": "NOERROR"})
+    assert b.stop("dns_servfail_error", "resolve").with_control().verdict().label == "dns.servfail"
+    assert b.with_control(addresses=(IP, "2001:4860::1")).verdict().label == "dns.nxdomain"
+
+
+def test_a_recorded_lookup_of_an_address_literal_proves_nothing() -> None:
+    url = "http://127.0.0.1/"
+    b = Build(url).dns("127.0.0.1", failure="dns_nxdomain_error").connect("127.0.0.1", 80).get(url, ip="127.0.0.1")
+    v = b.with_control(addresses=()).verdict()
+    assert not v.label.startswith("dns.")
