@@ -19,7 +19,6 @@ from probe.models.settings import MeasureSettings
 from probe.net.dns import system_nameserver
 from probe.store import Store
 
-
 # The probe's own addresses learned by any run in this process (the daemon runs many): every later
 # measurement is scrubbed of all of them. In memory only, never written anywhere.
 _OWN_ADDRESSES: set[str] = set()

@@ -121,7 +121,7 @@ def test_an_unknown_category_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ('[measure]\nresolver = "dns.google"\n', "measure.resolver: 'dns.google' must be an IP address"),
+    ('[measure]\nresolver = "dns.google"\n', "measure.resolver: the resolver must be an IP address"),
     ('[measure]\ncontrol_urls = ["ftp://x/"]\n', "measure.control_urls: 'ftp://x/' is not an http(s) URL"),
     ('[measure]\nparallel = 0\n', "measure.parallel: Input should be greater than or equal to 1"),
     ('[daemon]\ntimezone = "Mars/Olympus"\n', "daemon.timezone: unknown time zone 'Mars/Olympus'"),
