@@ -12,10 +12,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit
 
 from probe import failures
 from probe.models.control import ControlEndpoint, ControlHTTP, ControlResponse
+from probe.models.location import browser_location
 from probe.models.measurement import Measurement
 from probe.models.observations import (
     DNSQueryObservation,
@@ -209,33 +210,9 @@ def _hop(index: int, url: str, obs: tuple[Sequence[TCPConnectObservation], Seque
                decoys=tuple(h for h in tls if h.is_decoy), request=request)
 
 
-def _unmangle(text: str) -> str:
-    """Raw UTF-8 bytes that the HTTP library decoded as latin-1 → the text they really are."""
-    if text.isascii():
-        return text
-    try:
-        return text.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return text
-
-
 def follow_location(base_url: str, location: str) -> str | None:
-    """Where a Location header leads, resolved as the engine does (`probe.net.location.browser_location`,
-    which classification may not import); None when no browser could follow it: not http(s), no host,
-    a bad port, a host that is no valid IDNA name (a label over 63 characters), an unparseable URL."""
-    try:
-        parts = split_url(urljoin(base_url, _unmangle(location.strip())))
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            return None
-        host = parts.hostname if parts.hostname.isascii() else parts.hostname.encode("idna").decode("ascii")
-        host = host.lower()
-        if any(len(label) > 63 or not label for label in host.rstrip(".").split(".")):
-            return None
-        netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port is not None else "")
-        return urlunsplit((parts.scheme, netloc, quote(parts.path or "/", safe=_URL_SAFE),
-                           quote(parts.query, safe=_URL_SAFE), ""))
-    except ValueError:  # UnicodeError included: a host IDNA refuses, a lone surrogate in the path
-        return None
+    """Where a Location header leads: the engine's own rule (`probe.models.location`), shared."""
+    return browser_location(base_url, location)
 
 
 def _next_url(request: HTTPObservation) -> str | None:
