@@ -13,12 +13,14 @@ State lives in /run/probe-lab/<prefix>/ (configs, certificates, logs, pids); `do
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,11 @@ from probe.lab import censor, dns, pki, topology, web
 from probe.lab.netns import delete_namespace as _delete_namespace
 from probe.lab.netns import (
     iptables_restore,
+    kill_pids,
     list_namespaces,
     namespace_pids,
     ns_argv,
+    processes_naming,
     require_root,
 )
 from probe.lab.scenario import Censor, Network, Scenario
@@ -39,6 +43,7 @@ from probe.lab.servers import Server, control_helper_available, file_ready, pyth
 from probe.lab.sites import DECOY_HOST, SitePlan, plan_for
 
 STATE_ROOT = Path("/run/probe-lab")
+BUILD_LOCK_WAIT_S = 120.0  # a big benchmark lab takes about a minute to build
 PROBE_TIMEOUTS = {"dns": 2.0, "tcp": 3.0, "tls": 3.0, "http": 5.0}
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 
@@ -65,6 +70,7 @@ class Lab:
         self.names = topology.Names(self.prefix)
         self.state = state_root / self.prefix
         self.plan = SitePlan()
+        self._lock_handle: Any = None  # the build lock while this instance holds it
 
     # -- paths and flags the probe needs -------------------------------------------------------
 
@@ -126,6 +132,12 @@ class Lab:
         `extra_censors` (e.g. tls_sni_drop / ip_drop for some bulk hosts) add to the scenario's.
         """
         require_root()
+        with self._build_lock():
+            return self._up(scenario, bulk_hosts=bulk_hosts, extra_censors=extra_censors, network=network,
+                            nginx_workers=nginx_workers)
+
+    def _up(self, scenario: Scenario | None, *, bulk_hosts: Sequence[str], extra_censors: Sequence[Censor],
+            network: Network | None, nginx_workers: int) -> list[str]:
         self.down()
         for sub in ("log", "pids", "ca", "certs", "www", "nsd", "unbound", "dnsmasq", "nginx/tmp",
                     "middlebox"):
@@ -152,8 +164,55 @@ class Lab:
     def down(self) -> None:
         """Remove everything of this prefix: namespaces (with veths, rules, processes), dirs."""
         require_root()
-        for ns in list_namespaces(self.prefix):
-            if ns in self.names.all():
+        with self._build_lock():
+            self._teardown()
+
+    @contextlib.contextmanager
+    def _build_lock(self) -> Iterator[None]:
+        """Hold this prefix's build lock (re-entrant within this instance).
+
+        A builder killed by SIGKILL drops the lock at once, but a child it had forked and not yet
+        exec'd still holds it; once exec'd, the child is an `ip …` naming our namespaces, which
+        teardown finds and kills. Without the lock, such a child could create a namespace right
+        after teardown listed them. The lock file stays in STATE_ROOT (a tmpfs: gone at reboot),
+        since unlinking a lock file others may have open breaks the lock.
+        """
+        if self._lock_handle is not None:
+            yield
+            return
+        self.state.parent.mkdir(parents=True, exist_ok=True)
+        handle = (self.state.parent / f".{self.prefix}.lock").open("a+", encoding="utf-8")
+        deadline = time.monotonic() + BUILD_LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    handle.close()
+                    raise LabError(f"another process is building or removing the lab {self.prefix!r}",
+                                   hint="wait for it, or stop it and run `probe lab down`") from None
+                time.sleep(0.02)
+        self._lock_handle = handle
+        try:
+            yield
+        finally:
+            self._lock_handle = None
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    def _teardown(self) -> None:
+        # Whatever a killed `lab up` left running outside the namespaces (an `ip netns add` in
+        # flight, `ip netns exec` wrappers) goes first, or a namespace can appear after the listing.
+        # Passes repeat until one finds nothing: a child exec'd during the first is caught by the next.
+        for _ in range(5):
+            orphans = processes_naming([*self.names.all(), str(self.state)])
+            present = [ns for ns in list_namespaces(self.prefix) if ns in self.names.all()]
+            if not orphans and not present:
+                break
+            if orphans:
+                kill_pids(orphans)
+            for ns in present:
                 _delete_namespace(ns)
         for ns in self.names.all():  # /etc/netns leftovers whose namespace is already gone
             shutil.rmtree(Path("/etc/netns") / ns, ignore_errors=True)

@@ -113,6 +113,27 @@ def _exists(pid: int) -> bool:
         return False
 
 
+def processes_naming(words: Sequence[str]) -> list[int]:
+    """Processes with one of `words` as a whole argument (a namespace name) or inside one (a path).
+
+    A SIGKILLed `probe lab up` leaves its children running: an `ip netns add` in flight creates its
+    namespace after teardown has listed them, unless teardown stops those children first.
+    """
+    found = []
+    me = os.getpid()
+    wanted = [w.encode() for w in words]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(arg == w or (w.startswith(b"/") and w in arg) for arg in argv for w in wanted):
+            found.append(int(entry.name))
+    return found
+
+
 def delete_namespace(ns: str) -> None:
     """Kill every process in `ns`, delete it (its veths and iptables go with it) and its /etc dir."""
     for _ in range(3):  # a dying server may fork once more: look again
