@@ -110,7 +110,9 @@ def test_a_window_missed_longer_ago_than_the_grace_is_not_caught_up(store: Store
     store.finish_run(run_id, "finished", {})
     daily = ScheduleEntry(list="article15", cron="0 3 1 1 *")  # once a year
     config = _config(daily).model_copy(update={"daemon": _config().daemon.model_copy(update={"misfire_grace": 3600})})
-    assert plan_start(config, store, now=_now() + timedelta(days=400), timezone=UTC).catch_up == []
+    # A fixed hour after the window, not "now + 400 days", which fell within the grace on 27 November.
+    twelve_hours_after_the_window = datetime(_now().year + 2, 1, 1, 15, 0, tzinfo=UTC)
+    assert plan_start(config, store, now=twelve_hours_after_the_window, timezone=UTC).catch_up == []
 
 
 def test_the_previous_fire_time_is_found_within_the_grace() -> None:
