@@ -5,8 +5,9 @@ same way (classification may import models only).
 
 h11 hands header values over as latin-1 text, so a Location holding raw UTF-8 (common on .kz and .ru
 sites) arrives as mojibake; re-encoding it to latin-1 gives the original bytes back, and those are
-what a browser percent-encodes. Anything a browser could not follow (no host, not http(s), a port
-outside 1–65535, an unparseable authority) gives None.
+what a browser percent-encodes. Bytes that are not UTF-8 (a latin-1 or cp1251 Location) are
+percent-encoded as they are, one escape per byte, not re-encoded as UTF-8. Anything a browser
+could not follow (no host, not http(s), a port outside 1–65535, an unparseable authority) gives None.
 """
 
 from __future__ import annotations
@@ -18,14 +19,22 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 _SAFE = "/?#[]@!$&'()*+,;=:-._~%"
 
 
-def _unmangle(text: str) -> str:
-    """Raw UTF-8 bytes that h11 decoded as latin-1 → the text they really are."""
+def _unmangle(text: str) -> tuple[str, str]:
+    """Raw bytes that h11 decoded as latin-1 → (text, the encoding that gives those bytes back).
+
+    UTF-8 bytes become the text they really are; other bytes stay latin-1 text, so percent-encoding
+    it as latin-1 escapes each original byte. Text beyond latin-1 did not come from the wire: UTF-8.
+    """
     if text.isascii():
-        return text
+        return text, "utf-8"
     try:
-        return text.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text  # already real text (or not UTF-8): keep it
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text, "utf-8"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return text, "latin-1"
 
 
 def _idna_host(host: str) -> str | None:
@@ -40,7 +49,8 @@ def _idna_host(host: str) -> str | None:
 def browser_location(base_url: str, location: str) -> str | None:
     """The absolute URL a Location header points to, or None when a browser could not follow it."""
     try:
-        parts = urlsplit(urljoin(base_url, _unmangle(location.strip())))
+        text, encoding = _unmangle(location.strip())
+        parts = urlsplit(urljoin(base_url, text))
         port = parts.port  # raises ValueError when out of range or not a number
     except ValueError:
         return None
@@ -55,8 +65,8 @@ def browser_location(base_url: str, location: str) -> str | None:
         host = f"[{host}]"
     netloc = host if port is None else f"{host}:{port}"
     try:
-        path = quote(parts.path or "/", safe=_SAFE)
-        query = quote(parts.query, safe=_SAFE)
+        path = quote(parts.path or "/", safe=_SAFE, encoding=encoding)
+        query = quote(parts.query, safe=_SAFE, encoding=encoding)
     except UnicodeError:  # a lone surrogate cannot be percent-encoded: no browser could send it
         return None
     return urlunsplit((parts.scheme, netloc, path, query, ""))

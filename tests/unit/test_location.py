@@ -18,6 +18,8 @@ BASE = "https://selftanu.kz/a/b"
     ("http://WHO.int:8080/", "http://who.int:8080/"),
     ("https://ex.kz/путь?q=ю", "https://ex.kz/%D0%BF%D1%83%D1%82%D1%8C?q=%D1%8E"),
     ("https://ex.kz/путь".encode().decode("latin-1"), "https://ex.kz/%D0%BF%D1%83%D1%82%D1%8C"),  # as h11 gives it
+    ("/caf\xe9?q=\xe9", "https://selftanu.kz/caf%E9?q=%E9"),  # raw latin-1 bytes: escaped once, as sent
+    ("/\xef\xf0", "https://selftanu.kz/%EF%F0"),  # cp1251 "пр": not UTF-8, so byte for byte
     ("https://пример.рф/", "https://xn--e1afmkfd.xn--p1ai/"),
     ("http://[fd77::1]:8080/a b", "http://[fd77::1]:8080/a%20b"),
     ("/a%20b?x=%41", "https://selftanu.kz/a%20b?x=%41"),
