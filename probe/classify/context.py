@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from probe.classify.fingerprints import Fingerprints, load_fingerprints
 from probe.models.settings import MeasureSettings
 
-RULES_VERSION = "2026.11.2"
+RULES_VERSION = "2026.11.3"  # .3: non-UTF-8 Location bytes are escaped as sent (models/location.py)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
