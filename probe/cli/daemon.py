@@ -82,11 +82,10 @@ def daemon_command(config_path: Path | None, log_format: str) -> None:
                           hint="see docs/configuration.md")
     assert config.store is not None
     log = LineLog(as_json=log_format == "json")
+    _check_signing(config.key, log)
     with Store.open(config.store) as store:
         daemon = Daemon(config=config, store=store, run_list=_list_runner(store, log), log=log,
                         reload_config=lambda: load_config(path), config_path=path)
-        if config.key is None:
-            _note_signing(log)
         asyncio.run(_serve(daemon))
 
 
@@ -95,10 +94,12 @@ async def _serve(daemon: Any) -> None:
     await daemon.serve()
 
 
-def _note_signing(log: LineLog) -> None:
-    from probe.evidence.keys import default_key_path
+def _check_signing(key_path: Path | None, log: LineLog) -> None:
+    """Load the signing key once at start: a key that is unreadable, malformed or readable by others
+    is one message now (EvidenceError), not a failed run at every scheduled time."""
+    from probe.evidence.keys import load_signer
 
-    if not default_key_path().exists():
+    if load_signer(key_path) is None:
         log("unsigned", reason="no signing key yet: measurements are chained but not signed",
             hint="run `probe init`")
 

@@ -254,6 +254,20 @@ def test_a_wrong_configuration_is_one_line_at_start(probe_home: Path) -> None:
             assert "Traceback" not in result.stderr
 
 
+def test_a_broken_signing_key_is_one_line_at_start_not_a_failed_run_each_time(probe_home: Path) -> None:
+    key = probe_home / "broken.key"
+    key.write_text("not a key\n", encoding="utf-8")
+    key.chmod(0o600)
+    config = probe_home / "config.toml"
+    text = _write_config(probe_home, every="1h").read_text(encoding="utf-8")
+    config.write_text(f"key = {str(key)!r}\n" + text, encoding="utf-8")
+    result = _probe(probe_home, "daemon", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") <= 2 and "is not a readable private key" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (probe_home / "probe.sqlite").exists()  # nothing was started
+
+
 def test_config_check_prints_the_effective_configuration(probe_home: Path) -> None:
     result = _probe(probe_home, "config", "check", "--config", str(probe_home / "config.toml"))
     assert result.returncode == 0, result.stderr
