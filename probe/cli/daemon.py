@@ -20,6 +20,7 @@ import click
 from probe.cli.wiring import build_run_context, load_run_targets
 from probe.config import ProbeConfig, ScheduleEntry, default_config_path, load_config, render_config
 from probe.errors import ConfigError
+from probe.evidence.keys import load_signer
 from probe.measure.runner import RunSummary, run_targets
 from probe.schedule.plan import RECENT_RUNS, run_counts
 from probe.store import DEFAULT_STORE, Store
@@ -97,8 +98,6 @@ async def _serve(daemon: Any) -> None:
 def _check_signing(key_path: Path | None, log: LineLog) -> None:
     """Load the signing key once at start: a key that is unreadable, malformed or readable by others
     is one message now (EvidenceError), not a failed run at every scheduled time."""
-    from probe.evidence.keys import load_signer
-
     if load_signer(key_path) is None:
         log("unsigned", reason="no signing key yet: measurements are chained but not signed",
             hint="run `probe init`")
@@ -112,7 +111,7 @@ def _list_runner(store: Store, log: LineLog) -> Any:
 
         targets, _ = load_run_targets((), entry.list, entry.category, on_error=skipped)
         ctx = await build_run_context(config.measure, store, on_result=lambda _: None, list_name=entry.key,
-                                      stop=stop, key_path=config.key)
+                                      stop=stop, signer=load_signer(config.key))
         ctx.run_id = run_id
         continued = any(r["run_id"] == run_id for r in store.runs(limit=RECENT_RUNS))
         try:

@@ -19,7 +19,7 @@ from probe.cli.wiring import build_run_context, load_run_targets
 from probe.errors import InputError, StoreError
 from probe.measure.runner import RunOutcome, RunSummary, run_targets
 from probe.models.settings import MeasureSettings, Timeouts
-from probe.store import Store
+from probe.store import Signer, Store
 
 MIN_FREE_BYTES = 20 * 1024 * 1024
 
@@ -74,6 +74,9 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
         raise InputError(_first_problem(exc), hint="see `probe run --help`") from exc
     _check_trust_store(settings)
     targets, total = load_run_targets(urls, list_name, category, on_error=_print_input_error)
+    from probe.evidence.keys import load_signer
+
+    signer = load_signer(key_path)  # before the store: a bad --key must not leave an empty store behind
     store = _open_store(store_path)
     if not settings.control_urls and not settings.doh_url:
         click.echo("note: no control helper given (--control URL): without an uncensored view to compare "
@@ -82,7 +85,7 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
         try:
             summary, display = asyncio.run(_run(targets, total, settings, store, list_name=list_name, as_json=as_json,
                                        progress=not no_progress and not as_json and sys.stderr.isatty(),
-                                       key_path=key_path))
+                                       signer=signer))
         except (asyncio.CancelledError, KeyboardInterrupt):
             click.echo("interrupted: in-flight measurements abandoned; finished ones are stored", err=True)
             sys.exit(130)
@@ -131,7 +134,7 @@ def _open_store(path: Path) -> Store:
 
 
 async def _run(targets: Any, total: int, settings: MeasureSettings, store: Store, *, list_name: str | None,
-               as_json: bool, progress: bool, key_path: Path | None) -> tuple[RunSummary, RunDisplay]:
+               as_json: bool, progress: bool, signer: Signer | None) -> tuple[RunSummary, RunDisplay]:
     display = RunDisplay(total=total, enabled=progress)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -147,7 +150,7 @@ async def _run(targets: Any, total: int, settings: MeasureSettings, store: Store
         display.add(outcome)
 
     ctx = await build_run_context(settings, store, on_result=on_result, list_name=list_name, stop=stop,
-                                  key_path=key_path, on_error=lambda _target, message: display.note(message))
+                                  signer=signer, on_error=lambda _target, message: display.note(message))
     try:
         with display:
             return await run_targets(targets, ctx), display

@@ -17,7 +17,7 @@ from probe.measure.runner import RunContext, RunOutcome
 from probe.models import Measurement, ProbeNetwork, Target, Verdict
 from probe.models.settings import MeasureSettings
 from probe.net.dns import system_nameserver
-from probe.store import Store
+from probe.store import Signer, Store
 
 # The probe's own addresses learned by any run in this process (the daemon runs many): every later
 # measurement is scrubbed of all of them. In memory only, never written anywhere.
@@ -93,19 +93,11 @@ def make_control(settings: MeasureSettings) -> Any:
                          timeout_s=timeout)
 
 
-def make_signer(key_path: Path | None) -> Any:
-    try:
-        from probe.evidence.keys import load_signer
-    except ImportError:
-        return None
-    return load_signer(key_path)
-
-
 async def build_run_context(settings: MeasureSettings, store: Store, *, on_result: Callable[[RunOutcome], None],
-                            list_name: str | None, stop: asyncio.Event, key_path: Path | None,
+                            list_name: str | None, stop: asyncio.Event, signer: Signer | None,
                             on_error: Callable[[Target, str], None] | None = None) -> RunContext:
     resolver = settings.resolver or system_nameserver()
     return RunContext(settings=settings, store=store, resolver=resolver, control=make_control(settings),
                       classifier=make_classifier(settings), identify=make_identify(settings.asn_db),
-                      signer=make_signer(key_path), on_result=on_result, list_name=list_name, stop=stop,
+                      signer=signer, on_result=on_result, list_name=list_name, stop=stop,
                       on_error=on_error, own_addresses=_OWN_ADDRESSES)
