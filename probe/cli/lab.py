@@ -49,10 +49,8 @@ def up_command(scenario: Path | None, prefix: str) -> None:
     """
     lab = Lab(prefix=prefix)
     loaded = load_scenario(scenario) if scenario else None
-    notes = lab.up(loaded, bulk_hosts=() if loaded else DEMO_HOSTS)
+    lab.up(loaded, bulk_hosts=() if loaded else DEMO_HOSTS)
     click.echo(f"lab {prefix!r} is up" + (f" for scenario {loaded.name!r}" if loaded else "") + ".")
-    for note in notes:
-        click.echo(f"note: {note}")
     click.echo(f"client namespace: {lab.names.client}   lab CA: {lab.ca_path}")
     click.echo("measure from inside it with:")
     click.echo(f"  ip netns exec {lab.names.client} probe run {' '.join(lab.probe_args())} URL")
@@ -89,7 +87,7 @@ def status_command(prefix: str, as_json: bool) -> None:
     st = Lab(prefix=prefix).status()
     if as_json:
         click.echo(json.dumps({"prefix": st.prefix, "up": st.up, "namespaces": st.namespaces,
-                               "processes": st.processes, "scenario": st.scenario, "notes": st.notes}))
+                               "processes": st.processes, "scenario": st.scenario}))
         return
     if not st.up:
         click.echo(f"lab {prefix!r} is down.")
@@ -97,8 +95,6 @@ def status_command(prefix: str, as_json: bool) -> None:
     click.echo(f"lab {prefix!r} is up; scenario: {st.scenario or '(none)'}")
     for ns in st.namespaces:
         click.echo(f"  {ns:<20} {st.processes.get(ns, 0)} processes")
-    for note in st.notes:
-        click.echo(f"  note: {note}")
 
 
 @lab_group.command("run")

@@ -39,7 +39,7 @@ from probe.lab.netns import (
     require_root,
 )
 from probe.lab.scenario import Censor, Network, Scenario
-from probe.lab.servers import Server, control_helper_available, file_ready, python_module, socket_ready, start_all
+from probe.lab.servers import Server, file_ready, python_module, socket_ready, start_all
 from probe.lab.sites import DECOY_HOST, SitePlan, plan_for
 
 STATE_ROOT = Path("/run/probe-lab")
@@ -54,7 +54,6 @@ class LabStatus:
     namespaces: list[str]
     processes: dict[str, int]  # namespace -> number of processes in it
     scenario: str | None
-    notes: list[str]
 
     @property
     def up(self) -> bool:
@@ -126,18 +125,18 @@ class Lab:
 
     def up(self, scenario: Scenario | None = None, *, bulk_hosts: Sequence[str] = (),
            extra_censors: Sequence[Censor] = (), network: Network | None = None,
-           nginx_workers: int = 1) -> list[str]:
-        """Build a clean lab for `scenario` (or just the decoy and `bulk_hosts`); returns notes.
+           nginx_workers: int = 1) -> None:
+        """Build a clean lab for `scenario` (or just the decoy and `bulk_hosts`).
 
         `extra_censors` (e.g. tls_sni_drop / ip_drop for some bulk hosts) add to the scenario's.
         """
         require_root()
         with self._build_lock():
-            return self._up(scenario, bulk_hosts=bulk_hosts, extra_censors=extra_censors, network=network,
-                            nginx_workers=nginx_workers)
+            self._up(scenario, bulk_hosts=bulk_hosts, extra_censors=extra_censors, network=network,
+                     nginx_workers=nginx_workers)
 
     def _up(self, scenario: Scenario | None, *, bulk_hosts: Sequence[str], extra_censors: Sequence[Censor],
-            network: Network | None, nginx_workers: int) -> list[str]:
+            network: Network | None, nginx_workers: int) -> None:
         self.down()
         for sub in ("log", "pids", "ca", "certs", "www", "nsd", "unbound", "dnsmasq", "nginx/tmp",
                     "middlebox"):
@@ -151,15 +150,14 @@ class Lab:
             self._write_configs(censors, net, rogue)
             topology.build(self.names, resolv_conf=topology.client_resolv_conf())
             self._apply_netfilter(censors, net)
-            notes = start_all(self._servers(nginx_workers), logs=self.state / "log",
+            start_all(self._servers(nginx_workers), logs=self.state / "log",
                               pids=self.state / "pids")
         except BaseException:
             self.down()
             raise
-        meta = {"prefix": self.prefix, "scenario": scenario.name if scenario else None, "notes": notes,
+        meta = {"prefix": self.prefix, "scenario": scenario.name if scenario else None,
                 "sites": len(self.plan.sites)}
         (self.state / "state.json").write_text(json.dumps(meta), encoding="utf-8")
-        return notes
 
     def down(self) -> None:
         """Remove everything of this prefix: namespaces (with veths, rules, processes), dirs."""
@@ -169,35 +167,44 @@ class Lab:
 
     @contextlib.contextmanager
     def _build_lock(self) -> Iterator[None]:
-        """Hold this prefix's build lock (re-entrant within this instance).
+        """Hold this prefix's build lock (re-entrant within this instance). The lock file lives as
+        long as the lab: the last holder removes it when no lab state is left (after `down`, or an
+        `up` that failed), so nothing stays behind.
 
         A builder killed by SIGKILL drops the lock at once, but a child it had forked and not yet
         exec'd still holds it; once exec'd, the child is an `ip …` naming our namespaces, which
         teardown finds and kills. Without the lock, such a child could create a namespace right
-        after teardown listed them. The lock file stays in STATE_ROOT (a tmpfs: gone at reboot),
-        since unlinking a lock file others may have open breaks the lock.
+        after teardown listed them. Since the file may be removed by its holder, a lock taken on a
+        file that is no longer at the path is worthless: retry on the new one.
         """
         if self._lock_handle is not None:
             yield
             return
-        self.state.parent.mkdir(parents=True, exist_ok=True)
-        handle = (self.state.parent / f".{self.prefix}.lock").open("a+", encoding="utf-8")
+        path = self.state.parent / f".{self.prefix}.lock"
         deadline = time.monotonic() + BUILD_LOCK_WAIT_S
         while True:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = path.open("a+", encoding="utf-8")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
+                handle.close()
                 if time.monotonic() > deadline:
-                    handle.close()
                     raise LabError(f"another process is building or removing the lab {self.prefix!r}",
                                    hint="wait for it, or stop it and run `probe lab down`") from None
                 time.sleep(0.02)
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                    break
+            handle.close()  # the holder before us removed it: lock the file now at the path
         self._lock_handle = handle
         try:
             yield
         finally:
             self._lock_handle = None
+            if not self.state.exists():
+                path.unlink(missing_ok=True)  # while still locked: a waiter then retries on a new file
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
 
@@ -225,7 +232,7 @@ class Lab:
             meta = json.loads((self.state / "state.json").read_text(encoding="utf-8"))
         return LabStatus(prefix=self.prefix, namespaces=present,
                          processes={ns: len(namespace_pids(ns)) for ns in present},
-                         scenario=meta.get("scenario"), notes=list(meta.get("notes", [])))
+                         scenario=meta.get("scenario"))
 
     # -- building blocks ----------------------------------------------------------------------
 
@@ -283,9 +290,7 @@ class Lab:
             servers.append(Server("origin_app", n.inet,
                                   python_module("probe.lab.origin_app", str(s / "origin_app.json")),
                                   socket_ready(web.ORIGIN_APP_PORT, "127.0.0.1")))
-        if control_helper_available():
-            servers.append(Server("control", n.ctl, self._control_argv(),
-                                  socket_ready(443, A.CONTROL_V4), optional=True))
+        servers.append(Server("control", n.ctl, self._control_argv(), socket_ready(443, A.CONTROL_V4)))
         return servers
 
     def _control_argv(self) -> list[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from probe.errors import LabError
-from probe.lab.netns import run, spawn
+from probe.lab.netns import spawn
 
 
 @dataclass
@@ -27,7 +27,6 @@ class Server:
     ns: str
     argv: list[str]
     ready: Callable[[int], bool]  # gets the pid
-    optional: bool = False  # failure to start is logged, not fatal
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
 
@@ -69,11 +68,10 @@ def listening(pid: int, port: int, address: str = "", *, udp: bool = False) -> b
     return False
 
 
-def start_all(servers: Sequence[Server], *, logs: Path, pids: Path, timeout_s: float = 10.0) -> list[str]:
-    """Start every server, wait for all; returns notes about optional servers that did not start."""
+def start_all(servers: Sequence[Server], *, logs: Path, pids: Path, timeout_s: float = 10.0) -> None:
+    """Start every server and wait until each is ready; LabError (with its log's tail) if one is not."""
     for s in servers:
         s.proc = spawn(s.ns, s.argv, log=logs / f"{s.name}.log", pid_file=pids / f"{s.name}.pid")
-    notes: list[str] = []
     deadline = time.monotonic() + timeout_s
     pending = list(servers)
     while pending:
@@ -82,13 +80,8 @@ def start_all(servers: Sequence[Server], *, logs: Path, pids: Path, timeout_s: f
             if s.ready(s.proc.pid):
                 pending.remove(s)
             elif s.proc.poll() is not None or time.monotonic() > deadline:
-                pending.remove(s)
-                why = _failure(s, logs)
-                if not s.optional:
-                    raise LabError(why, hint=f"see {logs}/{s.name}.log")
-                notes.append(why)
+                raise LabError(_failure(s, logs), hint=f"see {logs}/{s.name}.log")
         time.sleep(0.01)
-    return notes
 
 
 def _failure(s: Server, logs: Path) -> str:
@@ -98,20 +91,3 @@ def _failure(s: Server, logs: Path) -> str:
         tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
     state = "exited" if s.proc is not None and s.proc.poll() is not None else "did not become ready"
     return f"{s.name} {state}" + (f": {tail}" if tail else "")
-
-
-_control_available: bool | None = None
-
-
-def control_helper_available() -> bool:
-    """Whether this install has `probe control serve` (written elsewhere; the lab tolerates its absence)."""
-    global _control_available
-    if _control_available is None:
-        proc = run([sys.executable, "-m", "probe", "control", "serve", "--help"], check=False, timeout=60)
-        _control_available = proc.returncode == 0
-    return _control_available
-
-
-def probe_run_available() -> bool:
-    proc = run([sys.executable, "-m", "probe", "run", "--help"], check=False, timeout=60)
-    return proc.returncode == 0

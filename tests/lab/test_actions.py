@@ -105,7 +105,7 @@ def test_tls_throttle_slows_the_name_not_the_decoy(lab: Lab) -> None:
        origin={"body_bytes": 40_000})
     slow = check(lab, "tls", SITE, "443", "who.int", str(lab.ca_path))
     fast = check(lab, "tls", SITE, "443", DECOY, str(lab.ca_path))
-    assert slow["valid"] and slow["t"] >= 0.8 and fast["t"] < 0.3
+    assert slow["valid"] and slow["t"] >= 0.8 and fast["t"] < 0.6
     page = check(lab, "http", SITE, "443", "who.int", "tls", str(lab.ca_path))
     assert page["body_length"] == 40_000 and page["t"] >= 0.8 + 40_000 * 8 / 160_000 * 0.8
 
@@ -153,8 +153,7 @@ def test_block_control(lab: Lab) -> None:
 
 def test_control_helper_answers_when_not_blocked(lab: Lab) -> None:
     up(lab, "https://selftanu.kz/")
-    if lab.status().processes.get(lab.names.ctl, 0) == 0:
-        pytest.skip("this install has no `probe control serve`")
+    assert lab.status().processes.get(lab.names.ctl, 0) > 0  # the helper runs in its own namespace
     tls = check(lab, "tls", A.CONTROL_V4, "443", A.CONTROL_V4, str(lab.ca_path))
     assert tls["ok"] and tls["valid"]
 

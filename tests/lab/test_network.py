@@ -44,6 +44,7 @@ def assert_nothing_left(lab: Lab) -> None:
     assert list_namespaces(lab.prefix) == []
     assert not any(Path("/etc/netns").glob(f"{lab.prefix}-*")) if Path("/etc/netns").exists() else True
     assert not lab.state.exists()
+    assert not (lab.state.parent / f".{lab.prefix}.lock").exists()
     deadline = time.monotonic() + 3  # killed servers may take a moment to be reaped
     while _lab_processes(lab) and time.monotonic() < deadline:
         time.sleep(0.05)

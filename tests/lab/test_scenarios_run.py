@@ -15,7 +15,6 @@ from labhelpers import lab_prefix, skip_unless_lab_possible
 from probe.lab.lab import Lab
 from probe.lab.runner import ScenarioResult, run_all, summarise
 from probe.lab.scenario import Scenario, load_scenarios
-from probe.lab.servers import probe_run_available
 
 pytestmark = pytest.mark.lab
 
@@ -28,8 +27,6 @@ PARALLEL_LABS = 3
 def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ScenarioResult]]:
     """Every shipped scenario run once (as `probe lab run --parallel 3` does), results by name."""
     skip_unless_lab_possible()
-    if not probe_run_available():
-        pytest.skip("`python -m probe run` is not available in this install")
     lab = Lab(prefix=lab_prefix("s"))
     store = tmp_path_factory.mktemp("store") / "lab.sqlite"
     try:
