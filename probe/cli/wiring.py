@@ -50,11 +50,9 @@ def load_run_targets(urls: Iterable[str], list_name: str | None, category: str |
     return iter(targets), len(targets)
 
 
-def make_classifier(settings: MeasureSettings) -> Callable[[Measurement, Mapping[str, bytes]], Verdict] | None:
-    try:
-        from probe.classify import classify, make_context
-    except ImportError:
-        return None
+def make_classifier(settings: MeasureSettings) -> Callable[[Measurement, Mapping[str, bytes]], Verdict]:
+    from probe.classify import classify, make_context
+
     try:
         context = make_context(settings)
     except (ValueError, OSError) as exc:
@@ -67,11 +65,9 @@ def make_classifier(settings: MeasureSettings) -> Callable[[Measurement, Mapping
     return classifier
 
 
-def make_identify(asn_db: Path | None) -> Callable[[str | None], ProbeNetwork] | None:
-    try:
-        from probe.identity import AsnDatabase
-    except ImportError:
-        return None
+def make_identify(asn_db: Path | None) -> Callable[[str | None], ProbeNetwork]:
+    from probe.identity import AsnDatabase
+
     db = AsnDatabase.open(asn_db)
 
     def identify(ip: str | None) -> ProbeNetwork:

@@ -17,12 +17,12 @@ goes on the wire (request target, Host header, SNI, DNS name) is always ASCII.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
 from probe import failures
+from probe.classify.similarity import body_minhash
 from probe.control.endpoints import Stream, measure_endpoint, resolve
 from probe.control.settings import HelperSettings
 from probe.models.control import ControlDNS, ControlHTTP
@@ -154,23 +154,10 @@ class Fetch:
 
 
 def minhash(body: bytes) -> list[int]:
-    """The classifier's MinHash of the body, or [] while `probe.classify` does not provide one."""
-    function = _minhash_function()
-    if function is None:
+    """The classifier's MinHash of the body, so the probe can compare pages without the control's page."""
+    if not body:
         return []
     try:
-        return [int(v) for v in function(body)]
+        return body_minhash(body)
     except Exception:  # noqa: BLE001 - a hostile body must not cost the whole control answer
         return []
-
-
-def _minhash_function() -> Callable[[bytes], Sequence[int]] | None:
-    # Imported lazily: the helper must run (with an empty MinHash) before classification ships it.
-    try:
-        from probe.classify import body_minhash  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        try:
-            from probe.classify.similarity import body_minhash  # type: ignore[no-redef,unused-ignore]
-        except ImportError:
-            return None
-    return body_minhash  # type: ignore[no-any-return,unused-ignore]
