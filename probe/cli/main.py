@@ -41,14 +41,8 @@ def cli() -> None:
 
 
 def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # that command group is not built yet
-                continue
-            raise
-        module.register(cli)
+    for name in COMMAND_MODULES:  # a module that fails to import is a broken install: let it raise
+        importlib.import_module(name).register(cli)
 
 
 _register_all()
