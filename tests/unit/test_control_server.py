@@ -22,6 +22,7 @@ from typing import cast
 import httpx
 from test_control_fixtures import HttpServer, Reply, TestCA, Zone, start_dns
 
+from probe.classify.similarity import body_minhash
 from probe.control.client import ControlClient
 from probe.control.guard import ADDRESS_NOT_ALLOWED, AddressGuard, parse_cidrs
 from probe.control.server import ControlServer
@@ -139,18 +140,9 @@ def test_measures_every_endpoint_and_fetches_the_page(tmp_path: Path) -> None:
             assert (http.status_code, http.title, http.final_url, http.redirects) == (200, "Site", url, 0)
             assert http.body_length == len(PAGE) and http.body_sha256 == hashlib.sha256(PAGE).hexdigest()
             assert not http.body_is_truncated
-            assert http.body_minhash == _expected_minhash(PAGE)
+            assert http.body_minhash == body_minhash(PAGE)
             assert ("content-type", "text/html") in [(h.name.lower(), h.value) for h in http.headers]
     asyncio.run(main())
-
-
-def _expected_minhash(body: bytes) -> list[int]:
-    """What the classifier computes, or [] while it does not export body_minhash."""
-    try:
-        from probe.classify import body_minhash
-    except ImportError:
-        return []
-    return list(body_minhash(body))
 
 
 def test_follows_redirects_and_stops_loops(tmp_path: Path) -> None:
