@@ -162,14 +162,16 @@ def demo_command(prefix: str, store_path: Path) -> None:
     """Build the lab and measure Selftanu.kz and who.int under the main Kazakh techniques; keep the results.
 
     Techniques: SNI drop, TLS interception with a rogue root, throttling, DNS lies, an injected
-    blockpage, and an unblocked site for comparison.
+    blockpage, and an unblocked site for comparison. Exits 1 unless every verdict names what the
+    lab's censor did.
 
     \b
     Example:
       sudo probe lab demo
       probe results               # the demo's measurements are in the store
     """
-    lab_demo.run_demo(Lab(prefix=prefix), store=store_path, echo=click.echo)
+    matched = lab_demo.run_demo(Lab(prefix=prefix), store=store_path, echo=click.echo)
+    raise SystemExit(0 if matched == len(lab_demo.demo_scenarios()) else 1)  # run_demo printed the summary
 
 
 def register(group: click.Group) -> None:
