@@ -1,11 +1,13 @@
 """The store's SQLite schema as named migrations, each applied once in its own transaction.
 
-Adding a migration: append a new (name, sql) pair; never edit one that has shipped.
+Adding a migration: append a new (name, sql) pair; never edit one that has shipped. A store made by
+an older version is brought up to date when it is opened; this module does not downgrade.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -69,6 +71,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX measurements_run ON measurements(run_id);
         """,
     ),
+    (
+        # Retention prunes by when an artifact was last cited, not first: bytes a recent measurement
+        # also produced (the same certificate chain, the same blockpage) are that measurement's evidence.
+        "0003_artifacts_last_seen",
+        """
+        ALTER TABLE artifacts ADD COLUMN last_seen TEXT;  -- when a measurement last stored these bytes
+        UPDATE artifacts SET last_seen = first_seen;
+        """,
+    ),
 ]
 
 
@@ -76,16 +87,22 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply every migration not yet recorded; returns the names applied now."""
+def migrate(conn: sqlite3.Connection, *, migrations: Sequence[tuple[str, str]] = MIGRATIONS) -> list[str]:
+    """Apply every migration not yet recorded; returns the names applied now.
+
+    `migrations` is a seam for tests that need a store as an older version left it.
+    """
     conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
     applied = []
-    for name, sql in MIGRATIONS:
+    for name, sql in migrations:
         if name in done:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if conn.execute("SELECT 1 FROM migrations WHERE name=?", (name,)).fetchone():
+                conn.execute("COMMIT")  # another process (the daemon, `probe status`) applied it meanwhile
+                continue
             for statement in _statements(sql):
                 conn.execute(statement)
             conn.execute("INSERT INTO migrations(name, applied_at) VALUES (?, ?)", (name, _now()))

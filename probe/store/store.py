@@ -1,7 +1,9 @@
 """The local evidence store: one SQLite file (WAL), append-only measurements in a hash chain.
 
 Every measurement is committed on its own as it completes, so a killed process loses at most what was
-in flight, and the chain still verifies. Artifacts are content-addressed blobs in the same file.
+in flight, and the chain still verifies. Artifacts are content-addressed blobs in the same file; each
+knows when a measurement last stored it, so retention drops only bytes no recent measurement produced,
+and bytes a new measurement produces again are stored again even after they were pruned.
 This module stores and reads; it does not measure, classify, sign (a signer is injected) or export.
 """
 
@@ -60,7 +62,7 @@ class EntryFilter:
     verdict: str | None = None  # a label, or "blocked"
     asn: str | None = None
     run_id: str | None = None
-    limit: int | None = None
+    limit: int | None = None  # only the newest `limit` matches (still yielded in chain order)
 
 
 _COLUMNS = ("m.seq, m.measurement_id, m.input, m.host, m.category_code, m.test_start_time, m.probe_asn, "
@@ -175,10 +177,16 @@ class Store:
                                (_now(), status, json.dumps(counts, sort_keys=True), run_id))
 
     def prune_artifacts(self, *, older_than: str) -> int:
-        """Drop artifact bytes first seen before `older_than` (ISO-8601); hashes and records stay."""
+        """Drop the bytes of artifacts no measurement stored since `older_than` (ISO-8601).
+
+        Hashes, kinds, sizes and every record stay, so the chain still verifies. An artifact that a
+        recent measurement produced again (the same certificate, the same blockpage) is kept.
+        """
         with self._transaction():
+            # coalesce: a row written by an older probe into a migrated store has no last_seen.
             cur = self._conn.execute(
-                "UPDATE artifacts SET data=NULL, pruned_at=? WHERE data IS NOT NULL AND first_seen < ?",
+                "UPDATE artifacts SET data=NULL, pruned_at=? "
+                "WHERE data IS NOT NULL AND coalesce(last_seen, first_seen) < ?",
                 (_now(), older_than))
             return cur.rowcount
 
@@ -193,20 +201,30 @@ class Store:
         return _entry(rows[0]) if len(rows) == 1 else None
 
     def entries(self, filt: EntryFilter | None = None) -> Iterator[StoredEntry]:
-        """Stored entries in chain order, streamed (memory does not grow with the store)."""
+        """Stored entries in chain order, streamed (memory does not grow with the store).
+
+        With a limit, the newest `limit` matches, still oldest first: what a volunteer looks for is
+        what was measured last.
+        """
         where, args = _where(filt or EntryFilter())
-        sql = (f"SELECT {_COLUMNS} FROM measurements m LEFT JOIN verdicts v USING(measurement_id) "
-               f"{where} ORDER BY m.seq")
+        sql = f"SELECT {_COLUMNS} FROM measurements m LEFT JOIN verdicts v USING(measurement_id) {where}"
         if filt and filt.limit:
-            sql += f" LIMIT {int(filt.limit)}"
+            sql = f"SELECT * FROM ({sql} ORDER BY m.seq DESC LIMIT {int(filt.limit)}) ORDER BY 1"
+        else:
+            sql += " ORDER BY m.seq"
         cursor = self._conn.cursor()
         cursor.execute(sql, args)
         while rows := cursor.fetchmany(256):
             for row in rows:
                 yield _entry(row)
 
-    def count(self) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM measurements").fetchone()[0])
+    def count(self, filt: EntryFilter | None = None) -> int:
+        """How many measurements are stored, or match `filt` (its limit ignored)."""
+        if filt is None:
+            return int(self._conn.execute("SELECT count(*) FROM measurements").fetchone()[0])
+        where, args = _where(filt)
+        sql = f"SELECT count(*) FROM measurements m LEFT JOIN verdicts v USING(measurement_id) {where}"
+        return int(self._conn.execute(sql, args).fetchone()[0])
 
     def head(self) -> tuple[int, str]:
         row = self._conn.execute("SELECT seq, chain_hash FROM measurements ORDER BY seq DESC LIMIT 1").fetchone()
@@ -237,8 +255,16 @@ class Store:
         return self.head()[1]
 
     def _put_artifact(self, artifact: Artifact) -> None:
-        self._conn.execute("INSERT OR IGNORE INTO artifacts(sha256, kind, size, data, first_seen) VALUES (?,?,?,?,?)",
-                           (artifact.sha256, artifact.kind, len(artifact.data), artifact.data, _now()))
+        """Store the bytes, or mark known bytes as seen now; bytes pruned earlier are put back.
+
+        Either way the row holds its bytes afterwards, so it is no longer pruned.
+        """
+        now = _now()
+        self._conn.execute(
+            "INSERT INTO artifacts(sha256, kind, size, data, first_seen, last_seen) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(sha256) DO UPDATE SET last_seen=excluded.last_seen, "
+            "data=coalesce(artifacts.data, excluded.data), pruned_at=NULL",
+            (artifact.sha256, artifact.kind, len(artifact.data), artifact.data, now, now))
 
     def _write_verdict(self, measurement_id: str, verdict: Verdict) -> None:
         self._conn.execute(

@@ -11,6 +11,7 @@ from probe.errors import StoreError
 from probe.models import Artifact, Measurement, ProbeNetwork, Verdict
 from probe.models.canonical import GENESIS_HASH, canonical_json, chain_hash, sha256_hex
 from probe.store import EntryFilter, Store
+from probe.store.schema import MIGRATIONS
 
 
 def make_measurement(i: int, url: str = "https://selftanu.kz/") -> Measurement:
@@ -103,7 +104,7 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     Store.open(path).close()
     Store.open(path).close()
     names = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM migrations")]
-    assert names == ["0001_measurements_chain", "0002_measurements_run_index"]
+    assert names == [name for name, _ in MIGRATIONS]
 
 
 def test_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
