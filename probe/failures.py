@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
-import re
 import socket
 import ssl
 from collections.abc import Iterator
+
+from probe import addresses
 
 # Operations (OONI archival names).
 RESOLVE = "resolve"
@@ -84,23 +84,13 @@ _RCODE_FAILURES = {
     "REFUSED": DNS_REFUSED,
 }
 
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
 SCRUBBED = "[scrubbed]"
 
 
-def _scrub_v6(match: re.Match[str]) -> str:
-    candidate = match.group(0)
-    try:
-        ipaddress.IPv6Address(candidate)
-    except ValueError:
-        return candidate  # "12:30:01" is a time, not an address
-    return SCRUBBED
-
-
 def scrub_addresses(text: str) -> str:
-    """Replace every IPv4/IPv6 literal in free text (error messages) with [scrubbed]."""
-    return _IPV6.sub(_scrub_v6, _IPV4.sub(SCRUBBED, text))
+    """Replace every IPv4/IPv6 literal in free text (error messages) with [scrubbed], in any spelling
+    (`probe.addresses`: "::ffff:a.b.c.d", a trailing sentence dot, non-canonical IPv6)."""
+    return addresses.replace(text, SCRUBBED)
 
 
 def rcode_failure(rcode: str, *, has_answers: bool) -> str | None:

@@ -1,8 +1,8 @@
 """Builds what a run needs from settings: targets, control client, classifier, identity, signer.
 
-Each optional part is imported where it is used, so the probe still measures (and says what is
-missing) when a part is not configured: no control → verdicts are `inconclusive`; no ASN database →
-AS0/ZZ; no key → measurements are chained but unsigned.
+A part that is not configured leaves a gap the run command names on stderr, and the probe still
+measures: no control → verdicts are `inconclusive`; no ASN database → AS0/ZZ; no key → measurements
+are chained but unsigned. The own-address memory (`probe.store.own_addresses`) sits beside the store.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from probe.models import Measurement, ProbeNetwork, Target, Verdict
 from probe.models.settings import MeasureSettings
 from probe.net.dns import system_nameserver
 from probe.store import Signer, Store
+from probe.store.own_addresses import OwnAddressMemory, memory_path
 
 # The probe's own addresses learned by any run in this process (the daemon runs many): every later
 # measurement is scrubbed of all of them. In memory only, never written anywhere.
@@ -96,4 +97,5 @@ async def build_run_context(settings: MeasureSettings, store: Store, *, on_resul
     return RunContext(settings=settings, store=store, resolver=resolver, control=make_control(settings),
                       classifier=make_classifier(settings), identify=make_identify(settings.asn_db),
                       signer=signer, on_result=on_result, list_name=list_name, stop=stop,
-                      on_error=on_error, own_addresses=_OWN_ADDRESSES)
+                      on_error=on_error, own_addresses=_OWN_ADDRESSES,
+                      own_memory=OwnAddressMemory.load(memory_path(store.path)))

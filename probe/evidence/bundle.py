@@ -36,9 +36,10 @@ from probe.evidence.verify_chain import SignatureContinuity
 from probe.evidence.verify_result import measurement_label
 from probe.models.canonical import canonical_json
 from probe.store import EntryFilter, Store, StoredEntry
+from probe.store.own_addresses import OwnAddressMemory, memory_path
 
 _CHUNK = 1 << 20
-_OVERLAP = 64  # longer than any textual IP address, so a match split across chunks is still found
+_OVERLAP = 128  # longer than any spelling of an IP address (exploded, percent-encoded): a split match is found
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
         _refuse_signature_gaps(pass_.links, fingerprint(key.public_key()))
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         _write_derived(root, pass_, key, created, filt)
-        _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)))
+        _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)),
+                      OwnAddressMemory.load(memory_path(store.path)))
         manifest = _manifest(root, pass_, key, created, filt, store)
         manifest_bytes = (json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True,
                                      ensure_ascii=False) + "\n").encode("utf-8")
@@ -166,12 +168,12 @@ def _check_addresses(addresses: tuple[str, ...]) -> None:
         raise EvidenceError(f"--scrub-ip: {exc}") from exc
 
 
-def _refuse_leaks(root: Path, addresses: tuple[str, ...]) -> None:
-    if not addresses:
+def _refuse_leaks(root: Path, addresses: tuple[str, ...], memory: OwnAddressMemory) -> None:
+    if not addresses and not len(memory):
         return
     leaks = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if _file_contains(path, addresses):
+        if _file_contains(path, addresses, memory):
             leaks.append(path.relative_to(root).as_posix())
     if leaks:
         raise EvidenceError(f"refusing to export: the probe's address appears in {', '.join(leaks[:5])}"
@@ -179,12 +181,12 @@ def _refuse_leaks(root: Path, addresses: tuple[str, ...]) -> None:
                             hint="these records were stored unscrubbed; export a selection without them")
 
 
-def _file_contains(path: Path, addresses: tuple[str, ...]) -> bool:
+def _file_contains(path: Path, addresses: tuple[str, ...], memory: OwnAddressMemory) -> bool:
     tail = b""
     binary = path.suffix == ".bin"  # wire bytes: an address may travel packed, not as text
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
-            if scan_for_addresses(tail + chunk, addresses, binary=binary):
+            if scan_for_addresses(tail + chunk, addresses, binary=binary, memory=memory):
                 return True
             tail = chunk[-_OVERLAP:]
     return False

@@ -9,6 +9,7 @@ stop request (Ctrl-C, SIGTERM) stops taking new targets; finished measurements a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -22,6 +23,7 @@ from probe.measure.url import ControlSource, MeasuredURL, measure_url
 from probe.models import Measurement, ProbeNetwork, Target, Verdict
 from probe.models.settings import MeasureSettings
 from probe.store import Signer, Store, StoredEntry
+from probe.store.own_addresses import OwnAddressMemory
 
 Classifier = Callable[[Measurement, Mapping[str, bytes]], Verdict]
 Identify = Callable[[str | None], ProbeNetwork]  # the probe's public IP (or None) → network identity
@@ -58,8 +60,10 @@ class RunContext:
     run_id: str | None = None  # continue this run (after a crash): its measured inputs are skipped
     # The probe's own addresses learned so far (local sockets, the control's view of us). Every
     # measurement is scrubbed of all of them, also one whose own control query failed; a daemon
-    # passes the same set to every run. Kept in memory only.
+    # passes the same set to every run. In plain text in memory only; on disk as keyed hashes
+    # (`own_memory`), so later runs scrub them too, even when they cannot learn them.
     own_addresses: set[str] = field(default_factory=set)
+    own_memory: OwnAddressMemory | None = None
 
 
 async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
@@ -181,8 +185,12 @@ def _commit(measured: MeasuredURL, state: _State) -> None:
         state.network = ctx.identify(measured.public_ip).model_copy(
             update={"resolver_address": ctx.resolver or ""})
     measurement = measured.measurement.model_copy(update={"network": state.network})
+    learned = measured.own_addresses - ctx.own_addresses
     ctx.own_addresses |= measured.own_addresses
-    measurement, artifacts = scrub(measurement, measured.artifacts, ctx.own_addresses)
+    if learned and ctx.own_memory is not None:
+        with contextlib.suppress(OSError):  # this run still scrubs them; later runs may not know them
+            ctx.own_memory.remember(learned)
+    measurement, artifacts = scrub(measurement, measured.artifacts, ctx.own_addresses, ctx.own_memory)
     verdict = None
     if ctx.classifier is not None:
         bodies = {a.sha256: a.data for a in artifacts if a.kind == "http_body"}

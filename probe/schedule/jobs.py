@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
-import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from probe import addresses
 from probe.config.model import ProbeConfig, ScheduleEntry
 from probe.measure.runner import RunSummary
 from probe.schedule.cron import zone
@@ -31,26 +30,14 @@ Log = Callable[..., None]  # log(event, **fields): one structured line
 # Runs one list to the end (or until `stop` is set); must honour `run_id` to continue a run.
 RunList = Callable[[ProbeConfig, ScheduleEntry, str, asyncio.Event], Awaitable[RunSummary]]
 
-_CANDIDATE = re.compile(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*")
-
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def scrub(text: str) -> str:
-    """Error text without IP addresses: logs end up in journals and bug reports."""
-    def replace(match: re.Match[str]) -> str:
-        token = match.group(0)
-        core = token.strip(".:")
-        host, _, port = core.rpartition(":") if core.count(":") == 1 else (core, "", "")
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            return token
-        return token.replace(core, "[addr]" + (f":{port}" if port else ""))
-
-    return _CANDIDATE.sub(replace, text)
+    """Error text without IP addresses, in any spelling: logs end up in journals and bug reports."""
+    return addresses.replace(text, "[addr]")
 
 
 class EntryRunner:

@@ -18,6 +18,7 @@ from labhelpers import lab_prefix, skip_unless_lab_possible
 from probe.lab import addressing as A
 from probe.lab.lab import Lab
 from probe.lab.scenario import Censor, Expect, Origin, Scenario
+from probe.store.own_addresses import OwnAddressMemory, memory_path
 
 pytestmark = pytest.mark.lab
 
@@ -72,6 +73,10 @@ def test_exported_evidence_verifies_and_never_contains_the_probe_address(lab: La
     response = line["measurement"]["requests"][0]["response"]
     echoed = [h["value"] for h in response["headers"] if "scrubbed" in h["value"]]
     assert echoed, "the origin should have echoed the client address (now scrubbed)"
+    # Remembered for later runs (whose control may be blocked), as keyed hashes only.
+    memory = OwnAddressMemory.load(memory_path(store))
+    assert memory.knows(ipaddress.ip_address(A.CLIENT_V4))
+    assert A.CLIENT_V4 not in memory_path(store).read_text(encoding="utf-8")
     export = lab.client_exec([sys.executable, "-m", "probe", "export", "--store", str(store), "--out", str(bundle),
                               "--scrub-ip", A.CLIENT_V4, "--scrub-ip", A.CLIENT_V6], env=env, timeout=60)
     assert export.returncode == 0, export.stderr

@@ -12,13 +12,20 @@ PACKAGE = Path(__file__).resolve().parents[2] / "probe"
 # What each layer may import from the probe package (the stdlib and third parties are always fine).
 ALLOWED = {
     "models": {"probe.models"},
-    "net": {"probe.models", "probe.net", "probe.failures", "probe.errors"},
+    "net": {"probe.models", "probe.net", "probe.failures", "probe.errors", "probe.addresses"},
     "classify": {"probe.models", "probe.classify", "probe.failures", "probe.errors"},
-    "store": {"probe.models", "probe.store", "probe.errors"},
-    "evidence": {"probe.models", "probe.evidence", "probe.store", "probe.errors", "probe.failures", "probe"},
+    "store": {"probe.models", "probe.store", "probe.errors", "probe.addresses"},
+    "evidence": {"probe.models", "probe.evidence", "probe.store", "probe.errors", "probe.failures", "probe",
+                 "probe.addresses"},
     "measure": {"probe.models", "probe.net", "probe.measure", "probe.failures", "probe.errors", "probe.store",
-                "probe"},
+                "probe", "probe.addresses"},
 }
+
+
+def test_the_shared_pure_modules_import_nothing_above_them() -> None:
+    """probe.addresses (the address matcher) is pure; probe.failures may use it and nothing higher."""
+    assert _probe_imports(PACKAGE / "addresses.py") == set()
+    assert _probe_imports(PACKAGE / "failures.py") <= {"probe.addresses", "probe.errors"}
 
 
 def _probe_imports(path: Path) -> set[str]:
