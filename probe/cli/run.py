@@ -37,7 +37,8 @@ MIN_FREE_BYTES = 20 * 1024 * 1024
 @click.option("--doh", help="DNS-over-HTTPS resolver URL used as control when no helper answers.")
 @click.option("--ca-bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Trusted roots for certificate validation (default: certifi's Mozilla roots).")
-@click.option("--asn-db", type=click.Path(path_type=Path), help="Offline IP-to-ASN database (iptoasn TSV or mmdb).")
+@click.option("--asn-db", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Offline IP-to-ASN database (iptoasn TSV or mmdb); without one, networks are AS0/ZZ.")
 @click.option("--decoy-sni", default="example.org", show_default=True, help="SNI for the decoy handshake.")
 @click.option("--not-bogon", multiple=True, help="CIDR to treat as public although reserved (labs).")
 @click.option("--fingerprints", type=click.Path(path_type=Path, file_okay=False),
@@ -78,9 +79,7 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
 
     signer = load_signer(key_path)  # before the store: a bad --key must not leave an empty store behind
     store = _open_store(store_path)
-    if not settings.control_urls and not settings.doh_url:
-        click.echo("note: no control helper given (--control URL): without an uncensored view to compare "
-                   "with, verdicts will be 'inconclusive'", err=True)
+    _note_gaps(settings, signed=signer is not None)
     with store:
         try:
             summary, display = asyncio.run(_run(targets, total, settings, store, list_name=list_name, as_json=as_json,
@@ -96,6 +95,18 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
     if summary.interrupted:
         click.echo("stopped early: finished measurements are stored", err=True)
         sys.exit(130)
+
+
+def _note_gaps(settings: MeasureSettings, *, signed: bool) -> None:
+    """One stderr line for each part that is not configured: the probe measures anyway, with less."""
+    if not settings.control_urls and not settings.doh_url:
+        click.echo("note: no control helper given (--control URL): without an uncensored view to compare "
+                   "with, verdicts will be 'inconclusive'", err=True)
+    if settings.asn_db is None:
+        click.echo("note: no IP-to-ASN database given (--asn-db FILE): networks will show as AS0/ZZ", err=True)
+    if not signed:
+        click.echo("note: measurements are chained but not signed: run `probe init` to make this probe's key",
+                   err=True)
 
 
 _FLAGS = {"dns_s": "--timeout-dns", "tcp_s": "--timeout-tcp", "tls_s": "--timeout-tls", "http_s": "--timeout-http",

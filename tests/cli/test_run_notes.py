@@ -1,0 +1,73 @@
+"""What `probe run` says on stderr about the parts that are not configured, and a mistyped --asn-db.
+
+Each gap is one `note:` line, said once: no control helper, no IP-to-ASN database, no signing key.
+The origin is a loopback HTTP server reached by IP literal: nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from probe.evidence.keys import generate_key
+
+UNSIGNED = "note: measurements are chained but not signed: run `probe init` to make this probe's key"
+NO_ASN_DB = "note: no IP-to-ASN database given (--asn-db FILE): networks will show as AS0/ZZ"
+
+
+@pytest.fixture(scope="module")
+def origin() -> Iterator[str]:
+    class Page(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            body = b"<html><title>origin</title></html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def probe(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PROBE_KEY=str(home / "key"), XDG_CONFIG_HOME=str(home / "cfg"))
+    return subprocess.run([sys.executable, "-m", "probe", "run", "--no-progress", "--store", str(home / "s.sqlite"),
+                           *args], capture_output=True, text=True, env=env, timeout=60, check=False)
+
+
+def test_each_missing_part_is_one_note(tmp_path: Path, origin: str) -> None:
+    out = probe(tmp_path, origin)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.count(UNSIGNED) == 1 and out.stderr.count(NO_ASN_DB) == 1
+    assert out.stderr.count("note: no control helper given") == 1
+    assert "1 measured" in out.stdout
+
+
+def test_no_notes_for_a_key_and_an_asn_database(tmp_path: Path, origin: str) -> None:
+    generate_key(tmp_path / "key")
+    asn = tmp_path / "asn.tsv"
+    asn.write_text("127.0.0.0\t127.255.255.255\t64500\tZZ\tLOOPBACK-TEST\n", encoding="utf-8")
+    out = probe(tmp_path, "--asn-db", str(asn), origin)
+    assert out.returncode == 0, out.stderr
+    assert UNSIGNED not in out.stderr and NO_ASN_DB not in out.stderr
+
+
+@pytest.mark.parametrize("where", ["missing", "folder"])
+def test_a_mistyped_asn_db_is_an_error_before_anything_is_stored(tmp_path: Path, origin: str, where: str) -> None:
+    path = tmp_path / "typo.tsv" if where == "missing" else tmp_path
+    out = probe(tmp_path, "--asn-db", str(path), origin)
+    assert out.returncode == 2 and "--asn-db" in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert not (tmp_path / "s.sqlite").exists()
