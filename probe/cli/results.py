@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ from rich.console import Console
 
 from probe.cli.options import store_option
 from probe.errors import InputError
-from probe.store import EntryFilter, Store
+from probe.store import EntryFilter, Store, StoredEntry
 
 
 @click.command("results")
@@ -20,30 +21,43 @@ from probe.store import EntryFilter, Store
 @click.option("--since", help="From this UTC time or date (ISO-8601, e.g. 2026-11-01).")
 @click.option("--until", help="Up to this UTC time or date (ISO-8601).")
 @click.option("--verdict", help="Only this verdict label, or 'blocked' for any censorship verdict.")
-@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Show only the newest N matching measurements (0: all of them).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 def results_command(store_path: Path, url: str | None, host: str | None, since: str | None, until: str | None,
                     verdict: str | None, limit: int, as_json: bool) -> None:
-    """List stored measurements, newest last.
+    """List stored measurements, newest last (the newest 200 unless --limit says otherwise).
+
+    When more measurements match than are shown, stderr says how many.
 
     \b
     Example:
       probe results --since 2026-11-01 --verdict blocked
       probe results --host selftanu.kz --json
+      probe results --limit 0 > everything.txt
     """
-    filt = EntryFilter(url=url, host=host, since=since, until=_until(until), verdict=verdict, limit=limit)
+    filt = EntryFilter(url=url, host=host, since=since, until=_until(until), verdict=verdict, limit=limit or None)
     with Store.open(store_path, create=False) as store:
         if as_json:
-            for e in store.entries(filt):
-                click.echo(json.dumps({"measurement_id": e.measurement_id, "input": e.input,
-                                       "test_start_time": e.test_start_time, "probe_asn": e.probe_asn,
-                                       "verdict": e.verdict.label if e.verdict else None}))
-            return
-        from probe.cli.tables import print_entries
+            n = _print_json(store.entries(filt))
+        else:
+            from probe.cli.tables import print_entries
 
-        n = print_entries(store.entries(filt))
+            n = print_entries(store.entries(filt))
         if n == 0:
             click.echo("no stored measurement matches", err=True)
+        elif limit and n == limit and (total := store.count(filt)) > n:
+            click.echo(f"showing {n} of {total} matching measurements (the newest); "
+                       "--limit 0 shows all, --since narrows by date", err=True)
+
+
+def _print_json(entries: Iterable[StoredEntry]) -> int:
+    n = 0
+    for n, e in enumerate(entries, start=1):  # noqa: B007 (n is the count after the loop)
+        click.echo(json.dumps({"measurement_id": e.measurement_id, "input": e.input,
+                               "test_start_time": e.test_start_time, "probe_asn": e.probe_asn,
+                               "verdict": e.verdict.label if e.verdict else None}))
+    return n
 
 
 def _until(value: str | None) -> str | None:
