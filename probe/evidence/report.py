@@ -1,8 +1,9 @@
 """report.html: one self-contained page for advocates and journalists, not engineers.
 
 What was measured, from which networks (ASN and name, never an address), when; a per-website
-timeline; the techniques seen, with counts; and for every blocked website the key evidence in plain
-words. Inline CSS and SVG only, and a Content-Security-Policy that forbids every fetch, so opening it
+timeline; the techniques seen, with counts; for every blocked website the key evidence in plain
+words; and which raw data retention deleted, and when (the measurements and hashes remain). Inline
+CSS and SVG only, and a Content-Security-Policy that forbids every fetch, so opening it
 reveals nothing to anyone and it looks the same offline, years later. No script.
 """
 
@@ -13,12 +14,17 @@ from dataclasses import dataclass
 from html import escape
 
 from probe.evidence.explain import TECHNIQUES, host_of, human_time, key_evidence, short
-from probe.evidence.report_data import ReportData, TargetRow, collect, status_class
+from probe.evidence.report_data import ArtifactInfo, Pruning, ReportData, TargetRow, collect, status_class
 from probe.evidence.report_style import CSS
 from probe.evidence.report_svg import bar_chart, timeline
 from probe.models import Measurement, Verdict
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"
+# What each artifact kind is, in words (one, many).
+_KIND_WORDS = {"http_body": ("downloaded page", "downloaded pages"),
+               "x509_der": ("certificate", "certificates"),
+               "dns_wire": ("DNS reply", "DNS replies"),
+               "http_headers": ("set of HTTP headers", "sets of HTTP headers")}
 _LEGEND = (("blocked", "blocked"), ("ok", "reachable"), ("slowed", "slowed down"),
            ("notcensorship", "site down or refusing (not censorship)"), ("unknown", "inconclusive"))
 
@@ -32,13 +38,15 @@ class ReportMeta:
     in_bundle: bool = False  # the page sits in a bundle beside manifest.json and VERIFY.txt
 
 
-def render_report(pairs: Iterable[tuple[Measurement, Verdict | None]], meta: ReportMeta) -> str:
-    return render(collect(pairs), meta)
+def render_report(pairs: Iterable[tuple[Measurement, Verdict | None]], meta: ReportMeta, *,
+                  artifact_info: ArtifactInfo | None = None) -> str:
+    """The page; pass the store's `artifact_info` so it can say which cited raw data was pruned."""
+    return render(collect(pairs, artifact_info=artifact_info), meta)
 
 
 def render(data: ReportData, meta: ReportMeta) -> str:
     body = "".join((_header(data), _networks(data), _findings(data), _evidence(data), _all_targets(data),
-                    _how_to_check(meta), _footer(meta)))
+                    _pruned(data.pruning), _how_to_check(meta), _footer(meta)))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -143,6 +151,35 @@ def _all_targets(data: ReportData) -> str:
             "<table><thead><tr><th>Website</th><th>Category</th><th class=\"num\">Blocked</th>"
             f"<th>Timeline</th><th>Latest result</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
             "</section>")
+
+
+def _pruned(p: Pruning) -> str:
+    if not p.count:
+        return ""
+    kinds = ", ".join(f"{n} {_KIND_WORDS.get(kind, ('other item', 'other items'))[n != 1]}"
+                      for kind, n in sorted(p.kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    items = "item" if p.count == 1 else "items"
+    measurements = "measurement" if p.measurements == 1 else "measurements"
+    return ("<section><h2>Raw data deleted to save space</h2><div class=\"note\">"
+            "<p>This probe was set to keep the raw data behind its measurements (downloaded pages, "
+            f"certificates, DNS replies) only for a limited time, so it deleted {p.count} such {items} that "
+            f"these measurements refer to ({escape(kinds)}), {escape(_between(p.pruned_first, p.pruned_last))}. "
+            f"They came from {p.measurements} {measurements} taken "
+            f"{escape(_between(p.measured_first, p.measured_last))}.</p>"
+            "<p>Retention deletes nothing else. Those measurements, their results and the SHA-256 hash of "
+            "every deleted item (a fingerprint that identifies it exactly) remain, so it can still be checked "
+            "that no measurement was changed, added or removed. Only the deleted data itself can no longer "
+            "be shown.</p></div></section>")
+
+
+def _between(first: str, last: str) -> str:
+    """'on 3 Dec 2026' or 'between 3 Dec 2026 and 10 Dec 2026' (dates only, UTC)."""
+    a, b = _day(first), _day(last)
+    return f"on {a}" if a == b else f"between {a} and {b}"
+
+
+def _day(iso: str) -> str:
+    return " ".join(human_time(iso).split()[:3])
 
 
 def _how_to_check(meta: ReportMeta) -> str:

@@ -1,21 +1,27 @@
 """What the report shows, gathered in one streaming pass over (measurement, verdict) pairs.
 
 Memory grows with the number of websites and networks, plus one (time, label) pair per measurement
-for the timelines; the measurements themselves are not kept. Networks are keyed by ASN and name:
-the probe's address is never in a measurement, so it can never reach the report.
+for the timelines, plus the hash of each artifact retention pruned; the measurements themselves are
+not kept. Networks are keyed by ASN and name: the probe's address is never in a measurement, so it
+can never reach the report. Which cited artifacts were pruned comes from an injected lookup (the
+store's `artifact_info`); without one the report says nothing about pruning.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from probe.evidence.explain import Tally, technique
+from probe.evidence.manifest import referenced_artifacts
 from probe.models import Measurement, Verdict
 from probe.models.verdict import is_blocked_label
 
 NOT_CLASSIFIED = "not classified"
+
+# (kind, size, pruned_at) of a stored artifact, None if the store never had it: `Store.artifact_info`.
+ArtifactInfo = Callable[[str], tuple[str, int, str | None] | None]
 
 
 def status_class(label: str) -> str:
@@ -67,6 +73,41 @@ class TechniqueRow:
 
 
 @dataclass
+class Pruning:
+    """Artifacts the reported measurements cite whose bytes retention deleted, and when."""
+
+    kinds: Counter[str] = field(default_factory=Counter)  # distinct artifacts, by kind
+    pruned_first: str = ""  # when retention deleted them (earliest, latest)
+    pruned_last: str = ""
+    measurements: int = 0  # reported measurements that cite at least one of them
+    measured_first: str = ""
+    measured_last: str = ""
+    _hashes: set[str] = field(default_factory=set, repr=False)
+
+    @property
+    def count(self) -> int:
+        return sum(self.kinds.values())
+
+    def add(self, m: Measurement, info: ArtifactInfo) -> None:
+        cites_pruned = False
+        for sha, kind in referenced_artifacts(m).items():
+            known = info(sha)
+            if known is None or known[2] is None:
+                continue  # never stored (export reports that), or still there
+            cites_pruned = True
+            if sha in self._hashes:
+                continue
+            self._hashes.add(sha)
+            self.kinds[kind] += 1
+            self.pruned_first = min(self.pruned_first or known[2], known[2])
+            self.pruned_last = max(self.pruned_last, known[2])
+        if cites_pruned:
+            self.measurements += 1
+            self.measured_first = min(self.measured_first or m.test_start_time, m.test_start_time)
+            self.measured_last = max(self.measured_last, m.test_start_time)
+
+
+@dataclass
 class ReportData:
     count: int = 0
     first: str = ""
@@ -75,6 +116,8 @@ class ReportData:
     targets: dict[str, TargetRow] = field(default_factory=dict)
     techniques: dict[tuple[str, str, str], TechniqueRow] = field(default_factory=dict)
     labels: Counter[str] = field(default_factory=Counter)
+    artifact_info: ArtifactInfo | None = field(default=None, repr=False, compare=False)
+    pruning: Pruning = field(default_factory=Pruning)
 
     def add(self, m: Measurement, v: Verdict | None) -> None:
         when = m.test_start_time
@@ -86,6 +129,8 @@ class ReportData:
         self._add_network(m)
         target = self.targets.setdefault(m.input, TargetRow(url=m.input, category=m.category_code or ""))
         target.attempts.append((when, label))
+        if self.artifact_info is not None:
+            self.pruning.add(m, self.artifact_info)
         if v is not None and v.blocked:
             target.tallies.setdefault(v.label, Tally(label=v.label)).add(m, v)
             key = technique(v)
@@ -108,8 +153,9 @@ class ReportData:
         return sorted(rows, key=lambda t: (-t.blocked_count, t.url))
 
 
-def collect(pairs: Iterable[tuple[Measurement, Verdict | None]]) -> ReportData:
-    data = ReportData()
+def collect(pairs: Iterable[tuple[Measurement, Verdict | None]], *,
+            artifact_info: ArtifactInfo | None = None) -> ReportData:
+    data = ReportData(artifact_info=artifact_info)
     for measurement, verdict in pairs:
         data.add(measurement, verdict)
     return data
