@@ -4,6 +4,15 @@ There is no pool and no redial: the request travels over exactly the connection 
 The body snapshot is capped (`body_cap` bytes after decompression; reading stops there and
 `body_is_truncated` is set), and decompression is bounded by the same cap, so a hostile or huge
 response cannot exhaust memory. Redirects are not followed here (the measure layer does that).
+
+Content codings are undone, last applied first: gzip (several members too) and deflate (zlib-wrapped
+or raw, as IIS sends it); `identity` and unregistered tokens change nothing. A body in a registered
+coding the probe cannot undo (br, zstd, ...; it never asks for them) is not kept at all: those bytes
+could be neither scrubbed of the volunteer's address nor matched against blockpage fingerprints. The
+response then records `Content-Encoding` as sent, no body, and `body_is_truncated` (bytes arrived that
+the snapshot does not hold). Nothing here raises on hostile input: a stream that is corrupt midway
+(or fails its CRC) keeps what decoded before the fault, also marked truncated; one that fails at its
+first byte was not really encoded and is kept as sent.
 """
 
 from __future__ import annotations
@@ -35,29 +44,162 @@ def browser_headers(host_header: str, user_agent: str) -> list[tuple[str, str]]:
     ]
 
 
+# Content codings (IANA registry) that are undone here, and those recognised but not undone.
+_DECODED = frozenset({"gzip", "x-gzip", "deflate"})
+_UNDECODABLE = frozenset({"br", "zstd", "compress", "x-compress", "dcb", "dcz", "aes128gcm", "exi",
+                          "pack200-gzip"})
+MAX_CODINGS = 4  # more stacked codings than this is hostile: the body is withheld, like br
+_SNIFF_BYTES = 64 * 1024  # input a decoder may take with no output yet and still turn out not to be encoded
+_GZIP_MAGIC = b"\x1f\x8b"
+_SALVAGE_STEP = 256  # input bytes per step when finding how far a failed stream decodes
+
+
+class _Decoder:
+    """Undoes one coding incrementally, at most `limit` bytes out per call (the rest waits: `pending`).
+
+    deflate is tried zlib-wrapped (RFC 1950), then raw (RFC 1951) if that fails before any output.
+    Input that fails before any output was not really encoded and passes through unchanged. A stream
+    that fails after decoding (corrupt midway, a wrong CRC) ends there (`broken`), keeping what
+    decoded up to the fault. Bytes after the end of the stream are not part of it, unless they start
+    another gzip member.
+    """
+
+    def __init__(self, coding: str) -> None:
+        self._gzip = coding != "deflate"
+        self._raw = False  # deflate without the zlib wrapper
+        self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS)
+        self._head: bytearray | None = bytearray()  # the input so far, while nothing came out of it
+        self._passing = False
+        self.broken = False
+
+    @property
+    def pending(self) -> bool:
+        """Input is held back that can yield more output without more data."""
+        z = self._zlib
+        return not (self._passing or self.broken) and bool(z.unconsumed_tail or self._next_member(z.unused_data))
+
+    def _next_member(self, rest: bytes) -> bool:
+        return self._gzip and self._zlib.eof and bool(rest) and _GZIP_MAGIC.startswith(rest[:2])
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        if self.broken:
+            return b""
+        if self._passing:
+            return data
+        if self._zlib.eof:
+            rest = self._zlib.unused_data + data
+            if not self._next_member(rest):
+                return b""  # trailing bytes after the coded body
+            self._zlib, data = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
+        if self._head is not None:
+            self._head += data
+        data = self._zlib.unconsumed_tail + data
+        before = self._zlib.copy()
+        try:
+            out = self._zlib.decompress(data, limit)
+        except zlib.error:
+            return self._failed(before, data, limit)
+        if out or (self._head is not None and len(self._head) > _SNIFF_BYTES):
+            self._head = None
+        return out
+
+    def _failed(self, before: zlib._Decompress, data: bytes, limit: int) -> bytes:
+        head, self._head = self._head, None
+        # Raw deflate has no header to vouch for it: what it made of unvouched bytes is no body.
+        salvaged = b"" if head is not None and self._raw else _salvage(before, data, limit)
+        if salvaged or head is None:
+            self.broken = True
+            return salvaged
+        if not (self._gzip or self._raw):
+            self._raw, self._zlib, self._head = True, zlib.decompressobj(-zlib.MAX_WBITS), bytearray()
+            return self.decode(bytes(head), limit)
+        self._passing = True  # not really encoded: the bytes as sent are the evidence
+        return bytes(head)
+
+
+def _salvage(decoder: zlib._Decompress, data: bytes, limit: int) -> bytes:
+    """The output `data` yields before the fault that failed it in one go (zlib then returns none).
+
+    Found again from the decoder's state before that call: in small steps, then byte by byte
+    through the step that failed, so only the fault's own byte is lost.
+    """
+    out = bytearray()
+    failed: tuple[zlib._Decompress, bytes] | None = (decoder, data)
+    for step in (_SALVAGE_STEP, 1):
+        if failed is None:
+            break
+        failed = _decode_in_steps(*failed, step=step, out=out, limit=limit)
+    return bytes(out)
+
+
+def _decode_in_steps(decoder: zlib._Decompress, data: bytes, *, step: int, out: bytearray,
+                     limit: int) -> tuple[zlib._Decompress, bytes] | None:
+    """Decode `data` into `out` `step` bytes at a time: the state and piece a fault stopped at, if any."""
+    for i in range(0, len(data), step):
+        if len(out) >= limit:
+            return None
+        piece, before = data[i:i + step], decoder.copy()
+        try:
+            out += decoder.decompress(decoder.unconsumed_tail + piece, limit - len(out))
+        except zlib.error:
+            return before, piece
+    return None
+
+
+def content_codings(value: str) -> list[str]:
+    """The codings a Content-Encoding value lists, in the order they were applied (identity dropped)."""
+    return [c for c in (t.strip().lower() for t in value.split(",")) if c and c != "identity"]
+
+
 class _BoundedBody:
-    """Accumulates a body, decompressing gzip/deflate, never holding more than `cap` bytes of output."""
+    """Accumulates a body, undoing its content codings, never holding more than `cap` bytes of output.
+
+    Each decoder hands on at most READ_CHUNK bytes at a time, and no more than still fits (plus one,
+    to notice the cap); it is asked again only while the snapshot has room. So a bomb, stacked or
+    not, costs at most the cap plus a chunk or two per coding, and MAX_CODINGS bounds the codings.
+    `withheld`: the coding cannot be undone, so nothing is kept; raw bytes are counted up to the cap.
+    """
 
     def __init__(self, encoding: str, cap: int) -> None:
         self.cap = cap
         self.out = bytearray()
         self.truncated = False
-        enc = encoding.lower().strip()
-        self._inflater = (zlib.decompressobj(16 + zlib.MAX_WBITS) if enc in ("gzip", "x-gzip")
-                          else zlib.decompressobj() if enc == "deflate" else None)
+        codings = content_codings(encoding)
+        self.withheld = len(codings) > MAX_CODINGS or any(c in _UNDECODABLE for c in codings)
+        self._decoders = [] if self.withheld else [_Decoder(c) for c in reversed(codings) if c in _DECODED]
+        self._withheld_bytes = 0
+
+    @property
+    def full(self) -> bool:
+        """Reading more cannot change the snapshot."""
+        return self.truncated and (not self.withheld or self._withheld_bytes > self.cap)
 
     def feed(self, data: bytes) -> None:
-        if self.truncated:
+        if self.full or not data:
             return
-        if self._inflater is not None:
-            try:
-                data = self._inflater.decompress(data, self.cap - len(self.out) + 1)
-            except zlib.error:
-                self._inflater = None  # not really compressed: keep the raw bytes as evidence
-        room = self.cap - len(self.out)
-        if len(data) > room:
-            self.truncated = True
-        self.out += data[:room]
+        if self.withheld:
+            self._withheld_bytes += len(data)
+            self.truncated = True  # bytes arrived that the snapshot does not hold
+            return
+        self._push(0, data)
+
+    def _push(self, stage: int, data: bytes) -> None:
+        if stage == len(self._decoders):
+            room = self.cap - len(self.out)
+            if len(data) > room:
+                self.truncated = True
+            self.out += data[:room]
+            return
+        decoder = self._decoders[stage]
+        while True:
+            out = decoder.decode(data, min(self.cap - len(self.out) + 1, READ_CHUNK))
+            data = b""
+            if out:
+                self._push(stage + 1, out)
+            if decoder.broken:
+                self.truncated = True  # the rest of the body is not in the snapshot
+            if self.truncated or not out or not decoder.pending:
+                return
 
 
 async def http_get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, url: str, ip: str,
@@ -103,12 +245,13 @@ class _Exchange:
                 continue
             if isinstance(event, h11.Response):
                 self.head = event
-                encoding = dict(event.headers).get(b"content-encoding", b"").decode("latin-1")
+                # Several Content-Encoding lines mean the same as one listing them all, in order.
+                encoding = ", ".join(v.decode("latin-1") for k, v in event.headers if k == b"content-encoding")
                 self.body = _BoundedBody(encoding, self.body_cap)
             elif isinstance(event, h11.Data) and self.body is not None:
                 self.body.feed(bytes(event.data))
-                if self.body.truncated:
-                    return  # the snapshot is full: stop reading, do not download the rest
+                if self.body.full:
+                    return  # the snapshot is complete: stop reading, do not download the rest
             elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
                 return
 
