@@ -20,13 +20,15 @@ class ResultRow:
     verdict: str
     step: str
     failure: str
+    confidence: str = ""  # empty when unclassified
+    reason: str = ""  # the verdict's first reason, in full; empty when there is none
 
 
 def row_of(outcome: RunOutcome) -> ResultRow:
-    m = outcome.measurement
-    return ResultRow(measurement_id=m.measurement_id, url=m.input,
-                     verdict=outcome.verdict.label if outcome.verdict else "unclassified",
-                     step=m.failed_operation or "", failure=m.final_failure or "")
+    m, v = outcome.measurement, outcome.verdict
+    return ResultRow(measurement_id=m.measurement_id, url=m.input, verdict=v.label if v else "unclassified",
+                     step=m.failed_operation or "", failure=m.final_failure or "",
+                     confidence=v.confidence if v else "", reason=v.reasons[0] if v and v.reasons else "")
 
 
 class RunDisplay:
