@@ -296,9 +296,29 @@ def test_prune_keeps_measurements_and_the_chain(probe_home: Path) -> None:
 
     from probe.schedule.retention import prune_older_than
 
-    with Store.open(probe_home / "probe.sqlite") as store:
+    store_path = probe_home / "probe.sqlite"
+    with Store.open(store_path) as store:
         before = [(e.measurement_id, e.chain_hash) for e in store.entries()]
         pruned = prune_older_than(store, days=30, now=datetime.now(UTC) + timedelta(days=31))
         assert pruned > 0
         assert [(e.measurement_id, e.chain_hash) for e in store.entries()] == before
+        entry = store.get(before[0][0])
+        assert entry is not None
+        response = entry.measurement().requests[-1].response
+        assert response is not None and response.body_sha256
+        body_sha = response.body_sha256
+        assert store.artifact(body_sha) is None
     _check_store(probe_home, expected=N_URLS, runs=1)
+    verified = _probe(probe_home, "verify", "--store", str(store_path))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "pruned" in verified.stdout  # said, not counted as tampering
+
+    # The same pages measured again: the pruned body is stored again, and the store still verifies.
+    again = _probe(probe_home, "run", "--list", str(probe_home / "loop.csv"), "--store", str(store_path),
+                   "--resolver", f"127.0.0.1:{_closed_port()}", "--no-progress", "--parallel", "8")
+    assert again.returncode == 0, again.stderr
+    with Store.open(store_path) as store:
+        assert store.artifact(body_sha) is not None
+    verified = _probe(probe_home, "verify", "--store", str(store_path))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    _check_store(probe_home, expected=2 * N_URLS, runs=2)
