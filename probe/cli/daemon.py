@@ -138,19 +138,25 @@ def _whole_run(store: Store, summary: RunSummary) -> RunSummary:
 
 @click.command("status")
 @config_option
+@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="The store to report on (default: the configuration's store).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
-def status_command(config_path: Path | None, as_json: bool) -> None:
+def status_command(config_path: Path | None, store_path: Path | None, as_json: bool) -> None:
     """Show whether the daemon runs, each list's next runs and last run (with counts), and store size.
 
     \b
     Example:
       probe status
       probe status --config /etc/probe/config.toml --json
+      probe status --store /srv/probe/copy.sqlite
     """
     from probe.schedule.status import collect_status
 
     path = config_path or default_config_path()
-    status = collect_status(load_config(path, check_files=False), config_path=path)
+    config = load_config(path, check_files=False)
+    if store_path is not None:
+        config = config.model_copy(update={"store": store_path})
+    status = collect_status(config, config_path=path)
     if as_json:
         click.echo(json.dumps(status.as_dict(), indent=1))
         return
