@@ -1,7 +1,6 @@
 """The shipped scenarios, measured by the real probe in the lab: every verdict must be the expected one.
 
-One clean lab per scenario (`probe lab run` does the same). Skips when `probe run` is not
-available in this install, or without root.
+One clean lab per scenario (`probe lab run` does the same). Skips without root or the lab's servers.
 """
 
 from __future__ import annotations
