@@ -1,25 +1,36 @@
 """Shipped target lists by name: `--list kz` means targetlists/kz.csv.
 
-Shipped lists live in the repository's `targetlists/` directory (found relative to this package, which
-works from a checkout and an editable install) and, if a build copies them there, in the package's
-`probe/targets/data/lists/`. Callers may pass other directories to search. This module only finds
-files; it does not read them.
+The repository's `targetlists/` directory is the one copy of the shipped lists (maintainers edit it).
+The package reaches it through `probe/targets/data/lists`, a symbolic link to `targetlists/`: the
+build follows the link, so a wheel or sdist carries the files themselves as package data, and an
+installed probe (`pip install /opt/probe/src`, not editable) finds them with `importlib.resources`.
+In a checkout the lists are named by their `targetlists/` path. Callers may pass other directories
+to search. This module only finds files; it does not read them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 
 from probe.errors import InputError
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_CHECKOUT_DIR = Path(__file__).resolve().parent.parent.parent
 LIST_SUFFIXES = (".csv", ".txt")
 
 
+def packaged_lists_dir() -> Path:
+    """The lists shipped inside the package: probe/targets/data/lists/ (a link to targetlists/ in a checkout)."""
+    return Path(str(files("probe.targets").joinpath("data", "lists")))
+
+
 def default_search_dirs() -> list[Path]:
-    """Where shipped lists are looked for: the checkout's targetlists/, then packaged copies."""
-    return [_PACKAGE_DIR.parent.parent / "targetlists", _PACKAGE_DIR / "data" / "lists"]
+    """Where shipped lists are looked for: a checkout's targetlists/, then the package's own copy."""
+    dirs = [packaged_lists_dir()]
+    if (_CHECKOUT_DIR / "pyproject.toml").is_file():
+        dirs.insert(0, _CHECKOUT_DIR / "targetlists")
+    return dirs
 
 
 def shipped_lists(*, search_dirs: Sequence[Path] | None = None) -> dict[str, Path]:
