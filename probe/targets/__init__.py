@@ -3,7 +3,9 @@
 Public API (what `probe run` and the `probe lists` commands use):
 
     resolve_list(name_or_path) -> Path          "kz", "article15" or a path -> the list file
-    load_targets(path, categories=None) -> [Target]   bounded read; InputError names file:line
+    load_targets(path, categories=None, on_error=None) -> [Target]
+                                                bounded read; InputError names file:line; with
+                                                on_error, rows with bad URLs are reported and skipped
     parse_categories("LGBT,HUMR") -> {"LGBT", "HUMR"}  checked against the category legend
     normalise_url(url) -> str                   the normal form; InputError on unusable URLs
     parse_url_arg(url) -> Target                a target for a URL given on the command line

@@ -2,7 +2,8 @@
 
 A `Problem` is data, not an exception: validation collects every problem in a file so a maintainer
 sees them all at once. `probe.targets.loader` turns the problems that make a list unusable into one
-`InputError`. This module only describes problems; it does not find them.
+`InputError`, and reports rows it skips (a URL that cannot be measured) one by one. This module only
+describes problems; it does not find them.
 
 Codes (stable; tests and scripts may match on them):
 
@@ -21,11 +22,14 @@ from typing import Literal
 Severity = Literal["error", "warning"]
 
 # Problems that make a list unusable for measuring: `load_targets` refuses the list on any of these.
-# Everything else is either repaired in memory exactly as `probe lists lint --fix` would repair it
-# (BOM, CRLF, URL form, legacy category code, duplicate rows) or does not affect what is measured.
+# A row that cannot be measured (SKIPPED_ON_LOAD) is reported and skipped, and the other rows are
+# measured. Everything else is either repaired in memory exactly as `probe lists lint --fix` would
+# repair it (BOM, CRLF, URL form, legacy category code, duplicate rows) or does not affect what is
+# measured.
 FATAL_ON_LOAD = frozenset(
-    {"too-large", "binary", "encoding", "utf16", "line-too-long", "csv-syntax", "header", "columns", "url"}
+    {"too-large", "binary", "encoding", "utf16", "line-too-long", "csv-syntax", "header", "columns"}
 )
+SKIPPED_ON_LOAD = frozenset({"url"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,40 @@ def test_hostile_urls_are_refused_on_load(tmp_path: Path, url: str) -> None:
     path.write_text(HEADER_LINE + "\n" + ROW + f'"{url}",NEWS,News Media,2020-01-01,x,\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"hostile.csv:3: "):
         load_targets(path)
+    skipped: list[str] = []  # a run passes a callback: the row is named and skipped, the rest measured
+    assert [t.url for t in load_targets(path, on_error=skipped.append)] == ["https://www.who.int/"]
+    assert len(skipped) == 1 and skipped[0].startswith(f"{path}:3: ")
+
+
+def _nul(path: Path) -> None:
+    path.write_bytes((HEADER_LINE + "\n" + ROW).encode() + b"https://a.kz/\x00,NEWS,,,,\n" + ROW.encode())
+
+
+def _cp1251(path: Path) -> None:
+    path.write_bytes((HEADER_LINE + "\n" + ROW).encode() + "https://a.kz/,NEWS,News Media,2020-01-01,x,Новости\n"
+                     .encode("cp1251"))
+
+
+def _long_line(path: Path) -> None:
+    path.write_text(HEADER_LINE + "\n" + ROW + f"https://b.kz/,NEWS,News Media,2020-01-01,x,{'x' * 70_000}\n",
+                    encoding="utf-8")
+
+
+def _wrong_header(path: Path) -> None:
+    path.write_text("address,code\n" + ROW, encoding="utf-8")
+
+
+def _utf16(path: Path) -> None:
+    path.write_text(HEADER_LINE + "\n" + ROW, encoding="utf-16")
+
+
+@pytest.mark.parametrize(("make", "says"), [(_nul, "NUL byte"), (_cp1251, "UTF-8"), (_long_line, "longer than"),
+                                            (_wrong_header, "wrong columns"), (_utf16, "UTF-16")])
+def test_file_level_problems_stay_fatal_when_a_run_skips_bad_rows(tmp_path: Path, make: Callable[[Path], None],
+                                                                  says: str) -> None:
+    path = tmp_path / "bad.csv"
+    make(path)
+    skipped: list[str] = []
+    with pytest.raises(InputError, match=says):
+        load_targets(path, on_error=skipped.append)
+    assert skipped == []

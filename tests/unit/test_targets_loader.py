@@ -57,6 +57,48 @@ def test_fatal_problem_names_file_line_and_counts_the_rest(tmp_path: Path) -> No
     assert info.value.hint is not None and "probe lists validate" in info.value.hint
 
 
+def test_a_bad_url_row_is_reported_and_skipped_and_the_other_rows_measured(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER_LINE + "\n"
+                 "https://a.kz/,NEWS,News Media,2020-01-01,x,\n"
+                 "javascript:alert(1),NEWS,News Media,2020-01-01,x,\n"
+                 '"https://exa mple.org/",NEWS,News Media,2020-01-01,x,\n'
+                 "https://b.kz/,NEWS,News Media,2020-01-01,x,\n")
+    skipped: list[str] = []
+    assert [t.url for t in load_targets(path, on_error=skipped.append)] == ["https://a.kz/", "https://b.kz/"]
+    assert skipped[0] == (f"{path}:3: URL 'javascript:alert(1)' has the scheme 'javascript:'; only http and "
+                          "https URLs can be measured")
+    assert [line.split(": ")[0] for line in skipped] == [f"{path}:3", f"{path}:4"]
+
+
+def test_only_rows_the_run_would_measure_are_reported(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER_LINE + "\n"
+                 "https://a.kz/,LGBT,LGBT,2020-01-01,x,\n"
+                 "javascript:a,NEWS,News Media,2020-01-01,x,\n"
+                 "javascript:b,LGBT,LGBT,2020-01-01,x,\n")
+    skipped: list[str] = []
+    assert [t.url for t in load_targets(path, categories={"LGBT"}, on_error=skipped.append)] == ["https://a.kz/"]
+    assert [line.split(": ")[0] for line in skipped] == [f"{path}:4"]
+
+
+def test_a_list_of_only_bad_urls_reports_each_then_has_no_targets(tmp_path: Path) -> None:
+    path = write(tmp_path, "javascript:a\nftp://b.kz/\n", name="mine.txt")
+    skipped: list[str] = []
+    with pytest.raises(InputError, match="has no targets"):
+        load_targets(path, on_error=skipped.append)
+    assert [line.split(": ")[0] for line in skipped] == [f"{path}:1", f"{path}:2"]
+
+
+def test_file_level_problems_stay_fatal_with_a_skip_callback(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER_LINE + "\n"
+                 "javascript:alert(1),NEWS,News Media,2020-01-01,x,\n"
+                 "https://b.kz/,NEWS,News Media,2020-01-01,x\n")
+    skipped: list[str] = []
+    with pytest.raises(InputError) as info:
+        load_targets(path, on_error=skipped.append)
+    assert info.value.message == f"{path}:3: row has 5 columns; expected 6 ({HEADER_LINE})"
+    assert skipped == []  # refused before anything is skipped: nothing is half-measured
+
+
 def test_non_fatal_problems_do_not_stop_a_run(tmp_path: Path) -> None:
     path = write(tmp_path, "\ufeff" + HEADER_LINE + "\r\nhttps://a.kz/,NEWS,Wrong,2020-1-1,x,\r\n")
     assert load_targets(path)[0].category_description == "News Media"
