@@ -10,11 +10,14 @@ Ed25519 into `manifest.sig`. This module only declares the format; `bundle.py` w
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from probe.models import Measurement
+from pydantic import Field, StringConstraints
+
+from probe.models import Measurement, Verdict
 from probe.models.artifacts import ArtifactKind
 from probe.models.base import Frozen
+from probe.models.canonical import KEY_FINGERPRINT_PATTERN, SHA256_HEX_PATTERN, SIGNATURE_HEX_PATTERN
 
 BUNDLE_FORMAT = "probe-evidence-bundle/1"
 
@@ -54,11 +57,18 @@ def size_text(size: int) -> str:
 
 ArtifactStatus = Literal["included", "pruned", "missing"]
 
+# Hashes and signatures as the writers spell them: anything else (another case, another length,
+# non-ASCII) fails validation here, so no check downstream ever meets a hash it cannot compute with.
+Sha256Hex = Annotated[str, StringConstraints(pattern=SHA256_HEX_PATTERN)]
+SignatureHex = Annotated[str, StringConstraints(pattern=SIGNATURE_HEX_PATTERN)]
+KeyFingerprint = Annotated[str, StringConstraints(pattern=KEY_FINGERPRINT_PATTERN)]
+Size = Annotated[int, Field(ge=0)]
+
 
 class FileEntry(Frozen):
     path: str
-    sha256: str
-    size: int
+    sha256: Sha256Hex
+    size: Size
 
 
 class ChainLink(Frozen):
@@ -66,17 +76,17 @@ class ChainLink(Frozen):
 
     seq: int
     measurement_id: str
-    record_sha256: str
-    prev_hash: str
-    chain_hash: str
-    signature: str | None  # Ed25519 (hex) over chain_hash, made when the measurement was stored
-    key_fingerprint: str | None
+    record_sha256: Sha256Hex
+    prev_hash: Sha256Hex
+    chain_hash: Sha256Hex
+    signature: SignatureHex | None  # Ed25519 (hex) over chain_hash, made when the measurement was stored
+    key_fingerprint: KeyFingerprint | None
 
 
 class ArtifactEntry(Frozen):
-    sha256: str
+    sha256: Sha256Hex
     kind: ArtifactKind
-    size: int | None = None
+    size: Size | None = None
     status: ArtifactStatus
     path: str | None = None  # the bundle file that holds it (PEM chain, .bin, WARC), when included
 
@@ -86,7 +96,7 @@ class ChainRange(Frozen):
     last_seq: int
     gaps: list[tuple[int, int]]  # inclusive seq ranges inside [first, last] that were not exported
     store_head_seq: int  # the store's newest seq when exported: the chain went at least this far
-    store_head_hash: str
+    store_head_hash: Sha256Hex
 
 
 class Counts(Frozen):
@@ -103,13 +113,20 @@ class Manifest(Frozen):
     created_at: str
     software_name: str = "probe"
     software_version: str
-    key_fingerprint: str
+    key_fingerprint: KeyFingerprint
     filters: dict[str, str]
     chain: ChainRange
     counts: Counts
     measurements: list[ChainLink]
     artifacts: list[ArtifactEntry]
     files: list[FileEntry]
+
+
+class VerdictLine(Frozen):
+    """One line of verdicts.jsonl: the verdict stored for a measurement, or null if unclassified."""
+
+    measurement_id: str
+    verdict: Verdict | None
 
 
 def gaps_of(seqs: list[int]) -> list[tuple[int, int]]:

@@ -8,17 +8,22 @@ Signatures only start when the probe gets its key, so unsigned links at the star
 expected. Once a link signed by the expected key has been seen, though, every later link must be
 signed by that key too: otherwise an attacker could rewrite the tail of the chain (records, hashes
 and links) and drop its signatures, and it would look like measurements stored before the key.
+
+A bundle needs more (`bundle_key_problem`): at least one of its links signed by the key that signed
+its manifest, else nothing ties its records to that key. A link whose hashes or signature are not
+lowercase hex of the right length (an edited store row) is a failure, never an exception.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from probe.evidence.keys import signature_hex_valid
 from probe.evidence.verify_result import VerifyResult, measurement_label
-from probe.models.canonical import GENESIS_HASH, chain_hash
+from probe.models.canonical import GENESIS_HASH, chain_hash, is_key_fingerprint, is_sha256_hex, is_signature_hex
 
 
 class LinkChecker:
@@ -38,6 +43,13 @@ class LinkChecker:
     def check(self, *, measurement_id: str, seq: int, record_sha256: str, prev_hash: str, link_hash: str,
               signature: str | None, key_fingerprint: str | None) -> None:
         where = measurement_label(measurement_id, seq)
+        malformed = _malformed(record_sha256=record_sha256, prev_hash=prev_hash, chain_hash=link_hash,
+                               signature=signature, key_fingerprint=key_fingerprint)
+        if malformed:
+            self._r.fail(where, f"its {' and '.join(malformed)} {'is' if len(malformed) == 1 else 'are'} not "
+                                "lowercase hex of the right length: the link was altered")
+            self._previous = (seq, link_hash)
+            return
         ok = True
         if chain_hash(prev_hash, record_sha256) != link_hash:
             self._r.fail(where, "its chain hash is not SHA-256(prev_hash + record hash): the link was altered")
@@ -92,6 +104,43 @@ class LinkChecker:
         for fp, count in sorted(self.other_keys.items()):
             self._r.warn(where, f"{count} measurement signature(s) by {fp} could not be checked: "
                                 "that public key is not available here")
+
+
+def _malformed(*, record_sha256: str, prev_hash: str, chain_hash: str, signature: str | None,
+               key_fingerprint: str | None) -> list[str]:
+    """The link's fields that are not what a writer makes (64 or 128 lowercase hex digits)."""
+    bad = [name for name, value in (("record_sha256", record_sha256), ("prev_hash", prev_hash),
+                                    ("chain_hash", chain_hash)) if not is_sha256_hex(value)]
+    if signature is not None and not is_signature_hex(signature):
+        bad.append("signature")
+    if key_fingerprint is not None and not is_key_fingerprint(key_fingerprint):
+        bad.append("key_fingerprint")
+    return bad
+
+
+def bundle_key_problem(links: Sequence[tuple[str | None, str | None]], bundle_fingerprint: str) -> str | None:
+    """Why a bundle's chain says nothing about its records, or None if a link is signed by the bundle's key.
+
+    `links` are each link's (signature, key fingerprint). Anyone can edit records, recompute their
+    hashes, sign the manifest with a key of their own and keep the old link signatures (which that
+    key cannot check) or drop them. A probe's own export signs with the key that signs its
+    measurements and refuses unsigned or other-key links after its own began, so its chain holds at
+    least one link signed by the bundle's key; the only exports without one are selections made wholly
+    of measurements stored before that key existed or under an older key, and those prove no more
+    than a forgery does (the operator can export a selection that reaches signed measurements).
+    """
+    if not links or any(signature and fp == bundle_fingerprint for signature, fp in links):
+        return None
+    others = sorted({fp or "an unnamed key" for signature, fp in links if signature})
+    hint = ("; a bundle whose records were changed and whose manifest was re-signed looks exactly like this "
+            "(whoever exported it: include measurements signed by the exporting key)")
+    if not others:
+        return (f"none of its {len(links)} measurement(s) carries a signature, yet the manifest is signed by "
+                f"{bundle_fingerprint}: nothing shows the records are the ones the probe stored" + hint)
+    named = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    return (f"no measurement is signed by {bundle_fingerprint}, the key that signed the manifest: they are "
+            f"signed by {named}, whose public key the bundle does not hold, so nothing ties the records to "
+            "the bundle's key" + hint)
 
 
 class SignatureContinuity:

@@ -5,10 +5,15 @@ reported as pruned (retention did that on purpose), never as tampering; an artif
 longer hash to its name, or that a record cites but the store never had, is a failure. What this
 cannot see: measurements cut off from the *end* of the chain; compare the head with a bundle's
 `chain.store_head_seq`/`store_head_hash`, which a signed manifest pins.
+
+A store edited by hand never makes this raise: a hash column that is not lowercase hex, a column
+that is not UTF-8, an artifact row of the wrong type are each a failure naming where they are (a row
+the store cannot decode ends the stream there, and says so).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -53,11 +58,19 @@ def verify_store(store: Store, *, public_key: Ed25519PublicKey | None) -> Verify
 
 
 def _entries(store: Store, result: VerifyResult) -> Iterator[StoredEntry]:
+    # A row that no longer decodes stops the stream (sqlite cannot skip it): the store was edited by hand.
+    # Rows are fetched in batches, so where it stopped is a count, not the bad row's seq.
+    count = 0
     try:
-        yield from store.entries()
+        for entry in store.entries():
+            count += 1
+            yield entry
     except ValidationError as exc:
-        # A verdict row that no longer parses stops the stream: the store was edited by hand.
-        result.fail("store", f"a stored verdict does not parse ({exc.errors()[0]['msg']}): the store was edited")
+        result.fail("store", f"a stored verdict does not parse ({exc.errors()[0]['msg']}): the store was edited; "
+                             f"checking stopped there, after {count} measurement(s)")
+    except (sqlite3.Error, ValueError, TypeError) as exc:
+        result.fail("store", f"a measurement row cannot be read ({exc}): the store was edited or damaged; "
+                             f"checking stopped there, after {count} measurement(s)")
 
 
 def _parse(entry: StoredEntry, result: VerifyResult) -> Measurement | None:
@@ -116,8 +129,13 @@ class _ArtifactCheck:
             if sha in self._seen:
                 continue
             self._seen.add(sha)
-            info = self._store.artifact_info(sha)
-            data = self._store.artifact(sha)
+            try:
+                info = self._store.artifact_info(sha)
+                data = self._store.artifact(sha)
+            except (sqlite3.Error, ValueError, TypeError) as exc:
+                self._r.fail(f"artifact {sha[:16]}… ({kind})", f"its row cannot be read ({exc}): the store was "
+                                                               "edited or damaged")
+                continue
             if info is None:
                 self._r.fail(measurement_label(entry.measurement_id, entry.seq),
                              f"cites a {kind} artifact {sha[:16]}… that is not in the store")

@@ -235,3 +235,41 @@ def test_the_host_column_is_the_lower_cased_host_of_the_input(tmp_path: Path) ->
     _sql(path, f"UPDATE measurements SET host = '{first.host.upper()}' WHERE seq = 1")
     assert f"(seq 1): its host column says '{first.host.upper()}' but its signed record says '{first.host}'" in (
         _fails(_verify(path, key)))
+
+
+def _victim(path: Path, seq: int) -> str:
+    with Store.open(path) as store:
+        return next(e.measurement_id for e in store.entries() if e.seq == seq)
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("prev_hash", "'" + "é" * 64 + "'"), ("chain_hash", "upper(chain_hash)"), ("record_sha256", "X'00ff'"),
+    ("signature", "'zz'"), ("key_fingerprint", "'ed25519:é'")])
+def test_a_malformed_hash_column_is_a_failure_not_a_crash(tmp_path: Path, column: str, value: str) -> None:
+    path, key = _make(tmp_path)
+    victim = _victim(path, 3)
+    _sql(path, f"UPDATE measurements SET {column} = {value} WHERE seq = 3")
+    text = _fails(_verify(path, key))
+    assert f"measurement {victim} (seq 3): its {column} is not lowercase hex of the right length" in text, text
+
+
+@pytest.mark.parametrize("column", ["prev_hash", "record", "run_id"])
+def test_a_column_that_is_not_utf8_stops_the_check_with_a_failure(tmp_path: Path, column: str) -> None:
+    path, key = _make(tmp_path)
+    _sql(path, f"UPDATE measurements SET {column} = CAST(X'7bff7d' AS TEXT) WHERE seq = 3")
+    result = _verify(path, key)
+    assert "store: a measurement row cannot be read (Could not decode to UTF-8" in _fails(result)
+    assert "checking stopped there" in _fails(result)
+
+
+@pytest.mark.parametrize("edit", ["UPDATE artifacts SET size = 'abc'", "UPDATE artifacts SET data = 'text'"])
+def test_an_artifact_row_of_the_wrong_type_is_named(tmp_path: Path, edit: str) -> None:
+    path, key = _make(tmp_path)
+    _sql(path, edit)
+    assert "its row cannot be read" in _fails(_verify(path, key))
+
+
+def test_a_deeply_nested_verdict_is_a_failure(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    _sql(path, "UPDATE verdicts SET verdict = '" + "[" * 100_000 + "'")
+    assert "store: a stored verdict does not parse (Invalid JSON: recursion limit" in _fails(_verify(path, key))
