@@ -3,34 +3,47 @@
 In order: the zip can be read; the manifest is signed by the enclosed key (and, if asked, that key
 is the expected one); every file has the hash the manifest gives and no file was added; every
 measurement line is the record the manifest lists (nothing removed, added or changed); each chain
-link and signature holds and consecutive links join; the gaps are the ones declared; verdicts
-belong to listed measurements; and every artifact the records cite is in the bundle with the right
-hash, or declared pruned. Damage never raises: each problem becomes a finding naming the file or
-the measurement, and checking goes on so a person sees everything that is wrong at once.
+link and signature holds and consecutive links join; at least one link is signed by the bundle's
+own key; the gaps are the ones declared; verdicts belong to listed measurements; and every artifact
+the records cite is in the bundle with the right hash, or declared pruned. Damage and hostile input
+(bad names, deep JSON, malformed hashes) never raise: each problem becomes a finding naming the file
+or the measurement, and checking goes on so a person sees everything that is wrong at once. No
+member is read more than twice, whatever the manifest lists.
+
+What this cannot prove: who made the bundle. Anyone can make a self-consistent bundle with a key of
+their own; only comparing the key's fingerprint with the probe's published one (`--fingerprint`)
+ties it to the probe.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import lzma
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from probe.errors import EvidenceError
 from probe.evidence import manifest as mf
 from probe.evidence.keys import fingerprint, load_public_key_pem, signature_valid
 from probe.evidence.verify_artifacts import check_artifacts
-from probe.evidence.verify_chain import LinkChecker
+from probe.evidence.verify_chain import LinkChecker, bundle_key_problem
 from probe.evidence.verify_result import VerifyResult, measurement_label
-from probe.models import Measurement, Verdict
+from probe.models import Measurement
 from probe.models.artifacts import ArtifactKind
 from probe.models.canonical import sha256_hex
 
-_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError)
+# What zipfile raises on a damaged or hostile archive: a bad header, a name flagged UTF-8 that is not
+# (UnicodeDecodeError, a ValueError), a "version needed" or a method it does not implement, encryption.
+_DAMAGE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError, NotImplementedError,
+           RuntimeError)
 _CHUNK = 1 << 20
 
 
@@ -51,6 +64,7 @@ class BundleReader:
         self._infos = {i.filename: i for i in infos}  # the last of duplicates, as zipfile.open picks
         self._unpacked = sum(i.file_size for i in infos)  # duplicates included
         self._declared: dict[str, int] = {}
+        self._digests: dict[str, tuple[str, int] | None] = {}
 
     def declare(self, files: list[mf.FileEntry]) -> None:
         """The sizes the manifest gives: no file is unpacked past its own."""
@@ -95,13 +109,15 @@ class BundleReader:
         return None if name in self._failed else data
 
     def digest(self, name: str) -> tuple[str, int] | None:
-        """(SHA-256 hex, size) of the member, hashed as it streams; None if it cannot be read."""
-        digest = hashlib.sha256()
-        size = 0
-        for chunk in self.chunks(name):
-            digest.update(chunk)
-            size += len(chunk)
-        return None if name in self._failed else (digest.hexdigest(), size)
+        """(SHA-256 hex, size) of the member, hashed as it streams (once: remembered); None if unreadable."""
+        if name not in self._digests:
+            digest = hashlib.sha256()
+            size = 0
+            for chunk in self.chunks(name):
+                digest.update(chunk)
+                size += len(chunk)
+            self._digests[name] = None if name in self._failed else (digest.hexdigest(), size)
+        return self._digests[name]
 
     def lines(self, name: str) -> Iterator[bytes]:
         """The member's lines (without their newline), as they stream; a final empty line is dropped."""
@@ -135,8 +151,8 @@ def verify_bundle(path: Path, *, expected_fingerprint: str | None = None) -> Ver
         zf = zipfile.ZipFile(path)
     except FileNotFoundError as exc:
         raise EvidenceError(f"no such file: {path}") from exc
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        result.fail(path.name, f"not a complete zip archive: truncated or damaged ({exc})")
+    except _DAMAGE as exc:
+        result.fail(path.name, _unreadable_zip(exc))
         return result
     with zf:
         reader = BundleReader(zf, result)
@@ -146,16 +162,26 @@ def verify_bundle(path: Path, *, expected_fingerprint: str | None = None) -> Ver
                                    "(a zip bomb?)")
             return result
         _check_duplicates(reader, result)
-        manifest = _check_manifest(reader, result, expected_fingerprint)
-        if manifest is None:
+        checked = _check_manifest(reader, result, expected_fingerprint)
+        if checked is None:
             return result
+        manifest, key = checked
         reader.declare(manifest.files)
         _check_files(reader, manifest, result)
         refs = _check_measurements(reader, manifest, result)
-        _check_chain(manifest, result, reader)
+        _check_chain(manifest, result, key)
         _check_verdicts(reader, manifest, result)
         check_artifacts(reader.read, manifest, refs, result)
     return result
+
+
+def _unreadable_zip(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a file name in the zip is marked UTF-8 but is not ({exc.reason}): refused unread (damaged or forged)"
+    if isinstance(exc, NotImplementedError):
+        return (f"uses a zip feature this probe does not read ({exc}): refused unread "
+                "(`probe export` never writes one: damaged or forged)")
+    return f"not a complete zip archive: truncated or damaged ({exc})"
 
 
 def _check_duplicates(reader: BundleReader, result: VerifyResult) -> None:
@@ -166,7 +192,9 @@ def _check_duplicates(reader: BundleReader, result: VerifyResult) -> None:
         seen.add(name)
 
 
-def _check_manifest(reader: BundleReader, r: VerifyResult, expected: str | None) -> mf.Manifest | None:
+def _check_manifest(reader: BundleReader, r: VerifyResult,
+                    expected: str | None) -> tuple[mf.Manifest, Ed25519PublicKey | None] | None:
+    """The manifest, and the bundle's key if it is usable: readable and the one the manifest names."""
     data = reader.read(mf.MANIFEST)
     signature = reader.read(mf.SIGNATURE)
     key_pem = reader.read(mf.PUBLIC_KEY)
@@ -178,6 +206,8 @@ def _check_manifest(reader: BundleReader, r: VerifyResult, expected: str | None)
             key = load_public_key_pem(key_pem)
         except EvidenceError as exc:
             r.fail(mf.PUBLIC_KEY, exc.message)
+        except UnsupportedAlgorithm as exc:  # a key type cryptography does not know (not a ValueError)
+            r.fail(mf.PUBLIC_KEY, f"the public key is not an Ed25519 key ({exc})")
     if key is not None and signature is not None:
         if signature_valid(key, signature, data):
             r.checked["manifest signature"] += 1
@@ -187,28 +217,41 @@ def _check_manifest(reader: BundleReader, r: VerifyResult, expected: str | None)
     try:
         manifest = mf.Manifest.model_validate_json(data)
     except ValidationError as exc:
-        r.fail(mf.MANIFEST, f"not a valid manifest ({exc.errors()[0]['msg']})")
+        r.fail(mf.MANIFEST, f"not a valid manifest ({_first_error(exc)})")
         return None
     if manifest.format != mf.BUNDLE_FORMAT:
         r.fail(mf.MANIFEST, f"unknown bundle format {manifest.format!r} (this probe reads {mf.BUNDLE_FORMAT})")
-    _check_key(key, manifest, r, expected)
-    return manifest
+    return manifest, _check_key(key, manifest, r, expected)
 
 
-def _check_key(key: object, manifest: mf.Manifest, r: VerifyResult, expected: str | None) -> None:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+def _first_error(exc: ValidationError) -> str:
+    """The first problem pydantic found, with where it is (e.g. `measurements.3.prev_hash: …`)."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])
 
+
+def _check_key(key: Ed25519PublicKey | None, manifest: mf.Manifest, r: VerifyResult,
+               expected: str | None) -> Ed25519PublicKey | None:
     r.key_fingerprint = manifest.key_fingerprint
-    if isinstance(key, Ed25519PublicKey) and fingerprint(key) != manifest.key_fingerprint:
+    if key is not None and fingerprint(key) != manifest.key_fingerprint:
         r.fail(mf.PUBLIC_KEY, f"its fingerprint {fingerprint(key)} is not the manifest's "
                               f"{manifest.key_fingerprint}")
+        key = None  # reported once here; checking every signature with it would add only noise
     if expected and expected != manifest.key_fingerprint:
         r.fail(mf.PUBLIC_KEY, f"signed by {manifest.key_fingerprint}, not by the expected key {expected}")
+    return key
 
 
 def _check_files(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult) -> None:
-    listed = {f.path for f in manifest.files}
+    times = Counter(f.path for f in manifest.files)
+    for path, count in times.items():
+        if count > 1:
+            r.fail(mf.MANIFEST, f"lists {path} {count} times: a manifest names each file once")
+    listed = set(times)
     for entry in manifest.files:
+        if times[entry.path] > 1:
+            continue  # which of its entries to believe? none: failed above
         found = reader.digest(entry.path)
         if found is None:
             continue
@@ -238,6 +281,10 @@ def _check_measurements(reader: BundleReader, manifest: mf.Manifest,
             r.fail(mf.MEASUREMENTS, f"line {number} ({_line_id(line)}) is not a record the manifest lists: "
                                     "it was changed or added")
             continue
+        if sha in found:
+            r.fail(mf.MEASUREMENTS, f"line {number} repeats the record of "
+                                    f"{measurement_label(link.measurement_id, link.seq)}: it was added")
+            continue
         found.add(sha)
         record = _parse(line, link, r)
         if record is not None:
@@ -254,7 +301,8 @@ def _check_measurements(reader: BundleReader, manifest: mf.Manifest,
 
 def _line_id(line: bytes) -> str:
     try:
-        return "measurement " + str(json.loads(line)["measurement_id"])
+        # pydantic's parser, not json.loads: a line of 200,000 '[' is a ValueError there, not a RecursionError.
+        return "measurement " + str(from_json(line)["measurement_id"])
     except (ValueError, KeyError, TypeError):
         return "not a readable record"
 
@@ -272,22 +320,18 @@ def _parse(line: bytes, link: mf.ChainLink, r: VerifyResult) -> Measurement | No
     return record
 
 
-def _check_chain(manifest: mf.Manifest, r: VerifyResult, reader: BundleReader) -> None:
-    key = None
-    key_pem = reader.read(mf.PUBLIC_KEY)
-    if key_pem is not None:
-        try:
-            key = load_public_key_pem(key_pem)
-        except EvidenceError:
-            key = None  # already reported by the manifest check
-    if key is not None and fingerprint(key) != manifest.key_fingerprint:
-        key = None  # a replaced key was reported once; checking every signature with it adds only noise
+def _check_chain(manifest: mf.Manifest, r: VerifyResult, key: Ed25519PublicKey | None) -> None:
     checker = LinkChecker(r, key, manifest.key_fingerprint)
     for link in manifest.measurements:
         checker.check(measurement_id=link.measurement_id, seq=link.seq, record_sha256=link.record_sha256,
                       prev_hash=link.prev_hash, link_hash=link.chain_hash, signature=link.signature,
                       key_fingerprint=link.key_fingerprint)
     checker.summarize("chain")
+    if key is not None:  # without the bundle's key a failure was already reported
+        problem = bundle_key_problem([(link.signature, link.key_fingerprint) for link in manifest.measurements],
+                                     manifest.key_fingerprint)
+        if problem is not None:
+            r.fail("chain", problem)
     _check_range(manifest, r)
 
 
@@ -312,14 +356,15 @@ def _check_range(manifest: mf.Manifest, r: VerifyResult) -> None:
 
 def _check_verdicts(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult) -> None:
     ids = {link.measurement_id for link in manifest.measurements}
+    seen: set[str] = set()
     for number, line in enumerate(reader.lines(mf.VERDICTS), start=1):
         try:
-            row = json.loads(line)
-            mid = str(row["measurement_id"])
-            if row["verdict"] is not None:
-                Verdict.model_validate(row["verdict"])
-        except (ValueError, KeyError, TypeError, ValidationError):
-            r.fail(mf.VERDICTS, f"line {number} is not a readable verdict")
+            mid = mf.VerdictLine.model_validate_json(line).measurement_id
+        except ValidationError as exc:
+            r.fail(mf.VERDICTS, f"line {number} is not a readable verdict ({_first_error(exc)})")
             continue
         if mid not in ids:
             r.fail(mf.VERDICTS, f"line {number} is for measurement {mid}, which the manifest does not list")
+        elif mid in seen:
+            r.fail(mf.VERDICTS, f"line {number} is a second verdict for measurement {mid}: one was added")
+        seen.add(mid)

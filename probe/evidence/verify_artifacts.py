@@ -8,6 +8,7 @@ in a WARC hashes to a value the record cites. Pruned artifacts are declared, not
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 
 from probe.evidence import certs, warc
@@ -16,6 +17,7 @@ from probe.evidence.verify_result import VerifyResult, measurement_label
 from probe.models.artifacts import ArtifactKind
 
 Read = Callable[[str], bytes | None]
+_NAMED = 5  # artifacts named one by one per file; past that, a count (a hostile manifest can list millions)
 
 
 def _contents(path: str, data: bytes, r: VerifyResult) -> set[str]:
@@ -38,19 +40,38 @@ def _contents(path: str, data: bytes, r: VerifyResult) -> set[str]:
 
 def check_artifacts(read: Read, manifest: mf.Manifest, refs: dict[str, dict[str, ArtifactKind]],
                     r: VerifyResult) -> None:
+    """Each included artifact is in the file the manifest places it in; each cited one is accounted for.
+
+    Every file is read once, whatever the number of entries that name it; an artifact listed twice
+    is a failure (a manifest accounts for each once).
+    """
     entries = {e.sha256: e for e in manifest.artifacts}
-    holdings: dict[str, set[str]] = {}
+    times = Counter(e.sha256 for e in manifest.artifacts)
+    for sha, count in times.items():
+        if count > 1:
+            r.fail(mf.MANIFEST, f"lists the artifact {sha[:16]}… {count} times: a manifest accounts for each "
+                                "artifact once")
+    holdings: dict[str, set[str] | None] = {}  # what each file holds; None: unreadable (reported there)
+    absent: Counter[str] = Counter()
     for entry in manifest.artifacts:
-        if entry.status != "included" or entry.path is None:
+        if times[entry.sha256] > 1 or entry.status != "included" or entry.path is None:
             continue
         if entry.path not in holdings:
             data = read(entry.path)
-            holdings[entry.path] = _contents(entry.path, data, r) if data is not None else set()
-        if entry.sha256 in holdings[entry.path]:
+            holdings[entry.path] = _contents(entry.path, data, r) if data is not None else None
+        held = holdings[entry.path]
+        if held is None:
+            continue
+        if entry.sha256 in held:
             r.checked["artifacts"] += 1
-        elif read(entry.path) is not None:
+            continue
+        absent[entry.path] += 1
+        if absent[entry.path] <= _NAMED:
             r.fail(entry.path, f"does not hold the {entry.kind} artifact {entry.sha256[:16]}… the manifest "
                                "places there: it was changed")
+    for path, count in absent.items():
+        if count > _NAMED:
+            r.fail(path, f"does not hold {count - _NAMED} more artifact(s) the manifest places there")
     for mid, cited in refs.items():
         for sha, kind in cited.items():
             if sha not in entries:
