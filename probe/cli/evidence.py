@@ -167,8 +167,9 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
                    quiet: bool) -> None:
     """Check a bundle (offline, from the bundle alone) or the local store: hashes, chain, signatures.
 
-    Exit status 0: everything checked out; 1: something failed (each failure names the file or the
-    measurement).
+    Exit status 0: nothing failed (WARN lines say what could not be checked); 1: something failed
+    (each failure names the file or the measurement). A bundle proves who made it only once its key's
+    fingerprint matches the one the probe's operator published: pass it as --fingerprint.
 
     \b
     Example:
@@ -187,7 +188,9 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
         assert store_path is not None
         result = _verify_store(store_path, key_path)
     _print_result(result, quiet=quiet)
-    if not result.ok:
+    if result.ok:
+        _print_key(result.key_fingerprint, bundle=bundle is not None, expected=expected)
+    else:
         # SystemExit, not click's Exit: main() runs click with standalone_mode=False, which turns an
         # Exit into a return value it does not pass on.
         sys.exit(1)
@@ -220,16 +223,42 @@ def _print_result(result: Any, *, quiet: bool) -> None:
     failures = result.failures
     for finding in result.findings:
         if finding.level == "fail" or not quiet:
-            click.echo(f"  {finding.level.upper():4}  {finding}", err=finding.level == "fail")
+            click.echo(f"  {finding.level.upper():4}  {_printable(str(finding))}", err=finding.level == "fail")
     if not quiet and result.checked:
         click.echo("  checked: " + ", ".join(f"{n} {what}" for what, n in result.checked.items()))
+    subject = _printable(result.subject)
     if failures:
-        click.echo(f"FAIL {result.subject}: {len(failures)} problem(s) found")
+        click.echo(f"FAIL {subject}: {len(failures)} problem(s) found")
         return
-    click.echo(f"PASS {result.subject}: every hash, link and signature checked out")
-    if result.key_fingerprint:
-        click.echo(f"signed by {result.key_fingerprint}: compare it with the fingerprint the probe's operator "
-                   "published")
+    unchecked = sum(1 for finding in result.findings if finding.level == "warn")
+    if unchecked:
+        # A warning is something that could not be checked (an unsigned link, a key not held here):
+        # never claim that everything was.
+        shown = "see the WARN lines above" if not quiet else "run without --quiet to see them"
+        click.echo(f"PASS {subject}: nothing failed, but not everything could be checked "
+                   f"({_n(unchecked, 'warning')}: {shown})")
+    else:
+        click.echo(f"PASS {subject}: every hash, link and signature checked out")
+
+
+def _print_key(fp: str | None, *, bundle: bool, expected: str | None) -> None:
+    """The one line that says whose key this is; for a bundle, that it proves nothing until compared."""
+    if fp is None:
+        return
+    if not bundle:
+        click.echo(f"checked with this probe's key {fp}")
+    elif expected:
+        click.echo(f"signed by {fp}, the key you expected (--fingerprint)")
+    else:
+        click.echo(f"KEY NOT YET COMPARED: signed by {fp}; anyone can sign a bundle with a key of their own, so "
+                   "this proves who made it only if that is the probe's published fingerprint (`probe key show` "
+                   "on the probe, or the one its operator published): check it, or re-run with --fingerprint")
+
+
+def _printable(text: str) -> str:
+    """Text from a bundle or a store, safe for a terminal: control characters (a forged line break, an
+    escape sequence) and unpaired surrogates are shown escaped, never acted on."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @click.command("report")

@@ -6,6 +6,8 @@ PROBE_KEY says (never the real user's config folder).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -14,11 +16,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from probe.evidence import manifest as mf
+from probe.evidence.bundle import export_bundle
 from probe.evidence.consent import CONSENT
-from probe.evidence.keys import load_signer
+from probe.evidence.keys import fingerprint, load_private_key, load_signer, public_key_pem
 from probe.evidence.samples import sample_set
-from probe.store import Store
+from probe.store import EntryFilter, Store
 
 
 def probe(*args: str, key: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -143,3 +148,80 @@ def test_run_with_a_missing_key_stores_nothing_and_creates_no_store(tmp_path: Pa
     assert out.returncode == 2, out.stdout + out.stderr
     assert f"no signing key at {typo}" in out.stderr
     assert not store.exists()  # the key is checked before the store is opened: no empty store left behind
+
+
+def _forge_with_own_key(src: Path, dst: Path) -> None:
+    """A forger's bundle: own key in public_key.pem, manifest re-signed, link signatures kept (unverifiable)."""
+    evil = Ed25519PrivateKey.generate()
+    with zipfile.ZipFile(src) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    files[mf.PUBLIC_KEY] = public_key_pem(evil.public_key())
+    manifest = json.loads(files[mf.MANIFEST])
+    manifest["key_fingerprint"] = fingerprint(evil.public_key())
+    manifest["files"] = [{**f, "sha256": hashlib.sha256(files[f["path"]]).hexdigest(), "size": len(files[f["path"]])}
+                         if f["path"] == mf.PUBLIC_KEY else f for f in manifest["files"]]
+    files[mf.SHA256SUMS] = mf.sha256sums([mf.FileEntry(**f) for f in manifest["files"] if f["path"] != mf.SHA256SUMS])
+    manifest["files"] = [{**f, "sha256": hashlib.sha256(files[mf.SHA256SUMS]).hexdigest()}
+                         if f["path"] == mf.SHA256SUMS else f for f in manifest["files"]]
+    files[mf.MANIFEST] = json.dumps(manifest).encode()
+    files[mf.SIGNATURE] = evil.sign(files[mf.MANIFEST])
+    with zipfile.ZipFile(dst, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+
+
+def test_verify_says_which_key_to_compare_and_never_overclaims(tmp_path: Path, made: tuple[Path, Path]) -> None:
+    key, store = made
+    out = tmp_path / "b.zip"
+    assert probe("export", "--store", str(store), "--out", str(out), key=key).returncode == 0
+    fp = probe("key", "show", key=key).stdout.strip()
+    loose = probe("verify", str(out), key=key)
+    assert loose.returncode == 0, loose.stdout + loose.stderr
+    lines = loose.stdout.splitlines()
+    assert lines[-2] == f"PASS {out}: every hash, link and signature checked out"
+    assert lines[-1].startswith(f"KEY NOT YET COMPARED: signed by {fp}") and "probe key show" in lines[-1]
+    # The forger's own key: the chain has no link signed by it, so this fails; it never passes quietly.
+    forged = tmp_path / "forged.zip"
+    _forge_with_own_key(out, forged)
+    bad = probe("verify", str(forged), key=key)
+    assert bad.returncode == 1 and "no measurement is signed by" in bad.stderr, bad.stdout + bad.stderr
+    assert "checked out" not in bad.stdout and "KEY NOT YET COMPARED" not in bad.stdout
+
+
+def test_a_pass_with_unchecked_signatures_says_so(tmp_path: Path, key: Path) -> None:
+    store = tmp_path / "s.sqlite"
+    with Store.open(store) as s:
+        for m, a, v in sample_set(2):
+            s.append(m, a, v, signer=None)
+    for args in (("verify", "--store", str(store)), ("verify", "--store", str(store), "-q")):
+        out = probe(*args, key=key)  # no key made yet: nothing to check signatures with
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "checked out" not in out.stdout
+        assert f"PASS {store}: nothing failed, but not everything could be checked" in out.stdout
+
+
+def test_hostile_bundles_fail_cleanly_and_their_names_cannot_forge_output(tmp_path: Path,
+                                                                         made: tuple[Path, Path]) -> None:
+    not_utf8 = tmp_path / "name.zip"
+    with zipfile.ZipFile(not_utf8, "w") as zf:
+        zf.writestr("manifest.json", b"{}")
+    data = bytearray(not_utf8.read_bytes())
+    for signature, flags, name in ((b"PK\x03\x04", 6, 30), (b"PK\x01\x02", 8, 46)):
+        at = data.find(signature)
+        data[at + flags + 1] |= 0x08  # general purpose bit 11: the name is UTF-8
+        data[at + name] = 0xFF  # which it is not
+    not_utf8.write_bytes(bytes(data))
+    out = probe("verify", str(not_utf8), key=tmp_path / "k")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "marked UTF-8 but is not" in out.stderr and "internal error" not in out.stderr
+
+    key, store = made
+    planted = tmp_path / "planted.zip"
+    with Store.open(store) as s:
+        export_bundle(s, planted, key=load_private_key(key), filt=EntryFilter(host="selftanu.kz"))
+    with zipfile.ZipFile(planted, "a") as zf:
+        zf.writestr("x\n\x1b[2JPASS everything", b"")
+    shown = probe("verify", str(planted), key=key)
+    assert shown.returncode == 1
+    assert "\x1b" not in shown.stdout + shown.stderr and "x\\n\\x1b[2JPASS everything: not listed" in shown.stderr
+    assert not any(line.startswith("PASS") for line in shown.stdout.splitlines())
