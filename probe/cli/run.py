@@ -7,6 +7,7 @@ import json
 import shutil
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from pydantic import ValidationError
 
 from probe.cli.options import store_option
 from probe.cli.progress import RunDisplay
-from probe.cli.wiring import build_run_context, load_run_targets
+from probe.cli.wiring import build_run_context, load_run_targets, make_identify
 from probe.errors import InputError, StoreError
 from probe.measure.runner import RunOutcome, RunSummary, run_targets
+from probe.models import ProbeNetwork
 from probe.models.settings import MeasureSettings, Timeouts
 from probe.store import Signer, Store
 
@@ -78,13 +80,14 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
     from probe.evidence.keys import load_signer
 
     signer = load_signer(key_path)  # before the store: a bad --key must not leave an empty store behind
+    identify = make_identify(settings.asn_db)  # likewise a database file that is not one
     store = _open_store(store_path)
     _note_gaps(settings, signed=signer is not None)
     with store:
         try:
             summary, display = asyncio.run(_run(targets, total, settings, store, list_name=list_name, as_json=as_json,
                                        progress=not no_progress and not as_json and sys.stderr.isatty(),
-                                       signer=signer))
+                                       signer=signer, identify=identify))
         except (asyncio.CancelledError, KeyboardInterrupt):
             click.echo("interrupted: in-flight measurements abandoned; finished ones are stored", err=True)
             sys.exit(130)
@@ -145,7 +148,8 @@ def _open_store(path: Path) -> Store:
 
 
 async def _run(targets: Any, total: int, settings: MeasureSettings, store: Store, *, list_name: str | None,
-               as_json: bool, progress: bool, signer: Signer | None) -> tuple[RunSummary, RunDisplay]:
+               as_json: bool, progress: bool, signer: Signer | None,
+               identify: Callable[[str | None], ProbeNetwork]) -> tuple[RunSummary, RunDisplay]:
     display = RunDisplay(total=total, enabled=progress)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -161,7 +165,8 @@ async def _run(targets: Any, total: int, settings: MeasureSettings, store: Store
         display.add(outcome)
 
     ctx = await build_run_context(settings, store, on_result=on_result, list_name=list_name, stop=stop,
-                                  signer=signer, on_error=lambda _target, message: display.note(message))
+                                  signer=signer, on_error=lambda _target, message: display.note(message),
+                                  identify=identify)
     try:
         with display:
             return await run_targets(targets, ctx), display

@@ -92,10 +92,13 @@ def make_control(settings: MeasureSettings) -> Any:
 
 async def build_run_context(settings: MeasureSettings, store: Store, *, on_result: Callable[[RunOutcome], None],
                             list_name: str | None, stop: asyncio.Event, signer: Signer | None,
-                            on_error: Callable[[Target, str], None] | None = None) -> RunContext:
+                            on_error: Callable[[Target, str], None] | None = None,
+                            identify: Callable[[str | None], ProbeNetwork] | None = None) -> RunContext:
+    """`identify`: an ASN lookup made earlier (`probe run` opens the database before the store, so a
+    bad file leaves nothing behind); None opens `settings.asn_db` here."""
     resolver = settings.resolver or system_nameserver()
     return RunContext(settings=settings, store=store, resolver=resolver, control=make_control(settings),
-                      classifier=make_classifier(settings), identify=make_identify(settings.asn_db),
+                      classifier=make_classifier(settings), identify=identify or make_identify(settings.asn_db),
                       signer=signer, on_result=on_result, list_name=list_name, stop=stop,
                       on_error=on_error, own_addresses=_OWN_ADDRESSES,
                       own_memory=OwnAddressMemory.load(memory_path(store.path)))

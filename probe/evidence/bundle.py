@@ -85,7 +85,7 @@ class _Pass:
         self.store = store
         self.root = root
         self.links: list[mf.ChainLink] = []
-        self.report = ReportData()
+        self.report = ReportData(artifact_info=store.artifact_info)  # says what retention deleted
         self.artifacts = ArtifactWriter(store, root)
         self.recorded_ips: set[str] = set()
         self.verdicts: Counter[str] = Counter()

@@ -71,3 +71,11 @@ def test_a_mistyped_asn_db_is_an_error_before_anything_is_stored(tmp_path: Path,
     out = probe(tmp_path, "--asn-db", str(path), origin)
     assert out.returncode == 2 and "--asn-db" in out.stderr and "Traceback" not in out.stderr, out.stderr
     assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_a_file_that_is_no_asn_database_is_an_error_before_anything_is_stored(tmp_path: Path, origin: str) -> None:
+    bad = tmp_path / "asn.tsv"
+    bad.write_text("this is not\tan iptoasn\nfile\n", encoding="utf-8")
+    out = probe(tmp_path, "--asn-db", str(bad), origin)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert not (tmp_path / "s.sqlite").exists()
