@@ -3,8 +3,16 @@
 
 Runs every shipped scenario (or the files/folders given) in a clean lab, then prints the confusion
 matrix over verdict labels, accuracy, the false-blocked rate on scenarios that are not censorship
-(down sites, CDNs, CAPTCHAs, the site's own bad certificates, …) and the missed-censorship rate.
-`--json` prints one line for machines.
+(down sites, CDNs, CAPTCHAs, the site's own bad certificates, a censor that blocks only the control
+helper, …) and the missed-censorship rate. `--json` prints one line for machines.
+
+Which scenarios are censorship comes from the scenario, not from its expected label: one is
+censorship when a `[[censor]]` action targets a host the probe visits (the URL's host or its
+redirect's, or a subdomain of the name matched), so throttling counts although `tls.throttled` is
+not a "blocked" label. A miss is a verdict that says there is no censorship (`ok`, `down`,
+`site.refused`) on such a scenario; a false-blocked is a verdict that claims censorship (any `dns.`,
+`tcp.`, `tls.` or `http.` label, throttling included) on any other. An `inconclusive` verdict or a
+failed run is neither, only wrong. The accounting (`censorship_scenarios`, `figures`) is pure.
 
     sudo .venv/bin/python benchmarks/accuracy.py
     sudo .venv/bin/python benchmarks/accuracy.py tests/lab/scenarios/tls_sni_drop.toml --json
@@ -17,20 +25,44 @@ import json
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 from probe.errors import ProbeError
 from probe.lab.lab import Lab
 from probe.lab.runner import ScenarioResult, run_all
-from probe.lab.scenario import default_scenario_dir, load_scenarios
-from probe.models.verdict import is_blocked_label
+from probe.lab.scenario import Censor, Scenario, default_scenario_dir, load_scenarios, url_host
+from probe.models.verdict import BLOCKED_PREFIXES
+
+# Actions that interfere only with the probe's control helper, never with the measured site.
+CONTROL_ONLY_ACTIONS = frozenset({"block_control"})
+# Verdicts that say the site is not censored: on a censorship scenario, each is a miss.
+NO_CENSORSHIP_LABELS = frozenset({"ok", "down", "site.refused"})
 
 
-def figures(results: list[ScenarioResult]) -> dict[str, object]:
-    censorship = [r for r in results if is_blocked_label(r.expected)]
-    not_censorship = [r for r in results if not is_blocked_label(r.expected)]
-    false_blocked = [r.name for r in not_censorship if r.got and is_blocked_label(r.got)]
-    missed = [r.name for r in censorship if not (r.got and is_blocked_label(r.got))]
+def censorship_scenarios(scenarios: Iterable[Scenario]) -> set[str]:
+    """Names of the scenarios in which the censor interferes with the measured site."""
+    return {s.name for s in scenarios if any(_targets_site(c, s) for c in s.censors())}
+
+
+def _targets_site(censor: Censor, scenario: Scenario) -> bool:
+    if censor.action in CONTROL_ONLY_ACTIONS:
+        return False
+    visited = {scenario.host} | ({url_host(scenario.origin.redirect_to)} if scenario.origin.redirect_to else set())
+    return any(host == censor.match or host.endswith("." + censor.match) for host in visited)
+
+
+def claims_censorship(label: str | None) -> bool:
+    """The verdict says the site is censored (blocked, or throttled: `tls.throttled` is not 'blocked')."""
+    return label is not None and label.startswith(BLOCKED_PREFIXES)
+
+
+def figures(results: Sequence[ScenarioResult], *, censored: Collection[str]) -> dict[str, object]:
+    """The figures over `results`; `censored` names the censorship scenarios (`censorship_scenarios`)."""
+    censorship = [r for r in results if r.name in censored]
+    not_censorship = [r for r in results if r.name not in censored]
+    false_blocked = [r.name for r in not_censorship if claims_censorship(r.got)]
+    missed = [r.name for r in censorship if r.got in NO_CENSORSHIP_LABELS]
     confusion = Counter((r.expected, r.got or "(error)") for r in results)
     return {
         "scenarios": len(results),
@@ -78,7 +110,7 @@ def main() -> int:
     except ProbeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    fig = figures(results)
+    fig = figures(results, censored=censorship_scenarios(scenarios))
     if args.json:
         print(json.dumps(fig))
     else:
