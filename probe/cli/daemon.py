@@ -232,7 +232,8 @@ def config_check_command(config_path: Path | None) -> None:
 
 @click.command("prune")
 @click.option("--older-than", "days", type=click.IntRange(min=1), required=True,
-              help="Drop artifact bytes (bodies, certificates, DNS wire data) stored more than DAYS days ago.")
+              help="Drop artifact bytes (bodies, certificates, DNS wire data) no measurement stored in the "
+                   "last DAYS days.")
 @click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
               help=f"The store (default: the configuration's store, else {DEFAULT_STORE}).")
 @config_option
@@ -249,7 +250,7 @@ def prune_command(days: int, store_path: Path | None, config_path: Path | None) 
     path = store_path or _configured_store(config_path)
     with Store.open(path, create=False) as store:
         pruned = prune_older_than(store, days=days)
-    click.echo(f"pruned {pruned} artifact(s) stored more than {days} days ago from {path}; "
+    click.echo(f"pruned {pruned} artifact(s) no measurement stored in the last {days} days from {path}; "
                "measurements and hashes are kept")
 
 
