@@ -75,6 +75,10 @@ def init_command(yes: bool, key_path: Path | None) -> None:
     from probe.evidence.keys import default_key_path, fingerprint, generate_key, load_private_key
 
     path = key_path or default_key_path()
+    if "results" in path.expanduser().resolve().parent.parts:
+        # results/ is what volunteers copy and share: a key there would travel with the evidence.
+        raise InputError(f"--key {path}: the signing key must live outside results/ (sharing results would "
+                         "share the key)", hint="leave --key out (it goes to ~/.config/probe/), or pick another folder")
     click.echo(CONSENT)
     if path.exists():
         click.echo(f"This probe already has a key ({path}); it was kept.")

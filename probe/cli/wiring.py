@@ -45,7 +45,7 @@ def load_run_targets(urls: Iterable[str], list_name: str | None, category: str |
         from probe.targets import load_targets, resolve_list
 
         categories = {c.strip().upper() for c in category.split(",")} if category else None
-        targets.extend(load_targets(resolve_list(list_name), categories=categories))
+        targets.extend(load_targets(resolve_list(list_name), categories=categories, on_error=on_error))
     if not targets:
         raise InputError("nothing to measure", hint="give URLs or --list NAME (e.g. probe run --list kz)")
     return iter(targets), len(targets)

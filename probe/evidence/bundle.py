@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
 
 from probe import __version__
 from probe.errors import EvidenceError
@@ -32,7 +33,7 @@ from probe.evidence.ooni_export import to_ooni
 from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.report import ReportMeta, render
 from probe.evidence.report_data import ReportData
-from probe.evidence.verify_chain import SignatureContinuity
+from probe.evidence.verify_chain import SignatureContinuity, bundle_key_problem
 from probe.evidence.verify_result import measurement_label
 from probe.models.canonical import canonical_json
 from probe.store import EntryFilter, Store, StoredEntry
@@ -61,11 +62,16 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
     with tempfile.TemporaryDirectory(prefix="probe-export-") as tmp:
         root = Path(tmp)
         pass_ = _Pass(store, root)
-        pass_.run(filt)
+        try:
+            pass_.run(filt)
+        except ValidationError as exc:  # a hash column that is no hash: the store was edited by hand
+            raise EvidenceError(f"refusing to export: the store holds a malformed record ({_first_error(exc)}); "
+                                "nothing was written", hint="run `probe verify --store` to see which") from exc
         if not pass_.links:
             raise EvidenceError("nothing to export: no measurement matches the selection; nothing was written",
                                 hint="check the filters with `probe results`")
         _refuse_signature_gaps(pass_.links, fingerprint(key.public_key()))
+        _refuse_unproven(pass_.links, fingerprint(key.public_key()))
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         _write_derived(root, pass_, key, created, filt)
         _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)),
@@ -127,6 +133,21 @@ def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, f
     text = verify_text(count=len(seqs), version=__version__, created=created, first=seqs[0], last=seqs[-1],
                        gaps=missing, fingerprint=fp)
     (root / mf.VERIFY_TXT).write_text(text, encoding="utf-8")
+
+
+def _refuse_unproven(links: list[mf.ChainLink], key_fp: str) -> None:
+    """Refuse a selection in which no measurement is signed by the exporting key: `probe verify`
+    fails it, since a forger who edits records and re-signs the manifest produces the same thing."""
+    problem = bundle_key_problem([(link.signature, link.key_fingerprint) for link in links], key_fp)
+    if problem is not None:
+        raise EvidenceError(f"refusing to export: {problem}; nothing was written",
+                            hint="measurements stored before `probe init` (or under an older key) cannot be "
+                                 "proven; widen the selection to include measurements signed by this key")
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
 
 
 def _refuse_signature_gaps(links: list[mf.ChainLink], key_fp: str) -> None:

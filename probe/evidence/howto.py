@@ -36,7 +36,8 @@ checks below pass, nothing in this bundle was changed, added or removed since it
 
 It checks every file's SHA-256, every measurement's hash, chain link and signature, and every
 artifact (certificates, DNS replies, web pages) against the signed records, and names exactly
-what fails (which file, which measurement). Exit status 0 means everything checked out.
+what fails (which file, which measurement). Exit status 0 means nothing failed; it also says when
+something could not be checked (a warning) and when the key was not compared with a fingerprint.
 
 2. By hand, with unzip, sha256sum and OpenSSL 3
 -----------------------------------------------

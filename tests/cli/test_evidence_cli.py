@@ -225,3 +225,10 @@ def test_hostile_bundles_fail_cleanly_and_their_names_cannot_forge_output(tmp_pa
     assert shown.returncode == 1
     assert "\x1b" not in shown.stdout + shown.stderr and "x\\n\\x1b[2JPASS everything: not listed" in shown.stderr
     assert not any(line.startswith("PASS") for line in shown.stdout.splitlines())
+
+
+def test_init_refuses_a_key_inside_results(tmp_path: Path) -> None:
+    inside = tmp_path / "results" / "probe.key"
+    out = probe("init", "--yes", "--key", str(inside), key=tmp_path / "unused.key")
+    assert out.returncode == 2 and "outside results/" in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert not inside.exists()

@@ -79,3 +79,14 @@ def test_a_file_that_is_no_asn_database_is_an_error_before_anything_is_stored(tm
     out = probe(tmp_path, "--asn-db", str(bad), origin)
     assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
     assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_a_bad_row_in_a_list_is_reported_and_the_other_rows_are_measured(tmp_path: Path, origin: str) -> None:
+    listed = tmp_path / "mixed.csv"
+    listed.write_text("url,category_code,category_description,date_added,source,notes\n"
+                      f"{origin},NEWS,News Media,2026-11-27,test,\n"
+                      "javascript:alert(1),NEWS,News Media,2026-11-27,test,\n", encoding="utf-8")
+    out = probe(tmp_path, "--list", str(listed))
+    assert out.returncode == 0, out.stderr
+    assert f"skipped: {listed}:3:" in out.stderr and "javascript" in out.stderr
+    assert "1 measured" in out.stdout

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from probe.errors import EvidenceError
 from probe.evidence.bundle import export_bundle
+from probe.evidence.keys import fingerprint
 from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.samples import Sample, accessible, blockpage, sample_set
 from probe.models import Artifact, ArtifactRef, HTTPResponse
@@ -59,11 +60,18 @@ def test_a_typo_is_an_error_not_a_pass() -> None:
         scan_for_addresses(b"", ["203.0.113"])
 
 
+KEY = Ed25519PrivateKey.generate()  # signs the stored measurements and the bundles made from them
+
+
+def _sign(chain_hash_hex: str) -> tuple[str, str]:
+    return KEY.sign(chain_hash_hex.encode("ascii")).hex(), fingerprint(KEY.public_key())
+
+
 def _store(tmp_path: Path, extra: list[Sample]) -> Path:
     path = tmp_path / "s.sqlite"
     with Store.open(path) as store:
         for m, a, v in [*sample_set(1), *extra]:
-            store.append(m, a, v)
+            store.append(m, a, v, signer=_sign)
     return path
 
 
@@ -74,7 +82,7 @@ def test_a_recorded_client_ip_blocks_the_export(tmp_path: Path) -> None:
     path = _store(tmp_path, [(leaky, a, v)])
     out = tmp_path / "out.zip"
     with Store.open(path) as store, pytest.raises(EvidenceError, match="measurements.jsonl"):
-        export_bundle(store, out, key=Ed25519PrivateKey.generate(), filt=EntryFilter())
+        export_bundle(store, out, key=KEY, filt=EntryFilter())
     assert not out.exists() and not (tmp_path / "out.zip.partial").exists()
 
 
@@ -91,11 +99,11 @@ def test_an_address_echoed_in_a_body_blocks_the_export(tmp_path: Path) -> None:
     out = tmp_path / "out.zip"
     with Store.open(path) as store:
         with pytest.raises(EvidenceError) as caught:
-            export_bundle(store, out, key=Ed25519PrivateKey.generate(), filt=EntryFilter(), scrub_ips=(PROBE_IP,))
+            export_bundle(store, out, key=KEY, filt=EntryFilter(), scrub_ips=(PROBE_IP,))
         assert "artifacts/http/" in caught.value.message and "ooni/web_connectivity.jsonl" in caught.value.message
         assert not out.exists()
         # The same store exports when the address is not the probe's (nothing to hide).
-        export_bundle(store, out, key=Ed25519PrivateKey.generate(), filt=EntryFilter(), scrub_ips=("192.0.2.1",))
+        export_bundle(store, out, key=KEY, filt=EntryFilter(), scrub_ips=("192.0.2.1",))
     assert out.exists()
 
 

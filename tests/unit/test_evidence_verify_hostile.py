@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from probe.errors import EvidenceError
 from probe.evidence import manifest as mf
 from probe.evidence.bundle import export_bundle
 from probe.evidence.keys import fingerprint, generate_key, load_signer, public_key_pem
@@ -169,18 +170,20 @@ def test_a_bundle_after_a_key_change_still_verifies(tmp_path: Path) -> None:
                for f in result.findings)
 
 
-def test_a_selection_with_no_link_signed_by_the_bundle_key_fails(tmp_path: Path) -> None:
+def test_a_selection_with_no_link_signed_by_the_bundle_key_is_refused_by_export(tmp_path: Path) -> None:
     # Measurements stored before the probe had a key, exported alone: nothing in the chain ties them to
-    # the key that signed the manifest, exactly like a forgery, so verify cannot pass it.
+    # the key that signed the manifest, exactly like a forgery, so verify could not pass such a bundle
+    # and export does not write it (verify's side: the key-swap tests above).
     key = generate_key(tmp_path / "k")
     with Store.open(tmp_path / "s.sqlite") as store:
         for i, (m, a, v) in enumerate(sample_set(2)):
             store.append(m, a, v, signer=load_signer(tmp_path / "k") if i >= 4 else None)
         until = next(e.test_start_time for e in store.entries() if e.seq == 4)
-        export_bundle(store, tmp_path / "b.zip", key=key, filt=EntryFilter(until=until))
-    text = failures(verify_bundle(tmp_path / "b.zip"))
-    assert "none of its 4 measurement(s) carries a signature" in text
-    assert "include measurements signed by the exporting key" in text
+        with pytest.raises(EvidenceError, match=r"none of its 4 measurement\(s\) carries a signature") as caught:
+            export_bundle(store, tmp_path / "b.zip", key=key, filt=EntryFilter(until=until))
+        assert "nothing was written" in caught.value.message and not (tmp_path / "b.zip").exists()
+        export_bundle(store, tmp_path / "all.zip", key=key, filt=EntryFilter())  # reaches signed ones: fine
+    assert verify_bundle(tmp_path / "all.zip").ok
 
 
 # --- hostile input ------------------------------------------------------------------------------------

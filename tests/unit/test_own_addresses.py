@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from probe.addresses import IPAddress, parse
 from probe.errors import EvidenceError
 from probe.evidence.bundle import export_bundle
+from probe.evidence.keys import fingerprint
 from probe.evidence.samples import blockpage
 from probe.measure.runner import RunContext, run_targets
 from probe.models import Artifact, ArtifactRef, HTTPResponse, Target
@@ -97,12 +98,17 @@ def test_an_export_is_refused_when_a_record_holds_an_address_remembered_later(tm
                             body_sha256=body.sha256)
     ref = ArtifactRef(sha256=body.sha256, kind="http_body", size=len(body.data))
     echoed = m.model_copy(update={"requests": [hop.model_copy(update={"response": response})], "artifacts": [ref]})
+    key = Ed25519PrivateKey.generate()
+
+    def sign(chain_hash_hex: str) -> tuple[str, str]:
+        return key.sign(chain_hash_hex.encode("ascii")).hex(), fingerprint(key.public_key())
+
     with Store.open(store_path) as store:
-        store.append(echoed, [body], v)
+        store.append(echoed, [body], v, signer=sign)
     out = tmp_path / "out.zip"
     with Store.open(store_path) as store:
-        export_bundle(store, out, key=Ed25519PrivateKey.generate(), filt=EntryFilter())  # not known yet: exported
+        export_bundle(store, out, key=key, filt=EntryFilter())  # not known yet: exported
         OwnAddressMemory.load(memory_path(store_path)).remember(["2001:db8:1:2::7"])
         with pytest.raises(EvidenceError, match="artifacts/http/") as caught:
-            export_bundle(store, tmp_path / "again.zip", key=Ed25519PrivateKey.generate(), filt=EntryFilter())
+            export_bundle(store, tmp_path / "again.zip", key=key, filt=EntryFilter())
     assert "nothing was written" in caught.value.message and not (tmp_path / "again.zip").exists()
