@@ -139,6 +139,11 @@ class _ArtifactCheck:
             if info is None:
                 self._r.fail(measurement_label(entry.measurement_id, entry.seq),
                              f"cites a {kind} artifact {sha[:16]}… that is not in the store")
+            elif data is None and info[2] is None:
+                # Retention records when it deletes; bytes gone without that record were deleted by hand.
+                self._r.fail(f"artifact {sha[:16]}… ({kind})",
+                             f"its bytes are missing but retention never pruned it (first cited by "
+                             f"{measurement_label(entry.measurement_id, entry.seq)}): deleted or damaged")
             elif data is None:
                 self.pruned += 1
             elif sha256_hex(data) != sha:

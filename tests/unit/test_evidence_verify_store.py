@@ -107,6 +107,13 @@ def test_a_changed_artifact_is_tampering_but_a_pruned_one_is_not(tmp_path: Path)
     assert "its bytes no longer hash to its name" in _fails(_verify(path2, key2))
 
 
+def test_bytes_deleted_without_retention_are_tampering(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    _sql(path, "UPDATE artifacts SET data = NULL WHERE kind = 'http_body'")  # pruned_at stays NULL
+    text = _fails(_verify(path, key))
+    assert "its bytes are missing but retention never pruned it" in text, text
+
+
 def test_an_artifact_the_store_never_had_is_named(tmp_path: Path) -> None:
     path, key = _make(tmp_path)
     _sql(path, "DELETE FROM artifacts WHERE kind = 'dns_wire'")
