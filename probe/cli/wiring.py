@@ -8,6 +8,8 @@ are chained but unsigned. The own-address memory (`probe.store.own_addresses`) s
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -97,8 +99,22 @@ async def build_run_context(settings: MeasureSettings, store: Store, *, on_resul
     """`identify`: an ASN lookup made earlier (`probe run` opens the database before the store, so a
     bad file leaves nothing behind); None opens `settings.asn_db` here."""
     resolver = settings.resolver or system_nameserver()
-    return RunContext(settings=settings, store=store, resolver=resolver, control=make_control(settings),
+    control = make_control(settings)
+    memory = OwnAddressMemory.load(memory_path(store.path))
+    if control is not None:
+        await _learn_public_addresses(control, memory)
+    return RunContext(settings=settings, store=store, resolver=resolver, control=control,
                       classifier=make_classifier(settings), identify=identify or make_identify(settings.asn_db),
                       signer=signer, on_result=on_result, list_name=list_name, stop=stop,
                       on_error=on_error, own_addresses=_OWN_ADDRESSES,
-                      own_memory=OwnAddressMemory.load(memory_path(store.path)))
+                      own_memory=memory)
+
+
+async def _learn_public_addresses(control: Any, memory: OwnAddressMemory) -> None:
+    """Before measuring: the public addresses the helpers see us at, per address family, so the very
+    first measurements scrub them too (an origin may echo the IPv4 address while the helper is reached
+    over IPv6). Loopback means a helper on this machine: not an address anyone could leak."""
+    learned = {a for a in await control.public_addresses() if not ipaddress.ip_address(a).is_loopback}
+    _OWN_ADDRESSES.update(learned)
+    with contextlib.suppress(OSError):
+        memory.remember(learned)

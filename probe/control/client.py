@@ -30,6 +30,7 @@ from probe import __version__, failures
 from probe.control.doh import doh_resolve, transport_failure
 from probe.control.fetch import parse_target
 from probe.control.transport import DEFAULT_MAX_CONNECTIONS, ConnectFailed, KeepAlivePool
+from probe.control.whoami import public_addresses
 from probe.errors import InputError
 from probe.models.control import ControlRequest, ControlResponse
 
@@ -38,6 +39,7 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 MAX_RETRY_AFTER_S = 2.0
 SKIP_UNREACHABLE_S = 30.0
 MAX_ADDRESSES = 32  # ControlRequest's limit
+WHOAMI_TIMEOUT_S = 3.0  # learning our public addresses before a run: a blocked helper costs this once
 
 
 def control_endpoint(helper: str) -> str:
@@ -65,6 +67,8 @@ class ControlClient:
         # Connecting gets under half the budget, so a helper that cannot be reached is known as such
         # (and skipped for a while) rather than lost in the overall timeout.
         connect_s = min(timeout_s / 2, 10.0)
+        self._ssl_context = context
+        self._whoami_timeout_s = min(connect_s, WHOAMI_TIMEOUT_S)
         # At most max_connections questions at once, below the helper's default limit (see server.py):
         # the rest wait for a slot within `timeout_s` instead of being answered 503.
         self._pool = KeepAlivePool(ssl_context=context, connect_timeout_s=connect_s,
@@ -82,6 +86,11 @@ class ControlClient:
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.aclose()
+
+    async def public_addresses(self) -> set[str]:
+        """The addresses the helpers see this probe at, one ask per helper and address family (whoami.py)."""
+        return await public_addresses([url for url, _ in self._helpers], ssl_context=self._ssl_context,
+                                      timeout_s=self._whoami_timeout_s, user_agent=f"probe/{__version__}")
 
     async def aclose(self) -> None:
         await self._pool.aclose()

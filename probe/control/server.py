@@ -1,7 +1,8 @@
 """The control helper's HTTPS JSON API: asyncio + ssl + h11, keep-alive, bounded in every dimension.
 
     POST /api/v1/control   ControlRequest JSON → ControlResponse JSON (see probe.models.control)
-    GET  /api/v1/health    {"status": "ok", ...}: for deployment checks and the lab's readiness wait
+    GET  /api/v1/health    {"status": "ok", "client_ip": ..., ...}: deployment checks, the lab's readiness
+                           wait, and the probe learning its public address per family (whoami.py)
 
 Limits, because the helper faces the internet: request heads ≤ 16 KiB and bodies ≤ 16 KiB (413);
 at most `max_concurrency` measurements at once, more get 503 with Retry-After (the probe then tries
@@ -186,8 +187,10 @@ class ControlServer:
         if request.path == HEALTH_PATH:
             if request.method != "GET":
                 return _error(405, "use GET", ("Allow", "GET"))
+            # client_ip: the probe learns its public address per address family before it measures
+            # (probe.control.whoami), so it can scrub it even where origins echo it first.
             return _Reply(200, {"status": "ok", "software_version": __version__, "busy": self._busy,
-                                "connections": self._connections})
+                                "connections": self._connections, "client_ip": client_ip})
         if request.path != CONTROL_PATH:
             return _error(404, f"unknown path; POST {CONTROL_PATH}")
         if request.method != "POST":

@@ -1,0 +1,110 @@
+"""Ask the control helpers, before a run measures anything, which public addresses they see the probe at.
+
+A run scrubs the volunteer's addresses from everything it stores, but it learns the public one only
+from a helper's answer. Behind NAT on a dual-stack network the helper is usually reached over IPv6,
+so the public IPv4 address (what most origins and blockpages would echo) is never seen, and the
+first measurements finish before any answer arrives. So each helper is asked once per address
+family: one connection to one of its IPv4 addresses and one to one of its IPv6 addresses, each a
+`GET /api/v1/health`, whose answer carries `client_ip`. Best effort and bounded: a helper that is
+blocked or old (no `client_ip`) teaches nothing, and the run goes on.
+
+The addresses are the caller's to scrub and to remember as keyed hashes, never to store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import socket
+import ssl
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+import h11
+
+HEALTH_PATH = "/api/v1/health"
+MAX_ANSWER_BYTES = 16 * 1024
+
+
+async def public_addresses(helpers: Iterable[str], *, ssl_context: ssl.SSLContext, timeout_s: float,
+                           user_agent: str) -> set[str]:
+    """Every address the helpers report for this probe (at most one ask per helper and family).
+
+    A loopback answer means the helper runs on this machine (tests); dropping those is the caller's call.
+    """
+    asks = []
+    for helper in helpers:
+        parts = urlsplit(helper)
+        if parts.hostname is None or parts.scheme not in ("http", "https"):
+            continue
+        https = parts.scheme == "https"
+        port = parts.port or (443 if https else 80)
+        for address in await _one_address_per_family(parts.hostname, port, timeout_s):
+            asks.append(_ask(address, port, parts.hostname, parts.netloc.rsplit("@", 1)[-1],
+                             ssl_context if https else None, timeout_s, user_agent))
+    found: set[str] = set()
+    for answer in await asyncio.gather(*asks, return_exceptions=True):
+        if isinstance(answer, str):
+            found.add(answer)
+    return found
+
+
+async def _one_address_per_family(host: str, port: int, timeout_s: float) -> list[str]:
+    with contextlib.suppress(ValueError):
+        return [str(ipaddress.ip_address(host))]
+    try:
+        infos = await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_STREAM), timeout_s)
+    except (OSError, TimeoutError):
+        return []
+    chosen: dict[int, str] = {}
+    for family, _, _, _, sockaddr in infos:
+        chosen.setdefault(family, str(sockaddr[0]))
+    return list(chosen.values())
+
+
+async def _ask(address: str, port: int, server_name: str, host_header: str, context: ssl.SSLContext | None,
+               timeout_s: float, user_agent: str) -> str | None:
+    async with asyncio.timeout(timeout_s):
+        reader, writer = await asyncio.open_connection(
+            address, port, ssl=context, server_hostname=server_name if context is not None else None)
+        try:
+            conn = h11.Connection(h11.CLIENT)
+            writer.write(conn.send(h11.Request(method="GET", target=HEALTH_PATH, headers=[
+                ("Host", host_header), ("User-Agent", user_agent), ("Accept", "application/json"),
+                ("Connection", "close")])))
+            writer.write(conn.send(h11.EndOfMessage()))
+            await writer.drain()
+            status, body = 0, bytearray()
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    chunk = await reader.read(4096)
+                    conn.receive_data(chunk)
+                    if not chunk:
+                        break
+                elif isinstance(event, h11.Response):
+                    status = event.status_code
+                elif isinstance(event, h11.Data):
+                    body += event.data
+                    if len(body) > MAX_ANSWER_BYTES:
+                        return None
+                elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                    break
+        finally:
+            writer.close()
+    return _client_ip(bytes(body)) if status == 200 else None
+
+
+def _client_ip(body: bytes) -> str | None:
+    """The `client_ip` of a health answer, if it is an address."""
+    try:
+        value = json.loads(body).get("client_ip")
+        ip = ipaddress.ip_address(str(value).strip("[]"))
+    except (ValueError, AttributeError, TypeError, RecursionError):
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return None if ip.is_unspecified else str(ip)
