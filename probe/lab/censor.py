@@ -88,7 +88,7 @@ def _nat(censors: list[Censor], version: int) -> list[str]:
     actions = {c.action for c in censors}
     control = A.CONTROL_V4 if version == 4 else A.CONTROL_V6
     rules = []
-    if actions & {"http_blockpage", "http_redirect", "http_host_eof"}:
+    if actions & {"http_blockpage", "http_redirect", "http_host_eof", "http_throttle"}:
         rules.append(f"-A PREROUTING -i {ISP_CLIENT_IF} -p tcp --dport 80 ! -d {control} "
                      f"-j REDIRECT --to-ports {HTTP_BOX_PORT}")
     if actions & {"tls_mitm", "tls_throttle", "tls_sni_eof"}:
@@ -140,6 +140,9 @@ def middlebox_config(state: Path, censors: list[Censor], network: Network, *,
                                "location": c.location or f"http://{A.BLOCKPAGE_V4}/blocked"})
         elif c.action == "http_host_eof":
             http_rules.append({"match": c.match, "kind": "eof"})
+        elif c.action == "http_throttle":
+            http_rules.append({"match": c.match, "kind": "throttle", "delay_ms": c.delay_ms,
+                               "rate_kbit": c.rate_kbit})
         elif c.action == "tls_mitm":
             tls_rules.append({"match": c.match, "kind": "mitm", "issuer": c.issuer,
                               "chain": str(rogue_chains[c.issuer])})

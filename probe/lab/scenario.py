@@ -23,7 +23,7 @@ Action = Literal[
     "dns_nxdomain", "dns_servfail", "dns_refused", "dns_drop", "dns_redirect", "dns_inject",
     "ip_drop", "ip_reset", "ip_reject", "tls_sni_drop", "tls_sni_reset", "tls_sni_eof", "tls_mitm",
     "tls_throttle", "http_host_reset", "http_host_drop", "http_host_eof", "http_blockpage", "http_redirect",
-    "block_control",
+    "http_throttle", "block_control",
 ]
 # The optional keys each action takes (besides `action` and `match`).
 ACTION_KEYS: dict[str, frozenset[str]] = {
@@ -31,6 +31,7 @@ ACTION_KEYS: dict[str, frozenset[str]] = {
     "dns_inject": frozenset({"address"}),
     "tls_mitm": frozenset({"issuer"}),
     "tls_throttle": frozenset({"delay_ms", "rate_kbit"}),
+    "http_throttle": frozenset({"delay_ms", "rate_kbit"}),
     "http_blockpage": frozenset({"status", "page"}),
     "http_redirect": frozenset({"location"}),
 }

@@ -110,6 +110,15 @@ def test_tls_throttle_slows_the_name_not_the_decoy(lab: Lab) -> None:
     assert page["body_length"] == 40_000 and page["t"] >= 0.8 + 40_000 * 8 / 160_000 * 0.8
 
 
+def test_http_throttle_slows_the_host_not_others(lab: Lab) -> None:
+    up(lab, "http://who.int/", [{"action": "http_throttle", "delay_ms": 800, "rate_kbit": 160}],
+       origin={"body_bytes": 40_000})
+    slow = check(lab, "http", SITE, "80", "who.int")
+    fast = check(lab, "http", SITE, "80", DECOY)
+    assert slow["status"] == 200 and slow["body_length"] == 40_000  # relayed whole, only slowly
+    assert slow["t"] >= 0.8 + 40_000 * 8 / 160_000 * 0.8 and fast["t"] < 0.6
+
+
 @pytest.mark.parametrize(("action", "failure"), [("http_host_drop", "timeout"), ("http_host_reset", "ECONNRESET")])
 def test_http_host_filtering(lab: Lab, action: str, failure: str) -> None:
     up(lab, "http://selftanu.kz/", [{"action": action}])

@@ -3,7 +3,8 @@
 The interceptor receives port-80 flows that netfilter REDIRECTs to it, reads the request head, and
 either answers for the censor (a blockpage with a status, or a redirect to a blockpage URL) and
 closes, or closes at once with a FIN and no answer (http_host_eof: what a spoofed FIN does to the
-client), or connects to the original destination and relays unchanged.
+client), or connects to the original destination and relays: unchanged, or for http_throttle held
+`delay_ms` and paced at `rate_kbit` towards the client.
 """
 
 from __future__ import annotations
@@ -66,7 +67,11 @@ async def intercept(rules: list[dict[str, Any]], reader: asyncio.StreamReader,
     if rule is not None and rule["kind"] == "eof":
         await finish(reader, writer)
         return
-    if rule is not None:
+    rate = 0.0
+    if rule is not None and rule["kind"] == "throttle":  # relayed, but held and paced
+        await asyncio.sleep(rule["delay_ms"] / 1000)
+        rate = rule["rate_kbit"] * 1000 / 8
+    elif rule is not None:
         writer.write(answer_for(rule))
         try:
             await writer.drain()
@@ -80,7 +85,7 @@ async def intercept(rules: list[dict[str, Any]], reader: asyncio.StreamReader,
         close(writer)
         return
     up_writer.write(head)
-    await splice(reader, writer, up_reader, up_writer)
+    await splice(reader, writer, up_reader, up_writer, down_rate_bytes_s=rate)
 
 
 async def serve_blockpage(page: bytes, status: int, reader: asyncio.StreamReader,
