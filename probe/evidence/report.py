@@ -89,7 +89,19 @@ def _networks(data: ReportData) -> str:
     return ("<section><h2>Where and when</h2><p>Networks are named by their operator and autonomous system "
             "number (ASN). The volunteer's own internet address is never recorded.</p>"
             "<table><thead><tr><th>ASN</th><th>Network</th><th>Country</th><th class=\"num\">Measurements"
-            f"</th><th>From</th><th>To</th></tr></thead><tbody>{rows}</tbody></table></section>")
+            f"</th><th>From</th><th>To</th></tr></thead><tbody>{rows}</tbody></table>{_unknown_network_note(data)}"
+            "</section>")
+
+
+def _unknown_network_note(data: ReportData) -> str:
+    """AS0 / ZZ: the probe had no IP-to-ASN database, or no control told it its public address."""
+    unknown = sum(n.count for n in data.networks.values() if n.asn in ("AS0", "") or n.cc in ("ZZ", ""))
+    if not unknown:
+        return ""
+    return (f"<p class=\"note\">{unknown} measurement(s) show network AS0 / country ZZ: the network was not "
+            "identified, either because the probe had no IP-to-ASN database (<code>--asn-db</code>) or because "
+            "no control helper answered to tell it which public address it used (a blocked helper does "
+            "this). Their results stand; only the network they were taken from is not named.</p>")
 
 
 def _legend() -> str:

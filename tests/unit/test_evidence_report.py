@@ -78,3 +78,14 @@ def test_unclassified_measurements_still_show() -> None:
     m, _, _ = sni_filtered(0, START)
     html = render_report([(m, None)], META)
     assert "not classified" in html and "No blocking was found" in html
+
+
+def test_an_unidentified_network_is_explained_not_just_shown_as_as0() -> None:
+    from probe.models import ProbeNetwork
+
+    named = [(m, v) for m, _, v in sample_set(1)]
+    assert "not identified" not in render_report(named, META)
+    m, _, v = sni_filtered(0, START)
+    unknown = m.model_copy(update={"network": ProbeNetwork()})
+    html = render_report([*named, (unknown, v)], META)
+    assert "1 measurement(s) show network AS0 / country ZZ" in html and "--asn-db" in html
