@@ -36,11 +36,14 @@ async def public_addresses(helpers: Iterable[str], *, ssl_context: ssl.SSLContex
     """
     asks = []
     for helper in helpers:
-        parts = urlsplit(helper)
+        try:
+            parts = urlsplit(helper)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:  # a port out of range: the helper cannot be asked (its queries fail the same way)
+            continue
         if parts.hostname is None or parts.scheme not in ("http", "https"):
             continue
         https = parts.scheme == "https"
-        port = parts.port or (443 if https else 80)
         for address in await _one_address_per_family(parts.hostname, port, timeout_s):
             asks.append(_ask(address, port, parts.hostname, parts.netloc.rsplit("@", 1)[-1],
                              ssl_context if https else None, timeout_s, user_agent))
@@ -57,7 +60,7 @@ async def _one_address_per_family(host: str, port: int, timeout_s: float) -> lis
     try:
         infos = await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(
             host, port, type=socket.SOCK_STREAM), timeout_s)
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, UnicodeError):  # UnicodeError: a label IDNA cannot encode
         return []
     chosen: dict[int, str] = {}
     for family, _, _, _, sockaddr in infos:

@@ -129,9 +129,14 @@ def processes_naming(words: Sequence[str]) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(arg == w or (w.startswith(b"/") and w in arg) for arg in argv for w in wanted):
+        if any(arg == w or (w.startswith(b"/") and _names_path(arg, w)) for arg in argv for w in wanted):
             found.append(int(entry.name))
     return found
+
+
+def _names_path(arg: bytes, path: bytes) -> bool:
+    """`arg` names `path` or something under it, not a sibling: /run/probe-lab/plab is not .../plab0."""
+    return arg == path or arg.endswith(path) or (path + b"/") in arg or (path + b" ") in arg
 
 
 def delete_namespace(ns: str) -> None:

@@ -70,6 +70,18 @@ def test_a_blocked_or_absent_helper_teaches_nothing_and_costs_a_bounded_wait(tmp
     assert found == set() and took < 5  # a generous bound: the ask is capped at min(timeout/2, 3 s)
 
 
+def test_a_helper_url_that_cannot_be_asked_is_skipped_not_a_crash() -> None:
+    async def main() -> set[str]:
+        client = ControlClient(urls=["https://[::1]:99999/", "https://" + "a" * 64 + ".invalid/"],
+                               ca_bundle=None, doh_url=None, timeout_s=2.0)
+        try:
+            return await client.public_addresses()
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(main()) == set()
+
+
 @pytest.mark.parametrize(("body", "expected"), [
     (b'{"status": "ok", "client_ip": "203.0.113.7"}', "203.0.113.7"),
     (b'{"client_ip": "::ffff:203.0.113.7"}', "203.0.113.7"),
