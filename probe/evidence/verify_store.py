@@ -130,16 +130,18 @@ class _ArtifactCheck:
                 continue
             self._seen.add(sha)
             try:
-                info = self._store.artifact_info(sha)
-                data = self._store.artifact(sha)
+                # One SELECT: a prune committing between two reads would look like bytes deleted by hand.
+                row = self._store.artifact_row(sha)
             except (sqlite3.Error, ValueError, TypeError) as exc:
                 self._r.fail(f"artifact {sha[:16]}… ({kind})", f"its row cannot be read ({exc}): the store was "
                                                                "edited or damaged")
                 continue
-            if info is None:
+            if row is None:
                 self._r.fail(measurement_label(entry.measurement_id, entry.seq),
                              f"cites a {kind} artifact {sha[:16]}… that is not in the store")
-            elif data is None and info[2] is None:
+                continue
+            _, _, pruned_at, data = row
+            if data is None and pruned_at is None:
                 # Retention records when it deletes; bytes gone without that record were deleted by hand.
                 self._r.fail(f"artifact {sha[:16]}… ({kind})",
                              f"its bytes are missing but retention never pruned it (first cited by "

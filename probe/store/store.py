@@ -240,6 +240,18 @@ class Store:
                                  (sha256,)).fetchone()
         return (str(row[0]), int(row[1]), row[2]) if row else None
 
+    def artifact_row(self, sha256: str) -> tuple[str, int, str | None, bytes | None] | None:
+        """(kind, size, pruned_at, data) of a known artifact, read in one SELECT.
+
+        Use this, not `artifact_info` then `artifact`, to tell pruned bytes from deleted ones: a prune
+        committing between two reads would make bytes that were there look deleted by hand.
+        """
+        row = self._conn.execute("SELECT kind, size, pruned_at, data FROM artifacts WHERE sha256=?",
+                                 (sha256,)).fetchone()
+        if row is None:
+            return None
+        return str(row[0]), int(row[1]), row[2], bytes(row[3]) if row[3] is not None else None
+
     def runs(self, limit: int = 50) -> list[dict[str, object]]:
         cur = self._conn.execute("SELECT run_id, list_name, started_at, finished_at, status, counts FROM runs "
                                  "ORDER BY started_at DESC LIMIT ?", (limit,))

@@ -114,6 +114,41 @@ def test_bytes_deleted_without_retention_are_tampering(tmp_path: Path) -> None:
     assert "its bytes are missing but retention never pruned it" in text, text
 
 
+class _DaemonPrunesAfterEveryRead(Store):
+    """A store whose every artifact read is followed by a prune the daemon commits on its own connection."""
+
+    daemon: Store | None = None
+
+    def _prune(self) -> None:
+        assert self.daemon is not None
+        self.daemon.prune_artifacts(older_than="9999")
+
+    def artifact(self, sha256: str) -> bytes | None:
+        found = super().artifact(sha256)
+        self._prune()
+        return found
+
+    def artifact_info(self, sha256: str) -> tuple[str, int, str | None] | None:
+        found = super().artifact_info(sha256)
+        self._prune()
+        return found
+
+    def artifact_row(self, sha256: str) -> tuple[str, int, str | None, bytes | None] | None:
+        found = super().artifact_row(sha256)
+        self._prune()
+        return found
+
+
+def test_a_prune_committed_while_verifying_is_not_tampering(tmp_path: Path) -> None:
+    path, key = _make(tmp_path)
+    with _DaemonPrunesAfterEveryRead.open(path, create=False) as store, Store.open(path) as daemon:
+        store.daemon = daemon
+        result = verify_store(store, public_key=key)
+    assert result.ok, _fails(result)
+    assert any("pruned by retention (not tampering)" in str(f) for f in result.findings)
+    assert result.checked["artifacts"] == 1  # read before the first prune; every later one was pruned
+
+
 def test_an_artifact_the_store_never_had_is_named(tmp_path: Path) -> None:
     path, key = _make(tmp_path)
     _sql(path, "DELETE FROM artifacts WHERE kind = 'dns_wire'")
