@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.errors import InputError
+from probe.evidence.keys import own_address_key_path
 from probe.measure.runner import RunContext, RunOutcome
 from probe.models import Measurement, ProbeNetwork, Target, Verdict
 from probe.models.settings import MeasureSettings
@@ -100,7 +101,7 @@ async def build_run_context(settings: MeasureSettings, store: Store, *, on_resul
     bad file leaves nothing behind); None opens `settings.asn_db` here."""
     resolver = settings.resolver or system_nameserver()
     control = make_control(settings)
-    memory = OwnAddressMemory.load(memory_path(store.path))
+    memory = OwnAddressMemory.load(memory_path(store.path), own_address_key_path())
     if control is not None:
         await _learn_public_addresses(control, memory)
     return RunContext(settings=settings, store=store, resolver=resolver, control=control,

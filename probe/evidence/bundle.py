@@ -28,7 +28,7 @@ from probe.errors import EvidenceError
 from probe.evidence import manifest as mf
 from probe.evidence.bundle_artifacts import ArtifactWriter
 from probe.evidence.howto import verify_text
-from probe.evidence.keys import fingerprint, public_key_pem
+from probe.evidence.keys import fingerprint, own_address_key_path, public_key_pem
 from probe.evidence.ooni_export import to_ooni
 from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.report import ReportMeta, render
@@ -75,7 +75,7 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         _write_derived(root, pass_, key, created, filt)
         _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)),
-                      OwnAddressMemory.load(memory_path(store.path)))
+                      OwnAddressMemory.load(memory_path(store.path), own_address_key_path(), create=False))
         manifest = _manifest(root, pass_, key, created, filt, store)
         manifest_bytes = (json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True,
                                      ensure_ascii=False) + "\n").encode("utf-8")

@@ -34,6 +34,12 @@ def default_key_path() -> Path:
     return Path(config).expanduser() / "probe" / KEY_FILE_NAME
 
 
+def own_address_key_path() -> Path:
+    """The key of the own-address memory (probe.store.own_addresses): beside the signing key, not the
+    store, since the results folder is what volunteers share."""
+    return default_key_path().with_name("own-addresses.key")
+
+
 def fingerprint(public_key: Ed25519PublicKey) -> str:
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return FINGERPRINT_PREFIX + sha256_hex(raw)

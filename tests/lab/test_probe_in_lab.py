@@ -74,9 +74,10 @@ def test_exported_evidence_verifies_and_never_contains_the_probe_address(lab: La
     echoed = [h["value"] for h in response["headers"] if "scrubbed" in h["value"]]
     assert echoed, "the origin should have echoed the client address (now scrubbed)"
     # Remembered for later runs (whose control may be blocked), as keyed hashes only.
-    memory = OwnAddressMemory.load(memory_path(store))
+    memory = OwnAddressMemory.load(memory_path(store), key.with_name("own-addresses.key"))
     assert memory.knows(ipaddress.ip_address(A.CLIENT_V4))
     assert A.CLIENT_V4 not in memory_path(store).read_text(encoding="utf-8")
+    assert "key" not in json.loads(memory_path(store).read_text(encoding="utf-8"))  # the key lives apart
     export = lab.client_exec([sys.executable, "-m", "probe", "export", "--store", str(store), "--out", str(bundle),
                               "--scrub-ip", A.CLIENT_V4, "--scrub-ip", A.CLIENT_V6], env=env, timeout=60)
     assert export.returncode == 0, export.stderr
