@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from probe.addresses import Predicate, parse, replace, replace_bytes
+from probe.addresses import IPAddress, Predicate, parse, replace, replace_bytes
 from probe.failures import SCRUBBED
 from probe.models import Artifact, ArtifactRef, Measurement
 from probe.store.own_addresses import OwnAddressMemory
@@ -28,11 +28,29 @@ def own_address_predicate(addresses: Iterable[str], memory: OwnAddressMemory | N
     return lambda ip: ip in known or (memory is not None and memory.knows(ip))
 
 
+def target_addresses(measurement: Measurement) -> set[IPAddress]:
+    """The addresses the measurement is about: DNS answers and the endpoints the probe and the control
+    contacted. Never the probe's own, so never scrubbed: a helper that wrongly (or hostilely) reports
+    a site's address as ours must not erase the evidence of where that site resolved."""
+    texts: list[str] = [a for q in measurement.queries for a in q.addresses()]
+    texts += [a.ipv4 or a.ipv6 or "" for q in measurement.queries for r in q.late_replies for a in r.answers]
+    texts += [o.ip for o in measurement.tcp_connect] + [o.ip for o in measurement.tls_handshakes]
+    texts += [o.ip for o in measurement.requests]
+    if measurement.control is not None:
+        texts += measurement.control.dns.addresses + [e.ip for e in measurement.control.endpoints]
+    return {ip for ip in (parse(t) for t in texts if t) if ip is not None}
+
+
 def scrub(measurement: Measurement, artifacts: list[Artifact], addresses: Iterable[str],
           memory: OwnAddressMemory | None = None) -> tuple[Measurement, list[Artifact]]:
-    wanted = own_address_predicate(addresses, memory)
-    if wanted is None:
+    own = own_address_predicate(addresses, memory)
+    if own is None:
         return measurement, artifacts
+    targets = target_addresses(measurement)
+
+    def wanted(ip: IPAddress) -> bool:
+        return ip not in targets and own(ip)
+
     renamed: dict[str, str] = {}
     out: list[Artifact] = []
     for artifact in artifacts:

@@ -65,3 +65,13 @@ def test_a_helper_that_sends_no_address_is_not_believed() -> None:
 
     assert ControlResponse(helper="h", dns=ControlDNS(), client_ip="1.0").client_ip is None
     assert ControlResponse(helper="h", dns=ControlDNS(), client_ip="[fd77:1::2]").client_ip == "fd77:1::2"
+
+
+def test_a_site_address_reported_as_ours_is_never_scrubbed_from_the_evidence() -> None:
+    """A helper that says "you are 198.18.0.10" (buggy, or a censor forging its answer) must not erase
+    where the site resolved and which address the probe contacted."""
+    body = Artifact.of("http_body", b"<p>served by 198.18.0.10</p>")
+    m = _measurement(body)
+    measurement, artifacts = scrub(m, [body], {"198.18.0.10", PROBE_IP})
+    assert measurement.requests[0].ip == "198.18.0.10" and artifacts[0].data == body.data
+    assert "[scrubbed]" in (measurement.requests[0].failure or "")  # the real own address still goes
