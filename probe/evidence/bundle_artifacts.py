@@ -3,13 +3,16 @@
 Certificates become PEM chains (one file per distinct chain), DNS wire replies `.bin` files named by
 their hash, HTTP exchanges one WARC per measurement; anything else a `.bin` under artifacts/other.
 Every artifact a record cites gets one `ArtifactEntry`: included (with the file holding it), pruned
-from the store before export, or missing (the store never had it: reported, never hidden).
+from the store before export, or missing (the store never had it: reported, never hidden). Bytes gone
+from a row that retention never pruned were deleted by hand: export refuses (EvidenceError), as
+`probe verify --store` fails, rather than pass them off as pruned.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from probe.errors import EvidenceError
 from probe.evidence import certs, warc
 from probe.evidence.manifest import (
     CERTS_DIR,
@@ -20,6 +23,7 @@ from probe.evidence.manifest import (
     ArtifactStatus,
     referenced_artifacts,
 )
+from probe.evidence.verify_result import measurement_label
 from probe.models import Measurement
 from probe.models.artifacts import ArtifactKind
 from probe.store import Store
@@ -29,17 +33,24 @@ class ArtifactWriter:
     def __init__(self, store: Store, root: Path) -> None:
         self._store = store
         self._root = root
-        self._cache: dict[str, bytes | None] = {}
+        # (kind, size, pruned_at, data) read in one SELECT: bytes and whether retention pruned them agree.
+        self._cache: dict[str, tuple[str, int, str | None, bytes | None] | None] = {}
+        self._measurement = ""
         self.entries: dict[str, ArtifactEntry] = {}
+
+    def _row(self, sha256: str) -> tuple[str, int, str | None, bytes | None] | None:
+        if sha256 not in self._cache:
+            self._cache[sha256] = self._store.artifact_row(sha256)
+        return self._cache[sha256]
 
     def data(self, sha256: str) -> bytes | None:
         """Artifact bytes, cached for the measurement being exported (the OONI view reads them too)."""
-        if sha256 not in self._cache:
-            self._cache[sha256] = self._store.artifact(sha256)
-        return self._cache[sha256]
+        row = self._row(sha256)
+        return row[3] if row else None
 
     def add(self, m: Measurement) -> None:
         self._cache.clear()
+        self._measurement = m.measurement_id
         refs = referenced_artifacts(m)
         for handshake in m.tls_handshakes:
             if handshake.peer_certificates:
@@ -57,13 +68,18 @@ class ArtifactWriter:
             path.write_bytes(data)
 
     def _record(self, sha: str, kind: ArtifactKind, status: ArtifactStatus, path: str | None = None) -> None:
-        info = self._store.artifact_info(sha)
-        size = info[1] if info else None
+        row = self._row(sha)
+        size = row[1] if row else None
         self.entries.setdefault(sha, ArtifactEntry(sha256=sha, kind=kind, size=size, status=status, path=path))
 
     def _absent(self, sha: str, kind: ArtifactKind) -> None:
-        status: ArtifactStatus = "pruned" if self._store.artifact_info(sha) else "missing"
-        self._record(sha, kind, status)
+        row = self._row(sha)
+        if row is not None and row[2] is None:  # retention records when it deletes; nothing recorded this
+            raise EvidenceError(
+                f"refusing to export: {measurement_label(self._measurement, None)} cites a {kind} artifact "
+                f"{sha} whose bytes are missing but retention never pruned it (deleted or damaged); "
+                "nothing was written", hint="run `probe verify --store` to see every such artifact")
+        self._record(sha, kind, "missing" if row is None else "pruned")
 
     def _chain(self, hashes: list[str], refs: dict[str, ArtifactKind]) -> None:
         present = [(sha, der) for sha in hashes if (der := self.data(sha)) is not None]

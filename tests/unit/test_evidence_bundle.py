@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from probe.errors import EvidenceError
 from probe.evidence import manifest as mf
 from probe.evidence.bundle import export_bundle
 from probe.evidence.keys import fingerprint, generate_key, load_signer
+from probe.evidence.manifest import referenced_artifacts
 from probe.evidence.samples import sample_set
 from probe.evidence.verify import verify_bundle
 from probe.evidence.verify_result import VerifyResult
@@ -435,3 +437,36 @@ def test_export_refuses_a_bundle_verify_would_refuse(bundle: Path, store_path: P
     monkeypatch.setattr(mf, "MAX_BUNDLE_BYTES", cap)
     with Store.open(store_path) as store, pytest.raises(EvidenceError, match=f"more than the {cap} bytes a bundle"):
         export_bundle(store, out, key=probe_key[1], filt=EntryFilter())
+
+
+def test_export_refuses_bytes_deleted_by_hand_but_not_bytes_retention_pruned(
+        tmp_path: Path, probe_key: tuple[Path, Ed25519PrivateKey]) -> None:
+    """Bytes gone with no pruned_at fail `probe verify --store`; export must not call them pruned."""
+    store_path = _mixed_store(tmp_path / "s.sqlite", probe_key[0], lambda i: True)
+    with Store.open(store_path) as store:
+        store.prune_artifacts(older_than="9999")  # retention: pruned_at recorded
+    conn = sqlite3.connect(store_path)
+    body = conn.execute("SELECT sha256 FROM artifacts WHERE kind='http_body' LIMIT 1").fetchone()[0]
+    conn.execute("UPDATE artifacts SET pruned_at=NULL WHERE sha256=?", (body,))  # now deleted by hand
+    conn.commit()
+    conn.close()
+    out = tmp_path / "out" / "b.zip"
+    with Store.open(store_path, create=False) as store:
+        citing = next(e.measurement_id for e in store.entries() if body in referenced_artifacts(e.measurement()))
+        with pytest.raises(EvidenceError, match="retention never pruned it") as raised:
+            export_bundle(store, out, key=probe_key[1], filt=EntryFilter())
+    assert f"measurement {citing} cites a http_body artifact {body}" in raised.value.message
+    assert "nothing was written" in raised.value.message
+    assert raised.value.hint is not None and "probe verify --store" in raised.value.hint
+    assert not out.exists() and not out.parent.exists()
+
+
+    conn = sqlite3.connect(store_path)
+    conn.execute("UPDATE artifacts SET pruned_at='2026-12-01T00:00:00.000000Z' WHERE sha256=?", (body,))
+    conn.commit()
+    conn.close()
+    with Store.open(store_path, create=False) as store:  # pruned by retention: exported as pruned
+        result = export_bundle(store, out, key=probe_key[1], filt=EntryFilter())
+    assert result.manifest.counts.artifacts_pruned > 0 and result.manifest.counts.artifacts_included == 0
+    checked = verify_bundle(out)
+    assert checked.ok, failures(checked)
