@@ -21,14 +21,20 @@ from collections.abc import Callable, Iterator
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# What may come right before an address although it is a letter or a digit: a percent escape
+# ("IP%20203.0.113.7", "ip%3D2001%3Adb8%3A%3A7") or a backslash escape in JSON ("\\n2001:db8::7").
+_ESCAPED = r"(?<=%[0-9A-Fa-f]{2})|(?<=\\[nrtbf])"
 # A dotted quad not inside a longer dotted number: "11.2.3.45" is not "1.2.3.4", "1.2.3.4.5" is no
 # address, but "from 1.2.3.4." (a sentence) and "client.1.2.3.4" (a PTR-like name) are.
-_V4 = re.compile(r"(?<![0-9])(?<![0-9]\.)\d{1,3}(?:\.\d{1,3}){3}(?![0-9])(?!\.[0-9])")
-# Hex groups joined by at least two colons (or %3A), optionally ending in a dotted quad.
+_V4 = re.compile(rf"(?:(?<![0-9])(?<![0-9]\.)|{_ESCAPED})\d{{1,3}}(?:\.\d{{1,3}}){{3}}(?![0-9])(?!\.[0-9])")
+# Hex groups joined by at least two colons (or %3A), optionally ending in a dotted quad. Not glued to
+# a word ("std::vector", "ab:cd:ef" in an identifier are no addresses), but a colon may come before
+# ("REMOTE_ADDR:2001:db8::7", "IPv6:2001:db8::7").
 _SEP = r"(?::|%3[Aa])"
-# Not glued to a word: "std::vector" and "ab:cd:ef" in an identifier are no addresses.
-_V6 = re.compile(rf"(?<![0-9A-Za-z:%])(?:[0-9A-Fa-f]{{0,4}}{_SEP}){{2,7}}"
+_V6 = re.compile(rf"(?:(?<![0-9A-Za-z%])|{_ESCAPED})(?:[0-9A-Fa-f]{{0,4}}{_SEP}){{2,7}}"
                  rf"(?:\d{{1,3}}(?:\.\d{{1,3}}){{3}}|[0-9A-Fa-f]{{1,4}})?(?![0-9A-Za-z])")
+_DOTTED_TAIL = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}$")
+
 
 Predicate = Callable[[IPAddress], bool]
 
@@ -53,34 +59,53 @@ def parse(text: str) -> IPAddress | None:
     return ip
 
 
-def _candidates(text: str) -> Iterator[tuple[int, int, IPAddress]]:
-    """(start, end, address) of every address literal, IPv6 first (it may end in a dotted quad)."""
+def _v6_spans(text: str) -> Iterator[tuple[int, int, list[IPAddress]]]:
+    for match in _V6.finditer(text):
+        start, span = match.start(), match.group(0)
+        ip = parse(span)
+        while ip is None and span.count(":") + span.upper().count("%3A") > 2:
+            # "6:2001:db8::7" (after "IPv"), ":2001:db8::7": drop a leading group and try again
+            cut = min(i for i in (span.find(":"), span.upper().find("%3A")) if i >= 0)
+            step = 1 if span[cut] == ":" else 3
+            start, span = start + cut + step, span[cut + step:]
+            ip = parse(span)
+        if ip is None:
+            continue
+        ips = [ip]
+        tail = _DOTTED_TAIL.search(span)
+        if isinstance(ip, ipaddress.IPv6Address) and tail is not None:
+            embedded = parse(tail.group(0))  # NAT64 "64:ff9b::a.b.c.d", "::a.b.c.d": that IPv4 address too
+            if embedded is not None:
+                ips.append(embedded)
+        yield start, match.end(), ips
+
+
+def _candidates(text: str) -> Iterator[tuple[int, int, list[IPAddress]]]:
+    """(start, end, addresses) of every address literal, IPv6 first (it may end in a dotted quad)."""
     taken_starts: list[int] = []
     taken_ends: list[int] = []
-    for match in _V6.finditer(text):
-        ip = parse(match.group(0))
-        if ip is not None:
-            taken_starts.append(match.start())
-            taken_ends.append(match.end())
-            yield match.start(), match.end(), ip
+    for start, end, ips in _v6_spans(text):
+        taken_starts.append(start)
+        taken_ends.append(end)
+        yield start, end, ips
     for match in _V4.finditer(text):
         i = bisect.bisect_right(taken_starts, match.start()) - 1
         if i >= 0 and match.start() < taken_ends[i]:
             continue  # the dotted quad at the end of an IPv6 address already found
         ip = parse(match.group(0))
         if ip is not None:
-            yield match.start(), match.end(), ip
+            yield match.start(), match.end(), [ip]
 
 
 def find(text: str, wanted: Predicate | None = None) -> list[IPAddress]:
     """The addresses in `text` (those `wanted` says yes to, when given), in order of appearance."""
     found = sorted(_candidates(text), key=lambda c: c[0])
-    return [ip for _, _, ip in found if wanted is None or wanted(ip)]
+    return [ip for _, _, ips in found for ip in ips if wanted is None or wanted(ip)]
 
 
 def replace(text: str, replacement: str, wanted: Predicate | None = None) -> str:
     """`text` with every address literal (or every one `wanted` says yes to) replaced."""
-    spans = sorted((s, e) for s, e, ip in _candidates(text) if wanted is None or wanted(ip))
+    spans = sorted((s, e) for s, e, ips in _candidates(text) if wanted is None or any(wanted(ip) for ip in ips))
     if not spans:
         return text
     out, last = [], 0

@@ -25,15 +25,26 @@ V4, V6 = ipaddress.ip_address("203.0.113.7"), ipaddress.ip_address("2001:db8:1:2
     ("2001:0db8:0001:0002:0000:0000:0000:0007", V6),  # exploded
     ("q=2001%3Adb8%3A1%3A2%3A%3A7&x", V6),  # percent-encoded in a query string
     ("[2001:db8:1:2::7]:443", V6),
+    ("REMOTE_ADDR:2001:db8:1:2::7", V6),  # glued to a name by a colon
+    ("IPv6:2001:db8:1:2::7", V6),
+    ("\\n2001:db8:1:2::7", V6),  # after a JSON escape
+    ("ip%3D2001%3Adb8%3A1%3A2%3A%3A7", V6),  # after a percent escape
+    ("Your%20IP%20203.0.113.7", V4),
 ])
 def test_every_spelling_is_the_address(text: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
     assert find(text) == [address]
     assert "[x]" in replace(text, "[x]") and str(address) not in replace(text, "[x]")
 
 
+@pytest.mark.parametrize("text", ["client ::203.0.113.7", "64:ff9b::203.0.113.7", "::ffff:0:203.0.113.7"])
+def test_an_ipv4_address_inside_an_ipv6_form_is_that_ipv4_address_too(text: str) -> None:
+    assert V4 in find(text)
+    assert replace(text, "[x]", lambda ip: ip == V4).endswith("[x]")
+
+
 @pytest.mark.parametrize("text", [
     "12:30:45", "1.2.3.4.5", "version 1.2.3", "256.1.1.1", "01.2.3.4", "std::vector", "a :: b", "0.0.0.0",
-    "a:hover{color:red}", "deadbeef", "ab:cd:ef in an identifier",
+    "a:hover{color:red}", "deadbeef", "ab:cd:ef in an identifier", "x:y:z", "deadbeef::cafe:1",
 ])
 def test_things_that_only_look_like_addresses_are_left_alone(text: str) -> None:
     assert find(text) == [] and replace(text, "[x]") == text
