@@ -74,10 +74,12 @@ MIGRATIONS: list[tuple[str, str]] = [
     (
         # Retention prunes by when an artifact was last cited, not first: bytes a recent measurement
         # also produced (the same certificate chain, the same blockpage) are that measurement's evidence.
+        # No backfill: rows from before stay NULL and prune reads coalesce(last_seen, first_seen). An
+        # UPDATE of every row would rewrite every blob in one transaction (a WAL as large as the store,
+        # on first open, on a Pi with little disk); ADD COLUMN rewrites nothing.
         "0003_artifacts_last_seen",
         """
         ALTER TABLE artifacts ADD COLUMN last_seen TEXT;  -- when a measurement last stored these bytes
-        UPDATE artifacts SET last_seen = first_seen;
         """,
     ),
 ]

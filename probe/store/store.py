@@ -183,7 +183,7 @@ class Store:
         recent measurement produced again (the same certificate, the same blockpage) is kept.
         """
         with self._transaction():
-            # coalesce: a row written by an older probe into a migrated store has no last_seen.
+            # coalesce: rows stored before migration 0003 (never backfilled) or by an older probe have no last_seen.
             cur = self._conn.execute(
                 "UPDATE artifacts SET data=NULL, pruned_at=? "
                 "WHERE data IS NOT NULL AND coalesce(last_seen, first_seen) < ?",

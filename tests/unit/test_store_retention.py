@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -32,13 +33,13 @@ def _age_all_artifacts(path: Path) -> None:
     conn.close()
 
 
-def _row(path: Path, sha: str) -> tuple[str, str, str | None, bool]:
+def _row(path: Path, sha: str) -> tuple[str, str | None, str | None, bool]:
     """(first_seen, last_seen, pruned_at, has bytes) of one artifact, read with plain SQL."""
     conn = sqlite3.connect(path)
     row = conn.execute("SELECT first_seen, last_seen, pruned_at, data IS NOT NULL FROM artifacts WHERE sha256=?",
                        (sha,)).fetchone()
     conn.close()
-    return str(row[0]), str(row[1]), row[2], bool(row[3])
+    return str(row[0]), row[1], row[2], bool(row[3])
 
 
 def _verify(path: Path, key: Ed25519PublicKey) -> VerifyResult:
@@ -67,7 +68,8 @@ def test_prune_keeps_bytes_a_recent_measurement_also_produced(tmp_path: Path) ->
         assert store.artifact(body) == new_arts[0].data
         assert all(store.artifact(a.sha256) is None for a in sni_arts)
     first_seen, last_seen, pruned_at, has_bytes = _row(path, body)
-    assert first_seen == LONG_AGO and last_seen > CUTOFF and pruned_at is None and has_bytes
+    assert first_seen == LONG_AGO and last_seen is not None and last_seen > CUTOFF
+    assert pruned_at is None and has_bytes
 
 
 def test_pruned_bytes_come_back_when_a_measurement_produces_them_again(tmp_path: Path) -> None:
@@ -144,7 +146,7 @@ def test_a_store_from_the_previous_schema_migrates_and_keeps_its_evidence(tmp_pa
         assert store.artifact(body.sha256) == body.data
     names = [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM migrations ORDER BY name")]
     assert names == [name for name, _ in MIGRATIONS]
-    assert _row(path, body.sha256)[:2] == (LONG_AGO, LONG_AGO)  # last_seen backfilled from first_seen
+    assert _row(path, body.sha256)[:2] == (LONG_AGO, None)  # not backfilled: prune falls back to first_seen
     result = _verify(path, generate_key(tmp_path / "k").public_key())
     assert not result.failures, _fails(result)  # unsigned: a warning, nothing else
 
@@ -176,3 +178,51 @@ def test_migrating_twice_applies_nothing(tmp_path: Path) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     assert migrate(conn) == []
     conn.close()
+
+
+def test_migration_0003_rewrites_no_artifact_bytes(tmp_path: Path) -> None:
+    """Adding last_seen must not copy every blob into the WAL: a store near the disk's size could not open."""
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    migrate(conn, migrations=MIGRATIONS[:2])
+    blob = bytes(range(256)) * 1024  # 256 KiB
+    with conn:
+        conn.executemany("INSERT INTO artifacts(sha256, kind, size, data, first_seen) VALUES (?,?,?,?,?)",
+                         [(f"{i:064x}", "http_body", len(blob), blob[:-1] + bytes([i]), LONG_AGO) for i in range(32)])
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert Path(f"{path}-wal").stat().st_size == 0
+    assert migrate(conn) == ["0003_artifacts_last_seen"]
+    wal = Path(f"{path}-wal").stat().st_size
+    conn.close()
+    assert wal < 256 * 1024, f"the migration wrote {wal} bytes of WAL for 8 MiB of artifacts"
+    with Store.open(path) as store:
+        assert store.prune_artifacts(older_than=CUTOFF) == 32  # aged by first_seen
+
+
+class _RacedConnection(sqlite3.Connection):
+    """Another process (the daemon, `probe status`) migrates the same file just before this one's first write."""
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "BEGIN IMMEDIATE" and not getattr(self, "raced", False):
+            self.raced = True
+            other = sqlite3.connect(self.path, isolation_level=None)  # type: ignore[attr-defined]
+            self.applied_by_other = migrate(other)
+            other.close()
+        return super().execute(sql, *args)
+
+
+def test_a_migration_another_process_applied_meanwhile_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    _store_at_schema_2(path, sample_set(1))
+    conn = sqlite3.connect(path, isolation_level=None, factory=_RacedConnection)
+    conn.path = path  # type: ignore[attr-defined]
+    # It read the applied names before the other process ran, so it sees 0003 as still to do; inside
+    # its transaction the re-check finds it done and moves on (running it again: duplicate column).
+    assert migrate(conn) == []
+    assert conn.applied_by_other == ["0003_artifacts_last_seen"]  # type: ignore[attr-defined]
+    assert conn.execute("SELECT name FROM migrations ORDER BY name").fetchall() == [(n,) for n, _ in MIGRATIONS]
+    assert not conn.in_transaction  # the re-check's transaction was committed, not left open
+    conn.close()
+    with Store.open(path, create=False) as store:
+        assert store.count() == len(sample_set(1))
