@@ -144,6 +144,9 @@ def _whole_run(store: Store, summary: RunSummary) -> RunSummary:
 def status_command(config_path: Path | None, store_path: Path | None, as_json: bool) -> None:
     """Show whether the daemon runs, each list's next runs and last run (with counts), and store size.
 
+    With --store and no configuration file at the default place, it reports on that store alone (no
+    schedule); a --config that does not exist is still an error.
+
     \b
     Example:
       probe status
@@ -153,17 +156,23 @@ def status_command(config_path: Path | None, store_path: Path | None, as_json: b
     from probe.schedule.status import collect_status
 
     path = config_path or default_config_path()
-    config = load_config(path, check_files=False)
-    if store_path is not None:
-        config = config.model_copy(update={"store": store_path})
+    configured = config_path is not None or store_path is None or path.exists()
+    if configured:
+        config = load_config(path, check_files=False)
+        if store_path is not None:
+            config = config.model_copy(update={"store": store_path})
+    else:  # a copied store checked on a machine that never ran the daemon: nothing to schedule
+        config = ProbeConfig(store=store_path)
     status = collect_status(config, config_path=path)
+    if not configured:
+        status.config = f"none (no configuration file at {path})"
     if as_json:
         click.echo(json.dumps(status.as_dict(), indent=1))
         return
-    _print_status(status)
+    _print_status(status, configured=configured)
 
 
-def _print_status(status: Any) -> None:
+def _print_status(status: Any, *, configured: bool) -> None:
     if status.daemon_running:
         click.echo(f"daemon: running (pid {status.daemon_pid}, since {status.daemon_started_at}); "
                    f"network: {status.network}" + (f" since {status.network_since}" if status.network_since else ""))
@@ -172,6 +181,9 @@ def _print_status(status: Any) -> None:
     size = f"{status.store_size_bytes / 1_048_576:.1f} MiB" if status.store_exists else "not created yet"
     click.echo(f"store: {status.store} ({status.measurements} measurements, {size})")
     click.echo(f"config: {status.config}")
+    if not configured:
+        click.echo("schedule: no configuration")
+        return
     from rich.console import Console
     from rich.table import Table
 

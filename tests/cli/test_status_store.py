@@ -11,12 +11,15 @@ from pathlib import Path
 from probe.store import Store
 
 
-def _status(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _status(home: Path, *args: str, config: bool = True) -> subprocess.CompletedProcess[str]:
+    """`probe status`, with --config HOME/config.toml unless `config` is False (then the default place,
+    HOME/cfg/probe/config.toml, which no test creates)."""
     env = dict(os.environ, XDG_CONFIG_HOME=str(home / "cfg"), XDG_STATE_HOME=str(home / "state"),
                PROBE_KEY=str(home / "no-key"))
     env.pop("PROBE_CONFIG", None)
     env.pop("STATE_DIRECTORY", None)
-    return subprocess.run([sys.executable, "-m", "probe", "status", "--config", str(home / "config.toml"), *args],
+    chosen = ["--config", str(home / "config.toml")] if config else []
+    return subprocess.run([sys.executable, "-m", "probe", "status", *chosen, *args],
                           capture_output=True, text=True, env=env, timeout=60, check=False)
 
 
@@ -41,3 +44,30 @@ def test_store_overrides_the_configured_store(tmp_path: Path) -> None:
     text = _status(tmp_path, "--store", str(other))
     assert text.returncode == 0 and f"store: {other} (0 measurements" in text.stdout
     assert not (tmp_path / "configured.sqlite").exists()
+
+
+def test_store_alone_works_without_any_configuration(tmp_path: Path) -> None:
+    store = tmp_path / "copy.sqlite"
+    Store.open(store).close()
+    default = tmp_path / "cfg" / "probe" / "config.toml"
+
+    result = _status(tmp_path, "--json", "--store", str(store), config=False)
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["store"] == str(store) and status["store_exists"] and status["measurements"] == 0
+    assert status["lists"] == [] and status["config"] == f"none (no configuration file at {default})"
+
+    text = _status(tmp_path, "--store", str(store), config=False)
+    assert text.returncode == 0, text.stderr
+    assert f"store: {store} (0 measurements" in text.stdout and "schedule: no configuration" in text.stdout
+
+
+def test_a_missing_config_is_still_an_error(tmp_path: Path) -> None:
+    store = tmp_path / "copy.sqlite"
+    Store.open(store).close()
+    explicit = _status(tmp_path, "--store", str(store))  # --config HOME/config.toml, which does not exist
+    assert explicit.returncode != 0 and "no configuration file at" in explicit.stderr
+    assert str(tmp_path / "config.toml") in explicit.stderr
+
+    nothing = _status(tmp_path, config=False)  # no --store either: nothing to report on
+    assert nothing.returncode != 0 and "no configuration file at" in nothing.stderr
