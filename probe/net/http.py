@@ -12,7 +12,12 @@ could be neither scrubbed of the volunteer's address nor matched against blockpa
 response then records `Content-Encoding` as sent, no body, and `body_is_truncated` (bytes arrived that
 the snapshot does not hold). Nothing here raises on hostile input: a stream that is corrupt midway
 (or fails its CRC) keeps what decoded before the fault, also marked truncated; one that fails at its
-first byte was not really encoded and is kept as sent.
+first byte was not really encoded and is kept as sent. Raw deflate has no header or checksum, and
+plain text often reads as the start of one: it is believed only if the stream ends exactly where the
+body does, or decodes well past where text ever does (see _RAW_VOUCH_BYTES); otherwise the bytes are
+kept as sent. A gzip or zlib stream does check out (CRC or Adler-32), so bytes after its end that
+start no further gzip member leave it the body, marked truncated: they are not in the snapshot.
+`finish()` must be called when the body ends (`_Exchange.response` does), to settle raw deflate.
 """
 
 from __future__ import annotations
@@ -49,72 +54,143 @@ _DECODED = frozenset({"gzip", "x-gzip", "deflate"})
 _UNDECODABLE = frozenset({"br", "zstd", "compress", "x-compress", "dcb", "dcz", "aes128gcm", "exi",
                           "pack200-gzip"})
 MAX_CODINGS = 4  # more stacked codings than this is hostile: the body is withheld, like br
+MAX_GZIP_MEMBERS = 1024  # more gzip members than this is hostile: decoding stops there (truncated)
 _SNIFF_BYTES = 64 * 1024  # input a decoder may take with no output yet and still turn out not to be encoded
+# Raw deflate has no header or checksum: plain text often decodes as raw deflate for a while (200k
+# generated bodies, words, JSON, addresses, random printable and base64 up to 3 KB, never got past 126
+# bytes of input or ~1 KB of output before an error or an early end). Its output is held back until
+# the stream ends exactly at the end of the body, or has consumed this much input (or made
+# _SNIFF_BYTES of output) without fault.
+_RAW_VOUCH_BYTES = 4096
 _GZIP_MAGIC = b"\x1f\x8b"
 _SALVAGE_STEP = 256  # input bytes per step when finding how far a failed stream decodes
 
 
 class _Decoder:
-    """Undoes one coding incrementally, at most `limit` bytes out per call (the rest waits: `pending`).
+    """Undoes one coding incrementally, at most `limit` bytes out per call (the rest waits: `pending`;
+    raw deflate's held-back start, at most _SNIFF_BYTES + 1, comes out at once when vouched for).
 
     deflate is tried zlib-wrapped (RFC 1950), then raw (RFC 1951) if that fails before any output.
-    Input that fails before any output was not really encoded and passes through unchanged. A stream
-    that fails after decoding (corrupt midway, a wrong CRC) ends there (`broken`), keeping what
-    decoded up to the fault. Bytes after the end of the stream are not part of it, unless they start
-    another gzip member.
+    Input that fails before any output was not really encoded and passes through unchanged. So does
+    input that raw deflate reads but cannot vouch for: a raw stream that ends before the body does,
+    or is still unfinished when the body ends, having consumed less than _RAW_VOUCH_BYTES. A stream
+    that fails after decoding (corrupt midway, a wrong CRC) ends there (`stopped`), keeping what
+    decoded up to the fault. So does a gzip or zlib stream (its checksum verified), or a raw one
+    already vouched for, followed by bytes that are not another gzip member; and a body of more
+    than MAX_GZIP_MEMBERS members. What decoded is the body; the rest, not in the snapshot, makes it
+    truncated. Input never waits across calls except as output-limited `pending` work, so the
+    backlog is at most one call's data.
     """
 
     def __init__(self, coding: str) -> None:
         self._gzip = coding != "deflate"
         self._raw = False  # deflate without the zlib wrapper
         self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS)
-        self._head: bytearray | None = bytearray()  # the input so far, while nothing came out of it
+        self._head: bytearray | None = bytearray()  # the input so far, while nothing vouches for it
+        self._held = bytearray()  # raw deflate output, until the stream is vouched for
         self._passing = False
-        self.broken = False
+        self.members = 1 if self._gzip else 0
+        self.stopped = False
 
     @property
     def pending(self) -> bool:
         """Input is held back that can yield more output without more data."""
         z = self._zlib
-        return not (self._passing or self.broken) and bool(z.unconsumed_tail or self._next_member(z.unused_data))
+        return not (self._passing or self.stopped) and bool(z.unconsumed_tail or (z.eof and z.unused_data))
 
-    def _next_member(self, rest: bytes) -> bool:
-        return self._gzip and self._zlib.eof and bool(rest) and _GZIP_MAGIC.startswith(rest[:2])
+    @property
+    def backlog(self) -> int:
+        """Input bytes held inside the decoder, waiting to be decoded."""
+        return len(self._zlib.unconsumed_tail) + len(self._zlib.unused_data)
+
+    @property
+    def _sniffing_raw(self) -> bool:
+        return self._raw and self._head is not None
 
     def decode(self, data: bytes, limit: int) -> bytes:
-        if self.broken:
+        if self.stopped:
             return b""
         if self._passing:
             return data
         if self._zlib.eof:
             rest = self._zlib.unused_data + data
-            if not self._next_member(rest):
-                return b""  # trailing bytes after the coded body
+            if not rest:
+                return b""
+            if not self._starts_member(rest):
+                return self._after_the_end(rest)
+            self.members += 1
+            if self.members > MAX_GZIP_MEMBERS:
+                self.stopped = True
+                return b""
             self._zlib, data = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
         if self._head is not None:
             self._head += data
         data = self._zlib.unconsumed_tail + data
         before = self._zlib.copy()
-        try:
-            out = self._zlib.decompress(data, limit)
+        try:  # a raw stream on probation decodes only what it may hold back
+            out = self._zlib.decompress(data, _SNIFF_BYTES + 1 - len(self._held) if self._sniffing_raw else limit)
         except zlib.error:
             return self._failed(before, data, limit)
+        if self._sniffing_raw:
+            return self._sniff_raw(out)
         if out or (self._head is not None and len(self._head) > _SNIFF_BYTES):
             self._head = None
+        if self._zlib.unused_data and not self._starts_member(self._zlib.unused_data):
+            self.stopped = True  # the stream checked out: it is the body, and the rest is not in the snapshot
         return out
 
-    def _failed(self, before: zlib._Decompress, data: bytes, limit: int) -> bytes:
-        head, self._head = self._head, None
-        # Raw deflate has no header to vouch for it: what it made of unvouched bytes is no body.
-        salvaged = b"" if head is not None and self._raw else _salvage(before, data, limit)
-        if salvaged or head is None:
-            self.broken = True
-            return salvaged
-        if not (self._gzip or self._raw):
-            self._raw, self._zlib, self._head = True, zlib.decompressobj(-zlib.MAX_WBITS), bytearray()
-            return self.decode(bytes(head), limit)
+    def _starts_member(self, rest: bytes) -> bool:
+        return self._gzip and _GZIP_MAGIC.startswith(rest[:2])
+
+    def _after_the_end(self, rest: bytes) -> bytes:
+        """More data after the end of the stream, starting no gzip member."""
+        if self._sniffing_raw:  # it ended with the data before (else it passed through): this is new
+            assert self._head is not None
+            self._head += rest
+            return self._pass_through()  # raw deflate that ends before the body does is not raw deflate
+        self.stopped = True  # the stream checked out: it is the body, and the rest is not in the snapshot
+        return b""
+
+    def _sniff_raw(self, out: bytes) -> bytes:
+        z = self._zlib
+        assert self._head is not None
+        self._held += out
+        if z.eof:
+            return self._pass_through() if z.unused_data else b""  # else: vouched for if the body ends here
+        if len(self._head) - len(z.unconsumed_tail) > _RAW_VOUCH_BYTES or len(self._held) > _SNIFF_BYTES:
+            return self._vouch()
+        return b""
+
+    def _vouch(self) -> bytes:
+        self._head, out = None, bytes(self._held)
+        self._held.clear()
+        return out
+
+    def _pass_through(self) -> bytes:
+        head, self._head = self._head or bytearray(), None
+        self._held.clear()
         self._passing = True  # not really encoded: the bytes as sent are the evidence
         return bytes(head)
+
+    def finish(self) -> bytes:
+        """The body ended: deflate not yet vouched for is, if its stream ended here too; else it passes."""
+        if self.stopped or self._passing or self._gzip or self._head is None:
+            return b""  # (a gzip header vouches for itself: a cut member keeps what decoded, maybe nothing)
+        return self._vouch() if self._zlib.eof else self._pass_through()
+
+    def _failed(self, before: zlib._Decompress, data: bytes, limit: int) -> bytes:
+        if self._sniffing_raw:
+            return self._pass_through()  # what raw deflate made of unvouched bytes is no body
+        head, self._head = self._head, None
+        salvaged = _salvage(before, data, limit)
+        if salvaged or head is None:
+            self.stopped = True
+            return salvaged
+        if not self._gzip:
+            self._raw, self._zlib, self._head = True, zlib.decompressobj(-zlib.MAX_WBITS), bytearray()
+            return self.decode(bytes(head), limit)
+        self._head = head
+        return self._pass_through()
 
 
 def _salvage(decoder: zlib._Decompress, data: bytes, limit: int) -> bytes:
@@ -183,6 +259,16 @@ class _BoundedBody:
             return
         self._push(0, data)
 
+    def finish(self) -> None:
+        """The body ended (or reading stopped): settle what decoders held back until they knew.
+
+        Even when truncated: a stage after one that stopped may hold raw deflate that ended in time.
+        """
+        for stage, decoder in enumerate(self._decoders):
+            out = decoder.finish()
+            if out:
+                self._push(stage + 1, out)
+
     def _push(self, stage: int, data: bytes) -> None:
         if stage == len(self._decoders):
             room = self.cap - len(self.out)
@@ -196,10 +282,10 @@ class _BoundedBody:
             data = b""
             if out:
                 self._push(stage + 1, out)
-            if decoder.broken:
+            if decoder.stopped:
                 self.truncated = True  # the rest of the body is not in the snapshot
-            if self.truncated or not out or not decoder.pending:
-                return
+            if self.truncated or not decoder.pending:
+                return  # pending work is done now, whatever it yields: input never piles up across feeds
 
 
 async def http_get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, url: str, ip: str,
@@ -258,6 +344,8 @@ class _Exchange:
     def response(self, sink: ArtifactSink) -> HTTPResponse | None:
         if self.head is None:
             return None
+        if self.body:
+            self.body.finish()
         body = bytes(self.body.out) if self.body else b""
         headers = [HTTPHeader(name=k.decode("latin-1"), value=v.decode("latin-1")) for k, v in self.head.headers]
         return HTTPResponse(code=self.head.status_code, headers=headers, body_length=len(body),
