@@ -11,6 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from probe.measure.runner import RunOutcome
 
 MAX_OK_ROWS = 200  # a 2,000-URL run prints every anomaly but not every "ok"
+# and memory does not grow with the list: past this many rows the rest are counted, not kept (the
+# store has them all; `probe results` lists them)
+MAX_ROWS = 2000
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class RunDisplay:
         self.enabled = enabled
         self.rows: list[ResultRow] = []
         self.hidden_ok = 0
+        self.hidden_other = 0
         self.ok = self.anomalous = self.failed = 0
         self._console = Console(stderr=True)
         self._progress = Progress(TextColumn("measuring"), BarColumn(), MofNCompleteColumn(),
@@ -64,6 +68,8 @@ class RunDisplay:
             self.failed += 1
         if row.verdict == "ok" and len(self.rows) >= MAX_OK_ROWS:
             self.hidden_ok += 1
+        elif len(self.rows) >= MAX_ROWS:
+            self.hidden_other += 1
         else:
             self.rows.append(row)
         counts = f"ok {self.ok} · anomalous {self.anomalous} · failed {self.failed}"

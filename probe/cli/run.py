@@ -94,7 +94,7 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
     if not as_json:
         from probe.cli.tables import print_run_table
 
-        print_run_table(summary, display.rows, display.hidden_ok, store_path)
+        print_run_table(summary, display.rows, display.hidden_ok, store_path, hidden_other=display.hidden_other)
     if summary.interrupted:
         click.echo("stopped early: finished measurements are stored", err=True)
         sys.exit(130)

@@ -17,7 +17,7 @@ REASON_CHARS = 72  # a verdict's first reason, clipped: three or four lines in a
 
 
 def print_run_table(summary: RunSummary, rows: list[ResultRow], hidden_ok: int, store_path: Path, *,
-                    console: Console | None = None) -> None:
+                    hidden_other: int = 0, console: Console | None = None) -> None:
     """One row per measurement: the verdict with its confidence, the failing step and its failure, and
     the first reason the classifier gave (for anything but ok; `probe show ID` has them all)."""
     table = Table(title=f"{summary.total} measured · stored in {store_path}")
@@ -37,6 +37,8 @@ def print_run_table(summary: RunSummary, rows: list[ResultRow], hidden_ok: int, 
     console.print(table)
     if hidden_ok:
         console.print(f"… and {hidden_ok} more ok (see `probe results`)")
+    if hidden_other:
+        console.print(f"… and {hidden_other} more that are not ok (see `probe results --limit 0`)")
     counts = ", ".join(f"{label}: {n}" for label, n in sorted(summary.counts.items()))
     console.print(f"verdicts: {counts or 'none'}")
 

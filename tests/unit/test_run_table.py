@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from probe.cli.progress import ResultRow
@@ -48,3 +49,23 @@ def test_clip_keeps_short_text_and_cuts_long_text_at_a_word() -> None:
     assert len(cut) <= REASON_CHARS and cut.endswith("…") and MITM_REASON.startswith(cut[:-1])
     assert not cut[:-1].endswith(" ")
     assert clip("x" * 200, 10) == "x" * 9 + "…"
+
+
+def test_rows_past_the_cap_are_counted_not_kept_and_the_table_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from probe.cli import progress
+    from probe.evidence.samples import START, sni_filtered
+    from probe.measure.runner import RunOutcome
+    from probe.store import Store
+
+    monkeypatch.setattr(progress, "MAX_ROWS", 3)
+    display = progress.RunDisplay(total=5, enabled=False)
+    with Store.open(tmp_path / "s.sqlite") as store:
+        for i in range(5):
+            m, a, v = sni_filtered(i, START)
+            display.add(RunOutcome(entry=store.append(m, a, v), measurement=m, verdict=v))
+    assert len(display.rows) == 3 and display.hidden_other == 2 and display.anomalous == 5
+    out = io.StringIO()
+    print_run_table(RunSummary(run_id="r", total=5), display.rows, display.hidden_ok, Path("p.sqlite"),
+                    hidden_other=display.hidden_other, console=Console(file=out, width=100, color_system=None))
+    assert "… and 2 more that are not ok (see `probe results --limit 0`)" in out.getvalue()
