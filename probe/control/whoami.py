@@ -20,9 +20,12 @@ import json
 import socket
 import ssl
 from collections.abc import Iterable
+from typing import Literal
 from urllib.parse import urlsplit
 
-import h11
+from probe.net.artifacts import ArtifactSink
+from probe.net.clock import measurement_clock
+from probe.net.http import http_get
 
 HEALTH_PATH = "/api/v1/health"
 MAX_ANSWER_BYTES = 16 * 1024
@@ -70,35 +73,19 @@ async def _one_address_per_family(host: str, port: int, timeout_s: float) -> lis
 
 async def _ask(address: str, port: int, server_name: str, host_header: str, context: ssl.SSLContext | None,
                timeout_s: float, user_agent: str) -> str | None:
+    """One GET of the health path pinned to `address` (the engine's own GET, over a stream we dial)."""
     async with asyncio.timeout(timeout_s):
         reader, writer = await asyncio.open_connection(
             address, port, ssl=context, server_hostname=server_name if context is not None else None)
-        try:
-            conn = h11.Connection(h11.CLIENT)
-            writer.write(conn.send(h11.Request(method="GET", target=HEALTH_PATH, headers=[
-                ("Host", host_header), ("User-Agent", user_agent), ("Accept", "application/json"),
-                ("Connection", "close")])))
-            writer.write(conn.send(h11.EndOfMessage()))
-            await writer.drain()
-            status, body = 0, bytearray()
-            while True:
-                event = conn.next_event()
-                if event is h11.NEED_DATA:
-                    chunk = await reader.read(4096)
-                    conn.receive_data(chunk)
-                    if not chunk:
-                        break
-                elif isinstance(event, h11.Response):
-                    status = event.status_code
-                elif isinstance(event, h11.Data):
-                    body += event.data
-                    if len(body) > MAX_ANSWER_BYTES:
-                        return None
-                elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                    break
-        finally:
-            writer.close()
-    return _client_ip(bytes(body)) if status == 200 else None
+        sink = ArtifactSink()
+        scheme: Literal["http", "https"] = "https" if context is not None else "http"
+        obs = await http_get(reader, writer, url=f"{scheme}://{host_header}{HEALTH_PATH}", ip=address, port=port,
+                             scheme=scheme, host_header=host_header, target=HEALTH_PATH, user_agent=user_agent,
+                             timeout_s=timeout_s, body_cap=MAX_ANSWER_BYTES, clock=measurement_clock(), sink=sink)
+    response = obs.response
+    if obs.failure is not None or response is None or response.code != 200 or response.body_sha256 is None:
+        return None
+    return _client_ip(sink.get(response.body_sha256) or b"")
 
 
 def _client_ip(body: bytes) -> str | None:
