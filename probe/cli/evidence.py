@@ -130,7 +130,8 @@ def key_show_command(key_path: Path | None, pem: bool) -> None:
 @filter_options
 @key_option
 @click.option("--scrub-ip", "scrub_ips", multiple=True, metavar="ADDR",
-              help="Refuse to export if this address (e.g. the probe's public IP) appears anywhere. Repeatable.")
+              help="Also refuse to export if this address appears anywhere (the addresses this probe "
+                   "learned in its runs are always checked). Repeatable.")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 def export_command(out: Path, store_path: Path, key_path: Path | None, scrub_ips: tuple[str, ...], force: bool,
                    **filters: str | None) -> None:
