@@ -5,7 +5,8 @@
     ├── InputError             a URL, target list or argument is wrong (names the input)
     ├── StoreError             the store cannot be opened, written or read
     ├── EvidenceError          keys, bundles or verification cannot proceed
-    └── LabError               the censorship lab cannot be built or driven (e.g. not root)
+    ├── LabError               the censorship lab cannot be built or driven (e.g. not root)
+    └── HubError               the hub's database or a hub cannot be reached, or refuses
 
 Network failures are never errors: they are data (failure strings in observations).
 """
@@ -40,4 +41,8 @@ class EvidenceError(ProbeError):
 
 
 class LabError(ProbeError):
+    pass
+
+
+class HubError(ProbeError):
     pass

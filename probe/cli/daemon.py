@@ -181,6 +181,10 @@ def _print_status(status: Any, *, configured: bool) -> None:
     size = f"{status.store_size_bytes / 1_048_576:.1f} MiB" if status.store_exists else "not created yet"
     click.echo(f"store: {status.store} ({status.measurements} measurements, {size})")
     click.echo(f"config: {status.config}")
+    for hub in status.uploads:
+        error = f", last error: {hub['last_error']}" if hub["last_error"] else ""
+        click.echo(f"hub {hub['hub_url']} ({hub['hub_name']}): backlog {hub['backlog']}, "
+                   f"last success {hub['last_success_at'] or 'never'}{error}")
     if not configured:
         click.echo("schedule: no configuration")
         return

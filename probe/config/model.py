@@ -4,6 +4,7 @@
     [measure]              the engine's MeasureSettings (timeouts, parallel, controls, DoH, ...)
     [daemon]               time zone for cron, stop grace, misfire and network-down backoff policy
     [retention]            how long artifact bytes are kept
+    [hub]                  the hub's settings, for `probe hub serve` on the hub host (probe.hub.settings)
     [[schedule]]           one entry per list: cron or every, jitter, category filter, enabled
 
 This module checks what can be checked from the text alone (durations, cron syntax, time zones,
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from probe.config.durations import Duration
+from probe.hub.settings import HubSettings
 from probe.models.base import Frozen
 from probe.models.settings import MeasureSettings
 from probe.net.dns import split_resolver
@@ -108,6 +110,7 @@ class ProbeConfig(Frozen):
     measure: MeasureSettings = MeasureSettings()
     daemon: DaemonSettings = DaemonSettings()
     retention: Retention = Retention()
+    hub: HubSettings = HubSettings()
     schedule: list[ScheduleEntry] = []
 
     @model_validator(mode="after")

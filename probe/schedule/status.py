@@ -20,6 +20,7 @@ from probe.schedule.plan import newest_daemon_runs, parse_time, run_summary
 from probe.schedule.state import daemon_running, read_state
 from probe.schedule.triggers import next_fire_times
 from probe.store import Store
+from probe.store.outbox import upload_status
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Status:
     network: str = "unknown"
     network_since: str | None = None
     lists: list[ListStatus] = field(default_factory=list)
+    uploads: list[dict[str, Any]] = field(default_factory=list)  # one per hub joined (probe.store.outbox)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +70,7 @@ def collect_status(config: ProbeConfig, *, config_path: Path, now: datetime | No
             status.store_size_bytes = store.size_bytes()
             status.measurements = store.count()
             runs = newest_daemon_runs(store)
+            status.uploads = upload_status(store)
     live = state if status.daemon_running and state else {}
     for entry in config.schedule:
         status.lists.append(_list_status(entry, config, runs.get(entry.key), live, now=now))

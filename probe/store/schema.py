@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from probe.store.outbox import OUTBOX_MIGRATION
+
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_measurements_chain",
@@ -83,6 +85,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
 ]
+MIGRATIONS.append(OUTBOX_MIGRATION)  # 0006: the upload outbox (probe.store.outbox)
 
 
 def _now() -> str:

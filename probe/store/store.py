@@ -109,6 +109,11 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For the store's sibling modules (probe.store.outbox); others use the methods above."""
+        return self._conn
+
     # -- writing ---------------------------------------------------------------------------------
 
     def append(self, measurement: Measurement, artifacts: Iterable[Artifact] = (),

@@ -22,6 +22,7 @@ from probe.config import (
     render_config,
 )
 from probe.errors import ConfigError
+from probe.hub.settings import HubSettings
 from probe.models.settings import MeasureSettings, Timeouts
 from probe.targets import resolve_list
 
@@ -67,7 +68,8 @@ def test_the_documented_full_example_is_valid_and_sets_every_section(tmp_path: P
 def test_every_key_is_documented() -> None:
     """docs/configuration.md explains each key the file accepts."""
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    models: list[type[BaseModel]] = [ProbeConfig, MeasureSettings, Timeouts, DaemonSettings, Retention, ScheduleEntry]
+    models: list[type[BaseModel]] = [ProbeConfig, MeasureSettings, Timeouts, DaemonSettings, Retention, ScheduleEntry,
+                                     HubSettings]
     for model in models:
         for name in model.model_fields:
             assert f"`{name}`" in text, f"docs/configuration.md does not explain `{name}`"
@@ -83,7 +85,7 @@ def test_the_shipped_example_config_is_valid(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("colour = 1\n", "colour: unknown key (known keys: daemon, key, measure"),
+    ("colour = 1\n", "colour: unknown key (known keys: daemon, hub, key, measure"),
     ("[measure]\nparalel = 3\n", "measure.paralel: unknown key"),
     ("[measure.timeouts]\ndns = 3\n", "measure.timeouts.dns: unknown key (known keys: dns_s"),
     ('[[schedule]]\nlist = "kz"\nevry = "1h"\n', "schedule[0].evry: unknown key"),
