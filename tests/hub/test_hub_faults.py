@@ -1,0 +1,228 @@
+"""Every fault the hub must survive: each leaves nothing lost and nothing forged, and others still upload.
+
+Real PostgreSQL, real uvicorn hubs in subprocesses, real probe stores and keys; timeouts are set short
+through the [hub] section so slow-client and busy cases finish in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import select
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from probe.evidence.keys import load_private_key, public_key_pem
+from probe.hub.upload import join_hub, upload_all
+from probe.hub.wire import UploadBatch
+from probe.store import Store
+from probe.store.outbox import add_hub, hubs
+from tests.hub.conftest import Hub, TempPostgres, Volunteer, make_volunteer
+from tests.hub.test_hub_enrol_upload import batch_of, post, upload
+
+
+def enrol(hub: Hub, volunteer: Volunteer, name: str = "Almaty 3") -> str:
+    pem = public_key_pem(load_private_key(volunteer.key).public_key()).decode()
+    result = asyncio.run(join_hub(hub_url=hub.url, token=hub.invite(name), public_key_pem=pem))
+    with Store.open(volunteer.store) as store:
+        add_hub(store, hub_url=hub.url, hub_name=result.name, key_fingerprint=result.key_fingerprint)
+    return result.key_fingerprint
+
+
+def test_a_fork_is_refused_logged_as_tampering_and_stores_nothing(make_hub: Any, volunteer: Volunteer,
+                                                                  tmp_path: Path) -> None:
+    hub = make_hub()
+    volunteer.measure(1)
+    fp = enrol(hub, volunteer)
+    assert upload(volunteer)[0].sent == 6
+    # The same key, a second store: a restored backup that carried on, or a forger with the key.
+    twin = Volunteer(key=volunteer.key, store=tmp_path / "twin.sqlite")
+    twin.measure(1)
+    answer = post(hub, batch_of(twin))
+    assert answer.status_code == 409 and "forks the chain" in answer.json()["error"]
+    assert hub.sql("SELECT count(*) FROM links")[0][0] == 6
+    events = hub.sql("SELECT kind, detail FROM chain_events WHERE key_fingerprint = %s", fp)
+    assert [e[0] for e in events] == ["fork"] and "tampering" in events[0][1]
+    assert "TAMPERING" in hub.log()
+    assert "<td>1</td>" in httpx.get(hub.url + "/").text  # forks refused, on the page
+    volunteer.measure(1)
+    assert upload(volunteer)[0].sent == 6  # the honest chain goes on
+
+
+def test_a_gap_is_recorded_shown_and_resolved_when_the_missing_links_arrive(make_hub: Any,
+                                                                            volunteer: Volunteer) -> None:
+    hub = make_hub()
+    volunteer.measure(2)
+    fp = enrol(hub, volunteer)
+    links = batch_of(volunteer)
+    assert post(hub, links[:3]).json()["gaps"] == 0
+    answer = post(hub, links[6:])
+    assert answer.status_code == 200 and answer.json() == {"accepted": 6, "duplicates": 0, "gaps": 1,
+                                                           "clock_ahead": 0}
+    assert hub.sql("SELECT seq, missing_hash FROM chain_events WHERE kind = 'gap' AND resolved_at IS NULL") == [
+        (7, links[5].chain_hash)]
+    assert "<td>1</td>" in httpx.get(hub.url + "/").text  # one open gap for this probe
+    assert post(hub, links[3:6]).json()["accepted"] == 3
+    assert hub.sql("SELECT count(*) FROM chain_events WHERE key_fingerprint = %s AND resolved_at IS NOT NULL",
+                   fp) == [(1,)]
+    assert hub.sql("SELECT count(*) FROM links")[0][0] == 12
+
+
+def test_bad_bodies_get_clear_errors(make_hub: Any, volunteer: Volunteer) -> None:
+    hub = make_hub()
+    volunteer.measure(1)
+    enrol(hub, volunteer)
+    answer = post(hub, b'{"links": [{"seq": 1,')
+    assert answer.status_code == 400 and answer.json()["error"].startswith("malformed JSON")
+    answer = post(hub, '{"links": [], "extra": 1}')
+    assert answer.status_code == 400
+    link = {**batch_of(volunteer)[0].model_dump(), "ip": "10.77.1.2"}  # unknown fields are refused
+    answer = post(hub, json.dumps({"links": [link]}))
+    assert answer.status_code == 400 and "ip" in answer.json()["error"]
+    big = b'{"links": [' + b" " * (50 * 1024 * 1024) + b"]}"
+    try:
+        answer = post(hub, big)
+        assert answer.status_code == 413 and "larger than" in answer.json()["error"]
+    except httpx.WriteError:
+        pass  # the hub answered 413 and closed before the client finished writing 50 MB: refused either way
+    chunked = httpx.post(hub.url + "/api/v1/links", content=iter([b" " * 1024 * 1024] * 20),
+                         headers={"content-type": "application/json"}, timeout=30)
+    assert chunked.status_code == 413  # no Content-Length: counted while it arrives
+    assert hub.sql("SELECT count(*) FROM links")[0][0] == 0
+    assert upload(volunteer)[0].sent == 6  # and the hub still serves
+
+
+def test_a_client_sending_a_byte_a_second_is_cut_off_and_others_still_upload(make_hub: Any, volunteer: Volunteer,
+                                                                             tmp_path: Path) -> None:
+    hub = make_hub(body_timeout="2s")
+    volunteer.measure(1)
+    enrol(hub, volunteer)
+    answers: list[bytes] = []
+    sent_before_answer: list[int] = []
+
+    def slow() -> None:
+        with socket.create_connection(("127.0.0.1", hub.port), timeout=20) as sock:
+            sock.sendall(b"POST /api/v1/links HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 1000\r\n\r\n")
+            for sent in range(1, 21):
+                sock.sendall(b" ")
+                if select.select([sock], [], [], 1.0)[0]:  # a byte a second, until the hub answers
+                    answers.append(sock.recv(4096))
+                    sent_before_answer.append(sent)
+                    return
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.5)
+    assert upload(volunteer)[0].sent == 6  # meanwhile, others are served
+    thread.join(30)
+    assert answers and answers[0].startswith(b"HTTP/1.1 408") and b"longer than 2s" in answers[0]
+    assert sent_before_answer[0] <= 4  # cut off after its 2 s, not when it pleased
+
+
+def test_500_uploaders_at_once_get_503_with_retry_after_and_all_arrive_once(make_hub: Any,
+                                                                            tmp_path: Path) -> None:
+    hub = make_hub(max_concurrency=4, retry_after=1)
+    volunteers = [make_volunteer(tmp_path / f"v{i}") for i in range(5)]
+    for v in volunteers:
+        v.measure(1)
+        enrol(hub, v, name=f"probe {v.key.parent.name}")
+    bodies = [UploadBatch(links=batch_of(v)).model_dump_json() for v in volunteers]
+
+    async def storm() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=500, max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            return await asyncio.gather(*(client.post(hub.url + "/api/v1/links", content=bodies[i % 5],
+                                                      headers={"content-type": "application/json"})
+                                          for i in range(500)))
+
+    answers = asyncio.run(storm())
+    busy = [a for a in answers if a.status_code == 503]
+    assert {a.status_code for a in answers} <= {200, 503}
+    assert busy and all(a.headers["retry-after"] == "1" for a in busy)
+    stored = hub.sql("SELECT count(*), count(DISTINCT (key_fingerprint, chain_hash)) FROM links")[0]
+    assert stored[0] == stored[1] <= 30  # each link at most once, however often it came
+    # Each probe's own upload (which honours Retry-After) completes; nothing is stored twice.
+    for v in volunteers:
+        assert upload(v)[0].error is None
+    assert hub.sql("SELECT count(*), count(DISTINCT (key_fingerprint, chain_hash)) FROM links") == [(30, 30)]
+
+
+def test_the_hub_killed_mid_batch_loses_nothing_and_stores_nothing_twice(make_hub: Any,
+                                                                         volunteer: Volunteer) -> None:
+    hub = make_hub()
+    head = volunteer.measure(40)  # 240 links, sent 20 at a time
+    enrol(hub, volunteer)
+    outcome: list[Any] = []
+
+    def send() -> None:
+        with Store.open(volunteer.store) as store:
+            outcome.extend(asyncio.run(upload_all(store, batch=20)))
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while hub.sql("SELECT count(*) FROM links")[0][0] < 40 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    hub.kill()
+    thread.join(60)
+    stored = hub.sql("SELECT count(*) FROM links")[0][0]
+    assert outcome[0].error and 0 < stored < head
+    with Store.open(volunteer.store) as store:
+        acked = hubs(store)[0].acked_seq
+    assert acked <= stored  # the cursor never runs ahead of what the hub committed
+    hub.start()
+    assert upload(volunteer)[0].error is None
+    assert hub.sql("SELECT count(*), count(DISTINCT chain_hash), min(seq), max(seq) FROM links") == [
+        (head, head, 1, head)]
+    assert not hub.sql("SELECT 1 FROM chain_events WHERE kind = 'gap'")
+
+
+def test_postgresql_restarted_under_load_loses_nothing(make_hub: Any, volunteer: Volunteer,
+                                                       pg: TempPostgres) -> None:
+    hub = make_hub(retry_after=1)
+    head = volunteer.measure(40)
+    enrol(hub, volunteer)
+    outcome: list[Any] = []
+
+    def send() -> None:
+        with Store.open(volunteer.store) as store:
+            outcome.extend(asyncio.run(upload_all(store, batch=10)))
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    while hub.sql("SELECT count(*) FROM links")[0][0] < 30:
+        time.sleep(0.02)
+    pg.restart()
+    thread.join(120)
+    if outcome[0].error:  # the restart outlasted the busy retries: the next upload finishes the job
+        assert upload(volunteer)[0].error is None
+    assert hub.sql("SELECT count(*), count(DISTINCT chain_hash) FROM links") == [(head, head)]
+    assert httpx.get(hub.url + "/healthz").text == "ok"
+
+
+def test_a_probe_whose_clock_is_two_days_off_is_kept_and_flagged_when_ahead(make_hub: Any, volunteer: Volunteer,
+                                                                            tmp_path: Path) -> None:
+    hub = make_hub()
+    now = datetime.now(UTC)
+    volunteer.measure(1, when=now + timedelta(days=2))
+    fp = enrol(hub, volunteer)
+    result = upload(volunteer)[0]
+    assert result.error is None and result.stored == 6
+    events = hub.sql("SELECT kind, detail FROM chain_events WHERE key_fingerprint = %s", fp)
+    assert [e[0] for e in events] == ["clock_ahead"] and "6 record(s)" in events[0][1]
+    behind = make_volunteer(tmp_path / "behind")
+    behind.measure(1, when=now - timedelta(days=2))  # indistinguishable from a probe catching up: no flag
+    fp_behind = enrol(hub, behind, name="Behind")
+    assert upload(behind)[0].stored == 6
+    assert not hub.sql("SELECT 1 FROM chain_events WHERE key_fingerprint = %s", fp_behind)
+    # No uploader address anywhere: not in the hub's log, not in any table.
+    assert "POST /api" not in hub.log()
+    columns = hub.sql("SELECT column_name FROM information_schema.columns WHERE table_schema = 'public'")
+    assert not [c for (c,) in columns if "ip" == c or "addr" in c or "client" in c]
