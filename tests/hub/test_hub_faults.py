@@ -225,4 +225,4 @@ def test_a_probe_whose_clock_is_two_days_off_is_kept_and_flagged_when_ahead(make
     # No uploader address anywhere: not in the hub's log, not in any table.
     assert "POST /api" not in hub.log()
     columns = hub.sql("SELECT column_name FROM information_schema.columns WHERE table_schema = 'public'")
-    assert not [c for (c,) in columns if "ip" == c or "addr" in c or "client" in c]
+    assert not [c for (c,) in columns if c == "ip" or "addr" in c or "client" in c]
