@@ -104,7 +104,12 @@ def _check_signing(key_path: Path | None, log: LineLog) -> None:
 
 
 def _list_runner(store: Store, log: LineLog) -> Any:
-    """The measuring the scheduler is handed: one list, continued under `run_id` if it has one."""
+    """The measuring the scheduler is handed: one list, continued under `run_id` if it has one.
+    After each run, the hubs this probe joined get what is new (in the background)."""
+    from probe.hub.upload import AfterRunUploader
+
+    upload = AfterRunUploader(store, log=log)
+
     async def run_list(config: ProbeConfig, entry: ScheduleEntry, run_id: str, stop: asyncio.Event) -> RunSummary:
         def skipped(message: str) -> None:
             log("input_skipped", list=entry.key, error=message)
@@ -119,6 +124,7 @@ def _list_runner(store: Store, log: LineLog) -> Any:
         finally:
             if ctx.control is not None:
                 await ctx.control.aclose()  # type: ignore[attr-defined]
+            upload()
         return _whole_run(store, summary) if continued else summary
     return run_list
 

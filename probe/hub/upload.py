@@ -10,6 +10,7 @@ for this time, is recorded in the outbox (shown by `probe status`), and the next
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -130,3 +131,32 @@ def _reason(answer: httpx.Response) -> str:
     except ValueError:
         error = None
     return str(error)[:300] if error else f"HTTP {answer.status_code}"
+
+
+class AfterRunUploader:
+    """What the daemon calls after each run: upload in the background, one upload at a time.
+
+    Never raises and never delays the run's end; a hub that failed is retried only after its backoff
+    (`next_attempt_after`), so an unreachable hub costs one attempt per backoff period, not per run.
+    Cancelled with the daemon: the cursor only moves on the hub's answer, so nothing is lost.
+    """
+
+    def __init__(self, store: Store, *, log: Callable[..., None]) -> None:
+        self.store, self.log = store, log
+        self.task: asyncio.Task[None] | None = None
+
+    def __call__(self) -> None:
+        if not hubs(self.store) or (self.task is not None and not self.task.done()):
+            return
+        self.task = asyncio.get_running_loop().create_task(self._upload())
+
+    async def _upload(self) -> None:
+        try:
+            outcomes = await upload_all(self.store, honour_backoff=True)
+        except Exception as exc:  # noqa: BLE001 - an upload must never take the daemon down
+            self.log("upload", status="failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        for o in outcomes:
+            if not o.skipped:
+                self.log("upload", hub=o.hub_url, sent=o.sent, stored=o.stored,
+                         status="failed" if o.error else "ok", **({"error": o.error} if o.error else {}))

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from probe.evidence.keys import load_private_key
-from probe.hub.upload import upload_all
+from probe.hub.upload import AfterRunUploader, upload_all
 from probe.hub.wire import ChainLink, UploadBatch
 from probe.models.canonical import chain_hash, sha256_hex
 from probe.store import Store
@@ -143,3 +143,28 @@ def test_unknown_and_revoked_keys_are_refused_and_earlier_links_stay(make_hub: A
     assert "6 links" in listed.stdout and "revoked" in listed.stdout
     unknown = probe_cli("hub", "revoke", "ed25519:" + "0" * 64, "--database", hub.database)
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: no probe with key")
+
+
+def test_the_daemon_uploads_after_each_run_and_backs_off_from_a_hub_that_is_down(make_hub: Any,
+                                                                                 volunteer: Volunteer) -> None:
+    hub = make_hub()
+    joined(hub, volunteer)
+    volunteer.measure(1)
+    lines: list[dict[str, Any]] = []
+
+    async def after_runs() -> None:
+        with Store.open(volunteer.store) as store:
+            uploader = AfterRunUploader(store, log=lambda event, **fields: lines.append({"event": event, **fields}))
+            uploader()  # what the daemon's list runner calls when a run ends
+            assert uploader.task is not None
+            await uploader.task
+            hub.stop()
+            volunteer.measure(1)
+            uploader()
+            await uploader.task
+            uploader()  # the next run, soon after: the hub is in backoff, not tried again
+            await uploader.task
+
+    asyncio.run(after_runs())
+    assert [(line["status"], line["sent"]) for line in lines] == [("ok", 6), ("failed", 0)]
+    assert hub.sql("SELECT count(*) FROM links")[0][0] == 6
