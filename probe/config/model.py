@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from probe.config.durations import Duration
-from probe.hub.settings import HubSettings
+from probe.config.hub import HubSettings
 from probe.models.base import Frozen
 from probe.models.settings import MeasureSettings
 from probe.net.dns import split_resolver
