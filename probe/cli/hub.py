@@ -207,6 +207,61 @@ def join_command(url: str, token: str, key_path: Path | None, store_path: Path |
                "`probe upload` sends what is stored, the daemon uploads after each run")
 
 
+@hub_group.command("export")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The bundle to write (.zip).")
+@click.option("--site", "host", help="Only this site (host name).")
+@click.option("--asn", help="Only this network (AS number, e.g. AS9198).")
+@click.option("--since", help="Only measurements from this UTC time on (ISO-8601 prefix, e.g. 2026-03-01).")
+@click.option("--until", help="Only measurements up to this UTC time (ISO-8601 prefix).")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N measurements.")
+@config_option
+@_database_option
+def export_command(out: Path, host: str | None, asn: str | None, since: str | None, until: str | None,
+                   limit: int | None, config_path: Path | None, database: str | None) -> None:
+    """Write one bundle of many probes' signed measurements, checkable offline (`probe hub verify`).
+
+    \b
+    Example:
+      probe hub export --out who-int.zip --site who.int --since 2026-03-01
+    """
+    from probe.hub.export import ExportFilter, export_bundle
+
+    filt = ExportFilter(host=host, asn=asn, since=since, until=until, limit=limit)
+    with _connect(hub_settings(config_path, database=database)) as conn:
+        try:
+            summary = export_bundle(conn, out, filt=filt)
+        except OSError as exc:
+            raise HubError(f"cannot write the bundle {out}: {exc.strerror or exc}") from exc
+    click.echo(f"wrote {out}: {summary.links} measurements from {summary.probes} probe(s)")
+
+
+@hub_group.command("verify")
+@click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def verify_command(bundle: Path) -> None:
+    """Check a hub bundle offline: every link's hashes and its probe's signature, per probe.
+
+    Exit status 1 if anything fails to verify.
+
+    \b
+    Example:
+      probe hub verify who-int.zip
+    """
+    from probe.hub.export import verify_bundle
+
+    failed = False
+    for check in verify_bundle(bundle):
+        state = "FAILED" if check.failures else "ok"
+        revoked = " (key revoked on the hub)" if check.revoked else ""
+        click.echo(f"{state}: {check.name}{revoked} {check.key_fingerprint}: {check.links} links verified, "
+                   f"{check.segments} chain segment(s)")
+        for failure in check.failures[:10]:
+            click.echo(f"  {failure}")
+        failed = failed or bool(check.failures)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
 @click.command("upload")
 @click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
               help=f"The store to upload from (default: {_DEFAULT_STORE_HINT}).")

@@ -11,6 +11,7 @@ import json
 import select
 import socket
 import threading
+import zipfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from probe.hub.upload import join_hub, upload_all
 from probe.hub.wire import UploadBatch
 from probe.store import Store
 from probe.store.outbox import add_hub, hubs
-from tests.hub.conftest import Hub, TempPostgres, Volunteer, make_volunteer
+from tests.hub.conftest import Hub, TempPostgres, Volunteer, make_volunteer, probe_cli
 from tests.hub.test_hub_enrol_upload import batch_of, post, upload
 
 
@@ -226,3 +227,29 @@ def test_a_probe_whose_clock_is_two_days_off_is_kept_and_flagged_when_ahead(make
     assert "POST /api" not in hub.log()
     columns = hub.sql("SELECT column_name FROM information_schema.columns WHERE table_schema = 'public'")
     assert not [c for (c,) in columns if c == "ip" or "addr" in c or "client" in c]
+
+
+def test_an_advocates_bundle_of_two_probes_verifies_offline_and_names_both(make_hub: Any, tmp_path: Path) -> None:
+    hub = make_hub()
+    almaty, astana = make_volunteer(tmp_path / "almaty"), make_volunteer(tmp_path / "astana")
+    for v, name in ((almaty, "Almaty 3"), (astana, "Astana 1")):
+        v.measure(2)
+        enrol(hub, v, name=name)
+        assert upload(v)[0].sent == 12
+    out = tmp_path / "bundle.zip"
+    done = probe_cli("hub", "export", "--database", hub.database, "--out", str(out), "--site", "rferl.org")
+    assert done.returncode == 0 and "4 measurements from 2 probe(s)" in done.stdout, done.stderr
+    checked = probe_cli("hub", "verify", str(out))
+    assert checked.returncode == 0, checked.stdout
+    assert "ok: Almaty 3" in checked.stdout and "ok: Astana 1" in checked.stdout
+    assert "2 links verified, 2 chain segment(s)" in checked.stdout  # a site filter selects a segment
+    # One changed byte in one record: that probe fails, named; nothing else is affected.
+    with zipfile.ZipFile(out) as zf:
+        entries = {n: zf.read(n) for n in zf.namelist()}
+    name = next(n for n in entries if n.startswith("links/"))
+    entries[name] = entries[name].replace(b"rferl.org", b"rferl.orq", 1)
+    with zipfile.ZipFile(out, "w") as zf:
+        for n, data in entries.items():
+            zf.writestr(n, data)
+    checked = probe_cli("hub", "verify", str(out))
+    assert checked.returncode == 1 and "FAILED" in checked.stdout and "record_sha256" in checked.stdout
