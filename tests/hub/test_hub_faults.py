@@ -11,8 +11,8 @@ import json
 import select
 import socket
 import threading
-import zipfile
 import time
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
