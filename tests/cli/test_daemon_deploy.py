@@ -20,7 +20,7 @@ from probe.config import parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-UNITS = ("probe.service", "probe-control.service")
+UNITS = ("probe.service", "probe-control.service", "probe-hub.service")
 INSTALLED_BINARY = "/opt/probe/venv/bin/probe"
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed "
