@@ -10,6 +10,8 @@ link and the record's schema before storing it. Figures printed, never asserted:
     measurements        stored on the hub (counted in PostgreSQL afterwards)
     ingest_per_s        measurements / wall seconds from the first upload to the last answer
     latest_query_ms     median of 20 runs of the page's "latest verdict per site × network" query
+    ingest_cpu_us_per_measurement   CPU of the hub's workers and PostgreSQL per measurement (from
+                        /proc): on a shared machine the wall-clock rate says more about the neighbours
     export_s            `probe hub export` of the newest --export measurements into one bundle
     export_peak_rss_mb  that export process's peak RSS (kernel rusage)
 
@@ -23,7 +25,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -133,7 +134,8 @@ def start_hub(database: str, port: int, workers: int, folder: Path) -> subproces
     config.write_text(f'[hub]\ndatabase = "{database}"\nlisten = "127.0.0.1:{port}"\nworkers = {workers}\n'
                       'max_concurrency = 64\npool_size = 8\nretry_after = 1\n')
     hub = subprocess.Popen([sys.executable, "-m", "probe", "hub", "serve", "--config", str(config)],
-                           stdout=subprocess.DEVNULL, stderr=(folder / "hub.log").open("wb"), cwd=ROOT)
+                           stdout=subprocess.DEVNULL, stderr=(folder / "hub.log").open("wb"), cwd=ROOT,
+                           start_new_session=True)
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -143,16 +145,39 @@ def start_hub(database: str, port: int, workers: int, folder: Path) -> subproces
     raise SystemExit("the hub did not start: " + (folder / "hub.log").read_text())
 
 
+EXPORT = """
+import resource, sys
+from probe.cli.main import cli
+try:
+    cli.main(args=sys.argv[1:], standalone_mode=False)
+finally:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
 def export_figures(database: str, folder: Path, count: int) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of `probe hub export` of the newest `count` measurements."""
+    """Wall seconds and peak RSS (MB, the export process's own) of `probe hub export` of `count` measurements."""
     out = folder / "bundle.zip"
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "probe", "hub", "export", "--database", database, "--limit",
+    done = subprocess.run([sys.executable, "-c", EXPORT, "hub", "export", "--database", database, "--limit",
                            str(count), "--out", str(out)], capture_output=True, text=True, cwd=ROOT, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit("export failed: " + done.stderr)
-    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return wall, int(done.stderr.strip().splitlines()[-1]) / 1024
+
+
+def cpu_seconds(*pgids: int) -> float:
+    """CPU (user + system) of every live process in these process groups: the hub's workers, PostgreSQL."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) in pgids:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -177,9 +202,12 @@ def main() -> None:
         hub = start_hub(database, port, args.workers, folder)
         url = f"http://127.0.0.1:{port}"
         asyncio.run(enrol(url, database, [pem for _, pem, _ in made]))
+        pg_group = os.getpgid(int((pg.data / "postmaster.pid").read_text().split()[0]))
+        cpu_before = cpu_seconds(hub.pid, pg_group)
         started = time.perf_counter()
         busy = asyncio.run(upload(url, [files for _, _, files in made]))
         wall = time.perf_counter() - started
+        cpu = cpu_seconds(hub.pid, pg_group) - cpu_before
         with psycopg.connect(database, autocommit=True) as conn:
             stored = int(conn.execute("SELECT count(*) FROM links").fetchone()[0])  # type: ignore[index]
             conn.execute("ANALYZE")
@@ -191,6 +219,9 @@ def main() -> None:
         export_s, export_rss = export_figures(database, folder, args.export) if args.export else (0.0, 0.0)
         figures = {"measurements": stored, "probes": args.probes, "hub_workers": args.workers,
                    "ingest_s": round(wall, 2), "ingest_per_s": round(stored / wall, 1), "busy_answers": busy,
+                   # CPU the hub and PostgreSQL spent per measurement, and the rate 2 idle cores would give
+                   "ingest_cpu_us_per_measurement": round(cpu / stored * 1e6, 1),
+                   "ingest_per_s_on_2_idle_cores": round(2 * stored / cpu, 1) if cpu else None,
                    "latest_rows": len(rows), "latest_query_ms": round(statistics.median(times), 2),
                    "export_measurements": min(args.export, stored), "export_s": round(export_s, 2),
                    "export_peak_rss_mb": round(export_rss, 1), "cpus": os.cpu_count(),

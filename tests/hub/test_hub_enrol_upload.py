@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ from probe.models.canonical import chain_hash, sha256_hex
 from probe.store import Store
 from probe.store.outbox import backlog, hubs
 from tests.hub.conftest import Hub, Volunteer, make_volunteer, probe_cli
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def joined(hub: Hub, volunteer: Volunteer, name: str = "Almaty 3") -> None:
@@ -76,6 +80,10 @@ def test_a_joined_probe_uploads_everything_once_and_a_replay_stores_nothing(make
     page = httpx.get(hub.url + "/").text
     assert "rferl.org" in page and "AS9198" in page and "http.blockpage" in page and "Almaty 3" in page
     assert "<script" not in page
+    dom = subprocess.run([CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          "--blink-settings=scriptEnabled=false", f"--user-data-dir={volunteer.key.parent / 'chr'}",
+                          "--dump-dom", hub.url + "/"], capture_output=True, text=True, timeout=120, check=False)
+    assert "<td>rferl.org</td><td>AS9198</td>" in dom.stdout, dom.stderr[-500:]  # rendered without JavaScript
     status = probe_cli("status", "--store", str(volunteer.store), env=volunteer.env())
     assert "backlog 0" in status.stdout and "last success" in status.stdout, status.stdout
 
