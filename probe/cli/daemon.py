@@ -273,8 +273,3 @@ def _configured_store(config_path: Path | None) -> Path:
     store = load_config(path, check_files=False).store
     assert store is not None
     return store
-
-
-def register(group: click.Group) -> None:
-    for command in (daemon_command, status_command, config_group, prune_command):
-        group.add_command(command)

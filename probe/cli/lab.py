@@ -214,7 +214,3 @@ def _this_program() -> str:
     if argv0 is not None and argv0.name == "probe":
         return str(argv0)
     return f"{sys.executable} -m probe"
-
-
-def register(group: click.Group) -> None:
-    group.add_command(lab_group)

@@ -101,8 +101,3 @@ def _print_human(mid: str, record: dict[str, object], verdict: dict[str, object]
 
     console = Console()
     console.print(render_measurement(mid, record, verdict, link))
-
-
-def register(group: click.Group) -> None:
-    group.add_command(results_command)
-    group.add_command(show_command)

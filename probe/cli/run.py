@@ -192,7 +192,3 @@ def _json_line(outcome: RunOutcome) -> dict[str, Any]:
             "verdict": outcome.verdict.model_dump(mode="json") if outcome.verdict else None,
             "chain_hash": outcome.entry.chain_hash,
             "measurement": json.loads(outcome.entry.record)}
-
-
-def register(group: click.Group) -> None:
-    group.add_command(run_command)
