@@ -305,7 +305,3 @@ def _configured_key(config_path: Path | None) -> Path | None:
         return None
     return load_config(path, check_files=False).key
 
-
-def register(group: click.Group) -> None:
-    group.add_command(hub_group)
-    group.add_command(upload_command)
