@@ -145,13 +145,16 @@ def start_hub(database: str, port: int, workers: int, folder: Path) -> subproces
     raise SystemExit("the hub did not start: " + (folder / "hub.log").read_text())
 
 
+# The export's own peak: VmHWM of its own address space (getrusage's ru_maxrss would carry over the
+# benchmark's own peak, which Linux keeps across fork and exec).
 EXPORT = """
-import resource, sys
+import sys
 from probe.cli.main import cli
 try:
     cli.main(args=sys.argv[1:], standalone_mode=False)
 finally:
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
+    print(hwm, file=sys.stderr)
 """
 
 

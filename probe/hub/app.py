@@ -3,6 +3,8 @@
     POST /api/v1/join    a one-time token and a public key → the probe's name (403: token refused)
     POST /api/v1/links   a batch of signed chain links → what was stored (see probe.hub.wire)
     GET  /               the latest verdict per site × network (server-rendered, no JavaScript)
+    GET  /site?host=H    one site's timeline: day × network × label, with how many probes saw it
+    GET  /bundle?site=H  one site's bundle (probe.hub.export), every probe's signed links
     GET  /healthz        "ok" when the database answers
 
 Every answer to a bad request is one JSON line `{"error": ...}` with a fitting status: 400 malformed,
@@ -59,7 +61,9 @@ def create_app(*, settings: HubSettings, log: Log) -> ASGIApp:
     routes = [Route("/api/v1/links", hub.upload, methods=["POST"]),
               Route("/api/v1/join", hub.join, methods=["POST"]),
               Route("/healthz", hub.health, methods=["GET"]),
-              Route("/", hub.page, methods=["GET"])]
+              Route("/", hub.page, methods=["GET"]),
+              Route("/site", hub.site, methods=["GET"]),
+              Route("/bundle", hub.bundle, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan)
     return ConcurrencyLimit(app, limit=settings.max_concurrency, retry_after=settings.retry_after)
 
@@ -183,6 +187,12 @@ class _Hub:
                                      headers={"Retry-After": str(self.settings.retry_after)})
         return PlainTextResponse("ok")
 
+    async def site(self, request: Request) -> Response:
+        return await _site_page(self, request)
+
+    async def bundle(self, request: Request) -> Response:
+        return await _site_bundle(self, request)
+
     async def page(self, request: Request) -> Response:
         from probe.hub.page import read_page, render_page
 
@@ -193,6 +203,52 @@ class _Hub:
             return PlainTextResponse("the hub's database is not answering; try again later", status_code=503,
                                      headers={"Retry-After": str(self.settings.retry_after)})
         return HTMLResponse(render_page(data))
+
+
+async def _site_page(hub: _Hub, request: Request) -> Response:
+    from probe.hub.page import read_timeline, render_timeline
+
+    host = request.query_params.get("host", "")[:253]
+    try:
+        async with hub.pool.connection(timeout=10.0) as conn:
+            rows = await read_timeline(conn, host=host)
+    except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
+        return PlainTextResponse("the hub's database is not answering; try again later", status_code=503,
+                                 headers={"Retry-After": str(hub.settings.retry_after)})
+    return HTMLResponse(render_timeline(host, rows))
+
+
+async def _site_bundle(hub: _Hub, request: Request) -> Response:
+    """One site's bundle, written to a temporary file by the streaming exporter, sent, then removed."""
+    import tempfile
+    from pathlib import Path
+
+    from starlette.background import BackgroundTask
+    from starlette.responses import FileResponse
+
+    from probe.hub.export import ExportFilter, export_bundle
+
+    host = request.query_params.get("site", "")[:253].lower()
+    if not host:
+        return _error("name a site: /bundle?site=who.int", 400)
+    folder = Path(tempfile.mkdtemp(prefix="probe-hub-bundle-"))
+    out = folder / "bundle.zip"
+
+    def write() -> None:
+        with psycopg.connect(hub.settings.database, autocommit=True, connect_timeout=10) as conn:
+            export_bundle(conn, out, filt=ExportFilter(host=host))
+
+    def cleanup() -> None:
+        out.unlink(missing_ok=True)
+        folder.rmdir()
+
+    try:
+        await run_in_threadpool(write)
+    except psycopg.OperationalError:
+        cleanup()
+        return _busy(hub.settings.retry_after, "the hub's database is not answering")
+    safe = "".join(c if c.isalnum() or c in ".-" else "_" for c in host)
+    return FileResponse(out, media_type="application/zip", filename=f"{safe}.zip", background=BackgroundTask(cleanup))
 
 
 def _one_key(batch: UploadBatch) -> str:

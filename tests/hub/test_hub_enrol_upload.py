@@ -83,7 +83,7 @@ def test_a_joined_probe_uploads_everything_once_and_a_replay_stores_nothing(make
     dom = subprocess.run([CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                           "--blink-settings=scriptEnabled=false", f"--user-data-dir={volunteer.key.parent / 'chr'}",
                           "--dump-dom", hub.url + "/"], capture_output=True, text=True, timeout=120, check=False)
-    assert "<td>rferl.org</td><td>AS9198</td>" in dom.stdout, dom.stderr[-500:]  # rendered without JavaScript
+    assert 'rferl.org</a></td><td>AS9198</td>' in dom.stdout, dom.stderr[-500:]  # rendered without JavaScript
     status = probe_cli("status", "--store", str(volunteer.store), env=volunteer.env())
     assert "backlog 0" in status.stdout and "last success" in status.stdout, status.stdout
 
@@ -176,3 +176,15 @@ def test_the_daemon_uploads_after_each_run_and_backs_off_from_a_hub_that_is_down
     asyncio.run(after_runs())
     assert [(line["status"], line["sent"]) for line in lines] == [("ok", 6), ("failed", 0)]
     assert hub.sql("SELECT count(*) FROM links")[0][0] == 6
+
+
+def test_hub_check_validates_the_hub_section_and_reaches_the_database(hub_db: str, tmp_path: Path) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text(f'[hub]\ndatabase = "{hub_db}"\nmax_concurency = 3\n')
+    bad = probe_cli("hub", "check", "--config", str(config))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "hub.max_concurency: unknown key" in bad.stderr
+    config.write_text(f'[hub]\ndatabase = "{hub_db}"\nbody_timeout = "5s"\n')
+    good = probe_cli("hub", "check", "--config", str(config))
+    assert good.returncode == 0 and "valid; database reachable" in good.stdout and "0001_probes_links" in good.stdout
+    away = probe_cli("hub", "check", "--database", "host=/nonexistent dbname=x")
+    assert away.returncode == 2 and away.stderr.startswith("error: cannot use the hub's database")

@@ -243,6 +243,13 @@ def test_an_advocates_bundle_of_two_probes_verifies_offline_and_names_both(make_
     assert checked.returncode == 0, checked.stdout
     assert "ok: Almaty 3" in checked.stdout and "ok: Astana 1" in checked.stdout
     assert "2 links verified, 2 chain segment(s)" in checked.stdout  # a site filter selects a segment
+    timeline = httpx.get(hub.url + "/site", params={"host": "rferl.org"}).text
+    # Two days (the rounds straddle midnight UTC), each with 2 measurements from 2 probes.
+    assert timeline.count("<td>AS9198</td><td class=l>http.blockpage</td><td>2</td><td>2</td>") == 2, timeline
+    download = httpx.get(hub.url + "/bundle", params={"site": "rferl.org"}, timeout=60)
+    assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
+    (tmp_path / "page.zip").write_bytes(download.content)
+    assert probe_cli("hub", "verify", str(tmp_path / "page.zip")).stdout.count("ok: ") == 2
     # One changed byte in one record: that probe fails, named; nothing else is affected.
     with zipfile.ZipFile(out) as zf:
         entries = {n: zf.read(n) for n in zf.namelist()}
