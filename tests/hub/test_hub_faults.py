@@ -21,7 +21,8 @@ import httpx
 
 from probe.evidence.keys import load_private_key, public_key_pem
 from probe.hub.upload import join_hub, upload_all
-from probe.hub.wire import UploadBatch
+from probe.hub.wire import ChainLink, UploadBatch
+from probe.models.canonical import chain_hash, sha256_hex
 from probe.store import Store
 from probe.store.outbox import add_hub, hubs
 from tests.hub.conftest import Hub, TempPostgres, Volunteer, make_volunteer, probe_cli
@@ -260,3 +261,25 @@ def test_an_advocates_bundle_of_two_probes_verifies_offline_and_names_both(make_
             zf.writestr(n, data)
     checked = probe_cli("hub", "verify", str(out))
     assert checked.returncode == 1 and "FAILED" in checked.stdout and "record_sha256" in checked.stdout
+
+
+def test_a_signed_verdict_link_is_accepted_and_its_label_shown_as_signed(make_hub: Any, volunteer: Volunteer) -> None:
+    """The chain gets a second kind of link (chained verdicts): the hub takes any kind, checked the same way."""
+    hub = make_hub()
+    volunteer.measure(1)
+    fp = enrol(hub, volunteer)
+    links = batch_of(volunteer)
+    blockpage = next(link for link in links if "rferl.org" in link.record)
+    record = json.dumps({"label": "http.blockpage", "measurement_id": json.loads(blockpage.record)["measurement_id"],
+                         "rules_version": "test"}, sort_keys=True, separators=(",", ":"))
+    rec = sha256_hex(record.encode())
+    link_hash = chain_hash(links[-1].chain_hash, rec)
+    signature = load_private_key(volunteer.key).sign(link_hash.encode()).hex()
+    verdict = ChainLink(seq=links[-1].seq + 1, kind="verdict", record=record, record_sha256=rec,
+                        prev_hash=links[-1].chain_hash, chain_hash=link_hash, signature=signature, key_fingerprint=fp)
+    answer = post(hub, [*links, verdict])
+    assert answer.status_code == 200 and answer.json()["accepted"] == 7 and answer.json()["gaps"] == 0
+    assert hub.sql("SELECT label, label_signed FROM latest WHERE host = 'rferl.org'") == [("http.blockpage", True)]
+    forged = verdict.model_copy(update={"seq": verdict.seq + 1, "prev_hash": link_hash,
+                                        "chain_hash": chain_hash(link_hash, rec)})  # signature of another link
+    assert post(hub, [forged]).status_code == 422
