@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from probe.addresses.readings import IPAddress, parse, read
+from probe.addresses.readings import IPAddress, address, parse, read
 from probe.addresses.views import escaped_runs, wide_runs
 
 __all__ = ["IPAddress", "Predicate", "find", "find_bytes", "parse", "replace", "replace_bytes"]
@@ -42,29 +42,34 @@ class _Hit:
     ips: tuple[IPAddress, ...]
 
 
-def _plain(text: str, extended: bool) -> Iterator[tuple[int, int, list[IPAddress]]]:
+def _plain(text: str, extended: bool) -> Iterator[tuple[int, int, list[int]]]:
     yield from read(text, extended=extended)
     for run in escaped_runs(text):
         for a, b, ips in read(run.text, extended=extended):
-            yield run.starts[a], run.ends[b - 1], ips
+            yield (*run.span(a, b), ips)
 
 
 def _hits(text: str, wanted: Predicate | None) -> list[_Hit]:
     """Every spelling in `text` of an address `wanted` says yes to (any address when None), in order."""
-    verdicts: dict[IPAddress, bool] = {}
+    known: dict[int, IPAddress | None] = {}  # code → the address when wanted, None when not
 
-    def chosen(ips: list[IPAddress]) -> tuple[IPAddress, ...]:
-        if wanted is None:
-            return tuple(dict.fromkeys(ips))
-        for ip in ips:
-            if ip not in verdicts:
-                verdicts[ip] = wanted(ip)
-        return tuple(ip for ip in dict.fromkeys(ips) if verdicts[ip])
+    def chosen(codes: list[int]) -> tuple[IPAddress, ...]:
+        out: list[IPAddress] = []
+        for code in codes:
+            if code not in known:
+                ip = address(code)
+                known[code] = ip if wanted is None or wanted(ip) else None
+            ip_or_none = known[code]
+            if ip_or_none is not None and ip_or_none not in out:
+                out.append(ip_or_none)
+        return tuple(out)
 
     extended = wanted is not None
     hits = [_Hit(s, e, 1, ips) for s, e, found in _plain(text, extended) if (ips := chosen(found))]
     for run in wide_runs(text):
         for a, b, found in _plain(run.text, extended):
+            if run.keep == "head" and a or run.keep == "tail" and b < len(run.text):
+                continue  # read in the other byte order, where this character is not
             if ips := chosen(found):
                 hits.append(_Hit(run.first + run.step * a, run.first + run.step * (b - 1) + 1, run.step, ips))
     hits.sort(key=lambda h: (h.start, -h.end))

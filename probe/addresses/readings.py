@@ -27,7 +27,10 @@ import re
 from collections.abc import Iterator
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Reading = tuple[int, int, list[IPAddress]]  # start, end, the addresses that stretch spells
+# An address as one int, cheap to make, hash and compare: IPv4 as its value, IPv6 as its value + V6.
+# The caller turns a code into an address (`address`) once per distinct code.
+V6 = 1 << 128
+Reading = tuple[int, int, list[int]]  # start, end, the codes of the addresses that stretch spells
 
 # Hex groups joined by at least two colons, optionally ending in a dotted quad. Not glued to a word
 # ("std::vector", "ab:cd:ef" are no addresses), but a colon may come before ("REMOTE_ADDR:2001:db8::7")
@@ -48,8 +51,7 @@ _LITERAL_NET = re.compile(r"\.[iI][pP][vV]6-[lL][iI][tT][eE][rR][aA][lL]\.[nN][e
 _LITERAL_NET_HOST = re.compile(r"([0-9A-Fa-f-]{2,39})(?:[sS][0-9A-Za-z]+)?")
 _WORD = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _HEXDIGITS = frozenset("0123456789ABCDEFabcdef")
-_V6_MAX = 1 << 128
-_NAT64 = int(ipaddress.IPv6Address("64:ff9b::"))
+_NAT64 = int(ipaddress.IPv6Address("64:ff9b::")) >> 32
 
 
 @functools.lru_cache(maxsize=4096)  # pages repeat the same tokens; parsing is the costly part
@@ -72,14 +74,29 @@ def parse(text: str) -> IPAddress | None:
     return ip
 
 
+def address(code: int) -> IPAddress:
+    return ipaddress.IPv6Address(code - V6) if code >= V6 else ipaddress.IPv4Address(code)
+
+
+def _code(ip: IPAddress) -> int:
+    return int(ip) + V6 if isinstance(ip, ipaddress.IPv6Address) else int(ip)
+
+
+def _v6_code(value: int) -> list[int]:
+    """An IPv6 value as codes: IPv4-mapped is the IPv4 address; unspecified is nobody's."""
+    if value >> 32 == 0xFFFF:
+        return [value & 0xFFFFFFFF] if value & 0xFFFFFFFF else []
+    return [value + V6] if value else []
+
+
 def read(text: str, *, extended: bool) -> Iterator[Reading]:
     """Every stretch of `text` that spells an address, with what it spells (IPv6 first: it may end in
     a dotted quad, which is then not read again on its own)."""
     taken: list[tuple[int, int]] = []
-    for start, end, ips in _v6_literals(text):
+    for start, end, codes in _v6_literals(text):
         taken.append((start, end))
-        yield start, end, [*ips, *_embedded(ips)] if extended else ips
-    if extended:
+        yield start, end, [*codes, *_embedded(codes)] if extended else codes
+    if extended and ("arpa" in text or "ARPA" in text or "literal" in text.lower()):
         yield from _reverse_names(text)
     yield from _numbers(text, taken, extended)
 
@@ -104,29 +121,29 @@ def _v6_literals(text: str) -> Iterator[Reading]:
                 ip = parse(span)
             if ip is None:
                 continue
-            ips = [ip]
+            codes = [_code(ip)]
             tail = _DOTTED_TAIL.search(span)
             if isinstance(ip, ipaddress.IPv6Address) and tail is not None:
                 embedded = parse(tail.group(0))  # NAT64 "64:ff9b::a.b.c.d", "::a.b.c.d": that IPv4 address too
                 if embedded is not None:
-                    ips.append(embedded)
-            yield start, match.end(), ips
+                    codes.append(_code(embedded))
+            yield start, match.end(), codes
 
 
-def _embedded(ips: list[IPAddress]) -> list[IPAddress]:
+def _embedded(codes: list[int]) -> list[int]:
     """The IPv4 address an IPv6 one carries in hex: NAT64, IPv4-compatible, 6to4, Teredo's client."""
-    out: list[IPAddress] = []
-    for ip in ips:
-        if not isinstance(ip, ipaddress.IPv6Address):
+    out: list[int] = []
+    for code in codes:
+        if code < V6:
             continue
-        value = int(ip)
-        if value >> 32 in (0, _NAT64 >> 32):
-            out.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
-        if ip.sixtofour is not None:
-            out.append(ip.sixtofour)
-        if ip.teredo is not None:
-            out.append(ip.teredo[1])
-    return [ip for ip in out if not ip.is_unspecified]
+        value = code - V6
+        if value >> 32 in (0, _NAT64):
+            out.append(value & 0xFFFFFFFF)
+        if value >> 112 == 0x2002:
+            out.append((value >> 80) & 0xFFFFFFFF)
+        if value >> 96 == 0x20010000:
+            out.append(~value & 0xFFFFFFFF)
+    return [c for c in out if c]
 
 
 def _numbers(text: str, taken: list[tuple[int, int]], extended: bool) -> Iterator[Reading]:
@@ -141,20 +158,20 @@ def _numbers(text: str, taken: list[tuple[int, int]], extended: bool) -> Iterato
         sep = match.group(1)
         if sep is None:
             if extended and _whole_token(text, start, end):
-                ips = _number_readings(match.group(0))
-                if ips:
-                    yield start, end, ips
+                codes = _number_readings(match.group(0))
+                if codes:
+                    yield start, end, codes
             continue
         if not _quad_bounded(text, start, end, sep):
             continue
         if not extended:
             ip = parse(match.group(0)) if sep == "." else None
             if ip is not None:
-                yield start, end, [ip]
+                yield start, end, [_code(ip)]
             continue
-        ips = _quad_readings(match.group(0).split(sep), backwards=_goes_on_as_a_name(text, end))
-        if ips:
-            yield start, end, ips
+        codes = _quad_readings(match.group(0), sep, _goes_on_as_a_name(text, end))
+        if codes:
+            yield start, end, codes
 
 
 def _quad_bounded(text: str, start: int, end: int, sep: str) -> bool:
@@ -191,39 +208,39 @@ def _part_values(part: str) -> list[int]:
     return values
 
 
-def _quad_readings(parts: list[str], *, backwards: bool) -> list[IPAddress]:
-    choices = [_part_values(p) for p in parts]
-    if not all(choices):
-        return []
-    readings = [[c[0] for c in choices], [c[-1] for c in choices]]  # all decimal; all octal where it can be
-    out: list[IPAddress] = []
-    for octets in readings:
-        if all(0 <= o <= 255 for o in octets) and len(octets) == 4:
-            for packed in (bytes(octets), bytes(octets[::-1])) if backwards else (bytes(octets),):
-                ip = ipaddress.IPv4Address(packed)
-                if not ip.is_unspecified and ip not in out:
-                    out.append(ip)
+@functools.lru_cache(maxsize=8192)
+def _quad_readings(token: str, sep: str, backwards: bool) -> list[int]:
+    parts = token.split(sep)
+    if "x" not in token and "X" not in token and all(p[0] != "0" or len(p) == 1 for p in parts):
+        readings = [[int(p) for p in parts]]  # the common case: plain decimal
+    else:
+        choices = [_part_values(p) for p in parts]
+        if not all(choices):
+            return []
+        readings = [[c[0] for c in choices], [c[-1] for c in choices]]  # all decimal; octal where it can be
+    out: list[int] = []
+    for a, b, c, d in readings:
+        if a <= 255 and b <= 255 and c <= 255 and d <= 255:
+            for code in ((a << 24 | b << 16 | c << 8 | d), (d << 24 | c << 16 | b << 8 | a))[:2 if backwards else 1]:
+                if code and code not in out:
+                    out.append(code)
     return out
 
 
-def _number_readings(token: str) -> list[IPAddress]:
+def _number_readings(token: str) -> list[int]:
     if token[1:2] in ("x", "X"):
         if token[0] != "0":
             return []
-        value, bits = int(token[2:], 16), 4 * len(token[2:])
-        values = [(value, bits <= 32)]
+        values = [(int(token[2:], 16), len(token) - 2 <= 8)]
     else:
         values = [(int(token), int(token) < 1 << 32)]
         if token[0] == "0" and not set(token) & {"8", "9"}:
             values.append((int(token, 8), int(token, 8) < 1 << 32))
-    out: list[IPAddress] = []
+    out: list[int] = []
     for value, v4 in values:
-        if not 0 < value < _V6_MAX:
-            continue
-        ip: IPAddress = ipaddress.IPv4Address(value) if v4 else ipaddress.IPv6Address(value)
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        out += [ip, *_embedded([ip])]
+        if 0 < value < V6:
+            codes = [value] if v4 else _v6_code(value)
+            out += [*codes, *_embedded(codes)]
     return out
 
 
@@ -233,9 +250,8 @@ def _reverse_names(text: str) -> Iterator[Reading]:
         start = match.start() - 64
         if start >= 0 and _NIBBLES.fullmatch(text, start, match.start()):
             nibbles = text[start:match.start()].replace(".", "")[::-1]
-            ip = parse(":".join(nibbles[i:i + 4] for i in range(0, 32, 4)))
-            if ip is not None:
-                yield start, match.end(), [ip, *_embedded([ip])]
+            codes = _v6_code(int(nibbles, 16))
+            yield start, match.end(), [*codes, *_embedded(codes)]
     for match in _LITERAL_NET.finditer(text):
         start = match.start()
         while start > max(0, match.start() - 60) and (text[start - 1] in _WORD or text[start - 1] == "-"):
@@ -244,4 +260,5 @@ def _reverse_names(text: str) -> Iterator[Reading]:
         if host is not None:
             ip = parse(host.group(1).replace("-", ":"))
             if ip is not None:
-                yield start, match.end(), [ip, *_embedded([ip])]
+                codes = [_code(ip)]
+                yield start, match.end(), [*codes, *_embedded(codes)]

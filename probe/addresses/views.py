@@ -27,6 +27,11 @@ from dataclasses import dataclass
 _ESCAPE = (r"%[0-9A-Fa-f]{2}|\\(?:u[0-9A-Fa-f]{4}|u\{[0-9A-Fa-f]{1,6}\}|x[0-9A-Fa-f]{2}|\\)"
            r"|&(?:#[0-9]{1,7};?|#[xX][0-9A-Fa-f]{1,6};?|(?:period|colon|lowbar|UnderBar|percnt|bsol|amp);)")
 _ESCAPES = re.compile(_ESCAPE)
+# A run starts only at an escape of an ASCII character: runs whose escapes are all of other characters
+# (percent-encoded Cyrillic, &#169;) read the same as the text around them, which is read anyway.
+_ASCII_ESCAPES = re.compile(r"%[0-7][0-9A-Fa-f]|\\(?:u00[0-7][0-9A-Fa-f]|u\{0*[0-7]?[0-9A-Fa-f]\}|x[0-7][0-9A-Fa-f]|\\)"
+                            r"|&(?:#0*(?:1[01][0-9]|12[0-7]|[0-9]{1,2})(?![0-9]);?|#[xX]0*[0-7]?[0-9A-Fa-f](?![0-9A-Fa-f]);?"
+                            r"|(?:period|colon|lowbar|UnderBar|percnt|bsol|amp);)")
 _RUN = re.compile(rf"(?:[0-9A-Za-z._:\-]|&amp;#[xX]?[0-9A-Fa-f]{{1,7}};?|{_ESCAPE})*")  # "&amp;#46;": twice encoded
 _RUN_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._:-")
 _NAMED = {"period": ".", "colon": ":", "lowbar": "_", "UnderBar": "_", "percnt": "%", "bsol": "\\", "amp": "&"}
@@ -35,24 +40,36 @@ _PRINTABLE = "\t\n\r\x20-\x7e"
 # A wide run starts at its first NUL: three units or more of NULs then one ASCII character.
 _WIDE = {2: re.compile(f"(?:\x00[{_PRINTABLE}]){{3,}}"), 4: re.compile(f"(?:\x00\x00\x00[{_PRINTABLE}]){{3,}}")}
 _PRINTABLE_SET = frozenset("\t\n\r" + "".join(chr(c) for c in range(0x20, 0x7F)))
+EDGE = 4096  # characters of a wide run read in its other byte order, at each end (see wide_runs)
 
 
-@dataclass(frozen=True)
 class Escaped:
-    """A decoded run: `text`, and for each of its characters the [start, end) it came from."""
+    """A decoded run: `text`; `span(a, b)` is where text[a:b] came from. Decoding is cheap and done for
+    every run; where each character came from is worked out only for the rare run that has a hit."""
 
-    text: str
-    starts: list[int]
-    ends: list[int]
+    def __init__(self, text: str, run: str, offset: int) -> None:
+        self.text = text
+        self._run = run
+        self._offset = offset
+        self._map: tuple[list[int], list[int]] | None = None
+
+    def span(self, a: int, b: int) -> tuple[int, int]:
+        if self._map is None:
+            self._map = _positions(self._run, self._offset)
+        starts, ends = self._map
+        return starts[a], ends[b - 1]
 
 
 @dataclass(frozen=True)
 class Wide:
-    """ASCII characters at `first`, `first + step`, …: `text` is `step`-wide text made narrow."""
+    """ASCII characters at `first`, `first + step`, …: `text` is `step`-wide text made narrow.
+    `keep` says which hits count: all, or only those touching its first ("head") or last ("tail")
+    character."""
 
     text: str
     first: int
     step: int
+    keep: str = "all"
 
 
 def escaped_runs(text: str) -> Iterator[Escaped]:
@@ -60,7 +77,7 @@ def escaped_runs(text: str) -> Iterator[Escaped]:
     if "%" not in text and "\\" not in text and "&" not in text:
         return
     covered = 0
-    for escape in _ESCAPES.finditer(text):
+    for escape in _ASCII_ESCAPES.finditer(text):
         if escape.start() < covered:
             continue
         start = escape.start()
@@ -68,14 +85,25 @@ def escaped_runs(text: str) -> Iterator[Escaped]:
             start -= 1
         end = _RUN.match(text, escape.start()).end()  # type: ignore[union-attr]  # matches the empty string
         covered = end
-        run = _decode(text[start:end], start)
-        if run is not None and any(c.isdigit() or c == ":" for c in run.text):
-            yield run
+        run = text[start:end]
+        decoded = run
+        for _ in range(_ROUNDS):
+            again = _ESCAPES.sub(_unescaped, decoded)
+            if again == decoded:
+                break
+            decoded = again
+        if decoded != run and any(c.isdigit() or c == ":" for c in decoded):
+            yield Escaped(decoded, run, start)
 
 
-def _decode(run: str, offset: int) -> Escaped | None:
+def _unescaped(match: re.Match[str]) -> str:
+    char = _unescape(match.group(0))
+    return match.group(0) if char is None else char
+
+
+def _positions(run: str, offset: int) -> tuple[list[int], list[int]]:
+    """For each character of the decoded run, the [start, end) in the text it came from."""
     text, starts, ends = run, list(range(offset, offset + len(run))), list(range(offset + 1, offset + len(run) + 1))
-    changed = False
     for _ in range(_ROUNDS):
         out: list[str] = []
         new_starts: list[int] = []
@@ -85,22 +113,20 @@ def _decode(run: str, offset: int) -> Escaped | None:
             char = _unescape(escape.group(0))
             if char is None:
                 continue
-            for i in range(last, escape.start()):
-                out.append(text[i])
-                new_starts.append(starts[i])
-                new_ends.append(ends[i])
+            out.append(text[last:escape.start()])
+            new_starts += starts[last:escape.start()]
+            new_ends += ends[last:escape.start()]
             out.append(char)
             new_starts.append(starts[escape.start()])
             new_ends.append(ends[escape.end() - 1])
             last = escape.end()
         if last == 0:
             break
-        for i in range(last, len(text)):
-            out.append(text[i])
-            new_starts.append(starts[i])
-            new_ends.append(ends[i])
-        text, starts, ends, changed = "".join(out), new_starts, new_ends, True
-    return Escaped(text, starts, ends) if changed else None
+        out.append(text[last:])
+        new_starts += starts[last:]
+        new_ends += ends[last:]
+        text, starts, ends = "".join(out), new_starts, new_ends
+    return starts, ends
 
 
 def _unescape(escape: str) -> str | None:
@@ -119,17 +145,28 @@ def _unescape(escape: str) -> str | None:
 
 
 def wide_runs(text: str) -> Iterator[Wide]:
-    """Every stretch of ASCII in 2- or 4-byte code units, read in both byte orders."""
+    """Every stretch of ASCII in 2- or 4-byte code units, read in both byte orders.
+
+    The two orders read the same characters but at the ends: little-endian may add the character
+    before the first NUL and drop the last one (which may really be half of a non-ASCII unit, such
+    as Cyrillic "а", 0x04 0x30 = "0"). So the big-endian reading is the whole run, and the
+    little-endian one is read at its ends only, keeping the hits that touch the character only it has."""
     if "\x00" not in text:
         return
     for step, pattern in _WIDE.items():
         for match in pattern.finditer(text):
             start, end = match.span()
-            # Big-endian: the ASCII byte ends each unit the match is made of.
             yield Wide(text[start + step - 1:end:step], start + step - 1, step)
-            # Little-endian: the same characters, plus the one before the first NUL when it is ASCII,
-            # minus the last one unless NULs follow it.
             first = start - 1 if start and text[start - 1] in _PRINTABLE_SET else start + step - 1
             last = end - 1 if text[end:end + step - 1] == "\x00" * (step - 1) else end - 1 - step
-            if (first != start + step - 1 or last != end - 1) and last >= first:
+            if last < first or (first == start + step - 1 and last == end - 1):
+                continue
+            count = (last - first) // step + 1
+            if count <= 2 * EDGE:
                 yield Wide(text[first:last + 1:step], first, step)
+                continue
+            if first != start + step - 1:
+                yield Wide(text[first:first + EDGE * step:step], first, step, "head")
+            if last != end - 1:
+                tail = last - (EDGE - 1) * step
+                yield Wide(text[tail:last + 1:step], tail, step, "tail")
