@@ -20,6 +20,7 @@ from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.samples import Sample, accessible, blockpage, sample_set
 from probe.models import Artifact, ArtifactRef, HTTPHeader, HTTPResponse
 from probe.store import EntryFilter, Store
+from probe.store.own_addresses import OwnAddressMemory
 
 PROBE_IP = "203.0.113.77"
 
@@ -160,3 +161,15 @@ def test_a_spelling_of_another_address_does_not_block_the_export(tmp_path: Path)
     with Store.open(path) as store:
         export_bundle(store, tmp_path / "out.zip", key=KEY, filt=EntryFilter(), scrub_ips=(OWN_V4,))
     assert (tmp_path / "out.zip").exists()
+
+
+def test_a_long_spelling_across_a_read_boundary_is_still_found(tmp_path: Path) -> None:
+    """The leak check reads files in 1 MiB chunks with an overlap longer than any spelling it reads:
+    here an escaped address in UTF-32 (180 bytes) straddles the first boundary at every offset."""
+    from probe.evidence.bundle import _CHUNK, _file_contains
+
+    spelling = "&#49;&#57;&#50;&#46;&#48;&#46;&#50;&#46;&#50;".encode("utf-32-le")
+    for before in range(4, len(spelling), 8):
+        path = tmp_path / f"{before}.bin.txt"
+        path.write_bytes(b"x" * (_CHUNK - before) + spelling + b"x" * 100)
+        assert _file_contains(path, (OWN_V4,), OwnAddressMemory.empty()), before
