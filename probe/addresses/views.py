@@ -77,14 +77,12 @@ def escaped_runs(text: str) -> Iterator[Escaped]:
     if "%" not in text and "\\" not in text and "&" not in text:
         return
     covered = 0
-    for escape in _ASCII_ESCAPES.finditer(text):
-        if escape.start() < covered:
-            continue
+    while (escape := _ASCII_ESCAPES.search(text, covered)) is not None:
         start = escape.start()
         while start > covered and text[start - 1] in _RUN_CHARS:
             start -= 1
         end = _RUN.match(text, escape.start()).end()  # type: ignore[union-attr]  # matches the empty string
-        covered = end
+        covered = max(end, escape.end())
         run = text[start:end]
         decoded = run
         for _ in range(_ROUNDS):
