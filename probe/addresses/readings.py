@@ -96,7 +96,7 @@ def read(text: str, *, extended: bool) -> Iterator[Reading]:
     for start, end, codes in _v6_literals(text):
         taken.append((start, end))
         yield start, end, [*codes, *_embedded(codes)] if extended else codes
-    if extended and ("arpa" in text or "ARPA" in text or "literal" in text.lower()):
+    if extended and ("arpa" in (low := text.lower()) or "literal" in low):
         yield from _reverse_names(text)
     yield from _numbers(text, taken, extended)
 
