@@ -10,7 +10,7 @@ for this time, is recorded in the outbox (shown by `probe status`), and the next
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,10 +18,11 @@ import httpx
 
 from probe.errors import HubError
 from probe.hub.wire import ChainLink, JoinRequest, JoinResult, UploadBatch, UploadResult
-from probe.store.outbox import HubTarget, hubs, iter_pending, record_failure, record_success
+from probe.store.outbox import HubTarget, PendingLink, hubs, iter_pending, record_failure, record_success
 from probe.store.store import Store
 
 BATCH = 500
+BATCH_BYTES = 4 * 1024 * 1024  # well under the hub's default max_body (16 MiB): big records, smaller batches
 BUSY_RETRIES = 5
 BACKOFF_FIRST_S = 60.0
 BACKOFF_MAX_S = 6 * 3600.0
@@ -84,7 +85,7 @@ async def upload_all(store: Store, *, honour_backoff: bool = False, batch: int =
 
 async def _upload_one(store: Store, target: HubTarget, *, client: httpx.AsyncClient, batch: int) -> HubOutcome:
     outcome = HubOutcome(hub_url=target.hub_url)
-    for links in iter_pending(store, target, batch=batch):
+    for links in split_by_size(iter_pending(store, target, batch=batch)):
         body = UploadBatch(links=[ChainLink(seq=p.seq, kind=p.kind, record=p.record, record_sha256=p.record_sha256,
                                             prev_hash=p.prev_hash, chain_hash=p.chain_hash, signature=p.signature,
                                             key_fingerprint=p.key_fingerprint, label=p.label) for p in links])
@@ -100,6 +101,21 @@ async def _upload_one(store: Store, target: HubTarget, *, client: httpx.AsyncCli
     if outcome.sent == 0:
         record_success(store, hub_url=target.hub_url, acked_seq=target.acked_seq)  # reached: nothing to send
     return outcome
+
+
+def split_by_size(batches: Iterator[list[PendingLink]]) -> Iterator[list[PendingLink]]:
+    """Split batches so none carries much more than BATCH_BYTES of records (pages can be large)."""
+    for links in batches:
+        part: list[PendingLink] = []
+        size = 0
+        for link in links:
+            if part and size + len(link.record) > BATCH_BYTES:
+                yield part
+                part, size = [], 0
+            part.append(link)
+            size += len(link.record)
+        if part:
+            yield part
 
 
 async def _post(client: httpx.AsyncClient, url: str, body: str) -> UploadResult:

@@ -283,3 +283,16 @@ def test_a_signed_verdict_link_is_accepted_and_its_label_shown_as_signed(make_hu
     forged = verdict.model_copy(update={"seq": verdict.seq + 1, "prev_hash": link_hash,
                                         "chain_hash": chain_hash(link_hash, rec)})  # signature of another link
     assert post(hub, [forged]).status_code == 422
+
+
+def test_batches_are_cutsplit_by_size_so_large_records_never_exceed_the_hubs_body_limit() -> None:
+    from probe.hub.upload import BATCH_BYTES, split_by_size
+    from probe.store.outbox import PendingLink
+
+    def link(seq: int, size: int) -> PendingLink:
+        return PendingLink(seq, "measurement", "x" * size, "", "", "", "", "", None)
+
+    batches = list(split_by_size(iter([[link(i, 900_000) for i in range(1, 11)], [link(11, 10)]])))
+    assert [len(b) for b in batches] == [4, 4, 2, 1]
+    assert all(sum(len(p.record) for p in b) <= BATCH_BYTES for b in batches)
+    assert [p.seq for b in batches for p in b] == list(range(1, 12))  # order kept: the cursor moves in order
