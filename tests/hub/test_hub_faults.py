@@ -285,7 +285,7 @@ def test_a_signed_verdict_link_is_accepted_and_its_label_shown_as_signed(make_hu
     assert post(hub, [forged]).status_code == 422
 
 
-def test_batches_are_cutsplit_by_size_so_large_records_never_exceed_the_hubs_body_limit() -> None:
+def test_batches_are_cut_by_size_so_large_records_never_exceed_the_hubs_body_limit() -> None:
     from probe.hub.upload import BATCH_BYTES, split_by_size
     from probe.store.outbox import PendingLink
 
