@@ -42,10 +42,6 @@ from probe.hub.wire import JoinRequest, JoinResult, UploadBatch
 Log = Callable[[str], None]
 
 
-class TooBusy(Exception):
-    pass
-
-
 def create_app(*, settings: HubSettings, log: Log) -> ASGIApp:
     """The app with its own connection pool, opened and closed with the app's lifespan."""
     hub = _Hub(settings=settings, log=log)
@@ -141,7 +137,7 @@ class _Hub:
             return _error(exc.message, exc.status)
         except ValidationError as exc:
             return _error(_describe(exc), 400)
-        except (psycopg.OperationalError, psycopg_pool.PoolTimeout, TooBusy):
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
             return _busy(self.settings.retry_after, "the hub's database is not answering")
         if result.gaps or result.clock_ahead:
             self.log(f"{key_fp}: {result.gaps} gap(s), {result.clock_ahead} record(s) dated ahead of the hub")
