@@ -202,13 +202,11 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
 
 
 def _verify_store(store_path: Path, key_path: Path | None) -> Any:
-    from probe.evidence.verify_store import verify_store
+    from probe.evidence.verify_store import verify_store_file
 
     if store_path.suffix == ".zip":
         raise InputError(f"{store_path} looks like a bundle", hint=f"probe verify {store_path}")
-    public = _public_key(key_path)
-    with Store.open(store_path, create=False) as store:
-        return verify_store(store, public_key=public)
+    return verify_store_file(store_path, public_key=_public_key(key_path))
 
 
 def _public_key(key_path: Path | None) -> Any:
