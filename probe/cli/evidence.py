@@ -156,6 +156,9 @@ def export_command(out: Path, store_path: Path, key_path: Path | None, scrub_ips
                f"(seq {m.chain.first_seq}-{m.chain.last_seq}" + (f", {gaps} not selected" if gaps else "") + "), "
                f"{m.counts.artifacts_included} artifacts" +
                (f" ({m.counts.artifacts_pruned} pruned before export)" if m.counts.artifacts_pruned else ""))
+    if m.counts.unsigned_verdicts:
+        click.echo(f"{_n(m.counts.unsigned_verdicts, 'measurement')} exported without a verdict: theirs were made "
+                   "before verdicts were signed (run `probe reclassify` to sign new ones)")
     click.echo(f"signed by {m.key_fingerprint}")
     click.echo(f"check it with: probe verify {result.path}")
 

@@ -185,7 +185,7 @@ def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, f
     (root / mf.PUBLIC_KEY).write_bytes(public_key_pem(key.public_key()))
     seqs = [link.seq for link in p.all_links()]
     missing = sum(b - a + 1 for a, b in mf.gaps_of(seqs))
-    text = verify_text(count=len(seqs), version=__version__, created=created, first=seqs[0], last=seqs[-1],
+    text = verify_text(count=len(p.links), version=__version__, created=created, first=seqs[0], last=seqs[-1],
                        gaps=missing, fingerprint=fp)
     (root / mf.VERIFY_TXT).write_text(text, encoding="utf-8")
 
