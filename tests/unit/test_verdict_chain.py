@@ -190,3 +190,33 @@ def test_an_old_store_opens_and_its_verdicts_are_reported_unsigned(tmp_path: Pat
     assert result.ok, _fails(result)
     assert any("6 verdict(s) are unsigned: they were made before verdicts were chained" in str(f)
                for f in result.findings), [str(f) for f in result.findings]
+
+
+def test_an_old_store_exports_its_verdicts_unsigned_and_reclassify_signs_new_ones(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from probe.cli.main import cli
+
+    path = tmp_path / "old.sqlite"
+    _legacy_store(path)
+    key_path = tmp_path / "k"
+    key = generate_key(key_path)
+    with Store.open(path) as store:
+        # A signed measurement after the old ones, so the bundle is tied to the key.
+        m, a, v = sample_set(2)[6]
+        store.append(m, a, v, signer=load_signer(key_path))
+        made = export_bundle(store, tmp_path / "b.zip", key=key, filt=EntryFilter())
+    assert made.manifest.counts.unsigned_verdicts == 6  # never exported as signed
+    with zipfile.ZipFile(tmp_path / "b.zip") as zf:
+        stated = [json.loads(line) for line in zf.read(mf.VERDICTS).splitlines()]
+    assert sum(1 for row in stated if row["verdict"] is None) == 6
+    checked = verify_bundle(tmp_path / "b.zip")
+    assert checked.ok, _fails(checked)
+    result = CliRunner().invoke(cli, ["reclassify", "--store", str(path), "--key", str(key_path)])
+    assert result.exit_code == 0, result.output
+    assert "7 measurements reclassified" in result.output
+    with Store.open(path) as store:
+        after = verify_store(store, public_key=key.public_key())
+        assert all(store.verdict_links(e.measurement_id) for e in store.entries())
+    assert after.ok, _fails(after)
+    assert not any("are unsigned" in str(f) for f in after.findings)
