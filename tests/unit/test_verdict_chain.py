@@ -220,3 +220,25 @@ def test_an_old_store_exports_its_verdicts_unsigned_and_reclassify_signs_new_one
         assert all(store.verdict_links(e.measurement_id) for e in store.entries())
     assert after.ok, _fails(after)
     assert not any("are unsigned" in str(f) for f in after.findings)
+
+
+def test_links_check_on_their_own_as_the_hub_will(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from probe.evidence.verify_links import check_links
+
+    path, key, _ = _make(tmp_path)
+    with Store.open(path) as store:
+        links = list(store.links())
+    assert {link.kind for link in links} == {"key", "measurement", "verdict"}
+    clean = check_links(links, public_key=key.public_key())
+    assert clean.ok, _fails(clean)
+    # A verdict record rewritten (ok -> blockpage) with its hash and link recomputed: the signature fails.
+    victim = next(i for i, link in enumerate(links) if link.kind == "verdict" and '"label":"ok"' in link.record)
+    forged = links[victim].record.replace('"label":"ok"', '"label":"http.blockpage"')
+    rec = sha256_hex(forged.encode())
+    links[victim] = replace(links[victim], record=forged, record_sha256=rec,
+                            chain_hash=chain_hash(links[victim].prev_hash, rec))
+    text = _fails(check_links(links, public_key=key.public_key()))
+    assert f"verdict for measurement {links[victim].subject} (seq {links[victim].seq}): its signature does not " \
+           "match" in text, text
