@@ -18,21 +18,29 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from probe.evidence.keys import fingerprint
 from probe.evidence.verify_chain import LinkChecker
-from probe.evidence.verify_records import RecordCheck, link_label
+from probe.evidence.verify_records import MeasurementLookup, RecordCheck, link_label
 from probe.evidence.verify_result import VerifyResult
 from probe.models.canonical import sha256_hex
 from probe.models.chain import Link
 
 
 def check_links(links: Iterable[Link], *, public_key: Ed25519PublicKey | None, subject: str = "links",
-                whole_chain: bool = True) -> VerifyResult:
-    """Every problem with `links` (in seq order) as findings; `whole_chain`: they start at seq 1, no gaps."""
+                whole_chain: bool = True, earlier: MeasurementLookup | None = None) -> VerifyResult:
+    """Every problem with `links` (in seq order) as findings; `whole_chain`: they start at seq 1, no gaps.
+
+    `earlier` finds (seq, record hash) of a measurement stored before the batch, for its verdicts in it.
+    """
     result = VerifyResult(subject=subject)
     fp = fingerprint(public_key) if public_key is not None else None
     result.key_fingerprint = fp
     checker = LinkChecker(result, public_key, fp, whole_chain=whole_chain)
     measurements: dict[str, tuple[int, str]] = {}
-    records = RecordCheck(measurements.get, result, whole_chain=whole_chain)
+
+    def lookup(measurement_id: str) -> tuple[int, str] | None:
+        found = measurements.get(measurement_id)
+        return found if found is not None or earlier is None else earlier(measurement_id)
+
+    records = RecordCheck(lookup, result, whole_chain=whole_chain)
     for link in links:
         where = link_label(link)
         if sha256_hex(link.record.encode("utf-8")) != link.record_sha256:
