@@ -38,6 +38,7 @@ from probe.evidence.report import ReportMeta, render
 from probe.evidence.report_data import ReportData
 from probe.evidence.verify_chain import SignatureContinuity, bundle_key_problem
 from probe.evidence.verify_result import measurement_label
+from probe.evidence.verify_store_rows import index_row_problem
 from probe.models import Verdict
 from probe.models.canonical import canonical_json
 from probe.models.chain import Link, VerdictRecord, parse_record
@@ -149,11 +150,12 @@ class _Pass:
         if not isinstance(record, VerdictRecord) or record.measurement_sha256 != entry.record_sha256:
             raise EvidenceError(f"refusing to export: the latest verdict record of {where} is not a verdict about "
                                 "its record; nothing was written", hint="run `probe verify --store`")
-        if entry.verdict != record.verdict:
-            said = entry.verdict.label if entry.verdict else "nothing"
-            raise EvidenceError(f"refusing to export: the verdicts table says {said} for {where} but its signed "
-                                f"verdict record says {record.verdict.label}: the table was edited; nothing was "
-                                "written", hint="run `probe verify --store` to see every such row")
+        # The whole row, not only the verdict JSON: the label and blocked columns chose this selection.
+        problem = index_row_problem(self.store.verdict_row(entry.measurement_id), links[-1].seq, record)
+        if entry.verdict != record.verdict or problem:
+            raise EvidenceError(f"refusing to export: for {where}, {problem or 'its verdicts row differs'} but its "
+                                f"signed verdict record says {record.verdict.label}: the verdicts table was edited; "
+                                "nothing was written", hint="run `probe verify --store` to see every such row")
         for link in links:
             self._add_record(link, chained)
         return record.verdict

@@ -87,7 +87,7 @@ class VerdictIndexCheck:
             return  # the chain check already failed this record
         if not isinstance(record, VerdictRecord):
             return
-        problem = _row_problem(row, latest.seq, record)
+        problem = index_row_problem(row, latest.seq, record)
         if problem:
             self._r.fail(where, f"{problem} but its latest signed verdict (seq {latest.seq}) says "
                                 f"{record.verdict.label!r}: the verdicts table was edited")
@@ -101,8 +101,9 @@ class VerdictIndexCheck:
                                      "`probe reclassify` makes signed ones")
 
 
-def _row_problem(row: tuple[str, int, str, str, str, int | None] | None, seq: int,
-                 record: VerdictRecord) -> str | None:
+def index_row_problem(row: tuple[str, int, str, str, str, int | None] | None, seq: int,
+                      record: VerdictRecord) -> str | None:
+    """How a verdicts row (`Store.verdict_row`) differs from the verdict record at `seq`, or None."""
     if row is None:
         return "it has no verdicts row"
     label, blocked, verdict_json, rules_version, classified_at, link_seq = row

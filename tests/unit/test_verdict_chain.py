@@ -73,10 +73,18 @@ def test_an_edited_verdict_row_fails_verify_store(tmp_path: Path) -> None:
     assert victim in text and "http.blockpage" in text and "signed verdict" in text, text
 
 
-def test_export_refuses_a_verdict_no_signed_record_backs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("json_too", [True, False])
+def test_export_refuses_a_verdict_no_signed_record_backs(tmp_path: Path, json_too: bool) -> None:
     path, key, _ = _make(tmp_path)
-    _forge_blocked(path, _ok_id(path))
-    with Store.open(path) as store, pytest.raises(EvidenceError, match="signed verdict"):
+    victim = _ok_id(path)
+    if json_too:
+        _forge_blocked(path, victim)
+    else:  # only the columns `--verdict blocked` selects on
+        conn = sqlite3.connect(path)
+        conn.execute("UPDATE verdicts SET label='http.blockpage', blocked=1 WHERE measurement_id=?", (victim,))
+        conn.commit()
+        conn.close()
+    with Store.open(path) as store, pytest.raises(EvidenceError, match="signed verdict record says ok"):
         export_bundle(store, tmp_path / "b.zip", key=key, filt=EntryFilter(verdict="blocked"))
     assert not (tmp_path / "b.zip").exists()
 
