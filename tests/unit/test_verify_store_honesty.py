@@ -120,3 +120,13 @@ def test_verify_says_what_the_store_alone_cannot_show(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["verify", "--store", str(path), "--key", str(key_path)])
     assert result.exit_code == 0, result.output
     assert "deleting the newest" in result.output and "cannot be seen from the store alone" in result.output
+
+
+def test_a_run_closed_again_without_the_key_is_not_covered_but_not_tampering(tmp_path: Path) -> None:
+    path, key, key_path = _make(tmp_path)
+    with Store.open(path) as store:
+        store.start_run("run-1", "kz")  # continued (the daemon resumes it), then killed …
+        store.finish_run("run-1", "interrupted")  # … and closed at the next start, without the key
+    result = _verify(path, key)
+    assert result.ok, _fails(result)
+    assert any(f.where == "run run-1" and "is not covered" in f.message for f in result.findings)
