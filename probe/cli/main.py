@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "probe.cli.control",
     "probe.cli.evidence",
     "probe.cli.daemon",
+    "probe.cli.imports",
 )
 
 

@@ -1,0 +1,408 @@
+"""One OONI `web_connectivity` measurement mapped to our `Measurement` (and its HTTP bodies), so our
+own rules can classify what OONI's probe saw.
+
+Reads web_connectivity 0.4 (classic) and 0.5 (LTE) test keys, and the older 0.0.x-0.3 ones where the
+fields are the same (legacy failure names are translated, a control's `ips` read as `addrs`). OONI's
+`t`/`t0` are kept when they order the steps; when they do not (OONI's simulated QA network writes 0
+everywhere), each step is placed on a timeline by redirect depth (the `depth=N` tags, else the hop
+whose host resolved to its address), which is how our rules tell redirect hops apart. OONI's
+DNS-over-UDP lookups go to a public resolver OONI picks (1.1.1.1, 8.8.4.4), not to the network's own
+resolver as ours do: for our rules they are a second opinion from outside the ISP's resolver, like
+our DoH lookups, and are mapped with engine `doh` (their resolver address kept), unless they went to
+the probe's own resolver (`resolver_ip`). Steps OONI took to addresses that only those outside
+resolvers gave are left out: our engine connects only to what the network's resolvers answered, and
+our rules read every connection as one to those answers. Decoy
+handshakes, late DNS replies and certificate validation are ours alone: an OONI measurement has
+none, and the rules then say so. Pure: no I/O, no clock. Bad input raises `MappingError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import ipaddress
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from probe.models import (
+    ControlEndpoint,
+    ControlHTTP,
+    ControlResponse,
+    DNSAnswer,
+    DNSQueryObservation,
+    HTTPHeader,
+    HTTPObservation,
+    HTTPRequest,
+    HTTPResponse,
+    Measurement,
+    ProbeNetwork,
+    TCPConnectObservation,
+    TLSHandshakeObservation,
+)
+from probe.models.control import ControlDNS
+from probe.models.html import extract_title
+
+JSON = dict[str, Any]
+_ENGINES = {"system": "getaddrinfo", "getaddrinfo": "getaddrinfo", "udp": "udp", "doh": "doh",
+            "go": "getaddrinfo", "": "getaddrinfo"}
+_RCODE_NAMES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+# Failure names older probes wrote, in today's df-007 names (facts from OONI's data format history).
+_LEGACY_FAILURES = {
+    "dns_host_or_service_not_provided_or_not_known": "dns_nxdomain_error",
+    "dns_name_error": "dns_nxdomain_error",
+    "connection_refused_error": "connection_refused",
+    "connection_reset_error": "connection_reset",
+    "tcp_timed_out_error": "generic_timeout_error",
+    "response_never_received": "generic_timeout_error",
+    "ssl_error": "ssl_failed_handshake",
+}
+_DEPTH = re.compile(r"^depth=(\d+)$")
+_NAMESPACE = uuid.UUID("6f6f6e69-0000-4000-8000-6d6561737572")  # ours: OONI ids -> stable UUIDs
+_HOP_S = 10.0  # the width of one redirect hop on a rebuilt timeline
+
+
+class MappingError(ValueError):
+    """The measurement is not one we can read (a required field missing or of the wrong type)."""
+
+
+@dataclass(frozen=True)
+class Mapped:
+    measurement: Measurement
+    bodies: dict[str, bytes]  # HTTP bodies by SHA-256, for classification
+    rebuilt_timeline: bool  # OONI's times did not order the steps
+
+
+def failure_name(value: object) -> str | None:
+    if value is None or value is False or value == "":
+        return None
+    text = str(value)
+    return _LEGACY_FAILURES.get(text, text)
+
+
+def ooni_time(text: object) -> str:
+    """OONI's "YYYY-MM-DD HH:MM:SS" as our UTC ISO-8601."""
+    value = str(text or "").strip()
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}", value):
+        raise MappingError(f"measurement_start_time {value!r} is not OONI's 'YYYY-MM-DD HH:MM:SS'")
+    return value[:10] + "T" + value[11:19] + "Z"
+
+
+def map_measurement(raw: JSON, *, key: str) -> Mapped:
+    """Our view of one web_connectivity measurement; `key` (its dedup key) names it stably."""
+    try:
+        return _map(raw, key)
+    except (KeyError, TypeError, AttributeError, ValidationError, binascii.Error) as exc:
+        raise MappingError(f"not a web_connectivity measurement we can read ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0][:200]})") from exc
+
+
+def _map(raw: JSON, key: str) -> Mapped:
+    tk: JSON = raw.get("test_keys") or {}
+    url = str(raw["input"])
+    bodies: dict[str, bytes] = {}
+    requests = [r for r in reversed(tk.get("requests") or []) if isinstance(r, dict)]
+    own_resolver = str(raw.get("resolver_ip") or tk.get("client_resolver") or "")
+    queries = [q for q in (_query(q, own_resolver) for q in tk.get("queries") or []) if q is not None]
+    hosts = [_host(url)] + [_host(str((r.get("request") or {}).get("url") or "")) for r in requests]
+    resolved = {ip: h for q in reversed(queries) for ip in q.addresses() for h in [q.hostname.lower()]}
+    outside = _outside_only(queries)
+    tcp_raw = [c for c in tk.get("tcp_connect") or [] if isinstance(c, dict) and _ip(c.get("ip")) not in outside]
+    tls_raw = [h for h in tk.get("tls_handshakes") or [] if isinstance(h, dict)
+               and _ip(_split_address(str(h.get("address") or ""))[0]) not in outside]
+    requests = [r for r in requests if _ip(_split_address(str(r.get("address") or ""))[0]) not in outside]
+    http_raw = [r for r in requests if _connected(r, tcp_raw)]
+    rebuilt = not _times_order(tcp_raw, tls_raw, http_raw)
+    place = _Timeline(rebuilt, hosts, resolved)
+    tcp = [_tcp(c, place) for c in tcp_raw]
+    tls = [_tls(h, place) for h in tls_raw]
+    http = [_http(r, k, place, bodies) for k, r in enumerate(http_raw)]
+    final_failure, operation = _stop(tk, requests, http, tcp, tls, queries)
+    network = ProbeNetwork(probe_asn=str(raw.get("probe_asn") or "AS0"), probe_cc=str(raw.get("probe_cc") or "ZZ"),
+                           probe_network_name=str(raw.get("probe_network_name") or ""),
+                           resolver_address=str(raw.get("resolver_ip") or tk.get("client_resolver") or ""))
+    m = Measurement(
+        measurement_id=str(uuid.uuid5(_NAMESPACE, key)), input=url,
+        test_start_time=ooni_time(raw.get("measurement_start_time")),
+        measurement_runtime_s=float(raw.get("test_runtime") or 0.0),
+        software_name=str(raw.get("software_name") or "ooniprobe"),
+        software_version=str(raw.get("software_version") or ""), network=network,
+        queries=queries, tcp_connect=tcp, tls_handshakes=tls, requests=http,
+        control=_control(tk, url), control_failure=failure_name(tk.get("control_failure")),
+        final_failure=final_failure, failed_operation=operation)
+    return Mapped(measurement=m, bodies=bodies, rebuilt_timeline=rebuilt)
+
+
+def _ip(value: object) -> str:
+    try:
+        return str(ipaddress.ip_address(str(value or "").strip("[]")))
+    except ValueError:
+        return ""
+
+
+def _outside_only(queries: list[DNSQueryObservation]) -> set[str]:
+    """Addresses only the outside resolvers (DoH, OONI's public UDP resolvers) gave."""
+    own = {_ip(a) for q in queries if q.engine != "doh" for a in q.addresses()}
+    return {_ip(a) for q in queries if q.engine == "doh" for a in q.addresses()} - own - {""}
+
+
+def _host(url: str) -> str:
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return ""
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def _split_address(address: str) -> tuple[str, int]:
+    if address.startswith("["):
+        ip, _, port = address[1:].partition("]:")
+    else:
+        ip, _, port = address.rpartition(":")
+    return ip, int(port) if port.isdigit() else 0
+
+
+def _depth(entry: JSON) -> int | None:
+    for tag in entry.get("tags") or []:
+        if isinstance(tag, str) and (match := _DEPTH.match(tag)):
+            return int(match.group(1))
+    return None
+
+
+def _time(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _times_order(tcp: list[JSON], tls: list[JSON], http: list[JSON]) -> bool:
+    """OONI's own times can stand: every step has a time, not all zero, and requests end in order."""
+    steps = [*tcp, *tls, *http]
+    times = [_time(s.get("t")) for s in steps]
+    if not steps or any(t is None for t in times) or not any(times):
+        return False
+    ends = [_time(r.get("t")) or 0.0 for r in http]
+    return ends == sorted(ends)
+
+
+class _Timeline:
+    """Where each step sits: OONI's times, or a rebuilt timeline of one slot per redirect hop."""
+
+    def __init__(self, rebuilt: bool, hosts: list[str], resolved: dict[str, str]) -> None:
+        self.rebuilt, self.hosts, self.resolved = rebuilt, hosts, resolved
+        self.counter = 0
+
+    def step(self, entry: JSON, ip: str) -> tuple[float, float]:
+        if not self.rebuilt:
+            t = _time(entry.get("t")) or 0.0
+            t0 = _time(entry.get("t0"))
+            return (t0 if t0 is not None else t, t)
+        depth = _depth(entry)
+        if depth is None:
+            host = self.resolved.get(ip)
+            depth = self.hosts.index(host) if host in self.hosts else 0
+        self.counter += 1
+        start = depth * _HOP_S + self.counter * 1e-4
+        return start, start + 1e-4
+
+    def request(self, entry: JSON, index: int) -> tuple[float, float]:
+        if not self.rebuilt:
+            t = _time(entry.get("t")) or 0.0
+            t0 = _time(entry.get("t0"))
+            return (t0 if t0 is not None else t, t)
+        depth = _depth(entry)
+        hop = index if depth is None else depth
+        return hop * _HOP_S + _HOP_S / 2, hop * _HOP_S + _HOP_S - 1.0
+
+
+def _query(q: object, own_resolver: str) -> DNSQueryObservation | None:
+    if not isinstance(q, dict):
+        return None
+    qtype = str(q.get("query_type") or "A").upper()
+    if qtype not in ("A", "AAAA", "ANY"):
+        return None  # CNAME/NS/HTTPS lookups: no addresses for our rules to judge
+    engine = _ENGINES.get(str(q.get("engine") or ""), "getaddrinfo")
+    resolver = str(q.get("resolver_address") or "")
+    if engine == "udp" and _split_address(resolver)[0].strip("[]") != own_resolver:
+        engine = "doh"  # a public resolver of OONI's choosing: a second opinion, not the network's own
+    answers = []
+    for a in q.get("answers") or []:
+        if isinstance(a, dict) and a.get("answer_type"):
+            answers.append(DNSAnswer(answer_type=str(a["answer_type"]), ipv4=a.get("ipv4"), ipv6=a.get("ipv6"),
+                                     hostname=a.get("hostname"), ttl=a.get("ttl")))
+    rcode = q.get("rcode")
+    t = _time(q.get("t")) or 0.0
+    return DNSQueryObservation(
+        engine=engine, resolver_address=resolver,
+        hostname=str(q.get("hostname") or ""), query_type=qtype,
+        t0=_time(q.get("t0")) or t, t=t, failure=failure_name(q.get("failure")),
+        rcode=_RCODE_NAMES.get(rcode, str(rcode)) if isinstance(rcode, int) else None, answers=answers)
+
+
+def _tcp(c: JSON, place: _Timeline) -> TCPConnectObservation:
+    status = c.get("status") or {}
+    failure = failure_name(status.get("failure"))
+    if failure is None and status.get("success") is False:
+        failure = "unknown_failure: connect failed"
+    ip = str(c["ip"])
+    t0, t = place.step(c, ip)
+    return TCPConnectObservation(ip=ip, port=int(c["port"]), t0=t0, t=t, failure=failure,
+                                 transaction_id=int(c.get("transaction_id") or 0))
+
+
+def _tls(h: JSON, place: _Timeline) -> TLSHandshakeObservation:
+    ip, port = _split_address(str(h.get("address") or ""))
+    t0, t = place.step(h, ip)
+    certs = []
+    for cert in h.get("peer_certificates") or []:
+        if isinstance(cert, dict) and cert.get("format") == "base64":
+            certs.append(hashlib.sha256(base64.b64decode(str(cert.get("data") or ""))).hexdigest())
+    return TLSHandshakeObservation(
+        ip=ip, port=port or 443, server_name=str(h.get("server_name") or ""), t0=t0, t=t,
+        failure=failure_name(h.get("failure")), tls_version=h.get("tls_version") or None,
+        cipher_suite=h.get("cipher_suite") or None, negotiated_protocol=h.get("negotiated_protocol") or None,
+        peer_certificates=certs, transaction_id=int(h.get("transaction_id") or 0))
+
+
+def _headers(part: JSON) -> list[HTTPHeader]:
+    pairs = part.get("headers_list")
+    if isinstance(pairs, list) and pairs:
+        return [HTTPHeader(name=_text(p[0]), value=_text(p[1])) for p in pairs if isinstance(p, list) and len(p) == 2]
+    return [HTTPHeader(name=str(k), value=_text(v)) for k, v in (part.get("headers") or {}).items()]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, dict):
+        return _bytes(value).decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _bytes(body: object) -> bytes:
+    if isinstance(body, dict):
+        if body.get("format") == "base64":
+            return base64.b64decode(str(body.get("data") or ""))
+        return str(body.get("data") or "").encode("utf-8")
+    return str(body).encode("utf-8") if body is not None else b""
+
+
+def _connected(r: JSON, tcp: list[JSON]) -> bool:
+    """A request OONI lists although it never got a connection (classic 0.4 records the HTTP step's own
+    connect failure as the request's): our model has a request only over a connection."""
+    response = r.get("response")
+    if isinstance(response, dict) and isinstance(response.get("code"), int) and response["code"] > 0:
+        return True
+    failure = failure_name(r.get("failure"))
+    if failure is None:
+        return False
+    if failure.startswith("dns_") or failure in ("connection_refused", "network_unreachable", "host_unreachable"):
+        return False
+    return not tcp or any((c.get("status") or {}).get("success") for c in tcp)
+
+
+def _http(r: JSON, index: int, place: _Timeline, bodies: dict[str, bytes]) -> HTTPObservation:
+    req = r.get("request") or {}
+    url = str(req.get("url") or "")
+    scheme = "https" if url.lower().startswith("https:") else "http"
+    ip, port = _split_address(str(r.get("address") or ""))
+    t0, t = place.request(r, index)
+    resp = r.get("response")
+    response = None
+    if isinstance(resp, dict) and isinstance(resp.get("code"), int) and resp["code"] > 0:
+        body = b"" if resp.get("body") in (None, "None") else _bytes(resp.get("body"))
+        sha = hashlib.sha256(body).hexdigest() if body else None
+        if sha:
+            bodies[sha] = body
+        response = HTTPResponse(code=int(resp["code"]), headers=_headers(resp), body_length=len(body),
+                                body_sha256=sha, body_is_truncated=bool(resp.get("body_is_truncated")),
+                                title=extract_title(body) if body else None)
+    return HTTPObservation(
+        ip=ip, port=port or (443 if scheme == "https" else 80), scheme=scheme,
+        request=HTTPRequest(method=str(req.get("method") or "GET"), url=url, headers=_headers(req)),
+        response=response, t0=t0, t=t, failure=failure_name(r.get("failure")),
+        transaction_id=int(r.get("transaction_id") or 0))
+
+
+def _stop(tk: JSON, requests: list[JSON], http: list[HTTPObservation], tcp: list[TCPConnectObservation],
+          tls: list[TLSHandshakeObservation], queries: list[DNSQueryObservation]) -> tuple[str | None, str | None]:
+    """The failure that stopped the measurement and its operation, as our engine would record it."""
+    if http and http[-1].failure:
+        return http[-1].failure, "http_round_trip"
+    last = http[-1].response if http else None
+    if last is not None and len(http) == len(requests) and not (300 <= last.code < 400 and last.header("location")):
+        # The last hop got its page. LTE still writes the system resolver's failure as
+        # http_experiment_failure when other resolvers' addresses were used: the lookup is evidence,
+        # not where the measurement stopped.
+        return None, None
+    failure = failure_name(tk.get("http_experiment_failure")) or \
+        (failure_name(requests[-1].get("failure")) if requests else None)
+    if failure is None:
+        dns = failure_name(tk.get("dns_experiment_failure"))
+        return (dns, "resolve") if dns else (None, None)
+    if any(h.failure == failure for h in tls):
+        return failure, "tls_handshake"
+    if any(c.failure == failure for c in tcp):
+        return failure, "connect"
+    if failure.startswith("dns_") or any(q.failure == failure for q in queries):
+        return failure, "resolve"
+    return failure, "http_round_trip"
+
+
+def _control(tk: JSON, url: str) -> ControlResponse | None:
+    c = tk.get("control")
+    if not isinstance(c, dict) or not c:
+        return None
+    dns = c.get("dns") or {}
+    addrs = dns.get("addrs") if dns.get("addrs") is not None else dns.get("ips")
+    endpoints: dict[str, ControlEndpoint] = {}
+    host = _host(url)
+    for address, status in (c.get("tcp_connect") or {}).items():
+        ip, port = _split_address(str(address))
+        if isinstance(status, dict) and _is_ip(ip):
+            endpoints[address] = ControlEndpoint(ip=ip, port=port, tcp_failure=_ctrl_failure(status))
+    for address, status in (c.get("tls_handshake") or {}).items():
+        ip, port = _split_address(str(address))
+        if not isinstance(status, dict) or not _is_ip(ip):
+            continue
+        failure = _ctrl_failure(status)
+        same_host = _host("//" + str(status.get("server_name") or host)) == host
+        base = endpoints.get(address) or ControlEndpoint(ip=ip, port=port)
+        endpoints[address] = base.model_copy(update={
+            "tls_attempted": True, "tls_failure": failure,
+            "cert_valid_for_host": (failure is None and same_host) if failure is None or failure.startswith("ssl_")
+            else None})
+    http = c.get("http_request")
+    ctrl_http = None
+    if isinstance(http, dict) and http:
+        code = http.get("status_code")
+        length = http.get("body_length")
+        ctrl_http = ControlHTTP(
+            failure=failure_name(http.get("failure")),
+            status_code=code if isinstance(code, int) and code > 0 else None,
+            headers=[HTTPHeader(name=str(k), value=_text(v)) for k, v in (http.get("headers") or {}).items()],
+            title=http.get("title") if isinstance(http.get("title"), str) else None,
+            body_length=length if isinstance(length, int) and length >= 0 else None)
+    return ControlResponse(helper="ooni-test-helper",
+                           dns=ControlDNS(failure=failure_name(dns.get("failure")),
+                                          addresses=[str(a) for a in addrs or [] if _is_ip(str(a))]),
+                           endpoints=list(endpoints.values()), http=ctrl_http)
+
+
+def _ctrl_failure(status: JSON) -> str | None:
+    failure = failure_name(status.get("failure"))
+    if failure is None and status.get("status") is False:
+        return "unknown_failure: failed at the control"
+    return failure
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
