@@ -317,6 +317,7 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, **filters
                 yield entry.measurement(), entry.verdict
 
         html = render_report(pairs(), meta)
+        html = _with_third_party(html, store_path, filt)
     if not count:
         raise EvidenceError("nothing to report: no measurement matches the selection; nothing was written")
     try:
@@ -324,6 +325,13 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, **filters
     except OSError as exc:
         raise EvidenceError(f"cannot write {out}: {exc.strerror}") from exc
     click.echo(f"wrote {out}: {count} measurements")
+
+
+def _with_third_party(html: str, store_path: Path, filt: EntryFilter) -> str:
+    """OONI's imported measurements in their own section of the report, labelled as OONI's."""
+    from probe.evidence.third_party_bundle import add_section, report_section, write_third_party
+
+    return add_section(html, report_section(write_third_party(None, store_path, filt)))
 
 
 def _n(count: int, noun: str) -> str:

@@ -33,6 +33,7 @@ from probe.evidence.ooni_export import to_ooni
 from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.report import ReportMeta, render
 from probe.evidence.report_data import ReportData
+from probe.evidence.third_party_bundle import add_section, report_section, write_third_party
 from probe.evidence.verify_chain import SignatureContinuity, bundle_key_problem
 from probe.evidence.verify_result import measurement_label
 from probe.models.canonical import canonical_json
@@ -73,7 +74,9 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
         _refuse_signature_gaps(pass_.links, fingerprint(key.public_key()))
         _refuse_unproven(pass_.links, fingerprint(key.public_key()))
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        third_party = write_third_party(root, store.path, filt)  # OONI's, imported: their own member
         _write_derived(root, pass_, key, created, filt)
+        _add_report_section(root / mf.REPORT, report_section(third_party))
         _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)),
                       OwnAddressMemory.load(memory_path(store.path), own_address_key_path(), create=False))
         manifest = _manifest(root, pass_, key, created, filt, store)
@@ -133,6 +136,11 @@ def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, f
     text = verify_text(count=len(seqs), version=__version__, created=created, first=seqs[0], last=seqs[-1],
                        gaps=missing, fingerprint=fp)
     (root / mf.VERIFY_TXT).write_text(text, encoding="utf-8")
+
+
+def _add_report_section(report: Path, section: str) -> None:
+    if section:
+        report.write_text(add_section(report.read_text(encoding="utf-8"), section), encoding="utf-8")
 
 
 def _refuse_unproven(links: list[mf.ChainLink], key_fp: str) -> None:

@@ -30,6 +30,7 @@ REPORT = "report.html"
 MEASUREMENTS = "measurements.jsonl"  # one canonical record per line, byte for byte as hashed
 VERDICTS = "verdicts.jsonl"
 OONI = "ooni/web_connectivity.jsonl"
+THIRD_PARTY_OONI = "third_party/ooni.jsonl"  # OONI's own measurements, imported: not ours, not chained
 CERTS_DIR = "artifacts/certs/"
 DNS_DIR = "artifacts/dns/"
 HTTP_DIR = "artifacts/http/"
@@ -43,7 +44,7 @@ UNLISTED = (MANIFEST, SIGNATURE)
 MAX_MEMBER_BYTES = 64 << 20  # a file checked whole, in memory: the manifest, the key, each artifact file
 MAX_BUNDLE_BYTES = 1 << 30  # every file together, unpacked; also the limit of a file read as a stream
 MAX_LINE_BYTES = 16 << 20  # one line of a JSONL file (a record cites its bodies, it never holds them)
-STREAMED = (MEASUREMENTS, VERDICTS, OONI, REPORT, VERIFY_TXT)  # read line by line or only hashed
+STREAMED = (MEASUREMENTS, VERDICTS, OONI, REPORT, VERIFY_TXT, THIRD_PARTY_OONI)  # read line by line or only hashed
 
 
 def member_cap(path: str) -> int:
