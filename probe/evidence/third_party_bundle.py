@@ -106,11 +106,15 @@ def report_section(shown: list[Shown]) -> str:
             f"<tbody>{rows}</tbody></table></section>")
 
 
+_BEFORE = "<section><h2>How to check this evidence</h2>"
+
+
 def add_section(html: str, section: str) -> str:
-    """The report with the section placed before its closing tags."""
-    if not section or "</main>" not in html:
+    """The report with the section placed after our own findings (before "How to check")."""
+    if not section:
         return html
-    return html.replace("</main>", section + "</main>", 1)
+    marker = _BEFORE if _BEFORE in html else "</main>"
+    return html.replace(marker, section + marker, 1) if marker in html else html
 
 
 def verify_third_party(lines: Iterable[bytes] | None, r: VerifyResult) -> None:

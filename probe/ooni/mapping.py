@@ -97,7 +97,9 @@ def map_measurement(raw: JSON, *, key: str) -> Mapped:
     """Our view of one web_connectivity measurement; `key` (its dedup key) names it stably."""
     try:
         return _map(raw, key)
-    except (KeyError, TypeError, AttributeError, ValidationError, binascii.Error) as exc:
+    except MappingError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, OverflowError, ValidationError, binascii.Error) as exc:
         raise MappingError(f"not a web_connectivity measurement we can read ({type(exc).__name__}: "
                            f"{str(exc).splitlines()[0][:200]})") from exc
 

@@ -61,7 +61,7 @@ def _one_object(line: bytes) -> bool:
     """Is this first line a whole JSON object on its own (JSONL), rather than the start of a document?"""
     try:
         return isinstance(json.loads(line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -93,7 +93,7 @@ def _skip_to_newline(handle: IO[bytes]) -> bool:
 def _parse(where: str, data: bytes, *, last: bool) -> Iterator[Item]:
     try:
         value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         cut = " (cut short: the file ends mid-line)" if last else ""
         yield Bad(where, f"not JSON{cut}: {str(exc)[:120]}")
         return
@@ -154,6 +154,9 @@ def _document(name: str, handle: IO[bytes], first: bytes) -> Iterator[Item]:
         return
     except UnicodeDecodeError as exc:
         yield Bad(f"{name}:1", f"not UTF-8 text: {exc.reason}")
+        return
+    except (ValueError, RecursionError) as exc:
+        yield Bad(f"{name}:1", f"not JSON: {type(exc).__name__}")
         return
     yield from _unwrap(f"{name}:1", value)
 

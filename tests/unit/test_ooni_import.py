@@ -171,3 +171,42 @@ def test_third_party_rows_cannot_be_deleted(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.DatabaseError, match="kept"):
         sqlite3.connect(db).execute("DELETE FROM third_party_measurements")
     assert ThirdPartyStore.open(db).count(ThirdPartyFilter(source="ooni")) == 1
+
+
+def _mutations(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path into a JSON value (dict keys and list indexes)."""
+    out = [path]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.extend(_mutations(v, (*path, k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:3]):
+            out.extend(_mutations(v, (*path, i)))
+    return out
+
+
+def test_hostile_measurements_never_crash_the_import(tmp_path: Path) -> None:
+    """Every field of a real LTE measurement replaced by each wrong type: each line is imported or named
+    as unreadable (file:line), and nothing raises."""
+    import random
+
+    raw = json.loads((DATA / "synthetic-qa" / "redirectWithConsistentDNSAndThenConnectionResetForHTTPS"
+                      / "measurement.json").read_text())
+    paths = [p for p in _mutations(raw) if p]
+    rng = random.Random(12)
+    lines = []
+    for n, path in enumerate(rng.sample(paths, min(len(paths), 150))):
+        for wrong in (None, -1, "x", [], {}, 1e308, [None], {"a": None}):
+            copy = json.loads(json.dumps(raw))
+            target = copy
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = wrong
+            copy["measurement_uid"] = f"m{n}-{json.dumps(wrong)}"
+            lines.append(json.dumps(copy))
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_text("\n".join(lines) + "\n" + "[" * 100_000 + "\n")
+    summary, _ = _import(tmp_path, [hostile])
+    assert summary.imported + len(summary.problems) + sum(summary.skipped_tests.values()) + summary.duplicates \
+        == len(lines) + 1
+    assert all(p.startswith("hostile.jsonl:") for p in summary.problems)
