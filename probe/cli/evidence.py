@@ -336,8 +336,3 @@ def _with_third_party(html: str, store_path: Path, filt: EntryFilter) -> str:
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def register(group: click.Group) -> None:
-    for command in (init_command, key_group, export_command, verify_command, report_command):
-        group.add_command(command)

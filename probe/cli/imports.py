@@ -64,6 +64,3 @@ def import_ooni_command(paths: tuple[Path, ...], store_path: Path) -> None:
                    "read (listed above); the rest was imported", err=True)
         sys.exit(1)
 
-
-def register(group: click.Group) -> None:
-    group.add_command(import_group)
