@@ -210,3 +210,16 @@ def test_hostile_measurements_never_crash_the_import(tmp_path: Path) -> None:
     assert summary.imported + len(summary.problems) + sum(summary.skipped_tests.values()) + summary.duplicates \
         == len(lines) + 1
     assert all(p.startswith("hostile.jsonl:") for p in summary.problems)
+
+
+def test_the_qa_measurements_carry_the_values_peer_scenarios_expects() -> None:
+    """The copied QA data is what the checklist says: OONI's blocking/accessible per scenario."""
+    table = {}
+    for line in (DATA / "PEER-SCENARIOS.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 10 and cells[1].startswith("`"):  # a description may hold a "|" (RST|ACK)
+            table[cells[1].strip("`")] = (cells[-6], cells[-5])
+    assert len(table) == 50
+    for name, (blocking, accessible) in table.items():
+        keys = json.loads((DATA / "synthetic-qa" / name / "measurement.json").read_text())["test_keys"]
+        assert (json.dumps(keys["blocking"]).strip('"'), json.dumps(keys["accessible"])) == (blocking, accessible)
