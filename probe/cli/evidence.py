@@ -164,6 +164,8 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
                f"(seq {m.chain.first_seq}-{m.chain.last_seq}" + (f", {gaps} not selected" if gaps else "") + "), "
                f"{m.counts.artifacts_included} artifacts" +
                (f" ({m.counts.artifacts_pruned} pruned before export)" if m.counts.artifacts_pruned else ""))
+    if any(f.path == "third_party/ooni.jsonl" for f in m.files):
+        click.echo("with OONI's imported measurements beside them (third_party/ooni.jsonl: OONI's, not signed as ours)")
     click.echo(f"signed by {m.key_fingerprint}")
     click.echo(f"check it with: probe verify {result.path}")
 
