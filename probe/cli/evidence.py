@@ -333,7 +333,7 @@ def _with_third_party(html: str, store_path: Path, filt: EntryFilter) -> str:
     """OONI's imported measurements in their own section of the report, labelled as OONI's."""
     from probe.evidence.third_party_bundle import add_section, report_section, write_third_party
 
-    return add_section(html, report_section(write_third_party(None, store_path, filt)))
+    return add_section(html, report_section(write_third_party(None, store_path, filt), in_bundle=False))
 
 
 def _n(count: int, noun: str) -> str:

@@ -30,6 +30,7 @@ from probe.store.third_party import ThirdPartyFilter, ThirdPartyStore
 MEMBER = mf.THIRD_PARTY_OONI
 WHAT = "OONI's measurement: what OONI's probe saw, published by OONI; not measured or signed by this probe"
 SECTION = "third-party (OONI)"
+REPORT_ROWS = 500  # the newest shown in the report; the member holds them all
 
 
 @dataclass(frozen=True)
@@ -87,23 +88,27 @@ def _ooni_text(blocking: object, accessible: object) -> str:
     return f"blocking={json.dumps(blocking)}, accessible={json.dumps(accessible)}".replace('"', "")
 
 
-def report_section(shown: list[Shown]) -> str:
+def report_section(shown: list[Shown], *, in_bundle: bool = True) -> str:
     """The report's section for OONI's measurements ("" when there are none)."""
+    where = "the bundle's file third_party/ooni.jsonl" if in_bundle else "the store (`probe results --source ooni`)"
     if not shown:
         return ""
+    more = max(len(shown) - REPORT_ROWS, 0)
     rows = "".join(
         f"<tr><td>{escape(s.time)}</td><td>{escape(s.network)}</td><td>{escape(s.input)}</td>"
         f"<td>{escape(s.ooni)}</td><td>{escape(s.ours)}</td><td>"
         + (f'<a href="{escape(s.link)}">OONI Explorer</a>' if s.link else "not published by OONI")
-        + "</td></tr>" for s in shown)
+        + "</td></tr>" for s in shown[more:])
     return ("<section id=\"ooni\"><h2>OONI's measurements (third-party evidence)</h2><div class=\"note\">"
             f"{len(shown)} measurement{'s' if len(shown) != 1 else ''} made by OONI Probe and published by OONI: "
             "what OONI's probe saw, from OONI's volunteers' networks. They are not this probe's measurements, "
-            "not in its hash chain and not signed by its key; the file third_party/ooni.jsonl holds each as "
-            "OONI published it. \"OONI says\" is OONI's own reading; \"our rules say\" is this probe's "
-            "classification of OONI's observations.</div><table><thead><tr><th>time (UTC)</th><th>network</th>"
+            "not in its hash chain and not signed by its key; "
+            f"{where} holds each as OONI published it. \"OONI says\" is OONI's own reading; "
+            "\"our rules say\" is this probe's classification of OONI's observations.</div><table><thead><tr><th>time (UTC)</th><th>network</th>"
             "<th>URL</th><th>OONI says</th><th>our rules say</th><th>source</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table></section>")
+            f"<tbody>{rows}</tbody></table>"
+            + (f"<p>Showing the newest {REPORT_ROWS}; {more} older ones are in {where}.</p>"
+               if more else "") + "</section>")
 
 
 _BEFORE = "<section><h2>How to check this evidence</h2>"

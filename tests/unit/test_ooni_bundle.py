@@ -89,3 +89,14 @@ def test_cli_report_shows_ooni_beside_ours(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     html = (tmp_path / "r.html").read_text()
     assert "OONI's measurements (third-party evidence)" in html and "What was found" in html
+
+
+def test_report_section_shows_the_newest_and_says_where_the_rest_are() -> None:
+    from probe.evidence.third_party_bundle import REPORT_ROWS, Shown, report_section
+
+    shown = [Shown(time=f"2024-01-01T00:00:{i:06d}Z", network="n", input=f"http://x{i}.kz/", ooni="o",
+                   ours="ok (likely)", link=None) for i in range(REPORT_ROWS + 7)]
+    html = report_section(shown, in_bundle=False)
+    assert "http://x6.kz/" not in html and "http://x7.kz/" in html and f"x{REPORT_ROWS + 6}.kz" in html
+    assert "7 older ones are in the store" in html and "<script" not in report_section(
+        [Shown(time="t", network="<script>", input="u", ooni="o", ours="v", link=None)])
