@@ -65,7 +65,14 @@ def to_ooni(measurement: Measurement, verdict: Verdict | None, artifact_of: Arti
 
 def _bare_ip(address: str) -> str:
     """The resolver's address without a port, as `resolver_ip` holds it."""
-    host = urlsplit(f"//{address}").hostname if address else None
+    try:
+        return str(ipaddress.ip_address(address.strip("[]")))  # a bare IPv4 or IPv6 address
+    except ValueError:
+        pass
+    try:
+        host = urlsplit(f"//{address}").hostname if address else None
+    except ValueError:
+        host = None
     return host or address
 
 

@@ -109,3 +109,14 @@ def test_bundle_and_standalone_ooni_export_load_in_oonidata(tmp_path: Path) -> N
     assert (tmp_path / "o.jsonl").read_bytes() == (tmp_path / "bundle.jsonl").read_bytes()
 
 
+
+
+def test_resolver_addresses_in_ooni_spellings() -> None:
+    from probe.evidence.ooni_export import _bare_ip
+    from probe.evidence.ooni_keys import resolver_with_port
+
+    assert [_bare_ip(a) for a in ("fd77::1", "[fd77::1]:53", "10.77.1.1:53", "")] == \
+        ["fd77::1", "fd77::1", "10.77.1.1", ""]
+    assert [resolver_with_port("udp", a) for a in ("fd77::1", "[fd77::1]", "10.77.1.1", "10.77.1.1:5353")] == \
+        ["[fd77::1]:53", "[fd77::1]:53", "10.77.1.1:53", "10.77.1.1:5353"]
+    assert resolver_with_port("getaddrinfo", "") == "" and resolver_with_port("doh", "https://x/dns") == "https://x/dns"
