@@ -21,19 +21,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import ipaddress
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from probe.models import (
-    ControlEndpoint,
-    ControlHTTP,
-    ControlResponse,
     DNSAnswer,
     DNSQueryObservation,
     HTTPHeader,
@@ -45,23 +40,14 @@ from probe.models import (
     TCPConnectObservation,
     TLSHandshakeObservation,
 )
-from probe.models.control import ControlDNS
 from probe.models.html import extract_title
+from probe.ooni.control import map_control
+from probe.ooni.fields import binary, failure_name, host_of, ip_text, split_address, text
 
 JSON = dict[str, Any]
 _ENGINES = {"system": "getaddrinfo", "getaddrinfo": "getaddrinfo", "udp": "udp", "doh": "doh",
             "go": "getaddrinfo", "": "getaddrinfo"}
 _RCODE_NAMES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
-# Failure names older probes wrote, in today's df-007 names (facts from OONI's data format history).
-_LEGACY_FAILURES = {
-    "dns_host_or_service_not_provided_or_not_known": "dns_nxdomain_error",
-    "dns_name_error": "dns_nxdomain_error",
-    "connection_refused_error": "connection_refused",
-    "connection_reset_error": "connection_reset",
-    "tcp_timed_out_error": "generic_timeout_error",
-    "response_never_received": "generic_timeout_error",
-    "ssl_error": "ssl_failed_handshake",
-}
 _DEPTH = re.compile(r"^depth=(\d+)$")
 _NAMESPACE = uuid.UUID("6f6f6e69-0000-4000-8000-6d6561737572")  # ours: OONI ids -> stable UUIDs
 _HOP_S = 10.0  # the width of one redirect hop on a rebuilt timeline
@@ -78,16 +64,9 @@ class Mapped:
     rebuilt_timeline: bool  # OONI's times did not order the steps
 
 
-def failure_name(value: object) -> str | None:
-    if value is None or value is False or value == "":
-        return None
-    text = str(value)
-    return _LEGACY_FAILURES.get(text, text)
-
-
-def ooni_time(text: object) -> str:
+def ooni_time(stamp: object) -> str:
     """OONI's "YYYY-MM-DD HH:MM:SS" as our UTC ISO-8601."""
-    value = str(text or "").strip()
+    value = str(stamp or "").strip()
     if not re.match(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}", value):
         raise MappingError(f"measurement_start_time {value!r} is not OONI's 'YYYY-MM-DD HH:MM:SS'")
     return value[:10] + "T" + value[11:19] + "Z"
@@ -111,13 +90,13 @@ def _map(raw: JSON, key: str) -> Mapped:
     requests = [r for r in reversed(tk.get("requests") or []) if isinstance(r, dict)]
     own_resolver = str(raw.get("resolver_ip") or tk.get("client_resolver") or "")
     queries = [q for q in (_query(q, own_resolver) for q in tk.get("queries") or []) if q is not None]
-    hosts = [_host(url)] + [_host(str((r.get("request") or {}).get("url") or "")) for r in requests]
+    hosts = [host_of(url)] + [host_of(str((r.get("request") or {}).get("url") or "")) for r in requests]
     resolved = {ip: h for q in reversed(queries) for ip in q.addresses() for h in [q.hostname.lower()]}
     outside = _outside_only(queries)
-    tcp_raw = [c for c in tk.get("tcp_connect") or [] if isinstance(c, dict) and _ip(c.get("ip")) not in outside]
+    tcp_raw = [c for c in tk.get("tcp_connect") or [] if isinstance(c, dict) and ip_text(c.get("ip")) not in outside]
     tls_raw = [h for h in tk.get("tls_handshakes") or [] if isinstance(h, dict)
-               and _ip(_split_address(str(h.get("address") or ""))[0]) not in outside]
-    requests = [r for r in requests if _ip(_split_address(str(r.get("address") or ""))[0]) not in outside]
+               and ip_text(split_address(str(h.get("address") or ""))[0]) not in outside]
+    requests = [r for r in requests if ip_text(split_address(str(r.get("address") or ""))[0]) not in outside]
     http_raw = [r for r in requests if _connected(r, tcp_raw)]
     rebuilt = not _times_order(tcp_raw, tls_raw, http_raw)
     place = _Timeline(rebuilt, hosts, resolved)
@@ -135,41 +114,15 @@ def _map(raw: JSON, key: str) -> Mapped:
         software_name=str(raw.get("software_name") or "ooniprobe"),
         software_version=str(raw.get("software_version") or ""), network=network,
         queries=queries, tcp_connect=tcp, tls_handshakes=tls, requests=http,
-        control=_control(tk, url), control_failure=failure_name(tk.get("control_failure")),
+        control=map_control(tk, host=host_of(url)), control_failure=failure_name(tk.get("control_failure")),
         final_failure=final_failure, failed_operation=operation)
     return Mapped(measurement=m, bodies=bodies, rebuilt_timeline=rebuilt)
 
 
-def _ip(value: object) -> str:
-    try:
-        return str(ipaddress.ip_address(str(value or "").strip("[]")))
-    except ValueError:
-        return ""
-
-
 def _outside_only(queries: list[DNSQueryObservation]) -> set[str]:
     """Addresses only the outside resolvers (DoH, OONI's public UDP resolvers) gave."""
-    own = {_ip(a) for q in queries if q.engine != "doh" for a in q.addresses()}
-    return {_ip(a) for q in queries if q.engine == "doh" for a in q.addresses()} - own - {""}
-
-
-def _host(url: str) -> str:
-    try:
-        host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    except ValueError:
-        return ""
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return host
-
-
-def _split_address(address: str) -> tuple[str, int]:
-    if address.startswith("["):
-        ip, _, port = address[1:].partition("]:")
-    else:
-        ip, _, port = address.rpartition(":")
-    return ip, int(port) if port.isdigit() else 0
+    own = {ip_text(a) for q in queries if q.engine != "doh" for a in q.addresses()}
+    return {ip_text(a) for q in queries if q.engine == "doh" for a in q.addresses()} - own - {""}
 
 
 def _depth(entry: JSON) -> int | None:
@@ -231,7 +184,7 @@ def _query(q: object, own_resolver: str) -> DNSQueryObservation | None:
         return None  # CNAME/NS/HTTPS lookups: no addresses for our rules to judge
     engine = _ENGINES.get(str(q.get("engine") or ""), "getaddrinfo")
     resolver = str(q.get("resolver_address") or "")
-    if engine == "udp" and _split_address(resolver)[0].strip("[]") != own_resolver:
+    if engine == "udp" and split_address(resolver)[0].strip("[]") != own_resolver:
         engine = "doh"  # a public resolver of OONI's choosing: a second opinion, not the network's own
     answers = []
     for a in q.get("answers") or []:
@@ -259,7 +212,7 @@ def _tcp(c: JSON, place: _Timeline) -> TCPConnectObservation:
 
 
 def _tls(h: JSON, place: _Timeline) -> TLSHandshakeObservation:
-    ip, port = _split_address(str(h.get("address") or ""))
+    ip, port = split_address(str(h.get("address") or ""))
     t0, t = place.step(h, ip)
     certs = []
     for cert in h.get("peer_certificates") or []:
@@ -275,22 +228,8 @@ def _tls(h: JSON, place: _Timeline) -> TLSHandshakeObservation:
 def _headers(part: JSON) -> list[HTTPHeader]:
     pairs = part.get("headers_list")
     if isinstance(pairs, list) and pairs:
-        return [HTTPHeader(name=_text(p[0]), value=_text(p[1])) for p in pairs if isinstance(p, list) and len(p) == 2]
-    return [HTTPHeader(name=str(k), value=_text(v)) for k, v in (part.get("headers") or {}).items()]
-
-
-def _text(value: object) -> str:
-    if isinstance(value, dict):
-        return _bytes(value).decode("utf-8", "replace")
-    return "" if value is None else str(value)
-
-
-def _bytes(body: object) -> bytes:
-    if isinstance(body, dict):
-        if body.get("format") == "base64":
-            return base64.b64decode(str(body.get("data") or ""))
-        return str(body.get("data") or "").encode("utf-8")
-    return str(body).encode("utf-8") if body is not None else b""
+        return [HTTPHeader(name=text(p[0]), value=text(p[1])) for p in pairs if isinstance(p, list) and len(p) == 2]
+    return [HTTPHeader(name=str(k), value=text(v)) for k, v in (part.get("headers") or {}).items()]
 
 
 def _connected(r: JSON, tcp: list[JSON]) -> bool:
@@ -311,12 +250,12 @@ def _http(r: JSON, index: int, place: _Timeline, bodies: dict[str, bytes]) -> HT
     req = r.get("request") or {}
     url = str(req.get("url") or "")
     scheme = "https" if url.lower().startswith("https:") else "http"
-    ip, port = _split_address(str(r.get("address") or ""))
+    ip, port = split_address(str(r.get("address") or ""))
     t0, t = place.request(r, index)
     resp = r.get("response")
     response = None
     if isinstance(resp, dict) and isinstance(resp.get("code"), int) and resp["code"] > 0:
-        body = b"" if resp.get("body") in (None, "None") else _bytes(resp.get("body"))
+        body = b"" if resp.get("body") in (None, "None") else binary(resp.get("body"))
         sha = hashlib.sha256(body).hexdigest() if body else None
         if sha:
             bodies[sha] = body
@@ -355,56 +294,3 @@ def _stop(tk: JSON, requests: list[JSON], http: list[HTTPObservation], tcp: list
     return failure, "http_round_trip"
 
 
-def _control(tk: JSON, url: str) -> ControlResponse | None:
-    c = tk.get("control")
-    if not isinstance(c, dict) or not c:
-        return None
-    dns = c.get("dns") or {}
-    addrs = dns.get("addrs") if dns.get("addrs") is not None else dns.get("ips")
-    endpoints: dict[str, ControlEndpoint] = {}
-    host = _host(url)
-    for address, status in (c.get("tcp_connect") or {}).items():
-        ip, port = _split_address(str(address))
-        if isinstance(status, dict) and _is_ip(ip):
-            endpoints[address] = ControlEndpoint(ip=ip, port=port, tcp_failure=_ctrl_failure(status))
-    for address, status in (c.get("tls_handshake") or {}).items():
-        ip, port = _split_address(str(address))
-        if not isinstance(status, dict) or not _is_ip(ip):
-            continue
-        failure = _ctrl_failure(status)
-        same_host = _host("//" + str(status.get("server_name") or host)) == host
-        base = endpoints.get(address) or ControlEndpoint(ip=ip, port=port)
-        endpoints[address] = base.model_copy(update={
-            "tls_attempted": True, "tls_failure": failure,
-            "cert_valid_for_host": (failure is None and same_host) if failure is None or failure.startswith("ssl_")
-            else None})
-    http = c.get("http_request")
-    ctrl_http = None
-    if isinstance(http, dict) and http:
-        code = http.get("status_code")
-        length = http.get("body_length")
-        ctrl_http = ControlHTTP(
-            failure=failure_name(http.get("failure")),
-            status_code=code if isinstance(code, int) and code > 0 else None,
-            headers=[HTTPHeader(name=str(k), value=_text(v)) for k, v in (http.get("headers") or {}).items()],
-            title=http.get("title") if isinstance(http.get("title"), str) else None,
-            body_length=length if isinstance(length, int) and length >= 0 else None)
-    return ControlResponse(helper="ooni-test-helper",
-                           dns=ControlDNS(failure=failure_name(dns.get("failure")),
-                                          addresses=[str(a) for a in addrs or [] if _is_ip(str(a))]),
-                           endpoints=list(endpoints.values()), http=ctrl_http)
-
-
-def _ctrl_failure(status: JSON) -> str | None:
-    failure = failure_name(status.get("failure"))
-    if failure is None and status.get("status") is False:
-        return "unknown_failure: failed at the control"
-    return failure
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
