@@ -14,9 +14,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from probe.classify import ClassifyContext, classify
+from probe.models import Verdict
 from probe.models.canonical import canonical_json, sha256_hex
 from probe.ooni.mapping import Mapped, MappingError, map_measurement
 from probe.ooni.read import Bad, Good, read_measurements
@@ -99,13 +100,11 @@ def _one(item: Good, path: Path, context: ClassifyContext, batch: _Batch, summar
     return None
 
 
-def _row(raw: dict[str, object], data: bytes, key: str, mapped: Mapped, verdict: object, path: Path) -> ThirdPartyRow:
-    from probe.models import Verdict
-
-    assert isinstance(verdict, Verdict)
+def _row(raw: dict[str, object], data: bytes, key: str, mapped: Mapped, verdict: Verdict, path: Path
+         ) -> ThirdPartyRow:
     m = mapped.measurement
-    tk = raw.get("test_keys") if isinstance(raw.get("test_keys"), dict) else {}
-    assert isinstance(tk, dict)
+    keys = raw.get("test_keys")
+    tk: dict[str, object] = keys if isinstance(keys, dict) else {}
     blocking = tk.get("blocking")
     accessible = tk.get("accessible")
     uid, report = raw.get("measurement_uid"), raw.get("report_id")
@@ -122,10 +121,9 @@ def _row(raw: dict[str, object], data: bytes, key: str, mapped: Mapped, verdict:
 
 
 def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
+    """The host as our own store keeps it (so `--host` selects OONI's and ours alike)."""
     try:
-        return (urlsplit(url).hostname or "").rstrip(".").lower()
+        return (urlsplit(url).hostname or "").lower()
     except ValueError:
         return ""
 

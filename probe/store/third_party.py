@@ -161,7 +161,8 @@ def _opt(value: object) -> str | None:
 def _where(f: ThirdPartyFilter) -> tuple[str, list[object]]:
     clauses: list[str] = []
     args: list[object] = []
-    for column, value in (("source", f.source), ("input", f.url), ("host", f.host), ("probe_asn", f.asn)):
+    for column, value in (("source", f.source), ("input", f.url), ("host", f.host and f.host.lower()),
+                          ("probe_asn", f.asn)):
         if value:
             clauses.append(f"{column} = ?")
             args.append(value)
