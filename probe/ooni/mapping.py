@@ -11,7 +11,9 @@ resolver as ours do: for our rules they are a second opinion from outside the IS
 our DoH lookups, and are mapped with engine `doh` (their resolver address kept), unless they went to
 the probe's own resolver (`resolver_ip`). Steps OONI took to addresses that only those outside
 resolvers gave are left out: our engine connects only to what the network's resolvers answered, and
-our rules read every connection as one to those answers. Decoy
+our rules read every connection as one to those answers. Version 0.4 writes no address on a handshake
+or request (the connect it used is found by time and port) and writes a failed handshake's failure
+on the request too (the request is then dropped: it never had a connection). Decoy
 handshakes, late DNS replies and certificate validation are ours alone: an OONI measurement has
 none, and the rules then say so. Pure: no I/O, no clock. Bad input raises `MappingError`.
 """
@@ -25,6 +27,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -97,12 +100,12 @@ def _map(raw: JSON, key: str) -> Mapped:
     tls_raw = [h for h in tk.get("tls_handshakes") or [] if isinstance(h, dict)
                and ip_text(split_address(str(h.get("address") or ""))[0]) not in outside]
     requests = [r for r in requests if ip_text(split_address(str(r.get("address") or ""))[0]) not in outside]
-    http_raw = [r for r in requests if _connected(r, tcp_raw)]
+    http_raw = [r for r in requests if _connected(r, tcp_raw, tls_raw)]
     rebuilt = not _times_order(tcp_raw, tls_raw, http_raw)
     place = _Timeline(rebuilt, hosts, resolved)
     tcp = [_tcp(c, place) for c in tcp_raw]
-    tls = [_tls(h, place) for h in tls_raw]
-    http = [_http(r, k, place, bodies) for k, r in enumerate(http_raw)]
+    tls = [_tls(h, place, tcp_raw) for h in tls_raw]
+    http = [_http(r, k, place, bodies, tcp_raw) for k, r in enumerate(http_raw)]
     final_failure, operation = _stop(tk, requests, http, tcp, tls, queries)
     network = ProbeNetwork(probe_asn=str(raw.get("probe_asn") or "AS0"), probe_cc=str(raw.get("probe_cc") or "ZZ"),
                            probe_network_name=str(raw.get("probe_network_name") or ""),
@@ -211,8 +214,21 @@ def _tcp(c: JSON, place: _Timeline) -> TCPConnectObservation:
                                  transaction_id=int(c.get("transaction_id") or 0))
 
 
-def _tls(h: JSON, place: _Timeline) -> TLSHandshakeObservation:
-    ip, port = split_address(str(h.get("address") or ""))
+def _endpoint(entry: JSON, default_port: int, tcp: list[JSON]) -> tuple[str, int]:
+    """Where a handshake or request went: its `address`, or (0.4 writes none) the connect it used: the
+    last one that succeeded to that port before it ended, else the first that succeeded."""
+    ip, port = split_address(str(entry.get("address") or ""))
+    if ip:
+        return ip, port or default_port
+    done = [c for c in tcp if (c.get("status") or {}).get("success") and c.get("port") == default_port]
+    end = _time(entry.get("t"))
+    before = [c for c in done if end is not None and (_time(c.get("t")) or 0.0) <= end]
+    chosen = before[-1] if before else done[0] if done else None
+    return (ip_text(chosen.get("ip")), default_port) if chosen else ("", default_port)
+
+
+def _tls(h: JSON, place: _Timeline, tcp: list[JSON]) -> TLSHandshakeObservation:
+    ip, port = _endpoint(h, 443, tcp)
     t0, t = place.step(h, ip)
     certs = []
     for cert in h.get("peer_certificates") or []:
@@ -232,9 +248,16 @@ def _headers(part: JSON) -> list[HTTPHeader]:
     return [HTTPHeader(name=str(k), value=text(v)) for k, v in (part.get("headers") or {}).items()]
 
 
-def _connected(r: JSON, tcp: list[JSON]) -> bool:
-    """A request OONI lists although it never got a connection (classic 0.4 records the HTTP step's own
-    connect failure as the request's): our model has a request only over a connection."""
+def _url_port(url: str) -> int | None:
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        return None
+
+
+def _connected(r: JSON, tcp: list[JSON], tls: list[JSON]) -> bool:
+    """A request OONI lists although it never got a connection (0.4 records the HTTP step's own connect
+    or TLS failure as the request's too): our model has a request only over a completed connection."""
     response = r.get("response")
     if isinstance(response, dict) and isinstance(response.get("code"), int) and response["code"] > 0:
         return True
@@ -243,14 +266,22 @@ def _connected(r: JSON, tcp: list[JSON]) -> bool:
         return False
     if failure.startswith("dns_") or failure in ("connection_refused", "network_unreachable", "host_unreachable"):
         return False
+    url = str((r.get("request") or {}).get("url") or "")
+    host = host_of(url)
+    if url.lower().startswith("https:") and any(
+            failure_name(h.get("failure")) == failure and host_of("//" + str(h.get("server_name") or "")) == host
+            for h in tls):
+        return False  # its handshake failed that way: the request never had a connection
     return not tcp or any((c.get("status") or {}).get("success") for c in tcp)
 
 
-def _http(r: JSON, index: int, place: _Timeline, bodies: dict[str, bytes]) -> HTTPObservation:
+def _http(r: JSON, index: int, place: _Timeline, bodies: dict[str, bytes], tcp: list[JSON]) -> HTTPObservation:
     req = r.get("request") or {}
     url = str(req.get("url") or "")
     scheme = "https" if url.lower().startswith("https:") else "http"
-    ip, port = split_address(str(r.get("address") or ""))
+    url_port = _url_port(url)
+    ip, port = _endpoint(r, url_port or (443 if scheme == "https" else 80), tcp) if index == 0 else \
+        split_address(str(r.get("address") or ""))
     t0, t = place.request(r, index)
     resp = r.get("response")
     response = None

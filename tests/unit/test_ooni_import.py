@@ -223,3 +223,21 @@ def test_the_qa_measurements_carry_the_values_peer_scenarios_expects() -> None:
     for name, (blocking, accessible) in table.items():
         keys = json.loads((DATA / "synthetic-qa" / name / "measurement.json").read_text())["test_keys"]
         assert (json.dumps(keys["blocking"]).strip('"'), json.dumps(keys["accessible"])) == (blocking, accessible)
+
+
+@pytest.mark.parametrize(("failure", "label"), [("ssl_unknown_authority", "tls.mitm"),
+                                                ("connection_reset", "tls.reset")])
+def test_a_04_handshake_failure_is_read_as_tls_not_http(tmp_path: Path, failure: str, label: str) -> None:
+    """web_connectivity 0.4 writes a failed handshake's failure on the request too, and no address: the
+    2019-2020 Kazakhstan interception looks like this. Our rules must see the handshake fail, at the
+    address the connect reached."""
+    raw = json.loads((DATA / "real" / "IT_AS30722_example-com_accessible_wc0.4.0_2021_unsubmitted.json").read_text())
+    keys = raw["test_keys"]
+    keys["tls_handshakes"][0]["failure"] = keys["requests"][0]["failure"] = failure
+    keys["requests"][0]["response"] = None
+    edited = tmp_path / "kz-like.json"
+    edited.write_text(json.dumps(raw))
+    _, db = _import(tmp_path, [edited])
+    (row,) = list(ThirdPartyStore.open(db).entries())
+    assert row.verdict.label == label, row.verdict.reasons
+    assert row.measurement().tls_handshakes[0].ip == "93.184.216.34" and not row.measurement().requests
