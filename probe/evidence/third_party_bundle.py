@@ -95,7 +95,8 @@ def report_section(shown: list[Shown], *, in_bundle: bool = True) -> str:
         return ""
     more = max(len(shown) - REPORT_ROWS, 0)
     rows = "".join(
-        f"<tr><td>{escape(s.time.replace('T', ' ').removesuffix('Z'))}</td><td>{escape(s.network)}</td><td>{escape(s.input)}</td>"
+        f"<tr><td>{escape(s.time.replace('T', ' ').removesuffix('Z'))}</td><td>{escape(s.network)}</td>"
+        f"<td>{escape(s.input)}</td>"
         f"<td>{escape(s.ooni)}</td><td>{escape(s.ours)}</td><td>"
         + (f'<a href="{escape(s.link)}">OONI Explorer</a>' if s.link else "not published by OONI")
         + "</td></tr>" for s in shown[more:])
