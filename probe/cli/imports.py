@@ -31,7 +31,8 @@ def import_ooni_command(paths: tuple[Path, ...], store_path: Path) -> None:
     where they can be read). Each is stored as third-party evidence with its measurement_uid,
     report_id, probe network and OONI Explorer link, and OONI's own blocking/accessible beside our
     verdict. Other tests are skipped and counted; a bad line is named (file:line) and the rest
-    imported; importing a file again adds nothing. See them with `probe results --source ooni`.
+    imported (exit status 1 then); importing a file again adds nothing. See them with
+    `probe results --source ooni`.
 
     \b
     Example:
