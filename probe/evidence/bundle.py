@@ -41,7 +41,9 @@ from probe.store import EntryFilter, Store, StoredEntry
 from probe.store.own_addresses import OwnAddressMemory, memory_path
 
 _CHUNK = 1 << 20
-_OVERLAP = 128  # longer than any spelling of an IP address (exploded, percent-encoded): a split match is found
+# Longer than any spelling the matcher reads, so a match split by a chunk boundary is found whole: the
+# longest is an ip6.arpa name with every character escaped twice, in UTF-32 (about 4 KiB).
+_OVERLAP = 8192
 
 
 @dataclass(frozen=True)
