@@ -36,6 +36,7 @@ from probe.evidence.ooni_export import to_ooni
 from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.report import ReportMeta, render
 from probe.evidence.report_data import ReportData
+from probe.evidence.third_party_bundle import add_section, report_section, write_third_party
 from probe.evidence.verify_chain import SignatureContinuity, bundle_key_problem
 from probe.evidence.verify_result import measurement_label
 from probe.evidence.verify_store_rows import index_row_problem
@@ -81,7 +82,9 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
         _refuse_signature_gaps(pass_.all_links(), fingerprint(key.public_key()))
         _refuse_unproven(pass_.links, fingerprint(key.public_key()))
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        third_party = write_third_party(root, store.path, filt)  # OONI's, imported: their own member
         _write_derived(root, pass_, key, created, filt)
+        _add_report_section(root / mf.REPORT, report_section(third_party))
         _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)),
                       OwnAddressMemory.load(memory_path(store.path), own_address_key_path(), create=False))
         manifest = _manifest(root, pass_, key, created, filt, store)
@@ -199,6 +202,11 @@ def report_meta(*, created: str, version: str, key_fingerprint: str, filters: di
     them), so `probe verify` can render the report again from the signed records and compare."""
     return ReportMeta(generated_at=created, software_version=version, key_fingerprint=key_fingerprint,
                       filters=tuple(sorted(filters.items())), in_bundle=True)
+
+
+def _add_report_section(report: Path, section: str) -> None:
+    if section:
+        report.write_text(add_section(report.read_text(encoding="utf-8"), section), encoding="utf-8")
 
 
 def _refuse_unproven(links: list[mf.ChainLink], key_fp: str) -> None:

@@ -84,7 +84,8 @@ What the files are
 {measurements}           the measurements (our canonical JSON, one per line)
 verdicts.jsonl               what the probe concluded for each: its latest signed verdict record
 {records}          the signed verdict records (and key and run records), one per line
-ooni/web_connectivity.jsonl  the same measurements in OONI's data format (best effort)
+ooni/web_connectivity.jsonl  the same measurements in OONI's data format (loads in OONI's tools)
+third_party/ooni.jsonl       if present: OONI's own measurements, as OONI published them (not this probe's)
 artifacts/certs/*.pem        TLS certificate chains as received (openssl x509 -in FILE -text)
 artifacts/dns/*.bin          DNS replies as received on the wire (named by their SHA-256)
 artifacts/http/*.warc        web requests and responses (WARC; bodies as decoded by the probe)
