@@ -53,6 +53,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "The hub: a collector many probes upload signed evidence to (PostgreSQL)."),
     "upload": ("probe.cli.hub", "upload_command",
                "Send every hub this probe joined the signed measurements it has not acknowledged yet."),
+    "import": ("probe.cli.imports", "import_group",
+               "Bring measurements made by others into the store (kept apart from ours, never signed as ours)."),
 }
 
 

@@ -81,21 +81,29 @@ def hubs(store: Store) -> list[HubTarget]:
 
 
 def backlog(store: Store, target: HubTarget) -> int:
-    """Links this hub has not acknowledged yet."""
-    row = store.connection.execute("SELECT count(*) FROM measurements WHERE seq > ? AND key_fingerprint = ? "
-                                   "AND signature IS NOT NULL", (target.acked_seq, target.key_fingerprint)).fetchone()
+    """Links this hub has not acknowledged yet (measurements and the other kinds: verdict, key, run)."""
+    row = store.connection.execute(
+        "SELECT (SELECT count(*) FROM measurements WHERE seq > ?1 AND key_fingerprint = ?2 AND signature IS NOT NULL)"
+        " + (SELECT count(*) FROM chain_records WHERE seq > ?1 AND key_fingerprint = ?2 AND signature IS NOT NULL)",
+        (target.acked_seq, target.key_fingerprint)).fetchone()
     return int(row[0])
 
 
+# Both link tables share one sequence and one chain (probe.store.links): the hub gets them merged in
+# seq order, or every measurement after a verdict link would look like a gap there.
+_PENDING = (
+    "SELECT m.seq, 'measurement', m.record, m.record_sha256, m.prev_hash, m.chain_hash, m.signature, "
+    "m.key_fingerprint, v.label FROM measurements m LEFT JOIN verdicts v USING(measurement_id) "
+    "WHERE m.seq > ?1 AND m.key_fingerprint = ?2 AND m.signature IS NOT NULL "
+    "UNION ALL SELECT seq, kind, record, record_sha256, prev_hash, chain_hash, signature, key_fingerprint, NULL "
+    "FROM chain_records WHERE seq > ?1 AND key_fingerprint = ?2 AND signature IS NOT NULL ORDER BY 1 LIMIT ?3")
+
+
 def pending(store: Store, target: HubTarget, *, after_seq: int, limit: int) -> list[PendingLink]:
-    """Up to `limit` signed links after `after_seq`, oldest first, with the probe's current label."""
-    rows = store.connection.execute(
-        "SELECT m.seq, m.record, m.record_sha256, m.prev_hash, m.chain_hash, m.signature, m.key_fingerprint, "
-        "v.label FROM measurements m LEFT JOIN verdicts v USING(measurement_id) "
-        "WHERE m.seq > ? AND m.key_fingerprint = ? AND m.signature IS NOT NULL ORDER BY m.seq LIMIT ?",
-        (after_seq, target.key_fingerprint, limit)).fetchall()
-    return [PendingLink(int(r[0]), "measurement", str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), str(r[6]),
-                        r[7]) for r in rows]
+    """Up to `limit` signed links after `after_seq`, oldest first; a measurement with the probe's label."""
+    rows = store.connection.execute(_PENDING, (after_seq, target.key_fingerprint, limit)).fetchall()
+    return [PendingLink(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), str(r[6]), str(r[7]),
+                        r[8]) for r in rows]
 
 
 def iter_pending(store: Store, target: HubTarget, *, batch: int) -> Iterator[list[PendingLink]]:
