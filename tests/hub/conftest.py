@@ -144,7 +144,8 @@ class Volunteer:
     store: Path
 
     def measure(self, rounds: int = 1, *, shift: timedelta = timedelta(0), when: datetime | None = None) -> int:
-        """Append `rounds` × 6 signed measurements (the sample scenarios); returns the head seq."""
+        """Append `rounds` × 6 signed measurements (the sample scenarios) with their verdict links; returns
+        the head seq (every link is signed: the store's first is the key record)."""
         signer = load_signer(self.key)
         with Store.open(self.store) as store:
             for m, arts, verdict in sample_set(rounds):
