@@ -142,6 +142,8 @@ def start_hub(database: str, port: int, workers: int, folder: Path) -> subproces
                 return hub
         except httpx.HTTPError:
             time.sleep(0.1)
+    hub.terminate()
+    hub.wait(30)
     raise SystemExit("the hub did not start: " + (folder / "hub.log").read_text())
 
 
