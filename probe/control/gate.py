@@ -42,8 +42,9 @@ _BLANK_LINE = (b"\n\r\n", b"\n\n")  # the end of a head (h11 accepts bare LF lin
 @dataclass(frozen=True)
 class GateLimits:
     max_connections: int = 1024
-    # A probe keeps up to 128 connections to a helper (probe.control.client.DEFAULT_MAX_CONNECTIONS).
-    max_per_client: int = 160
+    # A probe keeps up to 128 connections to a helper (probe.control.client.DEFAULT_MAX_CONNECTIONS);
+    # one client may use every measurement slot (app.DEFAULT_MAX_CONCURRENCY), never every connection.
+    max_per_client: int = 256
     max_handshakes: int = 256
     handshake_timeout_s: int = 10  # (asyncio takes whole seconds here, in its types)
     head_timeout_s: float = 10.0

@@ -290,6 +290,7 @@ def test_the_helpers_default_limit_is_well_above_one_probes_cap() -> None:
     from probe.control.client import DEFAULT_MAX_CONNECTIONS, ControlClient
 
     assert DEFAULT_MAX_CONCURRENCY >= 2 * DEFAULT_MAX_CONNECTIONS
+    assert GateLimits().max_per_client >= DEFAULT_MAX_CONNECTIONS  # a probe's own connections all get in
     default = inspect.signature(ControlClient).parameters["max_connections"].default
     assert default == DEFAULT_MAX_CONNECTIONS
     assert inspect.signature(ControlServer).parameters["max_concurrency"].default == DEFAULT_MAX_CONCURRENCY
