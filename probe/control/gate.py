@@ -66,6 +66,7 @@ class GateState:
     refused: int = 0  # connections turned away at the gate since start
     per_client: dict[str, int] = field(default_factory=dict)
     open: set[asyncio.Transport] = field(default_factory=set)  # every admitted raw transport
+    handshaking: set[asyncio.Task[None]] = field(default_factory=set)  # kept referenced while they run
 
     def admit(self, key: str | None) -> bool:
         limits = self.limits
@@ -156,7 +157,9 @@ class GatedProtocol(H11Protocol):
         transport.pause_reading()  # nothing is read before the TLS protocol takes the socket over
         gate.handshakes += 1
         self._tls_pending = True
-        self.loop.create_task(self._handshake(transport, gate.ssl_context))
+        task = self.loop.create_task(self._handshake(transport, gate.ssl_context))
+        gate.handshaking.add(task)
+        task.add_done_callback(gate.handshaking.discard)
 
     async def _handshake(self, transport: asyncio.Transport, context: ssl.SSLContext) -> None:
         """asyncio's start_tls, with the small-buffer protocol and the gate's handshake timeout.
@@ -243,7 +246,8 @@ class GatedProtocol(H11Protocol):
         self._set_deadline(timeout_s, self._head_expired)
 
     def _head_expired(self) -> None:
-        if self._waiting_head and not self.transport.is_closing():
+        """No exchange began in time (whatever bytes came): the connection goes."""
+        if (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing():
             self.transport.abort()
 
     def _exchange_expired(self) -> None:
