@@ -1,4 +1,4 @@
-"""`probe control serve`: run the control helper (the uncensored vantage the probe compares with).
+"""`probe control serve`: run the control helper (the uncensored vantage the probe compares with) on uvicorn.
 
 Parses and checks options, builds the helper's settings and TLS context, listens until SIGINT or
 SIGTERM. Bad options become one-line errors (ProbeError); the helper itself lives in probe.control.
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import click
 
-from probe.control.guard import AddressGuard, parse_cidrs
-from probe.control.server import DEFAULT_MAX_CONCURRENCY, ControlServer, server_ssl_context
+from probe.control.app import DEFAULT_MAX_CONCURRENCY
+from probe.control.guard import AddressGuard, normalise_ip, parse_cidrs
+from probe.control.server import ControlServer, server_ssl_context
 from probe.control.settings import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, HelperSettings
 from probe.errors import ConfigError, InputError
 from probe.net.dns import split_resolver
@@ -84,9 +85,10 @@ async def _serve(server: ControlServer, listen: list[tuple[str, int]]) -> None:
         await server.close()
         raise InputError(f"cannot listen on {', '.join(f'{h}:{p}' for h, p in listen)}: {exc.strerror or exc}",
                          hint="is another process using the port? ports below 1024 need privileges") from exc
+    scheme = "https" if server.gate.ssl_context is not None else "http"
     for host, port in bound:
         shown = f"[{host}]" if ":" in host else host
-        click.echo(f"control helper listening on https://{shown}:{port}/", err=True)
+        click.echo(f"control helper listening on {scheme}://{shown}:{port}/", err=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -111,8 +113,12 @@ def control_group() -> None:
 @control_group.command("serve")
 @click.option("--listen", "listens", multiple=True, required=True, metavar="IP:PORT",
               help="Address to listen on (repeat for more, e.g. IPv4 and IPv6).")
-@click.option("--cert", type=_FILE, required=True, help="PEM certificate chain the helper presents.")
-@click.option("--key", type=_FILE, required=True, help="PEM private key of that certificate.")
+@click.option("--cert", type=_FILE, help="PEM certificate chain the helper presents (TLS by the helper).")
+@click.option("--key", type=_FILE, help="PEM private key of that certificate.")
+@click.option("--plain-http", is_flag=True,
+              help="Serve plain HTTP instead, for a TLS reverse proxy in front (listen on loopback).")
+@click.option("--trust-proxy", "proxies", multiple=True, metavar="IP",
+              help="A reverse proxy whose X-Forwarded-For names the client (repeat; not limited per client).")
 @click.option("--ca-bundle", type=_FILE, help="Roots for the sites' certificates (default: certifi's Mozilla roots).")
 @click.option("--resolver", metavar="IP[:PORT]", help="Resolve over UDP with this resolver (default: the system's).")
 @click.option("--allow", "allows", multiple=True, metavar="CIDR",
@@ -124,10 +130,10 @@ def control_group() -> None:
 @click.option("--budget", type=click.FloatRange(1.0, 300.0), default=DEFAULT_BUDGET_S, show_default=True,
               help="Seconds one request may take; step timeouts shrink to fit (keep it below the probe's wait).")
 @click.option("--log-clients", is_flag=True, help="Put requesters' addresses in the log (off: privacy).")
-def serve_command(listens: tuple[str, ...], cert: Path, key: Path, ca_bundle: Path | None, resolver: str | None,
-                  allows: tuple[str, ...], max_concurrency: int, max_body: int, budget: float,
-                  log_clients: bool) -> None:
-    """Serve the control API (POST /api/v1/control) over HTTPS, for probes to compare with.
+def serve_command(listens: tuple[str, ...], cert: Path | None, key: Path | None, plain_http: bool,
+                  proxies: tuple[str, ...], ca_bundle: Path | None, resolver: str | None, allows: tuple[str, ...],
+                  max_concurrency: int, max_body: int, budget: float, log_clients: bool) -> None:
+    """Serve the control API (POST /api/v1/control) over HTTPS (uvicorn), for probes to compare with.
 
     Run it outside the censored network. It resolves each URL itself, connects to its own and the
     probe's addresses (never to private, loopback or link-local ones unless --allow names them),
@@ -140,12 +146,21 @@ def serve_command(listens: tuple[str, ...], cert: Path, key: Path, ca_bundle: Pa
       # the lab's helper:
       probe control serve --listen 198.18.0.80:443 --cert lab.pem --key lab.key \\
           --ca-bundle lab-ca.pem --allow 10.77.0.0/16 --allow 198.18.0.0/15 --allow fd77::/16
+      # behind nginx, which does TLS (deploy/nginx-control.conf):
+      probe control serve --listen 127.0.0.1:8080 --plain-http --trust-proxy 127.0.0.1
     """
     listen = [parse_listen(text) for text in listens]
+    if plain_http == (cert is not None or key is not None) or (cert is None) != (key is None):
+        raise InputError("give --cert and --key (the helper does TLS), or --plain-http (a reverse proxy does)",
+                         hint="e.g. --cert /etc/probe/helper.pem --key /etc/probe/helper.key")
+    for proxy in proxies:
+        if normalise_ip(proxy) is None:
+            raise InputError(f"--trust-proxy needs an IP address, got {proxy!r}", hint="e.g. --trust-proxy 127.0.0.1")
     settings = HelperSettings(resolver=_check_resolver(resolver), ca_bundle=ca_bundle,
                               guard=AddressGuard(allow=parse_cidrs(allows)), body_cap=max_body).with_budget(budget)
-    server = ControlServer(settings=settings, ssl_context=_tls(cert, key), max_concurrency=max_concurrency,
-                           log=_log, log_clients=log_clients)
+    context = _tls(cert, key) if cert is not None and key is not None else None
+    server = ControlServer(settings=settings, ssl_context=context, max_concurrency=max_concurrency,
+                           trusted_proxies=[str(normalise_ip(p)) for p in proxies], log=_log, log_clients=log_clients)
     _raise_file_limit()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(server, listen))

@@ -5,8 +5,9 @@ from a helper's answer. Behind NAT on a dual-stack network the helper is usually
 so the public IPv4 address (what most origins and blockpages would echo) is never seen, and the
 first measurements finish before any answer arrives. So each helper is asked once per address
 family: one connection to one of its IPv4 addresses and one to one of its IPv6 addresses, each a
-`GET /api/v1/health`, whose answer carries `client_ip`. Best effort and bounded: a helper that is
-blocked or old (no `client_ip`) teaches nothing, and the run goes on.
+`GET /api/v1/health` (httpx, the URL pinned to the address, Host and SNI the helper's name), whose
+answer carries `client_ip`. Best effort and bounded: a helper that is blocked or old (no
+`client_ip`) teaches nothing, and the run goes on.
 
 The addresses are the caller's to scrub and to remember as keyed hashes, never to store.
 """
@@ -20,12 +21,9 @@ import json
 import socket
 import ssl
 from collections.abc import Iterable
-from typing import Literal
 from urllib.parse import urlsplit
 
-from probe.net.artifacts import ArtifactSink
-from probe.net.clock import measurement_clock
-from probe.net.http import http_get
+import httpx
 
 HEALTH_PATH = "/api/v1/health"
 MAX_ANSWER_BYTES = 16 * 1024
@@ -38,6 +36,10 @@ async def public_addresses(helpers: Iterable[str], *, ssl_context: ssl.SSLContex
     A loopback answer means the helper runs on this machine (tests); dropping those is the caller's call.
     """
     asks = []
+    http = httpx.AsyncClient(verify=ssl_context, trust_env=False, follow_redirects=False,
+                             headers={"User-Agent": user_agent, "Accept": "application/json"},
+                             limits=httpx.Limits(max_connections=16, max_keepalive_connections=0),
+                             timeout=httpx.Timeout(timeout_s))
     for helper in helpers:
         try:
             parts = urlsplit(helper)
@@ -46,12 +48,15 @@ async def public_addresses(helpers: Iterable[str], *, ssl_context: ssl.SSLContex
             continue
         if parts.hostname is None or parts.scheme not in ("http", "https"):
             continue
-        https = parts.scheme == "https"
         for address in await _one_address_per_family(parts.hostname, port, timeout_s):
-            asks.append(_ask(address, port, parts.hostname, parts.netloc.rsplit("@", 1)[-1],
-                             ssl_context if https else None, timeout_s, user_agent))
+            asks.append(_ask(http, parts.scheme, address, port, parts.hostname, parts.netloc.rsplit("@", 1)[-1],
+                             timeout_s))
+    try:
+        answers = await asyncio.gather(*asks, return_exceptions=True)
+    finally:
+        await http.aclose()
     found: set[str] = set()
-    for answer in await asyncio.gather(*asks, return_exceptions=True):
+    for answer in answers:
         if isinstance(answer, str):
             found.add(answer)
     return found
@@ -71,21 +76,29 @@ async def _one_address_per_family(host: str, port: int, timeout_s: float) -> lis
     return list(chosen.values())
 
 
-async def _ask(address: str, port: int, server_name: str, host_header: str, context: ssl.SSLContext | None,
-               timeout_s: float, user_agent: str) -> str | None:
-    """One GET of the health path pinned to `address` (the engine's own GET, over a stream we dial)."""
+async def _ask(http: httpx.AsyncClient, scheme: str, address: str, port: int, server_name: str,
+               host_header: str, timeout_s: float) -> str | None:
+    """One GET of the health path pinned to `address`: Host and SNI name the helper as its URL does."""
+    literal = f"[{address}]" if ":" in address else address
+    extensions = {} if _is_ip(server_name) else {"sni_hostname": server_name}
     async with asyncio.timeout(timeout_s):
-        reader, writer = await asyncio.open_connection(
-            address, port, ssl=context, server_hostname=server_name if context is not None else None)
-        sink = ArtifactSink()
-        scheme: Literal["http", "https"] = "https" if context is not None else "http"
-        obs = await http_get(reader, writer, url=f"{scheme}://{host_header}{HEALTH_PATH}", ip=address, port=port,
-                             scheme=scheme, host_header=host_header, target=HEALTH_PATH, user_agent=user_agent,
-                             timeout_s=timeout_s, body_cap=MAX_ANSWER_BYTES, clock=measurement_clock(), sink=sink)
-    response = obs.response
-    if obs.failure is not None or response is None or response.code != 200 or response.body_sha256 is None:
-        return None
-    return _client_ip(sink.get(response.body_sha256) or b"")
+        async with http.stream("GET", f"{scheme}://{literal}:{port}{HEALTH_PATH}", headers={"Host": host_header},
+                               extensions=extensions) as reply:
+            if reply.status_code != 200:
+                return None
+            body = bytearray()
+            async for chunk in reply.aiter_raw():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    return None
+    return _client_ip(bytes(body))
+
+
+def _is_ip(host: str) -> bool:
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    return False
 
 
 def _client_ip(body: bytes) -> str | None:

@@ -12,7 +12,6 @@ import ipaddress
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from probe import __version__, failures
 from probe.measure.endpoints import TransactionIds, connect_all
@@ -31,10 +30,7 @@ from probe.models import (
 from probe.models.settings import MeasureSettings
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock, measurement_clock, utc_now_iso
-from probe.net.http import http_get
-from probe.net.location import browser_location
-
-REDIRECT_CODES = {301, 302, 303, 307, 308}
+from probe.net.fetch import Connected, FetchSettings, NotConnected, URLTarget, follow, parse_target
 
 
 class ControlSource:
@@ -102,23 +98,35 @@ async def measure_url(url: str, *, settings: MeasureSettings, resolver: str | No
 
 async def _hops(book: _Notebook, url: str, control: ControlSource | None
                 ) -> asyncio.Task[tuple[ControlResponse | None, str | None]] | None:
-    """Every hop of the redirect chain; returns the control's task (started after the first DNS)."""
+    """Every hop of the redirect chain (the one fetch pipeline, `probe.net.fetch.follow`); returns the
+    control's task, started once the first hop's addresses are known (even when our DNS failed)."""
     control_task = None
-    current = url
-    for hop in range(book.settings.max_redirects + 1):
-        host = urlsplit(current).hostname or ""
-        addresses = await _addresses(book, host)
-        if control is not None and control_task is None:  # asked even when our DNS failed
-            control_task = asyncio.create_task(control.query(url, addresses or []))
+
+    def ask_control(addresses: list[str]) -> None:
+        nonlocal control_task
+        if control is not None and control_task is None:
+            control_task = asyncio.create_task(control.query(url, addresses))
+
+    first = parse_target(url)
+    if first is None:  # the lists refuse such URLs; a caller's own URL still gets a recorded failure
+        ask_control([])
+        book.fail(f"{failures.UNKNOWN_PREFIX}not an http(s) URL with a valid host and port", "resolve")
+        return control_task
+
+    async def connect(target: URLTarget, redirects: int) -> Connected | NotConnected:
+        addresses = await _addresses(book, target.host)
+        ask_control(addresses or [])
         if addresses is None:
-            break
-        location = await _fetch(book, current, addresses)
-        if location is None:
-            break
-        if hop == book.settings.max_redirects:
-            book.fail(failures.TOO_MANY_REDIRECTS, "http_round_trip")
-            break
-        current = location
+            return NotConnected(book.failure)
+        return await _connect(book, target, addresses)
+
+    s = book.settings
+    chain = await follow(first, connect=connect, clock=book.clock, sink=book.sink,
+                         settings=FetchSettings(user_agent=s.user_agent, timeout_s=s.timeouts.http_s,
+                                                body_cap=s.body_cap_bytes, max_redirects=s.max_redirects))
+    book.requests.extend(chain.requests)
+    if chain.failed_operation == "http_round_trip":
+        book.fail(chain.failure, "http_round_trip")
     return control_task
 
 
@@ -136,14 +144,10 @@ async def _addresses(book: _Notebook, host: str) -> list[str] | None:
     return resolution.addresses
 
 
-async def _fetch(book: _Notebook, url: str, addresses: list[str]) -> str | None:
-    """Connect, handshake and GET one hop; returns the redirect target, or None when the chain ends."""
-    parts = urlsplit(url)
-    https = parts.scheme == "https"
-    port = parts.port or (443 if https else 80)
-    host = parts.hostname or ""
-    hop = await connect_all(addresses, port=port, https=https, server_name=host, settings=book.settings,
-                            clock=book.clock, sink=book.sink, ids=book.ids)
+async def _connect(book: _Notebook, target: URLTarget, addresses: list[str]) -> Connected | NotConnected:
+    """Connect (and handshake) to every address of one hop; the first usable connection carries the GET."""
+    hop = await connect_all(addresses, port=target.port, https=target.https, server_name=target.host,
+                            settings=book.settings, clock=book.clock, sink=book.sink, ids=book.ids)
     book.tcp.extend(hop.tcp)
     book.tls.extend(hop.tls)
     # Our own source addresses are scrubbed later; loopback ones are not the volunteer's identity
@@ -151,32 +155,9 @@ async def _fetch(book: _Notebook, url: str, addresses: list[str]) -> str | None:
     book.own_addresses |= {a for a in hop.local_addresses if not ipaddress.ip_address(a).is_loopback}
     if hop.chosen is None:
         book.fail(hop.failure, hop.failed_operation or "connect")
-        return None
+        return NotConnected(hop.failure)
     conn = hop.chosen
-    default_port = port == (443 if https else 80)
-    host_header = (parts.hostname or "") if default_port else f"{parts.hostname}:{port}"
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    obs = await http_get(conn.reader, conn.writer, url=url, ip=conn.ip, port=port,
-                         scheme="https" if https else "http", host_header=host_header, target=target,
-                         user_agent=book.settings.user_agent, timeout_s=book.settings.timeouts.http_s,
-                         body_cap=book.settings.body_cap_bytes, clock=book.clock, sink=book.sink,
-                         transaction_id=conn.transaction_id)
-    book.requests.append(obs)
-    if obs.failure is not None or obs.response is None:
-        book.fail(obs.failure, "http_round_trip")
-        return None
-    if obs.response.code not in REDIRECT_CODES:
-        return None
-    return _redirect_target(book, url, obs.response.header("location"))
-
-
-def _redirect_target(book: _Notebook, url: str, location: str | None) -> str | None:
-    if not location:
-        return None  # a 3xx without Location is a final answer
-    target = browser_location(url, location)
-    if target is None:  # no host, not http(s), a port out of range, unparseable: the server's bug
-        book.fail(failures.HTTP_INVALID_REDIRECT_LOCATION_HOST, "http_round_trip")
-    return target
+    return Connected(ip=conn.ip, reader=conn.reader, writer=conn.writer, transaction_id=conn.transaction_id)
 
 
 def _is_ip(host: str) -> bool:

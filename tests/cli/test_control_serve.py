@@ -43,7 +43,7 @@ def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
                             stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     line = proc.stderr.readline()
-    match = re.search(r"listening on (https://127\.0\.0\.1:\d+/)", line)
+    match = re.search(r"listening on (https?://127\.0\.0\.1:\d+/)", line)
     if match is None:
         proc.kill()
         pytest.fail(f"helper did not start: {line}{proc.stderr.read()}")
@@ -74,6 +74,23 @@ def test_serve_answers_logs_one_line_per_request_and_never_the_client(pki: tuple
     assert lines[-1] == "control helper stopped"
 
 
+@pytest.mark.parametrize("trusted", [True, False])
+def test_behind_a_proxy_the_forwarded_address_is_believed_from_the_proxy_only(trusted: bool) -> None:
+    """--plain-http for a TLS reverse proxy in front: X-Forwarded-For counts from --trust-proxy alone."""
+    proc, url = _start("--listen", "127.0.0.1:0", "--plain-http", "--budget", "5",
+                       *(["--trust-proxy", "127.0.0.1"] if trusted else []))
+    try:
+        assert url.startswith("http://")
+        with httpx.Client(timeout=10) as http:
+            health = http.get(url + "api/v1/health", headers={"X-Forwarded-For": "203.0.113.9"}).json()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0, stderr
+    assert health["client_ip"] == ("203.0.113.9" if trusted else "127.0.0.1")
+    assert "203.0.113.9" not in stderr
+
+
 def test_errors_are_one_line(pki: tuple[Path, Path, Path]) -> None:
     _, cert, key = pki
     out = subprocess.run([sys.executable, "-m", "probe", "control", "serve", "--listen", "127.0.0.1:0",
@@ -90,6 +107,8 @@ def test_errors_are_one_line(pki: tuple[Path, Path, Path]) -> None:
     (["--listen", "127.0.0.1:0", "--resolver", "dns.example"], InputError, "--resolver needs IP[:PORT]"),
     (["--listen", "127.0.0.1:0", "--swap-key"], ConfigError, "cannot load the helper's certificate"),
     (["--listen", "127.0.0.1:{busy}"], InputError, "cannot listen on 127.0.0.1:"),
+    (["--listen", "127.0.0.1:0", "--plain-http"], InputError, "or --plain-http"),
+    (["--listen", "127.0.0.1:0", "--trust-proxy", "proxy.example"], InputError, "--trust-proxy needs an IP"),
 ])
 def test_bad_options_are_probe_errors(pki: tuple[Path, Path, Path], extra: list[str], error: type[Exception],
                                       words: str) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,6 @@ from test_control_fixtures import HttpServer, Reply, TestCA, Zone, doh_handler
 from test_control_server import world
 
 from probe.control.client import ControlClient, control_endpoint
-from probe.control.transport import KeepAlivePool
 from probe.errors import InputError
 from probe.models.control import ControlDNS, ControlResponse
 
@@ -219,21 +216,19 @@ def test_waiting_for_a_slot_is_part_of_the_timeout(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
-def test_a_pool_slot_is_released_when_the_caller_gives_up(tmp_path: Path) -> None:
+def test_a_slot_is_released_when_the_caller_gives_up(tmp_path: Path) -> None:
     async def main() -> None:
         ca = TestCA(tmp_path)
         server, _ = _counting_helper(ca, 0.3)
-        url = f"https://127.0.0.1:{await server.start()}/api/v1/control"
-        pool = KeepAlivePool(ssl_context=ssl.create_default_context(cafile=ca.bundle), connect_timeout_s=2,
-                             user_agent="test", max_connections=1)
-        post = partial(pool.post, url, b"{}", content_type="application/json", max_body=65536)
+        url = f"https://127.0.0.1:{await server.start()}/"
+        client = ControlClient(urls=[url], ca_bundle=ca.bundle, doh_url=None, timeout_s=5, max_connections=1)
         try:
             for _ in range(3):  # each gives up mid-exchange or while waiting; the slot must come back
                 with pytest.raises(TimeoutError):
-                    await asyncio.wait_for(post(), 0.1)
-            reply = await asyncio.wait_for(post(), 5)
-            assert reply.status == 200
+                    await asyncio.wait_for(client.query("https://site.test/", []), 0.1)
+            response, failure = await asyncio.wait_for(client.query("https://site.test/", []), 5)
+            assert response is not None, failure
         finally:
-            await pool.aclose()
+            await client.aclose()
             await server.close()
     asyncio.run(main())

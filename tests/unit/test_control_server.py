@@ -24,6 +24,7 @@ from test_control_fixtures import HttpServer, Reply, TestCA, Zone, start_dns
 
 from probe.classify.similarity import body_minhash
 from probe.control.client import ControlClient
+from probe.control.gate import GateLimits
 from probe.control.guard import ADDRESS_NOT_ALLOWED, AddressGuard, parse_cidrs
 from probe.control.server import ControlServer
 from probe.control.settings import HelperSettings
@@ -96,9 +97,10 @@ async def world(tmp_path: Path, *, allow: tuple[str, ...] = ("127.0.0.0/8",), ma
     helper_cert = ca.issue("helper", ips=("127.0.0.1",))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(helper_cert.cert, helper_cert.key)
+    limits = GateLimits(head_timeout_s=idle_timeout_s, keep_alive_s=idle_timeout_s,
+                        handshake_timeout_s=max(1, int(idle_timeout_s)))
     helper = ControlServer(settings=settings, ssl_context=context, max_concurrency=max_concurrency,
-                           idle_timeout_s=idle_timeout_s, handshake_timeout_s=idle_timeout_s,
-                           log=None if log is None else log.append, log_clients=True)
+                           limits=limits, log=None if log is None else log.append, log_clients=True)
     (_, helper_port), = await helper.start([("127.0.0.1", 0)])
     try:
         yield World(ca, helper, f"https://127.0.0.1:{helper_port}/", site, port)
@@ -284,11 +286,11 @@ def test_one_probe_at_full_speed_never_meets_a_503(tmp_path: Path) -> None:
 
 
 def test_the_helpers_default_limit_is_well_above_one_probes_cap() -> None:
-    from probe.control.client import ControlClient
-    from probe.control.server import DEFAULT_MAX_CONCURRENCY
-    from probe.control.transport import DEFAULT_MAX_CONNECTIONS
+    from probe.control.app import DEFAULT_MAX_CONCURRENCY
+    from probe.control.client import DEFAULT_MAX_CONNECTIONS, ControlClient
 
     assert DEFAULT_MAX_CONCURRENCY >= 2 * DEFAULT_MAX_CONNECTIONS
+    assert GateLimits().max_per_client >= DEFAULT_MAX_CONNECTIONS  # a probe's own connections all get in
     default = inspect.signature(ControlClient).parameters["max_connections"].default
     assert default == DEFAULT_MAX_CONNECTIONS
     assert inspect.signature(ControlServer).parameters["max_concurrency"].default == DEFAULT_MAX_CONCURRENCY
