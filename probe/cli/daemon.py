@@ -109,7 +109,8 @@ def _list_runner(store: Store, log: LineLog) -> Any:
         def skipped(message: str) -> None:
             log("input_skipped", list=entry.key, error=message)
 
-        targets, _ = load_run_targets((), entry.list, entry.category, on_error=skipped)
+        targets, _ = load_run_targets((), entry.list, entry.category, on_error=skipped,
+                                      settings=config.measure)
         ctx = await build_run_context(config.measure, store, on_result=lambda _: None, list_name=entry.key,
                                       stop=stop, signer=load_signer(config.key))
         ctx.run_id = run_id
@@ -195,8 +196,19 @@ def _print_status(status: Any, *, configured: bool) -> None:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted((last.get("counts") or {}).items()))
         next_run = "running now" if item.running else (_short(item.next_runs[0]) if item.next_runs else "disabled")
         table.add_row(item.name, item.trigger, next_run, _short(str(last.get("started_at") or "never")),
-                      str(last.get("status") or "-"), counts or "-")
+                      _run_status(last, item.failing), counts or "-")
     Console(width=max(120, Console().width)).print(table)
+    for item in status.lists:
+        if item.failing:  # in full, below the table: this is what the volunteer has to act on
+            click.echo(f"{item.name}: FAILING since {_short(str(item.failing.get('since')))} "
+                       f"({item.failing.get('failures')} attempts): {item.failing.get('error')}")
+
+
+def _run_status(last: dict[str, Any], failing: dict[str, Any] | None) -> str:
+    if not failing:
+        return str(last.get("status") or "-")
+    retry = failing.get("retry_at")
+    return "FAILING, " + (f"retry {_short(str(retry))}" if retry else "next window tries again")
 
 
 def _short(iso: str) -> str:

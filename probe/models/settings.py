@@ -33,6 +33,9 @@ class MeasureSettings(Frozen):
     doh_url: str | None = None  # DNS-over-HTTPS control, used when no helper answers
     asn_db: Path | None = None  # iptoasn TSV or MaxMind-format mmdb
     not_bogon: list[str] = []  # CIDRs that count as public although reserved (the lab's ranges)
+    # Measure targets on private, loopback, link-local … addresses and local names (a test bed on
+    # this machine). Off: a shared list must not make a volunteer fetch and sign pages from their LAN.
+    allow_private_targets: bool = False
     dns_late_window_s: float = Field(default=0.5, ge=0, le=5)
     max_redirects: int = Field(default=10, ge=0, le=30)
     user_agent: str = DEFAULT_USER_AGENT

@@ -31,6 +31,7 @@ class ListStatus:
     next_runs: list[str] = field(default_factory=list)  # UTC ISO-8601
     running: bool = False
     last_run: dict[str, Any] | None = None  # run_id, started_at, finished_at, status, counts, total
+    failing: dict[str, Any] | None = None  # since, error, failures, retry_at: the running daemon's retries
 
 
 @dataclass
@@ -87,6 +88,8 @@ def _list_status(entry: ScheduleEntry, config: ProbeConfig, run: dict[str, Any] 
     trigger = f"cron {entry.cron}" if entry.cron else f"every {_duration(entry.every)}"
     item = ListStatus(name=entry.key, target_list=entry.list, trigger=trigger, enabled=entry.enabled)
     item.running = entry.key in (live.get("running") or {})
+    failing = (live.get("failing") or {}).get(entry.key)
+    item.failing = dict(failing) if isinstance(failing, dict) else None
     if run is not None:
         counts = run_summary(run)
         status = str(run.get("status"))

@@ -9,6 +9,7 @@ This module stores and reads; it does not measure, classify, sign (a signer is i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -137,11 +138,10 @@ class Store:
                     self._write_verdict(measurement.measurement_id, verdict)
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                _rollback(self._conn)
                 raise
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write to the store {self.path}: {exc}",
-                             hint="is the disk full or the file read-only?") from exc
+            raise write_error(self.path, exc) from exc
         entry = self.get(measurement.measurement_id)
         assert entry is not None
         return entry
@@ -294,16 +294,44 @@ class _Transaction:
         self._conn, self._path = conn, path
 
     def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise write_error(self._path, exc) from exc
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc_type is None:
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as err:
-                raise StoreError(f"cannot write to the store {self._path}: {err}") from err
+                _rollback(self._conn)
+                raise write_error(self._path, err) from err
         else:
-            self._conn.execute("ROLLBACK")
+            _rollback(self._conn)
+            if isinstance(exc, sqlite3.Error):
+                raise write_error(self._path, exc) from exc
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open: SQLite has already rolled back after a full disk or
+    an I/O error, and a second ROLLBACK would replace the real error with "no transaction is active"."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):  # the error being raised says more than this one
+            conn.execute("ROLLBACK")
+
+
+def write_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """A failed write as one line that names its cause: a full disk, another process's lock, or else."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL:
+        return StoreError(f"disk full: cannot write to the store {path}",
+                          hint="free some space (or `probe prune`); everything stored before is kept")
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(f"the store {path} is locked by another process: {exc}",
+                          hint="a long export or another program holds it; the write is tried again later")
+    if code == sqlite3.SQLITE_READONLY:
+        return StoreError(f"the store {path} is read-only: {exc}", hint="check the file's owner and permissions")
+    return StoreError(f"cannot write to the store {path}: {exc}", hint="is the disk full or the file read-only?")
 
 
 def _entry(row: tuple[object, ...]) -> StoredEntry:

@@ -80,6 +80,7 @@ def _write_config(home: Path, *, every: str, extra: str = "") -> Path:
 store = "probe.sqlite"
 [measure]
 parallel = 2
+allow_private_targets = true
 resolver = "127.0.0.1:{_closed_port()}"
 [measure.timeouts]
 dns_s = 1
