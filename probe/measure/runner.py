@@ -23,6 +23,7 @@ from probe.measure.url import ControlSource, MeasuredURL, measure_url
 from probe.models import Measurement, ProbeNetwork, Target, Verdict
 from probe.models.settings import MeasureSettings
 from probe.store import Signer, Store, StoredEntry
+from probe.store.liveness import close_dead_runs
 from probe.store.own_addresses import OwnAddressMemory
 
 Classifier = Callable[[Measurement, Mapping[str, bytes]], Verdict]
@@ -70,6 +71,7 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
     summary = RunSummary(run_id=ctx.run_id or str(uuid.uuid4()))
     loop = asyncio.get_running_loop()
     _ensure_resolver_threads(loop, ctx.settings.parallel)
+    close_dead_runs(ctx.store)  # rows a SIGKILLed run left `running`: interrupted, not running forever
     done = ctx.store.start_run(summary.run_id, ctx.list_name)
     source = (t for t in targets if t.url not in done)
     stop = ctx.stop or asyncio.Event()

@@ -21,17 +21,19 @@ class Notifier:
         # "@name" is the abstract namespace (a leading NUL byte), as sd_notify(3) describes.
         self._address = "\0" + address[1:] if address.startswith("@") else address
         self._last = ""
+        self._ready = False  # systemd reads READY=1 first; earlier STATUS lines would be noise
 
     @property
     def enabled(self) -> bool:
         return bool(self._address)
 
     def ready(self, status: str) -> None:
+        self._ready = True
         self._send(f"READY=1\nSTATUS={_one_line(status)}")
 
     def status(self, status: str) -> None:
         line = _one_line(status)
-        if line != self._last:  # the daemon rewrites its state often; systemd needs only changes
+        if self._ready and line != self._last:  # the daemon rewrites its state often; systemd needs only changes
             self._send(f"STATUS={line}")
 
     def stopping(self) -> None:

@@ -8,6 +8,7 @@ prints it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from probe.schedule.plan import newest_daemon_runs, parse_time, run_summary
 from probe.schedule.state import daemon_running, read_state
 from probe.schedule.triggers import next_fire_times
 from probe.store import Store
+from probe.store.liveness import close_dead_runs
 
 
 @dataclass
@@ -66,6 +68,8 @@ def collect_status(config: ProbeConfig, *, config_path: Path, now: datetime | No
     runs: dict[str, dict[str, Any]] = {}
     if status.store_exists:
         with Store.open(config.store) as store:
+            with contextlib.suppress(StoreError):  # a read-only or busy store: report what it says
+                close_dead_runs(store)
             status.store_size_bytes = store.size_bytes()
             status.measurements = store.count()
             runs = newest_daemon_runs(store)
@@ -94,7 +98,7 @@ def _list_status(entry: ScheduleEntry, config: ProbeConfig, run: dict[str, Any] 
         counts = run_summary(run)
         status = str(run.get("status"))
         if status == "running" and not item.running:
-            status = "unfinished"  # killed; the daemon continues it at start while its window is open
+            status = "unfinished"  # killed elsewhere (a copied store): the daemon continues it in its window
         item.last_run = {"run_id": run.get("run_id"), "started_at": run.get("started_at"),
                          "finished_at": run.get("finished_at"), "status": status, "counts": counts,
                          "total": sum(counts.values())}

@@ -82,6 +82,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE artifacts ADD COLUMN last_seen TEXT;  -- when a measurement last stored these bytes
         """,
     ),
+    (
+        # Which process runs a run, so a row left `running` by a SIGKILLed process can be told from a
+        # live one and closed as interrupted (probe.store.liveness). NULL: unknown (older rows).
+        "0007_runs_owner",
+        """
+        ALTER TABLE runs ADD COLUMN owner TEXT;  -- host|boot id|pid|process start time
+        """,
+    ),
 ]
 
 

@@ -22,6 +22,7 @@ from probe.errors import StoreError
 from probe.models import Artifact, Measurement, Verdict
 from probe.models.canonical import GENESIS_HASH, canonical_json, chain_hash, sha256_hex
 from probe.models.verdict import is_blocked_label
+from probe.store.liveness import this_process
 from probe.store.schema import _now, migrate
 
 # A signer takes the chain hash (hex) and returns (signature hex, key fingerprint).
@@ -156,9 +157,15 @@ class Store:
         with self._transaction():
             self._conn.execute("INSERT OR IGNORE INTO runs(run_id, list_name, started_at, status) VALUES (?,?,?,?)",
                                (run_id, list_name, _now(), "running"))
-            self._conn.execute("UPDATE runs SET status='running', finished_at=NULL WHERE run_id=?", (run_id,))
+            self._conn.execute("UPDATE runs SET status='running', finished_at=NULL, owner=? WHERE run_id=?",
+                               (this_process(), run_id))
         rows = self._conn.execute("SELECT input FROM measurements WHERE run_id=?", (run_id,))
         return {str(r[0]) for r in rows}
+
+    def running_owners(self) -> list[tuple[str, str | None]]:
+        """(run_id, owner) of every run marked running; owner None when unknown (an older probe's row)."""
+        rows = self._conn.execute("SELECT run_id, owner FROM runs WHERE status='running'")
+        return [(str(r[0]), r[1]) for r in rows]
 
     def unfinished_runs(self) -> list[tuple[str, str | None]]:
         """(run_id, list_name) of runs that never finished (the process was killed)."""
