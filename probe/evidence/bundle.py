@@ -4,7 +4,9 @@ One streaming pass over the selected entries writes the records (byte for byte a
 verdicts, the OONI view and the artifacts into a private staging folder, while the report and the
 manifest's chain links are gathered. Then: a privacy scan of every file (refuse, never patch: the
 records are signed), the file hashes, the signed manifest, and the zip, written to a temporary name
-and renamed, so a crash or a refusal never leaves a half bundle behind.
+and renamed, so a crash or a refusal never leaves a half bundle behind. The staging folder sits beside
+the destination (`probe.evidence.staging` says why), and a SIGKILLed export's folder is removed by the
+next export.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from probe.evidence.ooni_export import to_ooni
 from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.report import ReportMeta, render
 from probe.evidence.report_data import ReportData
+from probe.evidence.staging import staged_zip, staging_folder
 from probe.evidence.verify_chain import SignatureContinuity, bundle_key_problem
 from probe.evidence.verify_result import measurement_label
 from probe.models.canonical import canonical_json
@@ -59,8 +61,7 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
     _check_addresses(scrub_ips)
     if out.exists() and not overwrite:
         raise EvidenceError(f"{out} already exists; nothing was written", hint="choose another --out or --force")
-    with tempfile.TemporaryDirectory(prefix="probe-export-") as tmp:
-        root = Path(tmp)
+    with staging_folder(out) as root:
         pass_ = _Pass(store, root)
         try:
             pass_.run(filt)
@@ -245,7 +246,7 @@ def _manifest(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, filt: 
 def _write_zip(out: Path, root: Path, manifest: mf.Manifest, manifest_bytes: bytes, signature: bytes) -> None:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(out.name + ".partial")
+        partial = staged_zip(root, out)
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.writestr(mf.MANIFEST, manifest_bytes)
             zf.writestr(mf.SIGNATURE, signature)
