@@ -83,6 +83,7 @@ def daemon_command(config_path: Path | None, log_format: str) -> None:
                           hint="see docs/configuration.md")
     assert config.store is not None
     log = LineLog(as_json=log_format == "json")
+    _check_fingerprints(config)
     _check_signing(config.key, log)
     with Store.open(config.store) as store:
         daemon = Daemon(config=config, store=store, run_list=_list_runner(store, log), log=log,
@@ -93,6 +94,14 @@ def daemon_command(config_path: Path | None, log_format: str) -> None:
 async def _serve(daemon: Any) -> None:
     daemon.install_signal_handlers()
     await daemon.serve()
+
+
+def _check_fingerprints(config: ProbeConfig) -> None:
+    """Load the blockpage fingerprints once: a folder of broken files is one message at start, not a
+    run of unclassified measurements at every scheduled time."""
+    from probe.cli.wiring import make_classifier
+
+    make_classifier(config.measure)
 
 
 def _check_signing(key_path: Path | None, log: LineLog) -> None:
@@ -242,6 +251,9 @@ def config_check_command(config_path: Path | None) -> None:
 
     path = config_path or default_config_path()
     config = load_config(path)
+    _check_fingerprints(config)  # what the daemon checks at start, so "valid" means it will start
+    if config.key is not None:
+        load_signer(config.key)  # a key file that is no key, or readable by others: one line now
     click.echo(f"# {path}: valid\n")
     click.echo(render_config(config))
     tz = zone(config.daemon.timezone)

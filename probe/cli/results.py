@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from probe.cli.damage import store_read_errors
 from probe.cli.options import store_option
 from probe.errors import InputError
 from probe.store import EntryFilter, Store, StoredEntry
@@ -24,6 +25,7 @@ from probe.store import EntryFilter, Store, StoredEntry
 @click.option("--limit", type=click.IntRange(min=0), default=200, show_default=True,
               help="Show only the newest N matching measurements (0: all of them).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+@store_read_errors
 def results_command(store_path: Path, url: str | None, host: str | None, since: str | None, until: str | None,
                     verdict: str | None, limit: int, as_json: bool) -> None:
     """List stored measurements, newest last (the newest 200 unless --limit says otherwise).
@@ -71,6 +73,7 @@ def _until(value: str | None) -> str | None:
 @click.argument("measurement_id")
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="The stored record and verdict as JSON.")
+@store_read_errors
 def show_command(measurement_id: str, store_path: Path, as_json: bool) -> None:
     """Print one stored measurement in full: every observation, the control, the verdict and its reasons.
 

@@ -68,6 +68,8 @@ def _read(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:  # tomllib recurses once per nested array or table
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from exc
 
 
 def describe(exc: ValidationError) -> str:
@@ -153,6 +155,33 @@ def _check_files(config: ProbeConfig, path: Path) -> None:
         value = getattr(config.measure, name)
         if value is not None and not value.is_file():
             raise ConfigError(f"{path}: measure.{name}: no such file {value}")
+    folder = config.measure.fingerprints_dir
+    if folder is not None and not folder.is_dir():
+        raise ConfigError(f"{path}: measure.fingerprints_dir: {folder} is not a folder",
+                          hint="give a folder of OONI-format fingerprint CSV files, or remove the key")
+    _check_store_path(config, path)
     if config.key is not None and not config.key.is_file():
         raise ConfigError(f"{path}: key: no key file at {config.key}", hint="run `probe init` to make one")
 
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_store_path(config: ProbeConfig, path: Path) -> None:
+    """The store must be a SQLite file (or not exist yet) in a folder: not /etc, not /etc/passwd."""
+    store = config.store
+    assert store is not None
+    if store.is_dir():
+        raise ConfigError(f"{path}: store: {store} is a folder; give a file in it, e.g. {store / STORE_NAME}")
+    if store.exists():
+        try:
+            with store.open("rb") as handle:
+                head = handle.read(len(_SQLITE_MAGIC))
+        except OSError as exc:
+            raise ConfigError(f"{path}: store: cannot read {store}: {exc.strerror or exc}") from exc
+        if head and head != _SQLITE_MAGIC:
+            raise ConfigError(f"{path}: store: {store} exists and is not a probe store (not a SQLite file)",
+                              hint="give a new file name, e.g. probe.sqlite")
+    elif store.parent.exists() and not store.parent.is_dir():
+        raise ConfigError(f"{path}: store: {store.parent} is not a folder")

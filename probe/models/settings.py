@@ -61,6 +61,16 @@ class MeasureSettings(Frozen):
             raise ValueError(f"the resolver must be an IP address, optionally with :port (got {value!r})") from exc
         return value
 
+    @field_validator("user_agent", "decoy_sni")
+    @classmethod
+    def _header_safe(cls, value: str) -> str:
+        """Printable ASCII only: a CR or LF would split the request (header injection) and every
+        measurement would fail or store junk; non-ASCII is not a valid header or host name."""
+        if not value or any(not 0x20 <= ord(c) < 0x7F for c in value):
+            raise ValueError(f"{value[:80]!r} must be non-empty printable ASCII (no CR, LF or other control "
+                             "characters)")
+        return value
+
     @field_validator("not_bogon")
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:

@@ -239,7 +239,7 @@ class Store:
 
     def artifact(self, sha256: str) -> bytes | None:
         row = self._conn.execute("SELECT data FROM artifacts WHERE sha256=?", (sha256,)).fetchone()
-        return bytes(row[0]) if row and row[0] is not None else None
+        return _blob(row[0]) if row and row[0] is not None else None
 
     def artifact_info(self, sha256: str) -> tuple[str, int, str | None] | None:
         """(kind, size, pruned_at) of a known artifact."""
@@ -257,7 +257,7 @@ class Store:
                                  (sha256,)).fetchone()
         if row is None:
             return None
-        return str(row[0]), int(row[1]), row[2], bytes(row[3]) if row[3] is not None else None
+        return str(row[0]), int(row[1]), row[2], _blob(row[3]) if row[3] is not None else None
 
     def runs(self, limit: int = 50) -> list[dict[str, object]]:
         cur = self._conn.execute("SELECT run_id, list_name, started_at, finished_at, status, counts FROM runs "
@@ -348,6 +348,13 @@ def _entry(row: tuple[object, ...]) -> StoredEntry:
                        category_code=_opt(cat), test_start_time=str(start), probe_asn=str(asn), probe_cc=str(cc),
                        run_id=_opt(run_id), record=str(record), record_sha256=str(rec_sha), prev_hash=str(prev),
                        chain_hash=str(link), signature=_opt(sig), key_fingerprint=_opt(fpr), verdict=verdict)
+
+
+def _blob(value: object) -> bytes:
+    """Artifact bytes; a value of another type (text, a number) was put there by hand."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise sqlite3.DataError(f"artifact bytes are stored as {type(value).__name__}, not as a blob")
 
 
 def _opt(value: object) -> str | None:
