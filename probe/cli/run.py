@@ -46,7 +46,8 @@ MIN_FREE_BYTES = 20 * 1024 * 1024
 @click.option("--allow-private-targets", is_flag=True,
               help="Also measure targets on private, loopback, link-local, unique-local, multicast or "
                    "unspecified addresses and local names (localhost, *.lan, *.home.arpa). Off by default: "
-                   "a shared list must not make you fetch and sign pages from your own network. "
+                   "a shared list (or a redirect) must not make you fetch and sign pages from your own "
+                   "network. "
                    "--not-bogon ranges count as public.")
 @click.option("--fingerprints", type=click.Path(path_type=Path, file_okay=False),
               help="Folder with blockpage fingerprint CSVs (default: the shipped ones).")

@@ -33,6 +33,7 @@ from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock, measurement_clock, utc_now_iso
 from probe.net.http import http_get
 from probe.net.location import browser_location
+from probe.net.scope import private_target
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 
@@ -176,6 +177,11 @@ def _redirect_target(book: _Notebook, url: str, location: str | None) -> str | N
     target = browser_location(url, location)
     if target is None:  # no host, not http(s), a port out of range, unparseable: the server's bug
         book.fail(failures.HTTP_INVALID_REDIRECT_LOCATION_HOST, "http_round_trip")
+    elif not book.settings.allow_private_targets and \
+            private_target(target, public_ranges=book.settings.not_bogon) is not None:
+        # A public site sending us into the volunteer's own network (a router, cloud metadata): the
+        # chain ends at this 3xx, whose Location header is kept; that page is never fetched or stored.
+        return None
     return target
 
 

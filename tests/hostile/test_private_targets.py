@@ -7,6 +7,7 @@ inside IPv6) and local-only names are refused, each named on one line, unless --
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -14,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from probe.measure.url import measure_url
+from probe.models import Measurement, ProbeNetwork
+from probe.models.settings import MeasureSettings, Timeouts
 from probe.targets.urls import normalise_url, private_target
 
 REFUSED = ["http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://10.0.0.1/",
@@ -67,3 +71,30 @@ def test_the_flag_or_a_not_bogon_range_allows_them(tmp_path: Path) -> None:
     assert allowed.returncode == 0 and "not measured" not in allowed.stderr, allowed.stderr
     lab = _run(tmp_path, "--not-bogon", "127.0.0.0/8", "http://127.0.0.1:9/")
     assert lab.returncode == 0 and "not measured" not in lab.stderr, lab.stderr
+
+
+@pytest.mark.parametrize("location", ["http://169.254.169.254/latest/meta-data/", "http://[::1]:8080/admin",
+                                      "http://router.lan/", "http://192.168.1.1/"])
+def test_a_redirect_into_the_volunteers_network_is_not_followed(location: str) -> None:
+    """A public site (here: loopback counted public via not_bogon) answering 302 to a LAN address."""
+    async def origin(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode())
+        await writer.drain()
+        writer.close()
+
+    async def main() -> Measurement:
+        server = await asyncio.start_server(origin, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        settings = MeasureSettings(not_bogon=["127.0.0.0/8"], resolver="127.0.0.1:9",
+                                   timeouts=Timeouts(dns_s=1, tcp_s=1, tls_s=1, http_s=2))
+        try:
+            measured = await measure_url(f"http://127.0.0.1:{port}/", settings=settings, resolver="127.0.0.1:9",
+                                         control=None, network=ProbeNetwork())
+        finally:
+            server.close()
+        return measured.measurement
+    m = asyncio.run(main())
+    assert [r.response.code for r in m.requests if r.response] == [302]  # kept as evidence, not followed
+    assert [t.ip for t in m.tcp_connect] == ["127.0.0.1"] and m.final_failure is None
+    assert not m.queries or all(q.hostname != "router.lan" for q in m.queries)
