@@ -52,18 +52,19 @@ class ScenarioResult:
         return {**asdict(self), "ok": self.ok}
 
 
-def probe_command(lab: Lab, urls: list[str], store: Path) -> list[str]:
-    return [sys.executable, "-m", "probe", "run", *lab.probe_args(), "--store", str(store), *urls]
+def probe_command(lab: Lab, urls: list[str], store: Path, key: Path | None = None) -> list[str]:
+    signing = ["--key", str(key)] if key is not None else []
+    return [sys.executable, "-m", "probe", "run", *lab.probe_args(), "--store", str(store), *signing, *urls]
 
 
-def run_scenario(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult:
+def run_scenario(lab: Lab, scenario: Scenario, *, store: Path, key: Path | None = None) -> ScenarioResult:
     """Build the lab for `scenario`, measure its URL once, and compare (the lab stays up)."""
     result = ScenarioResult(name=scenario.name, url=scenario.url, expected=scenario.expect.verdict,
                             got=None, expected_blocking=scenario.expect.blocking)
     t0 = time.monotonic()
     try:
         lab.up(scenario)
-        proc = lab.client_exec(probe_command(lab, [scenario.url], store), timeout=PROBE_RUN_TIMEOUT_S)
+        proc = lab.client_exec(probe_command(lab, [scenario.url], store, key), timeout=PROBE_RUN_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - one broken scenario must not stop the table
         result.error = f"{type(exc).__name__}: {exc}"
         result.duration_s = round(time.monotonic() - t0, 2)
