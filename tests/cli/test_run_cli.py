@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -111,7 +113,9 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_measurements(tmp_path: Path) ->
                              "--allow-private-targets",
                              "--store", str(store), *[f"{base}{i}" for i in range(200)]],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    deadline = time.monotonic() + 60  # start-up alone takes seconds on a loaded machine: wait for a first row
+    while time.monotonic() < deadline and proc.poll() is None and not _stored(store):
+        time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     server.shutdown()
@@ -120,6 +124,17 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_measurements(tmp_path: Path) ->
     assert verify.returncode == 0, verify.stdout + verify.stderr
     listed = probe("results", "--json", "--limit", "1000", "--store", str(store)).stdout.splitlines()
     assert 0 < len(listed) < 200
+
+
+def _stored(store: Path) -> int:
+    """Rows stored so far (0 while the store is still being created)."""
+    if not store.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(store)) as conn:
+            return int(conn.execute("SELECT count(*) FROM measurements").fetchone()[0])
+    except sqlite3.Error:
+        return 0
 
 
 @pytest.mark.parametrize(("args", "says"), [
