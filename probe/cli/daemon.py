@@ -34,10 +34,16 @@ def config_option(func: Any) -> Any:
 
 
 class LineLog:
-    """One structured line per event, to stderr: `time event key=value …` or a JSON object."""
+    """One structured line per event, to stderr: `time event key=value …` or a JSON object.
+
+    When stderr is the journal (systemd sets $JOURNAL_STREAM to its device:inode), failures carry a
+    `<3>` (error) and setbacks a `<4>` (warning) prefix, which journald reads as the priority and strips:
+    `journalctl -u probe -p warning` then shows what needs a person.
+    """
 
     def __init__(self, *, as_json: bool) -> None:
         self.as_json = as_json
+        self.journal = _stderr_is_journal()
 
     def __call__(self, event: str, **fields: Any) -> None:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -45,8 +51,34 @@ class LineLog:
             line = json.dumps({"time": now, "event": event, **fields}, ensure_ascii=False, sort_keys=False)
         else:
             line = " ".join([now, event, *(f"{k}={_text(v)}" for k, v in fields.items())])
+        if self.journal:
+            line = _priority(event, fields) + line
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
+
+
+_ERRORS = {"run_given_up", "config_reload_failed"}
+_WARNINGS = {"run_retry", "run_skipped", "network_down", "input_skipped", "unsigned"}
+
+
+def _priority(event: str, fields: dict[str, Any]) -> str:
+    if event in _ERRORS or (event == "run" and fields.get("status") == "failed"):
+        return "<3>"
+    if event in _WARNINGS or (event == "scheduler" and fields.get("level") in ("warning", "error", "critical")):
+        return "<4>"
+    return ""
+
+
+def _stderr_is_journal() -> bool:
+    import os
+
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    device, _, inode = stream.partition(":")
+    try:
+        info = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return bool(stream) and f"{info.st_dev}:{info.st_ino}" == f"{device}:{inode}"
 
 
 def _text(value: Any) -> str:

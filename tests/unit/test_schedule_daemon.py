@@ -314,3 +314,25 @@ def test_retention_prunes_old_artifacts_daily_and_keeps_measurements(store: Stor
         await _until(lambda: bool(log.events("retention")))
     _serve(daemon, body)
     assert log.events("retention")[0] == {"artifacts_days": 30, "pruned": 0}
+
+
+def test_failures_carry_a_journal_priority_only_when_stderr_is_the_journal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import sys
+
+    from probe.cli.daemon import LineLog
+
+    path = tmp_path / "journal"
+    with path.open("w") as journal:
+        monkeypatch.setattr(sys, "stderr", journal)
+        info = os.fstat(journal.fileno())
+        monkeypatch.setenv("JOURNAL_STREAM", f"{info.st_dev}:{info.st_ino}")
+        log = LineLog(as_json=False)
+        log("run", list="kz", status="failed", error="disk full")
+        log("run_retry", list="kz", retry_in_s=60)
+        log("run", list="kz", status="finished")
+        monkeypatch.setenv("JOURNAL_STREAM", "1:2")  # stderr is somewhere else: a terminal, a file
+        LineLog(as_json=False)("run", list="kz", status="failed", error="disk full")
+    lines = path.read_text().splitlines()
+    assert [line[:3] if line.startswith("<") else "" for line in lines] == ["<3>", "<4>", "", ""]
