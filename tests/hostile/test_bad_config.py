@@ -27,7 +27,7 @@ CASES = {
                                    "measure.fingerprints_dir: /etc/passwd is not a folder"),
     "user_agent with CR LF": ("", 'user_agent = "Mozilla\\r\\nX-Injected: 1"', GOOD_SCHEDULE,
                               "measure.user_agent: "),
-    "key is not a key": ('key = "/etc/passwd"', "", GOOD_SCHEDULE, "/etc/passwd"),
+    "key is not a key": ('key = "/etc/passwd"', "", GOOD_SCHEDULE, "/etc/passwd is not a readable private key"),
     "store is a folder": ('store = "/etc"', "", GOOD_SCHEDULE, "store: /etc is a folder"),
     "store is another file": ('store = "/etc/hostname"', "", GOOD_SCHEDULE, "not a probe store"),
     "every 1m1m1m": ("", "", 'every = "1m1m1m"', "give each unit once"),
