@@ -111,7 +111,7 @@ def run_loop(home: Path, base: str, kills: int, rng: random.Random) -> dict[str,
 
 
 def daemon_loop(home: Path, base: str, kills: int, rng: random.Random) -> dict[str, Any]:
-    n_urls = 150
+    n_urls = 400
     rows = ["url,category_code,category_description,date_added,source,notes"]
     rows += [f"{base}d/{i},HUMR,Human Rights Issues,2026-01-01,bench," for i in range(n_urls)]
     (home / "loop.csv").write_text("\n".join(rows) + "\n")
@@ -133,22 +133,24 @@ jitter = "0s"
         before = _count(store)
         proc = subprocess.Popen([*PY, "daemon", "--config", str(config)], stderr=subprocess.DEVNULL, env=_env(home))
         _kill_after(proc, lambda before=before: _count(store) > before, rng, 0.0, 2.0)  # type: ignore[misc]
-    proc = subprocess.Popen([*PY, "daemon", "--config", str(config), "--log-format", "json"],
-                            stderr=subprocess.PIPE, text=True, env=_env(home))
-    finished = None
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        event = json.loads(line) if line.startswith("{") else {}
-        if event.get("event") == "run":
-            finished = event
-            break
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
+    with Store.open(store) as s:
+        done = bool(s.runs()) and s.runs()[0]["status"] == "finished"  # the kills came too late to stop it
+    if not done:
+        proc = subprocess.Popen([*PY, "daemon", "--config", str(config), "--log-format", "json"],
+                                stderr=subprocess.PIPE, text=True, env=_env(home))
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            event = json.loads(line) if line.startswith("{") else {}
+            if event.get("event") == "run":  # the continued run is over
+                break
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
     with Store.open(store) as s:
         per_run = Counter((e.run_id, e.input) for e in s.entries())
         runs = s.runs(limit=10_000)
-    return {"kills": kills, "runs": len(runs), "final_run": finished and finished.get("status"),
-            "final_run_total": finished and finished.get("total"), "urls": n_urls,
+    last = runs[0] if runs else {}
+    return {"kills": kills, "runs": len(runs), "final_run": last.get("status"),
+            "final_run_total": sum(json.loads(str(last.get("counts") or "{}")).values()), "urls": n_urls,
             "stored_twice": sum(1 for n in per_run.values() if n > 1), "chain_verifies": _verify(home, store)}
 
 
@@ -185,15 +187,17 @@ def main() -> None:
         home = Path(tmp)
         (home / "tmp").mkdir()
         subprocess.run([*PY, "init", "--yes"], env=_env(home), capture_output=True, check=False)  # signed runs
-        figures = {"probe_run": run_loop(home, base, args.runs, rng)}
-        figures["probe_export"] = export_loop(home, args.exports, rng)
-        figures["probe_daemon"] = daemon_loop(home, base, args.daemons, rng)
+        figures: dict[str, Any] = {}
+        phases = (("probe_run", lambda: run_loop(home, base, args.runs, rng)),
+                  ("probe_export", lambda: export_loop(home, args.exports, rng)),
+                  ("probe_daemon", lambda: daemon_loop(home, base, args.daemons, rng)))
+        for name, phase in phases:
+            figures[name] = phase()
+            if not args.json:  # each phase as it ends: the whole loop takes minutes
+                print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in figures[name].items()), flush=True)
     server.shutdown()
     if args.json:
         print(json.dumps(figures))
-        return
-    for name, values in figures.items():
-        print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
 
 if __name__ == "__main__":
