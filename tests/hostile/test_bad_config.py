@@ -3,9 +3,12 @@ daemon start alike (exit 2, never 70, never "valid" for a file every run would t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+RunCli = Callable[..., tuple[int, str, str]]  # the `cli` fixture (conftest.py)
 
 BASE = """
 store = "probe.sqlite"
@@ -48,7 +51,7 @@ def _write(tmp_path: Path, top: str, measure: str, schedule: str) -> Path:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("command", [["config", "check"], ["daemon"]])
-def test_bad_configuration_is_one_line(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+def test_bad_configuration_is_one_line(cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        case: str, command: list[str]) -> None:
     monkeypatch.setenv("PROBE_KEY", str(tmp_path / "no-key"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
@@ -60,7 +63,7 @@ def test_bad_configuration_is_one_line(cli, tmp_path: Path, monkeypatch: pytest.
     assert "valid" not in out
 
 
-def test_a_good_configuration_still_passes(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_good_configuration_still_passes(cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROBE_KEY", str(tmp_path / "no-key"))
     path = _write(tmp_path, "", 'user_agent = "probe/1.0 (+https://example.org/)"', 'every = "1h30m"')
     code, out, err = cli("config", "check", "--config", str(path))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ import pytest
 from probe.evidence.keys import generate_key, load_signer
 from probe.evidence.samples import sample_set
 from probe.store import Store
+
+RunCli = Callable[..., tuple[int, str, str]]  # the `cli` fixture (conftest.py)
 
 DAMAGE = {
     "record not UTF-8": ["DROP TRIGGER measurements_append_only_update",
@@ -48,7 +51,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_a_damaged_store_is_one_line_not_an_internal_error(cli, clean: tuple[Path, Path], tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_a_damaged_store_is_one_line_not_an_internal_error(cli: RunCli, clean: tuple[Path, Path], tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch, damage: str,
                                                            command: str) -> None:
     source, key = clean
