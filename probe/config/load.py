@@ -164,24 +164,17 @@ def _check_files(config: ProbeConfig, path: Path) -> None:
         raise ConfigError(f"{path}: key: no key file at {config.key}", hint="run `probe init` to make one")
 
 
-
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
 def _check_store_path(config: ProbeConfig, path: Path) -> None:
-    """The store must be a SQLite file (or not exist yet) in a folder: not /etc, not /etc/passwd."""
+    """The store must be a file (or not exist yet) in a folder: `store = "/etc"` is one line now.
+
+    The file itself is never opened here: the daemon re-reads the configuration on SIGHUP while its
+    own connection holds the store, and closing any other descriptor of that file would drop SQLite's
+    POSIX locks (another process could then checkpoint and delete the WAL under it). A file that is
+    not a store is named by `Store.open` at start instead.
+    """
     store = config.store
     assert store is not None
     if store.is_dir():
         raise ConfigError(f"{path}: store: {store} is a folder; give a file in it, e.g. {store / STORE_NAME}")
-    if store.exists():
-        try:
-            with store.open("rb") as handle:
-                head = handle.read(len(_SQLITE_MAGIC))
-        except OSError as exc:
-            raise ConfigError(f"{path}: store: cannot read {store}: {exc.strerror or exc}") from exc
-        if head and head != _SQLITE_MAGIC:
-            raise ConfigError(f"{path}: store: {store} exists and is not a probe store (not a SQLite file)",
-                              hint="give a new file name, e.g. probe.sqlite")
-    elif store.parent.exists() and not store.parent.is_dir():
+    if store.parent.exists() and not store.parent.is_dir():
         raise ConfigError(f"{path}: store: {store.parent} is not a folder")

@@ -32,7 +32,6 @@ CASES = {
                               "measure.user_agent: "),
     "key is not a key": ('key = "/etc/passwd"', "", GOOD_SCHEDULE, "/etc/passwd is not a readable private key"),
     "store is a folder": ('store = "/etc"', "", GOOD_SCHEDULE, "store: /etc is a folder"),
-    "store is another file": ('store = "/etc/hostname"', "", GOOD_SCHEDULE, "not a probe store"),
     "every 1m1m1m": ("", "", 'every = "1m1m1m"', "give each unit once"),
     "Arabic-Indic digits": ("", "", 'every = "\u0661\u0662h"', "is not a duration"),
     "cron that never fires": ("", "", 'cron = "0 0 30 2 *"', "never fires"),
