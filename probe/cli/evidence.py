@@ -158,6 +158,9 @@ def export_command(out: Path, store_path: Path, key_path: Path | None, scrub_ips
                f"(seq {m.chain.first_seq}-{m.chain.last_seq}" + (f", {gaps} not selected" if gaps else "") + "), "
                f"{m.counts.artifacts_included} artifacts" +
                (f" ({m.counts.artifacts_pruned} pruned before export)" if m.counts.artifacts_pruned else ""))
+    if m.counts.unsigned_verdicts:
+        click.echo(f"{_n(m.counts.unsigned_verdicts, 'measurement')} exported without a verdict: theirs were made "
+                   "before verdicts were signed (run `probe reclassify` to sign new ones)")
     click.echo(f"signed by {m.key_fingerprint}")
     click.echo(f"check it with: probe verify {result.path}")
 
@@ -204,13 +207,11 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
 
 
 def _verify_store(store_path: Path, key_path: Path | None) -> Any:
-    from probe.evidence.verify_store import verify_store
+    from probe.evidence.verify_store import verify_store_file
 
     if store_path.suffix == ".zip":
         raise InputError(f"{store_path} looks like a bundle", hint=f"probe verify {store_path}")
-    public = _public_key(key_path)
-    with Store.open(store_path, create=False) as store:
-        return verify_store(store, public_key=public)
+    return verify_store_file(store_path, public_key=_public_key(key_path))
 
 
 def _public_key(key_path: Path | None) -> Any:

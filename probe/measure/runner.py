@@ -71,7 +71,7 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
     summary = RunSummary(run_id=ctx.run_id or str(uuid.uuid4()))
     loop = asyncio.get_running_loop()
     _ensure_resolver_threads(loop, ctx.settings.parallel)
-    close_dead_runs(ctx.store)  # rows a SIGKILLed run left `running`: interrupted, not running forever
+    close_dead_runs(ctx.store, signer=ctx.signer)  # rows SIGKILLed runs left `running`: now interrupted
     done = ctx.store.start_run(summary.run_id, ctx.list_name)
     source = (t for t in targets if t.url not in done)
     stop = ctx.stop or asyncio.Event()
@@ -98,17 +98,17 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
         raise
     finally:
         summary.interrupted = status == "interrupted"
-        _finish(ctx.store, summary.run_id, status)
+        _finish(ctx.store, summary.run_id, status, ctx.signer)
     return summary
 
 
-def _finish(store: Store, run_id: str, status: str) -> None:
+def _finish(store: Store, run_id: str, status: str, signer: Signer | None) -> None:
     """Close the runs row; when the run already failed, a store that cannot write it is not the news.
 
     The row then stays `running` and is closed as interrupted by whoever opens the store next.
     """
     try:
-        store.finish_run(run_id, status)
+        store.finish_run(run_id, status, signer=signer)
     except StoreError:
         if status != "failed":
             raise

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from probe.store.links import Signer
     from probe.store.store import Store
 
 
@@ -56,15 +57,17 @@ def owner_alive(owner: str | None) -> bool | None:
     return _start_time(int(pid)) == started
 
 
-def close_dead_runs(store: Store) -> list[str]:
+def close_dead_runs(store: Store, *, signer: Signer | None = None) -> list[str]:
     """Mark `interrupted` each run whose owner process is gone; returns their run ids.
 
     Its counts are what it stored. A daemon still continues such a run while its window is open
     (`probe.schedule.plan` resumes interrupted runs too), so nothing is lost by closing it here.
+    With a signer the closing is a signed run record; without one (`probe status` holds no key) the
+    row is closed unchained, which `verify --store` reports as not covered.
     """
     closed = []
     for run_id, owner in store.running_owners():
         if owner_alive(owner) is False:
-            store.finish_run(run_id, "interrupted")
+            store.finish_run(run_id, "interrupted", signer=signer)
             closed.append(run_id)
     return closed

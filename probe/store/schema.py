@@ -83,6 +83,32 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        # Verdicts, key introductions and closed runs become links of the chain (probe/models/chain.py):
+        # hashed and signed like measurements, sharing their seqs (a new link takes the highest seq of
+        # either table + 1). The verdicts table stays as the index `results` and filters read; link_seq
+        # names the verdict link each row copies, NULL for rows made before this migration (unsigned).
+        "0004_chain_records",
+        """
+        CREATE TABLE chain_records (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,             -- verdict | key | run
+            subject TEXT,                   -- the measurement_id, run_id or key fingerprint it is about
+            record TEXT NOT NULL,           -- canonical JSON of the record (the evidence)
+            record_sha256 TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            chain_hash TEXT NOT NULL UNIQUE,
+            signature TEXT,
+            key_fingerprint TEXT
+        );
+        CREATE INDEX chain_records_subject ON chain_records(kind, subject, seq);
+        CREATE TRIGGER chain_records_append_only_update BEFORE UPDATE ON chain_records
+            BEGIN SELECT RAISE(ABORT, 'chain records are append-only'); END;
+        CREATE TRIGGER chain_records_append_only_delete BEFORE DELETE ON chain_records
+            BEGIN SELECT RAISE(ABORT, 'chain records are append-only'); END;
+        ALTER TABLE verdicts ADD COLUMN link_seq INTEGER;  -- the verdict link this row copies
+        """,
+    ),
+    (
         # Which process runs a run, so a row left `running` by a SIGKILLed process can be told from a
         # live one and closed as interrupted (probe.store.liveness). NULL: unknown (older rows).
         "0007_runs_owner",
