@@ -22,10 +22,11 @@ from probe.store import Store
 
 RunCli = Callable[..., tuple[int, str, str]]  # the `cli` fixture (conftest.py)
 
+SECOND = "(SELECT measurement_id FROM measurements ORDER BY seq LIMIT 1 OFFSET 1)"  # the one edited
 DAMAGE = {
     "record not UTF-8": ["DROP TRIGGER measurements_append_only_update",
-                         "UPDATE measurements SET record = CAST(x'7b22ff22' AS TEXT) WHERE seq = 2"],
-    "verdict not JSON": ["UPDATE verdicts SET verdict = '{bad' WHERE rowid = 2"],
+                         f"UPDATE measurements SET record = CAST(x'7b22ff22' AS TEXT) WHERE measurement_id = {SECOND}"],
+    "verdict not JSON": [f"UPDATE verdicts SET verdict = '{{bad' WHERE measurement_id = {SECOND}"],
     "verdicts table dropped": ["DROP TABLE verdicts"],
     "artifact bytes typed as text": ["UPDATE artifacts SET data = 'abc'"],
 }
@@ -63,7 +64,7 @@ def test_a_damaged_store_is_one_line_not_an_internal_error(cli: RunCli, clean: t
             conn.execute(sql)
     conn.close()
     with Store.open(store) as s:
-        edited = s._conn.execute("SELECT measurement_id FROM measurements WHERE seq = 2").fetchone()[0]
+        edited = s._conn.execute(SECOND[1:-1]).fetchone()[0]
     args = [a.format(tmp=tmp_path) for a in COMMANDS[command]]
     if command == "show":
         args[1] = edited
