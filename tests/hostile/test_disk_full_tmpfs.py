@@ -3,7 +3,7 @@
 The store lives on a 22 MiB tmpfs (root mounts it; removed afterwards); a loopback origin serves
 incompressible 500 KB pages until the disk is full. The run stops with one line saying disk full (not
 SQLite's "cannot rollback - no transaction is active"), everything stored before verifies, and the
-runs row says failed.
+runs row says failed (or, when the disk refuses even that, stays for the next look to close).
 """
 
 from __future__ import annotations
@@ -70,7 +70,12 @@ def test_a_disk_full_mid_run_says_disk_full_and_keeps_what_was_stored(small_disk
     with contextlib.closing(sqlite3.connect(store)) as conn:
         stored = conn.execute("SELECT count(*) FROM measurements").fetchone()[0]
         statuses = [r[0] for r in conn.execute("SELECT status FROM runs")]
-    assert 10 < stored < 80 and statuses == ["failed"]
+    # Closing the row is a signed run record too, which a full disk may refuse: then it stays `running`
+    # and the next run or `probe status` with free space closes it as interrupted.
+    assert 10 < stored < 80 and statuses in (["failed"], ["running"])
+    status = subprocess.run([sys.executable, "-m", "probe", "status", "--store", str(store)], capture_output=True,
+                            text=True, env=env, timeout=120, check=False)
+    assert status.returncode == 0 and "Traceback" not in status.stderr, status.stderr
     verify = subprocess.run([sys.executable, "-m", "probe", "verify", "--store", str(store)], capture_output=True,
                             text=True, env=env, timeout=120, check=False)
     assert verify.returncode == 0, verify.stdout
