@@ -177,12 +177,18 @@ def _redirect_target(book: _Notebook, url: str, location: str | None) -> str | N
     target = browser_location(url, location)
     if target is None:  # no host, not http(s), a port out of range, unparseable: the server's bug
         book.fail(failures.HTTP_INVALID_REDIRECT_LOCATION_HOST, "http_round_trip")
-    elif not book.settings.allow_private_targets and \
-            private_target(target, public_ranges=book.settings.not_bogon) is not None:
+    elif not book.settings.allow_private_targets and _into_private(url, target, book.settings.not_bogon):
         # A public site sending us into the volunteer's own network (a router, cloud metadata): the
         # chain ends at this 3xx, whose Location header is kept; that page is never fetched or stored.
         return None
     return target
+
+
+def _into_private(url: str, target: str, public_ranges: list[str]) -> bool:
+    """A redirect from a public address into a private one. A private target measured on purpose (a
+    test bed the volunteer pointed the probe at) may redirect within itself."""
+    return private_target(target, public_ranges=public_ranges) is not None and \
+        private_target(url, public_ranges=public_ranges) is None
 
 
 def _is_ip(host: str) -> bool:

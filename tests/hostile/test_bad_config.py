@@ -3,12 +3,15 @@ daemon start alike (exit 2, never 70, never "valid" for a file every run would t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hostilehelpers import RunCli, make_cli
 
-RunCli = Callable[..., tuple[int, str, str]]  # the `cli` fixture (conftest.py)
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
+    return make_cli(capsys, monkeypatch)
 
 BASE = """
 store = "probe.sqlite"

@@ -11,16 +11,19 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hostilehelpers import RunCli, make_cli
 
 from probe.evidence.keys import generate_key, load_signer
 from probe.evidence.samples import sample_set
 from probe.store import Store
 
-RunCli = Callable[..., tuple[int, str, str]]  # the `cli` fixture (conftest.py)
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
+    return make_cli(capsys, monkeypatch)
 
 SECOND = "(SELECT measurement_id FROM measurements ORDER BY seq LIMIT 1 OFFSET 1)"  # the one edited
 DAMAGE = {

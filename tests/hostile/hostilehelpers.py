@@ -1,4 +1,8 @@
-"""Shared by the hostile suite: run the CLI in this process (fast) exactly as `probe` does, exit code included."""
+"""Shared by the hostile suite: run the CLI in this process (fast) exactly as `probe` does, exit code included.
+
+Not a conftest.py: tests/net imports its own conftest by that module name, and a second one here
+could be the one found first.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,7 @@ from probe.cli.main import main
 RunCli = Callable[..., tuple[int, str, str]]
 
 
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
+def make_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """cli("results", "--store", path) → (exit code, stdout, stderr) of `probe results --store path`."""
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()
