@@ -36,6 +36,7 @@ MEASUREMENTS = "measurements.jsonl"  # one canonical record per line, byte for b
 VERDICTS = "verdicts.jsonl"
 CHAIN_RECORDS = "chain_records.jsonl"  # verdict, key and run records, one canonical record per line
 OONI = "ooni/web_connectivity.jsonl"
+THIRD_PARTY_OONI = "third_party/ooni.jsonl"  # OONI's own measurements, imported: not ours, not chained
 CERTS_DIR = "artifacts/certs/"
 DNS_DIR = "artifacts/dns/"
 HTTP_DIR = "artifacts/http/"
@@ -49,7 +50,8 @@ UNLISTED = (MANIFEST, SIGNATURE)
 MAX_MEMBER_BYTES = 64 << 20  # a file checked whole, in memory: the manifest, the key, each artifact file
 MAX_BUNDLE_BYTES = 1 << 30  # every file together, unpacked; also the limit of a file read as a stream
 MAX_LINE_BYTES = 16 << 20  # one line of a JSONL file (a record cites its bodies, it never holds them)
-STREAMED = (MEASUREMENTS, VERDICTS, CHAIN_RECORDS, OONI, REPORT, VERIFY_TXT)  # read line by line or only hashed
+# read line by line or only hashed
+STREAMED = (MEASUREMENTS, VERDICTS, CHAIN_RECORDS, OONI, REPORT, VERIFY_TXT, THIRD_PARTY_OONI)
 
 
 def member_cap(path: str) -> int:

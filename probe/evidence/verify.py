@@ -34,6 +34,7 @@ from pydantic_core import from_json
 from probe.errors import EvidenceError
 from probe.evidence import manifest as mf
 from probe.evidence.keys import fingerprint, load_public_key_pem, signature_valid
+from probe.evidence.third_party_bundle import verify_third_party
 from probe.evidence.verify_artifacts import check_artifacts
 from probe.evidence.verify_chain import LinkChecker, bundle_key_problem
 from probe.evidence.verify_records import link_label
@@ -177,7 +178,9 @@ def verify_bundle(path: Path, *, expected_fingerprint: str | None = None) -> Ver
         refs = _check_measurements(reader, manifest, result, report)
         _check_chain(manifest, result, key)
         check_stated(reader, manifest, backed, result)
-        report.compare(reader, result)
+        shown = verify_third_party(reader.lines(mf.THIRD_PARTY_OONI) if mf.THIRD_PARTY_OONI in reader.names
+                                   else None, result)  # OONI's measurements: their own section, never our chain
+        report.compare(reader, result, third_party=shown)
         check_artifacts(reader.read, manifest, refs, result)
     return result
 
@@ -300,7 +303,7 @@ def _check_measurements(reader: BundleReader, manifest: mf.Manifest, r: VerifyRe
         record = _parse(line, link, r)
         if record is not None:
             refs[link.measurement_id] = mf.referenced_artifacts(record)
-            report.add(record)
+            report.add(record, link.key_fingerprint if link.signature else None)
             r.checked["measurement records"] += 1
     if reader.failed(mf.MEASUREMENTS):
         return refs  # unreadable (already reported): what it lacks says nothing about removed records

@@ -23,6 +23,7 @@ from probe.evidence import manifest as mf
 from probe.evidence.bundle import report_meta
 from probe.evidence.report import render
 from probe.evidence.report_data import ReportData
+from probe.evidence.third_party_bundle import Shown, add_section, report_section
 from probe.evidence.verify_records import RecordCheck
 from probe.evidence.verify_result import VerifyResult
 from probe.models import Measurement, Verdict
@@ -144,10 +145,11 @@ class ReportRebuild:
         known = {e.sha256: (e.kind, e.size or 0, e.pruned_at) for e in manifest.artifacts if e.status != "missing"}
         self._data = ReportData(artifact_info=known.get)
 
-    def add(self, record: Measurement) -> None:
+    def add(self, record: Measurement, signed_by: str | None) -> None:
         self._data.add(record, _verdict(self._backed.get(record.measurement_id)))
+        self._data.add_signature(signed_by)
 
-    def compare(self, reader: Members, r: VerifyResult) -> None:
+    def compare(self, reader: Members, r: VerifyResult, *, third_party: list[Shown] | None = None) -> None:
         m = self._manifest
         if m.format != mf.BUNDLE_FORMAT or m.software_version != __version__:
             r.warn(mf.REPORT, f"made by probe {m.software_version} ({m.format}); this is probe {__version__}, which "
@@ -159,7 +161,8 @@ class ReportRebuild:
             return
         meta = report_meta(created=m.created_at, version=m.software_version, key_fingerprint=m.key_fingerprint,
                            filters=m.filters)
-        if render(self._data, meta).encode("utf-8") != data:
+        html = add_section(render(self._data, meta), report_section(third_party or []))
+        if html.encode("utf-8") != data:
             r.fail(mf.REPORT, "it is not the report its records and signed verdicts make: a verdict, a measurement "
                               "or a word of it was changed")
         else:

@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from probe.store.third_party_schema import MIGRATION as THIRD_PARTY_MIGRATION
+
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_measurements_chain",
@@ -117,6 +119,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
 ]
+MIGRATIONS.append(THIRD_PARTY_MIGRATION)  # 0005, kept in its own module (probe/store/third_party_schema.py)
 
 
 def _now() -> str:

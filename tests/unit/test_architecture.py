@@ -17,6 +17,7 @@ ALLOWED = {
     "store": {"probe.models", "probe.store", "probe.errors", "probe.addresses"},
     "evidence": {"probe.models", "probe.evidence", "probe.store", "probe.errors", "probe.failures", "probe",
                  "probe.addresses"},
+    "ooni": {"probe.models", "probe.ooni", "probe.classify", "probe.store", "probe.errors", "probe.failures"},
     "measure": {"probe.models", "probe.net", "probe.measure", "probe.failures", "probe.errors", "probe.store",
                 "probe", "probe.addresses"},
 }
