@@ -110,6 +110,9 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE verdicts ADD COLUMN link_seq INTEGER;  -- the verdict link this row copies
         """,
     ),
+]
+MIGRATIONS.append(THIRD_PARTY_MIGRATION)  # 0005, kept in its own module (probe/store/third_party_schema.py)
+MIGRATIONS.append(
     (
         # Which process runs a run, so a row left `running` by a SIGKILLed process can be told from a
         # live one and closed as interrupted (probe.store.liveness). NULL: unknown (older rows).
@@ -117,9 +120,8 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         ALTER TABLE runs ADD COLUMN owner TEXT;  -- host|boot id|pid|process start time
         """,
-    ),
-]
-MIGRATIONS.append(THIRD_PARTY_MIGRATION)  # 0005, kept in its own module (probe/store/third_party_schema.py)
+    )
+)
 
 
 def _now() -> str:
