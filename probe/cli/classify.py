@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from probe.classify import ClassifyContext, classify, make_context
+from probe.cli.damage import store_read_errors
 from probe.cli.evidence import key_option
 from probe.errors import ConfigError, InputError
 from probe.models import Measurement, Verdict
@@ -58,6 +59,7 @@ def _same(old: Verdict | None, new: Verdict, *, signed: bool) -> bool:
               help="A reserved range that counts as public here (repeatable; the lab passes its own).")
 @click.option("--dry-run", is_flag=True, help="Count what would change; write nothing.")
 @key_option
+@store_read_errors
 def reclassify(store_path: Path, url: str | None, since: str | None, fingerprints: Path | None,
                not_bogon: tuple[str, ...], dry_run: bool, key_path: Path | None) -> None:
     """Re-run classification over stored measurements, keeping their observations untouched.

@@ -34,10 +34,16 @@ def config_option(func: Any) -> Any:
 
 
 class LineLog:
-    """One structured line per event, to stderr: `time event key=value …` or a JSON object."""
+    """One structured line per event, to stderr: `time event key=value …` or a JSON object.
+
+    When stderr is the journal (systemd sets $JOURNAL_STREAM to its device:inode), failures carry a
+    `<3>` (error) and setbacks a `<4>` (warning) prefix, which journald reads as the priority and strips:
+    `journalctl -u probe -p warning` then shows what needs a person.
+    """
 
     def __init__(self, *, as_json: bool) -> None:
         self.as_json = as_json
+        self.journal = _stderr_is_journal()
 
     def __call__(self, event: str, **fields: Any) -> None:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -45,8 +51,34 @@ class LineLog:
             line = json.dumps({"time": now, "event": event, **fields}, ensure_ascii=False, sort_keys=False)
         else:
             line = " ".join([now, event, *(f"{k}={_text(v)}" for k, v in fields.items())])
+        if self.journal:
+            line = _priority(event, fields) + line
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
+
+
+_ERRORS = {"run_given_up", "config_reload_failed"}
+_WARNINGS = {"run_retry", "run_skipped", "network_down", "input_skipped", "unsigned"}
+
+
+def _priority(event: str, fields: dict[str, Any]) -> str:
+    if event in _ERRORS or (event == "run" and fields.get("status") == "failed"):
+        return "<3>"
+    if event in _WARNINGS or (event == "scheduler" and fields.get("level") in ("warning", "error", "critical")):
+        return "<4>"
+    return ""
+
+
+def _stderr_is_journal() -> bool:
+    import os
+
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    device, _, inode = stream.partition(":")
+    try:
+        info = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return bool(stream) and f"{info.st_dev}:{info.st_ino}" == f"{device}:{inode}"
 
 
 def _text(value: Any) -> str:
@@ -83,6 +115,7 @@ def daemon_command(config_path: Path | None, log_format: str) -> None:
                           hint="see docs/configuration.md")
     assert config.store is not None
     log = LineLog(as_json=log_format == "json")
+    _check_fingerprints(config)
     _check_signing(config.key, log)
     with Store.open(config.store) as store:
         daemon = Daemon(config=config, store=store, run_list=_list_runner(store, log), log=log,
@@ -93,6 +126,14 @@ def daemon_command(config_path: Path | None, log_format: str) -> None:
 async def _serve(daemon: Any) -> None:
     daemon.install_signal_handlers()
     await daemon.serve()
+
+
+def _check_fingerprints(config: ProbeConfig) -> None:
+    """Load the blockpage fingerprints once: a folder of broken files is one message at start, not a
+    run of unclassified measurements at every scheduled time."""
+    from probe.cli.wiring import make_classifier
+
+    make_classifier(config.measure)
 
 
 def _check_signing(key_path: Path | None, log: LineLog) -> None:
@@ -114,7 +155,8 @@ def _list_runner(store: Store, log: LineLog) -> Any:
         def skipped(message: str) -> None:
             log("input_skipped", list=entry.key, error=message)
 
-        targets, _ = load_run_targets((), entry.list, entry.category, on_error=skipped)
+        targets, _ = load_run_targets((), entry.list, entry.category, on_error=skipped,
+                                      settings=config.measure)
         ctx = await build_run_context(config.measure, store, on_result=lambda _: None, list_name=entry.key,
                                       stop=stop, signer=load_signer(config.key))
         ctx.run_id = run_id
@@ -206,8 +248,19 @@ def _print_status(status: Any, *, configured: bool) -> None:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted((last.get("counts") or {}).items()))
         next_run = "running now" if item.running else (_short(item.next_runs[0]) if item.next_runs else "disabled")
         table.add_row(item.name, item.trigger, next_run, _short(str(last.get("started_at") or "never")),
-                      str(last.get("status") or "-"), counts or "-")
+                      _run_status(last, item.failing), counts or "-")
     Console(width=max(120, Console().width)).print(table)
+    for item in status.lists:
+        if item.failing:  # in full, below the table: this is what the volunteer has to act on
+            click.echo(f"{item.name}: FAILING since {_short(str(item.failing.get('since')))} "
+                       f"({item.failing.get('failures')} attempts): {item.failing.get('error')}")
+
+
+def _run_status(last: dict[str, Any], failing: dict[str, Any] | None) -> str:
+    if not failing:
+        return str(last.get("status") or "-")
+    retry = failing.get("retry_at")
+    return "FAILING, " + (f"retry {_short(str(retry))}" if retry else "next window tries again")
 
 
 def _short(iso: str) -> str:
@@ -241,6 +294,9 @@ def config_check_command(config_path: Path | None) -> None:
 
     path = config_path or default_config_path()
     config = load_config(path)
+    _check_fingerprints(config)  # what the daemon checks at start, so "valid" means it will start
+    if config.key is not None:
+        load_signer(config.key)  # a key file that is no key, or readable by others: one line now
     click.echo(f"# {path}: valid\n")
     click.echo(render_config(config))
     tz = zone(config.daemon.timezone)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from probe import __version__
+from probe.cli.damage import store_read_errors
 from probe.cli.options import store_option
 from probe.errors import EvidenceError, InputError
 from probe.store import DEFAULT_STORE, EntryFilter, Store
@@ -137,6 +138,7 @@ def key_show_command(key_path: Path | None, pem: bool) -> None:
               help="Also refuse to export if this address appears anywhere (the addresses this probe "
                    "learned in its runs are always checked). Repeatable.")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@store_read_errors
 def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None, scrub_ips: tuple[str, ...],
                    force: bool, **filters: str | None) -> None:
     """Write a signed evidence bundle: measurements, artifacts, OONI JSONL, report and how to verify it.
@@ -291,6 +293,7 @@ def _printable(text: str) -> str:
 @store_option
 @filter_options
 @key_option
+@store_read_errors
 def report_command(out: Path, store_path: Path, key_path: Path | None, **filters: str | None) -> None:
     """Write a self-contained HTML report for advocates: networks, timelines, techniques, evidence.
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from probe.cli.damage import store_read_errors
 from probe.cli.options import store_option
 from probe.errors import InputError
 from probe.store import EntryFilter, Store, StoredEntry
@@ -27,6 +28,7 @@ from probe.store import EntryFilter, Store, StoredEntry
 @click.option("--wide", is_flag=True, help="Every column in full, wrapped (default: one line per row, fitted).")
 @click.option("--source", type=click.Choice(["own", "ooni"]), default="own", show_default=True,
               help="own: this probe's measurements; ooni: OONI's, imported with `probe import ooni`.")
+@store_read_errors
 def results_command(store_path: Path, url: str | None, host: str | None, since: str | None, until: str | None,
                     verdict: str | None, limit: int, as_json: bool, wide: bool, source: str) -> None:
     """List stored measurements, newest last (the newest 200 unless --limit says otherwise).
@@ -86,6 +88,7 @@ def _until(value: str | None) -> str | None:
 @click.argument("measurement_id")
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="The stored record and verdict as JSON.")
+@store_read_errors
 def show_command(measurement_id: str, store_path: Path, as_json: bool) -> None:
     """Print one stored measurement in full: every observation, the control, the verdict and its reasons.
 

@@ -43,6 +43,12 @@ MIN_FREE_BYTES = 20 * 1024 * 1024
               help="Offline IP-to-ASN database (iptoasn TSV or mmdb); without one, networks are AS0/ZZ.")
 @click.option("--decoy-sni", default="example.org", show_default=True, help="SNI for the decoy handshake.")
 @click.option("--not-bogon", multiple=True, help="CIDR to treat as public although reserved (labs).")
+@click.option("--allow-private-targets", is_flag=True,
+              help="Also measure targets on private, loopback, link-local, unique-local, multicast or "
+                   "unspecified addresses and local names (localhost, *.lan, *.home.arpa). Off by default: "
+                   "a shared list (or a redirect) must not make you fetch and sign pages from your own "
+                   "network. "
+                   "--not-bogon ranges count as public.")
 @click.option("--fingerprints", type=click.Path(path_type=Path, file_okay=False),
               help="Folder with blockpage fingerprint CSVs (default: the shipped ones).")
 @click.option("--timeout-dns", type=float, default=4.0, show_default=True)
@@ -57,7 +63,7 @@ MIN_FREE_BYTES = 20 * 1024 * 1024
 def run_command(urls: tuple[str, ...], list_name: str | None, category: str | None, store_path: Path,
                 as_json: bool, parallel: int, resolver: str | None, controls: tuple[str, ...],
                 doh: str | None, ca_bundle: Path | None, asn_db: Path | None, decoy_sni: str,
-                not_bogon: tuple[str, ...], fingerprints: Path | None, timeout_dns: float,
+                not_bogon: tuple[str, ...], allow_private_targets: bool, fingerprints: Path | None, timeout_dns: float,
                 timeout_tcp: float, timeout_tls: float, timeout_http: float, body_cap: int,
                 key_path: Path | None, no_progress: bool, wide: bool) -> None:
     """Measure URLs (or a list) over DNS, TCP, TLS and HTTP, compare with a control, store the evidence.
@@ -71,13 +77,15 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
     try:
         settings = MeasureSettings(
             parallel=parallel, resolver=resolver, control_urls=list(controls), doh_url=doh, ca_bundle=ca_bundle,
-            asn_db=asn_db, decoy_sni=decoy_sni, not_bogon=list(not_bogon), fingerprints_dir=fingerprints,
+            asn_db=asn_db, decoy_sni=decoy_sni, not_bogon=list(not_bogon),
+            allow_private_targets=allow_private_targets, fingerprints_dir=fingerprints,
             body_cap_bytes=body_cap,
             timeouts=Timeouts(dns_s=timeout_dns, tcp_s=timeout_tcp, tls_s=timeout_tls, http_s=timeout_http))
     except ValidationError as exc:
         raise InputError(_first_problem(exc), hint="see `probe run --help`") from exc
     _check_trust_store(settings)
-    targets, total = load_run_targets(urls, list_name, category, on_error=_print_input_error)
+    targets, total = load_run_targets(urls, list_name, category, on_error=_print_input_error,
+                                      settings=settings)
     from probe.evidence.keys import load_signer
 
     signer = load_signer(key_path)  # before the store: a bad --key must not leave an empty store behind

@@ -36,8 +36,10 @@ def normalise_cli_url(url: str) -> Target:
 
 
 def load_run_targets(urls: Iterable[str], list_name: str | None, category: str | None,
-                     on_error: Callable[[str], None]) -> tuple[Iterator[Target], int]:
-    """Targets from URL arguments and/or a list; bad URL arguments are reported and skipped."""
+                     on_error: Callable[[str], None], *,
+                     settings: MeasureSettings) -> tuple[Iterator[Target], int]:
+    """Targets from URL arguments and/or a list; bad URL arguments are reported and skipped, and so are
+    targets on the volunteer's own machine or network unless `settings.allow_private_targets`."""
     targets: list[Target] = []
     for url in urls:
         try:
@@ -49,9 +51,25 @@ def load_run_targets(urls: Iterable[str], list_name: str | None, category: str |
 
         categories = {c.strip().upper() for c in category.split(",")} if category else None
         targets.extend(load_targets(resolve_list(list_name), categories=categories, on_error=on_error))
+    if not settings.allow_private_targets:
+        targets = _public_only(targets, settings.not_bogon, on_error)
     if not targets:
         raise InputError("nothing to measure", hint="give URLs or --list NAME (e.g. probe run --list kz)")
     return iter(targets), len(targets)
+
+
+def _public_only(targets: list[Target], public_ranges: list[str], on_error: Callable[[str], None]) -> list[Target]:
+    from probe.targets.urls import private_target
+
+    kept = []
+    for target in targets:
+        reason = private_target(target.url, public_ranges=public_ranges)
+        if reason is None:
+            kept.append(target)
+        else:
+            on_error(f"{target.url}: not measured: {reason} (hint: pass --allow-private-targets, or set "
+                     "allow_private_targets = true under [measure], to measure your own network on purpose)")
+    return kept
 
 
 def make_classifier(settings: MeasureSettings) -> Callable[[Measurement, Mapping[str, bytes]], Verdict]:

@@ -12,8 +12,11 @@ from typing import Annotated
 from pydantic import BeforeValidator, PlainSerializer
 
 _UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
-_WHOLE = re.compile(r"(?:\d+(?:\.\d+)?[wdhms])+")
+# ASCII digits only (Python's \d also matches Arabic-Indic and other digits), each unit at most once
+# and largest first: "1m1m1m" is a typo, not 3m, and "30m1h" is probably one too.
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)([wdhms])", re.ASCII)
+_WHOLE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?[wdhms])+", re.ASCII)
+MAX_DURATION_S = 366 * 86400  # a year: longer is a typo, and timedelta/APScheduler overflow far beyond it
 
 
 def parse_duration(value: object) -> float:
@@ -23,9 +26,16 @@ def parse_duration(value: object) -> float:
     if isinstance(value, int | float):
         raise ValueError(f'write a duration with its unit, e.g. "{value}s" or "{value}m"')
     text = value.strip().lower().replace(" ", "")
-    if not _WHOLE.fullmatch(text):
-        raise ValueError(f'{value!r} is not a duration: write e.g. "10s", "30m", "6h", "1d" or "1h30m"')
-    return float(sum(float(n) * _UNITS[u] for n, u in _PART.findall(text)))
+    if len(text) > 64 or not _WHOLE.fullmatch(text):
+        raise ValueError(f'{value[:64]!r} is not a duration: write e.g. "10s", "30m", "6h", "1d" or "1h30m"')
+    parts = _PART.findall(text)
+    units = [u for _, u in parts]
+    if units != sorted(set(units), key=list(_UNITS).index):
+        raise ValueError(f'{value!r}: give each unit once, largest first, e.g. "1h30m"')
+    seconds = float(sum(float(n) * _UNITS[u] for n, u in parts))
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"{value!r} is longer than a year (366d)")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

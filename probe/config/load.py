@@ -68,6 +68,8 @@ def _read(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:  # tomllib recurses once per nested array or table
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from exc
 
 
 def describe(exc: ValidationError) -> str:
@@ -153,6 +155,26 @@ def _check_files(config: ProbeConfig, path: Path) -> None:
         value = getattr(config.measure, name)
         if value is not None and not value.is_file():
             raise ConfigError(f"{path}: measure.{name}: no such file {value}")
+    folder = config.measure.fingerprints_dir
+    if folder is not None and not folder.is_dir():
+        raise ConfigError(f"{path}: measure.fingerprints_dir: {folder} is not a folder",
+                          hint="give a folder of OONI-format fingerprint CSV files, or remove the key")
+    _check_store_path(config, path)
     if config.key is not None and not config.key.is_file():
         raise ConfigError(f"{path}: key: no key file at {config.key}", hint="run `probe init` to make one")
 
+
+def _check_store_path(config: ProbeConfig, path: Path) -> None:
+    """The store must be a file (or not exist yet) in a folder: `store = "/etc"` is one line now.
+
+    The file itself is never opened here: the daemon re-reads the configuration on SIGHUP while its
+    own connection holds the store, and closing any other descriptor of that file would drop SQLite's
+    POSIX locks (another process could then checkpoint and delete the WAL under it). A file that is
+    not a store is named by `Store.open` at start instead.
+    """
+    store = config.store
+    assert store is not None
+    if store.is_dir():
+        raise ConfigError(f"{path}: store: {store} is a folder; give a file in it, e.g. {store / STORE_NAME}")
+    if store.parent.exists() and not store.parent.is_dir():
+        raise ConfigError(f"{path}: store: {store.parent} is not a folder")

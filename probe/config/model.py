@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import zoneinfo
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,9 +46,12 @@ class ScheduleEntry(Frozen):
     def _cron_parses(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                cron_trigger(value, timezone=zone("UTC"))
+                trigger = cron_trigger(value, timezone=zone("UTC"))
             except CronSyntaxError as exc:
                 raise ValueError(str(exc)) from exc
+            # "0 0 30 2 *" parses but never comes: a daemon that would wait for ever, saying nothing.
+            if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+                raise ValueError(f"{value!r} never fires (no such date, e.g. 30 February)")
         return value
 
     @field_validator("every")

@@ -8,6 +8,8 @@ record backs (or that disagrees with its record) makes export refuse; a verdict 
 verdicts were chained is left out (exported as none, and counted). Then: a privacy scan of every
 file (refuse, never patch: the records are signed), the file hashes, the signed manifest, and the
 zip, written to a temporary name and renamed, so a crash or a refusal never leaves a half bundle.
+The staging folder sits beside the destination (`probe.evidence.staging` says why); a SIGKILLed
+export's folder is removed by the next export.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from probe.evidence.ooni_export import to_ooni
 from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.report import ReportMeta, render
 from probe.evidence.report_data import NOT_CLASSIFIED, ReportData
+from probe.evidence.staging import staged_zip, staging_folder
 from probe.evidence.statements import BundleFacts, all_sentences
 from probe.evidence.third_party_bundle import add_section, report_section, write_third_party
 from probe.evidence.verify_chain import SignatureContinuity, bundle_key_problem
@@ -69,8 +71,7 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
     _check_addresses(scrub_ips)
     if out.exists() and not overwrite:
         raise EvidenceError(f"{out} already exists; nothing was written", hint="choose another --out or --force")
-    with tempfile.TemporaryDirectory(prefix="probe-export-") as tmp:
-        root = Path(tmp)
+    with staging_folder(out) as root:
         pass_ = _Pass(store, root)
         try:
             pass_.run(filt)
@@ -334,7 +335,7 @@ def _manifest(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, filt: 
 def _write_zip(out: Path, root: Path, manifest: mf.Manifest, manifest_bytes: bytes, signature: bytes) -> None:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(out.name + ".partial")
+        partial = staged_zip(root, out)
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.writestr(mf.MANIFEST, manifest_bytes)
             zf.writestr(mf.SIGNATURE, signature)

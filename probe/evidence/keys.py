@@ -83,6 +83,11 @@ def load_private_key(path: Path | None = None) -> Ed25519PrivateKey:
         raise EvidenceError(f"no signing key at {path}", hint="run `probe init` first") from exc
     except OSError as exc:
         raise EvidenceError(f"cannot read the key file {path}: {exc.strerror}") from exc
+    if b"PRIVATE KEY-----" not in data[:4096]:
+        # Said before the permission check, whose hint (chmod 600) would be harmful for a file such
+        # as /etc/passwd given here by mistake.
+        raise EvidenceError(f"the key file {path} is not a readable private key (no PEM private key in it)",
+                            hint="give the file `probe init` made, e.g. probe_ed25519.key")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         # Like ssh: a private key others can read may have been copied, so signatures prove nothing.
         raise EvidenceError(f"the key file {path} is readable by other users",

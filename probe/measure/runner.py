@@ -23,6 +23,7 @@ from probe.measure.url import ControlSource, MeasuredURL, measure_url
 from probe.models import Measurement, ProbeNetwork, Target, Verdict
 from probe.models.settings import MeasureSettings
 from probe.store import Signer, Store, StoredEntry
+from probe.store.liveness import close_dead_runs
 from probe.store.own_addresses import OwnAddressMemory
 
 Classifier = Callable[[Measurement, Mapping[str, bytes]], Verdict]
@@ -70,14 +71,18 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
     summary = RunSummary(run_id=ctx.run_id or str(uuid.uuid4()))
     loop = asyncio.get_running_loop()
     _ensure_resolver_threads(loop, ctx.settings.parallel)
+    close_dead_runs(ctx.store, signer=ctx.signer)  # rows SIGKILLed runs left `running`: now interrupted
     done = ctx.store.start_run(summary.run_id, ctx.list_name)
     source = (t for t in targets if t.url not in done)
     stop = ctx.stop or asyncio.Event()
-    state = _State(ctx=ctx, summary=summary, network=ProbeNetwork(resolver_address=ctx.resolver or ""), stop=stop)
+    # A store failure halts this run only: `stop` may be the daemon's own (shared by every list), and
+    # setting it would end all measuring until a restart.
+    state = _State(ctx=ctx, summary=summary, network=ProbeNetwork(resolver_address=ctx.resolver or ""), stop=stop,
+                   halt=asyncio.Event())
     tasks: set[asyncio.Task[None]] = set()
     status = "finished"
     try:
-        await _feed(source, state, stop, tasks)
+        await _feed(source, state, tasks)
         await asyncio.gather(*tasks)
         if state.fatal is not None:
             raise state.fatal  # the store failed: nothing more can be kept, so the run stops here
@@ -93,8 +98,20 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
         raise
     finally:
         summary.interrupted = status == "interrupted"
-        ctx.store.finish_run(summary.run_id, status, signer=ctx.signer)
+        _finish(ctx.store, summary.run_id, status, ctx.signer)
     return summary
+
+
+def _finish(store: Store, run_id: str, status: str, signer: Signer | None) -> None:
+    """Close the runs row; when the run already failed, a store that cannot write it is not the news.
+
+    The row then stays `running` and is closed as interrupted by whoever opens the store next.
+    """
+    try:
+        store.finish_run(run_id, status, signer=signer)
+    except StoreError:
+        if status != "failed":
+            raise
 
 
 async def _cancel_all(tasks: set[asyncio.Task[None]]) -> None:
@@ -120,7 +137,8 @@ class _State:
     ctx: RunContext
     summary: RunSummary
     network: ProbeNetwork
-    stop: asyncio.Event
+    stop: asyncio.Event  # the caller's: Ctrl-C, SIGTERM
+    halt: asyncio.Event  # this run's own: the store failed
     fatal: BaseException | None = None
 
 
@@ -133,12 +151,12 @@ def _next(source: Iterator[Target]) -> Target | None:
 SETTLING_FACTOR = 4
 
 
-async def _feed(source: Iterator[Target], state: _State, stop: asyncio.Event, tasks: set[asyncio.Task[None]]) -> None:
+async def _feed(source: Iterator[Target], state: _State, tasks: set[asyncio.Task[None]]) -> None:
     """Start one task per target while at most `parallel` are active; returns when the list is done."""
     ctx = state.ctx
     active = asyncio.Semaphore(ctx.settings.parallel)
     inflight = asyncio.Semaphore(ctx.settings.parallel * SETTLING_FACTOR)
-    while not stop.is_set():
+    while not state.stop.is_set() and not state.halt.is_set():
         target = _next(source)
         if target is None:
             return
@@ -166,8 +184,8 @@ async def _measure_one(target: Target, state: _State, active: asyncio.Semaphore,
                                      on_active_done=release_active)
         _commit(measured, state)
     except StoreError as exc:
-        state.fatal = exc
-        state.stop.set()
+        state.fatal = state.fatal or exc
+        state.halt.set()
     except Exception as exc:  # noqa: BLE001 - a bug must cost one URL, never the run
         state.summary.counts["error"] += 1
         if ctx.on_error:

@@ -31,6 +31,7 @@ from probe.models.settings import MeasureSettings
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock, measurement_clock, utc_now_iso
 from probe.net.fetch import Connected, FetchSettings, NotConnected, URLTarget, follow, parse_target
+from probe.net.scope import private_target
 
 
 class ControlSource:
@@ -123,7 +124,9 @@ async def _hops(book: _Notebook, url: str, control: ControlSource | None
     s = book.settings
     chain = await follow(first, connect=connect, clock=book.clock, sink=book.sink,
                          settings=FetchSettings(user_agent=s.user_agent, timeout_s=s.timeouts.http_s,
-                                                body_cap=s.body_cap_bytes, max_redirects=s.max_redirects))
+                                                body_cap=s.body_cap_bytes, max_redirects=s.max_redirects),
+                         stop_before=None if s.allow_private_targets else
+                         lambda current, following: _into_private(current, following, s.not_bogon))
     book.requests.extend(chain.requests)
     if chain.failed_operation == "http_round_trip":
         book.fail(chain.failure, "http_round_trip")
@@ -158,6 +161,13 @@ async def _connect(book: _Notebook, target: URLTarget, addresses: list[str]) -> 
         return NotConnected(hop.failure)
     conn = hop.chosen
     return Connected(ip=conn.ip, reader=conn.reader, writer=conn.writer, transaction_id=conn.transaction_id)
+
+
+def _into_private(url: str, target: str, public_ranges: list[str]) -> bool:
+    """A redirect from a public address into a private one. A private target measured on purpose (a
+    test bed the volunteer pointed the probe at) may redirect within itself."""
+    return private_target(target, public_ranges=public_ranges) is not None and \
+        private_target(url, public_ranges=public_ranges) is None
 
 
 def _is_ip(host: str) -> bool:

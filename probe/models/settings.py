@@ -33,6 +33,9 @@ class MeasureSettings(Frozen):
     doh_url: str | None = None  # DNS-over-HTTPS control, used when no helper answers
     asn_db: Path | None = None  # iptoasn TSV or MaxMind-format mmdb
     not_bogon: list[str] = []  # CIDRs that count as public although reserved (the lab's ranges)
+    # Measure targets on private, loopback, link-local … addresses and local names (a test bed on
+    # this machine). Off: a shared list must not make a volunteer fetch and sign pages from their LAN.
+    allow_private_targets: bool = False
     dns_late_window_s: float = Field(default=0.5, ge=0, le=5)
     max_redirects: int = Field(default=10, ge=0, le=30)
     user_agent: str = DEFAULT_USER_AGENT
@@ -56,6 +59,16 @@ class MeasureSettings(Frozen):
                 raise ValueError
         except ValueError as exc:
             raise ValueError(f"the resolver must be an IP address, optionally with :port (got {value!r})") from exc
+        return value
+
+    @field_validator("user_agent", "decoy_sni")
+    @classmethod
+    def _header_safe(cls, value: str) -> str:
+        """Printable ASCII only: a CR or LF would split the request (header injection) and every
+        measurement would fail or store junk; non-ASCII is not a valid header or host name."""
+        if not value or any(not 0x20 <= ord(c) < 0x7F for c in value):
+            raise ValueError(f"{value[:80]!r} must be non-empty printable ASCII (no CR, LF or other control "
+                             "characters)")
         return value
 
     @field_validator("not_bogon")

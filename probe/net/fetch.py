@@ -126,8 +126,10 @@ class Chain:
 
 
 async def follow(first: URLTarget, *, connect: Connect, settings: FetchSettings, clock: Clock,
-                 sink: ArtifactSink) -> Chain:
-    """Follow the chain from `first` to a final response or a failure (see the module docstring)."""
+                 sink: ArtifactSink, stop_before: Callable[[str, str], bool] | None = None) -> Chain:
+    """Follow the chain from `first` to a final response or a failure (see the module docstring).
+    `stop_before(current_url, next_url)` true ends the chain at that 3xx, kept as the final answer
+    (the probe uses it never to follow a public site into the volunteer's own network)."""
     chain = Chain(final=first)
     while True:
         target = chain.final
@@ -157,4 +159,6 @@ async def follow(first: URLTarget, *, connect: Connect, settings: FetchSettings,
             chain.failed_operation = "http_round_trip"
             return chain
         assert following is not None
+        if stop_before is not None and stop_before(target.url, following.url):
+            return chain
         chain.final, chain.redirects = following, chain.redirects + 1

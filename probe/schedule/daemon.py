@@ -34,6 +34,7 @@ from probe.errors import ProbeError
 from probe.schedule.cron import zone
 from probe.schedule.jobs import EntryRunner, Log, RunList, utc_now
 from probe.schedule.network import NetworkCheck, controls_reachable
+from probe.schedule.notify import Notifier
 from probe.schedule.plan import interval_starts, plan_start
 from probe.schedule.retention import prune_older_than
 from probe.schedule.state import DaemonLock, write_state
@@ -47,7 +48,8 @@ RETENTION_EVERY_S = 86400.0
 class Daemon:
     def __init__(self, *, config: ProbeConfig, store: Store, run_list: RunList, log: Log,
                  reload_config: Callable[[], ProbeConfig], config_path: Path | None = None,
-                 check_network: NetworkCheck = controls_reachable, tick_s: float = TICK_S) -> None:
+                 check_network: NetworkCheck = controls_reachable, tick_s: float = TICK_S,
+                 notifier: Notifier | None = None) -> None:
         self.config = config
         self.store = store
         self._log = log
@@ -61,6 +63,7 @@ class Daemon:
         self.runner = EntryRunner(config=config, run_list=run_list, log=log, check_network=check_network,
                                   stop=self._stop, on_change=self.write_state)
         self._scheduler: AsyncIOScheduler | None = None
+        self._notifier = notifier or Notifier()
 
     @property
     def scheduler(self) -> AsyncIOScheduler | None:
@@ -81,6 +84,7 @@ class Daemon:
             self._log("daemon_started", lists=[e.key for e in self.config.schedule if e.enabled],
                       store=str(self.store.path), config=str(self._config_path or ""))
             self.write_state()
+            self._notifier.ready(self.summary_line())
             ticker = asyncio.create_task(self._tick())
             await self._stopped.wait()
             ticker.cancel()
@@ -176,6 +180,7 @@ class Daemon:
     async def _shutdown(self) -> None:
         assert self._scheduler is not None
         self._scheduler.pause()
+        self._notifier.stopping()
         tasks = set(self.runner.tasks)
         grace = self.config.daemon.stop_grace
         self._log("stopping", in_flight=len(tasks), grace_s=grace)
@@ -202,9 +207,25 @@ class Daemon:
         state = {"pid": os.getpid(), "started_at": self._started_at, "updated_at": utc_now(),
                  "stopped": stopped, "config": str(self._config_path or ""), "next_runs": jobs,
                  "running": dict(self.runner.running), "network": self.runner.network,
-                 "network_since": self.runner.network_since}
+                 "network_since": self.runner.network_since, "failing": dict(self.runner.failing)}
         with contextlib.suppress(OSError):  # status is a convenience; measuring must go on without it
             write_state(self.store.path, state)
+        if not stopped:
+            self._notifier.status(self.summary_line())
+
+    def summary_line(self) -> str:
+        """One line for systemd's status: failures first (they need a person), then what runs."""
+        if self.runner.failing:
+            key, failure = sorted(self.runner.failing.items())[0]
+            retry = failure.get("retry_at")
+            more = f" (and {len(self.runner.failing) - 1} more lists)" if len(self.runner.failing) > 1 else ""
+            return (f"{key}: failing since {failure['since']} ({failure['failures']}x): {failure['error']}; "
+                    + (f"retry at {retry}" if retry else "next window tries again") + more)
+        if self.runner.running:
+            return "measuring " + ", ".join(sorted(self.runner.running))
+        if self.runner.network == "down":
+            return f"network down since {self.runner.network_since}: no control answers"
+        return "waiting for the next run"
 
 
 async def _wait_all_or(tasks: set[asyncio.Task[Any]], abandon: asyncio.Task[Any], grace: float) -> None:

@@ -3,8 +3,11 @@
 Guards, in order: a list already running is not started again (a per-list lock, on top of
 APScheduler's max_instances=1, because continued runs and catch-ups are separate jobs); the network
 must be up (see `probe.schedule.network`), else the job waits with exponential backoff until the
-next window would open and then gives up that window with one `run_skipped` line. Measuring itself is
-injected (`RunList`): this module never measures, it decides when and logs what happened.
+next window would open and then gives up that window with one `run_skipped` line. A run that fails
+(the store is locked or the disk full, a bug) is logged, kept in `failing` for `probe status`, and
+tried again under the same run id with the same backoff until it succeeds or the next window would
+open; the next window runs as usual either way, so one bad hour never stops the daemon. Measuring
+itself is injected (`RunList`): this module never measures, it decides when and logs what happened.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class EntryRunner:
         self.running: dict[str, str] = {}  # entry name → run id
         self.network: str = "unknown"  # "up", "down" or "unknown" (no control to check)
         self.network_since: str | None = None
+        # entry name → since, error, failures, retry_at (None: given up until the next window)
+        self.failing: dict[str, dict[str, Any]] = {}
 
     async def run(self, key: str, run_id: str | None = None, reason: str = "scheduled") -> None:
         entry = self.config.entry(key)
@@ -71,15 +76,48 @@ class EntryRunner:
             self.tasks.add(task)
             try:
                 if await self._network_up(entry):
-                    await self._measure(entry, run_id or new_run_id(), reason)
+                    await self._measure_until_done(entry, run_id or new_run_id(), reason)
             finally:
                 self.tasks.discard(task)
 
-    async def _measure(self, entry: ScheduleEntry, run_id: str, reason: str) -> None:
+    async def _measure_until_done(self, entry: ScheduleEntry, run_id: str, reason: str) -> None:
+        """Measure; after a failure, back off and continue the same run until it works or the window ends."""
+        daemon = self.config.daemon
+        backoff = Backoff(initial_s=daemon.backoff_initial, maximum_s=daemon.backoff_max)
+        deadline = time.monotonic() + 0.9 * period_s(entry, timezone=zone(daemon.timezone))
+        while True:
+            error = await self._measure(entry, run_id, reason)
+            if error is None:
+                if self.failing.pop(entry.key, None) is not None:
+                    self._on_change()
+                return
+            if self._stop.is_set():
+                return
+            delay = backoff.next_delay()
+            failure = self.failing.setdefault(entry.key, {"since": utc_now(), "failures": 0})
+            failure.update(error=error, failures=failure["failures"] + 1, run_id=run_id)
+            if time.monotonic() + delay > deadline:
+                failure["retry_at"] = None
+                self._on_change()
+                self._log("run_given_up", list=entry.key, run_id=run_id, failures=failure["failures"],
+                          reason="still failing when the next window opens; that window tries again")
+                return
+            failure["retry_at"] = datetime.fromtimestamp(time.time() + delay, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._on_change()
+            self._log("run_retry", list=entry.key, run_id=run_id, retry_in_s=delay, failures=failure["failures"])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            if self._stop.is_set():
+                return
+            reason = "retry after a failure"
+
+    async def _measure(self, entry: ScheduleEntry, run_id: str, reason: str) -> str | None:
+        """One attempt; returns the error (scrubbed, one line) when it failed."""
         started = time.monotonic()
         self.running[entry.key] = run_id
         self._on_change()
-        status, fields = "failed", {}
+        status = "failed"
+        fields: dict[str, Any] = {"error": "unknown"}
         try:
             summary = await self._run_list(self.config, entry, run_id, self._stop)
             status = "interrupted" if summary.interrupted else "finished"
@@ -93,6 +131,7 @@ class EntryRunner:
             self._on_change()
         self._log("run", list=entry.key, run_id=run_id, status=status, reason=reason,
                   duration_s=round(time.monotonic() - started, 3), **fields)
+        return str(fields["error"]) if status == "failed" else None
 
     async def _network_up(self, entry: ScheduleEntry) -> bool:
         """True when a control answers (or there is none to ask); backs off while none does."""

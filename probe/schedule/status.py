@@ -8,6 +8,7 @@ prints it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from probe.schedule.plan import newest_daemon_runs, parse_time, run_summary
 from probe.schedule.state import daemon_running, read_state
 from probe.schedule.triggers import next_fire_times
 from probe.store import Store
+from probe.store.liveness import close_dead_runs
 from probe.store.outbox import upload_status
 
 
@@ -32,6 +34,7 @@ class ListStatus:
     next_runs: list[str] = field(default_factory=list)  # UTC ISO-8601
     running: bool = False
     last_run: dict[str, Any] | None = None  # run_id, started_at, finished_at, status, counts, total
+    failing: dict[str, Any] | None = None  # since, error, failures, retry_at: the running daemon's retries
 
 
 @dataclass
@@ -67,6 +70,8 @@ def collect_status(config: ProbeConfig, *, config_path: Path, now: datetime | No
     runs: dict[str, dict[str, Any]] = {}
     if status.store_exists:
         with Store.open(config.store) as store:
+            with contextlib.suppress(StoreError):  # a read-only or busy store: report what it says
+                close_dead_runs(store)
             status.store_size_bytes = store.size_bytes()
             status.measurements = store.count()
             runs = newest_daemon_runs(store)
@@ -90,11 +95,13 @@ def _list_status(entry: ScheduleEntry, config: ProbeConfig, run: dict[str, Any] 
     trigger = f"cron {entry.cron}" if entry.cron else f"every {_duration(entry.every)}"
     item = ListStatus(name=entry.key, target_list=entry.list, trigger=trigger, enabled=entry.enabled)
     item.running = entry.key in (live.get("running") or {})
+    failing = (live.get("failing") or {}).get(entry.key)
+    item.failing = dict(failing) if isinstance(failing, dict) else None
     if run is not None:
         counts = run_summary(run)
         status = str(run.get("status"))
         if status == "running" and not item.running:
-            status = "unfinished"  # killed; the daemon continues it at start while its window is open
+            status = "unfinished"  # killed elsewhere (a copied store): the daemon continues it in its window
         item.last_run = {"run_id": run.get("run_id"), "started_at": run.get("started_at"),
                          "finished_at": run.get("finished_at"), "status": status, "counts": counts,
                          "total": sum(counts.values())}

@@ -114,6 +114,16 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 MIGRATIONS.append(THIRD_PARTY_MIGRATION)  # 0005, kept in its own module (probe/store/third_party_schema.py)
 MIGRATIONS.append(OUTBOX_MIGRATION)  # 0006: the upload outbox (probe.store.outbox)
+MIGRATIONS.append(
+    (
+        # Which process runs a run, so a row left `running` by a SIGKILLed process can be told from a
+        # live one and closed as interrupted (probe.store.liveness). NULL: unknown (older rows).
+        "0007_runs_owner",
+        """
+        ALTER TABLE runs ADD COLUMN owner TEXT;  -- host|boot id|pid|process start time
+        """,
+    )
+)
 
 
 def _now() -> str:

@@ -9,6 +9,7 @@ This module stores and reads; it does not measure, classify, sign (a signer is i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -24,6 +25,7 @@ from probe.models.chain import Link, RunRecord, VerdictRecord, record_bytes
 from probe.models.verdict import is_blocked_label
 from probe.store import links
 from probe.store.links import Signer as Signer  # re-exported: writers and keys.py name it from here
+from probe.store.liveness import this_process
 from probe.store.schema import _now, migrate
 
 _RUN_COLUMNS = ("run_id", "list_name", "started_at", "finished_at", "status", "counts")
@@ -147,11 +149,10 @@ class Store:
                     self._chain_verdict(measurement.measurement_id, sealed.record_sha256, verdict, signer)
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                _rollback(self._conn)
                 raise
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write to the store {self.path}: {exc}",
-                             hint="is the disk full or the file read-only?") from exc
+            raise write_error(self.path, exc) from exc
         entry = self.get(measurement.measurement_id)
         assert entry is not None
         return entry
@@ -175,9 +176,15 @@ class Store:
         with self._transaction():
             self._conn.execute("INSERT OR IGNORE INTO runs(run_id, list_name, started_at, status) VALUES (?,?,?,?)",
                                (run_id, list_name, _now(), "running"))
-            self._conn.execute("UPDATE runs SET status='running', finished_at=NULL WHERE run_id=?", (run_id,))
+            self._conn.execute("UPDATE runs SET status='running', finished_at=NULL, owner=? WHERE run_id=?",
+                               (this_process(), run_id))
         rows = self._conn.execute("SELECT input FROM measurements WHERE run_id=?", (run_id,))
         return {str(r[0]) for r in rows}
+
+    def running_owners(self) -> list[tuple[str, str | None]]:
+        """(run_id, owner) of every run marked running; owner None when unknown (an older probe's row)."""
+        rows = self._conn.execute("SELECT run_id, owner FROM runs WHERE status='running'")
+        return [(str(r[0]), r[1]) for r in rows]
 
     def unfinished_runs(self) -> list[tuple[str, str | None]]:
         """(run_id, list_name) of runs that never finished (the process was killed)."""
@@ -319,7 +326,7 @@ class Store:
 
     def artifact(self, sha256: str) -> bytes | None:
         row = self._conn.execute("SELECT data FROM artifacts WHERE sha256=?", (sha256,)).fetchone()
-        return bytes(row[0]) if row and row[0] is not None else None
+        return _blob(row[0]) if row and row[0] is not None else None
 
     def artifact_info(self, sha256: str) -> tuple[str, int, str | None] | None:
         """(kind, size, pruned_at) of a known artifact."""
@@ -337,7 +344,7 @@ class Store:
                                  (sha256,)).fetchone()
         if row is None:
             return None
-        return str(row[0]), int(row[1]), row[2], bytes(row[3]) if row[3] is not None else None
+        return str(row[0]), int(row[1]), row[2], _blob(row[3]) if row[3] is not None else None
 
     def runs(self, limit: int = 50) -> list[dict[str, object]]:
         cur = self._conn.execute("SELECT run_id, list_name, started_at, finished_at, status, counts FROM runs "
@@ -394,16 +401,44 @@ class _Transaction:
         self._conn, self._path = conn, path
 
     def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise write_error(self._path, exc) from exc
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc_type is None:
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as err:
-                raise StoreError(f"cannot write to the store {self._path}: {err}") from err
+                _rollback(self._conn)
+                raise write_error(self._path, err) from err
         else:
-            self._conn.execute("ROLLBACK")
+            _rollback(self._conn)
+            if isinstance(exc, sqlite3.Error):
+                raise write_error(self._path, exc) from exc
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open: SQLite has already rolled back after a full disk or
+    an I/O error, and a second ROLLBACK would replace the real error with "no transaction is active"."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):  # the error being raised says more than this one
+            conn.execute("ROLLBACK")
+
+
+def write_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """A failed write as one line that names its cause: a full disk, another process's lock, or else."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL:
+        return StoreError(f"disk full: cannot write to the store {path}",
+                          hint="free some space (or `probe prune`); everything stored before is kept")
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(f"the store {path} is locked by another process: {exc}",
+                          hint="a long export or another program holds it; the write is tried again later")
+    if code == sqlite3.SQLITE_READONLY:
+        return StoreError(f"the store {path} is read-only: {exc}", hint="check the file's owner and permissions")
+    return StoreError(f"cannot write to the store {path}: {exc}", hint="is the disk full or the file read-only?")
 
 
 def _entry(row: tuple[object, ...]) -> StoredEntry:
@@ -413,6 +448,13 @@ def _entry(row: tuple[object, ...]) -> StoredEntry:
                        category_code=_opt(cat), test_start_time=str(start), probe_asn=str(asn), probe_cc=str(cc),
                        run_id=_opt(run_id), record=str(record), record_sha256=str(rec_sha), prev_hash=str(prev),
                        chain_hash=str(link), signature=_opt(sig), key_fingerprint=_opt(fpr), verdict=verdict)
+
+
+def _blob(value: object) -> bytes:
+    """Artifact bytes; a value of another type (text, a number) was put there by hand."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise sqlite3.DataError(f"artifact bytes are stored as {type(value).__name__}, not as a blob")
 
 
 def _opt(value: object) -> str | None:

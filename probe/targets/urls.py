@@ -21,6 +21,9 @@ from urllib.parse import quote, urlsplit
 import idna
 
 from probe.errors import InputError
+from probe.net.scope import private_target
+
+__all__ = ["private_target"]  # where lists and the CLI look for it
 
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -147,3 +150,4 @@ def sort_key(url: str) -> tuple[str, str]:
 
 def _clip(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+

@@ -80,6 +80,7 @@ def _write_config(home: Path, *, every: str, extra: str = "") -> Path:
 store = "probe.sqlite"
 [measure]
 parallel = 2
+allow_private_targets = true
 resolver = "127.0.0.1:{_closed_port()}"
 [measure.timeouts]
 dns_s = 1
@@ -169,7 +170,7 @@ def test_the_daemon_survives_sigkill_and_continues_the_run(probe_home: Path) -> 
         [run] = _runs(probe_home)
         assert run["status"] == "running" and str(run["run_id"]).startswith("daemon-")
         status = json.loads(_probe(probe_home, "status", "--config", str(probe_home / "config.toml"), "--json").stdout)
-        assert not status["daemon_running"] and status["lists"][0]["last_run"]["status"] == "unfinished"
+        assert not status["daemon_running"] and status["lists"][0]["last_run"]["status"] == "interrupted"
     finally:
         first.stop()
 
@@ -286,7 +287,8 @@ def test_status_without_a_daemon_or_a_store(probe_home: Path) -> None:
 
 def test_prune_keeps_measurements_and_the_chain(probe_home: Path) -> None:
     run = _probe(probe_home, "run", "--list", str(probe_home / "loop.csv"), "--store", str(probe_home / "probe.sqlite"),
-                 "--resolver", f"127.0.0.1:{_closed_port()}", "--no-progress", "--parallel", "8")
+                 "--resolver", f"127.0.0.1:{_closed_port()}", "--no-progress", "--parallel", "8",
+                 "--allow-private-targets")
     assert run.returncode == 0, run.stderr
     result = _probe(probe_home, "prune", "--older-than", "30", "--config", str(probe_home / "config.toml"))
     assert result.returncode == 0, result.stderr
@@ -315,10 +317,36 @@ def test_prune_keeps_measurements_and_the_chain(probe_home: Path) -> None:
 
     # The same pages measured again: the pruned body is stored again, and the store still verifies.
     again = _probe(probe_home, "run", "--list", str(probe_home / "loop.csv"), "--store", str(store_path),
-                   "--resolver", f"127.0.0.1:{_closed_port()}", "--no-progress", "--parallel", "8")
+                   "--resolver", f"127.0.0.1:{_closed_port()}", "--no-progress", "--parallel", "8",
+                 "--allow-private-targets")
     assert again.returncode == 0, again.stderr
     with Store.open(store_path) as store:
         assert store.artifact(body_sha) is not None
     verified = _probe(probe_home, "verify", "--store", str(store_path))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     _check_store(probe_home, expected=2 * N_URLS, runs=2)
+
+
+def test_systemd_hears_ready_and_the_status_line(probe_home: Path) -> None:
+    """Type=notify: READY=1 once the jobs run, STATUS= while measuring, STOPPING=1 on SIGTERM."""
+    sock_path = probe_home / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(sock_path))
+        sock.settimeout(30)
+        os.environ["NOTIFY_SOCKET"] = str(sock_path)
+        try:
+            daemon = DaemonProcess(probe_home)
+        finally:
+            del os.environ["NOTIFY_SOCKET"]
+        messages: list[str] = []
+        try:
+            while not any("measuring" in m for m in messages):
+                messages.append(sock.recv(4096).decode())
+            daemon.signal(signal.SIGTERM)
+            while not any("STOPPING=1" in m for m in messages):
+                messages.append(sock.recv(4096).decode())
+            assert daemon.wait() == 0
+        finally:
+            daemon.stop()
+    assert messages[0].startswith("READY=1\nSTATUS=")
+    assert "STATUS=measuring loop" in messages

@@ -144,6 +144,7 @@ def test_run_with_a_missing_key_stores_nothing_and_creates_no_store(tmp_path: Pa
     typo = tmp_path / "typo.key"
     store = tmp_path / "s.sqlite"
     out = probe("run", "--store", str(store), "--key", str(typo), "--resolver", "127.0.0.1", "--no-progress",
+                "--allow-private-targets",
                 "--timeout-tcp", "1", "--timeout-dns", "1", "http://127.0.0.1:9/", key=key)
     assert out.returncode == 2, out.stdout + out.stderr
     assert f"no signing key at {typo}" in out.stderr

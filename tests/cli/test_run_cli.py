@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -37,13 +39,13 @@ def origin() -> Iterator[str]:
 
 
 def test_nothing_to_measure_is_one_line(tmp_path: Path) -> None:
-    out = probe("run", "--store", str(tmp_path / "s.sqlite"))
+    out = probe("run", "--allow-private-targets", "--store", str(tmp_path / "s.sqlite"))
     assert out.returncode == 2 and "nothing to measure" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_bad_urls_are_named_and_the_others_still_run(tmp_path: Path, origin: str) -> None:
-    out = probe("run", "--no-progress", "--store", str(tmp_path / "s.sqlite"), "javascript:alert(1)",
-                "ftp://who.int/", "http://exa mple.org/", origin)
+    out = probe("run", "--allow-private-targets", "--no-progress", "--store", str(tmp_path / "s.sqlite"),
+                "javascript:alert(1)", "ftp://who.int/", "http://exa mple.org/", origin)
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
     for bad in ("javascript:alert(1)", "ftp://who.int/", "exa mple.org"):
@@ -54,13 +56,13 @@ def test_bad_urls_are_named_and_the_others_still_run(tmp_path: Path, origin: str
 def test_unusable_store_is_a_clear_error_before_measuring(tmp_path: Path, origin: str) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    out = probe("run", "--store", str(blocker / "s.sqlite"), origin)
+    out = probe("run", "--allow-private-targets", "--store", str(blocker / "s.sqlite"), origin)
     assert out.returncode == 2 and "store" in out.stderr and "Traceback" not in out.stderr
     assert out.stderr.count("\n") == 1
 
 
 def test_json_lines_carry_measurement_and_chain(tmp_path: Path, origin: str) -> None:
-    out = probe("run", "--json", "--store", str(tmp_path / "s.sqlite"), origin, origin + "x")
+    out = probe("run", "--allow-private-targets", "--json", "--store", str(tmp_path / "s.sqlite"), origin, origin + "x")
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(lines) == 2
     for line in lines:
@@ -73,7 +75,7 @@ def test_json_lines_carry_measurement_and_chain(tmp_path: Path, origin: str) -> 
 
 def test_results_and_show_read_what_run_stored(tmp_path: Path, origin: str) -> None:
     store = str(tmp_path / "s.sqlite")
-    probe("run", "--no-progress", "--store", store, origin)
+    probe("run", "--allow-private-targets", "--no-progress", "--store", store, origin)
     listed = probe("results", "--json", "--store", store)
     mid = json.loads(listed.stdout.splitlines()[0])["measurement_id"]
     shown = probe("show", mid[:8], "--store", store)
@@ -108,9 +110,12 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_measurements(tmp_path: Path) ->
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     store = tmp_path / "s.sqlite"
     proc = subprocess.Popen([sys.executable, "-m", "probe", "run", "--no-progress", "--parallel", "2",
+                             "--allow-private-targets",
                              "--store", str(store), *[f"{base}{i}" for i in range(200)]],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    deadline = time.monotonic() + 60  # start-up alone takes seconds on a loaded machine: wait for a first row
+    while time.monotonic() < deadline and proc.poll() is None and not _stored(store):
+        time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     server.shutdown()
@@ -121,6 +126,17 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_measurements(tmp_path: Path) ->
     assert 0 < len(listed) < 200
 
 
+def _stored(store: Path) -> int:
+    """Rows stored so far (0 while the store is still being created)."""
+    if not store.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(store)) as conn:
+            return int(conn.execute("SELECT count(*) FROM measurements").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 @pytest.mark.parametrize(("args", "says"), [
     (["--not-bogon", "bad"], "--not-bogon: not a CIDR"),
     (["--timeout-dns", "0"], "--timeout-dns:"),
@@ -129,6 +145,6 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_measurements(tmp_path: Path) ->
     (["--ca-bundle", "/etc/hostname"], "--ca-bundle /etc/hostname: not a PEM bundle"),
 ])
 def test_bad_options_are_one_line_before_measuring(tmp_path: Path, args: list[str], says: str) -> None:
-    out = probe("run", "--store", str(tmp_path / "s.sqlite"), *args, "http://127.0.0.1:9/")
+    out = probe("run", "--allow-private-targets", "--store", str(tmp_path / "s.sqlite"), *args, "http://127.0.0.1:9/")
     assert out.returncode == 2 and says in out.stderr and "Traceback" not in out.stderr, out.stderr
     assert not (tmp_path / "s.sqlite").exists() or "--ca-bundle" not in args

@@ -178,7 +178,7 @@ def test_a_one_minute_schedule_survives_sigkill_and_status_tells_the_truth(lab: 
     assert run["status"] == "running"
     status = _status(lab, tmp_path)
     assert not status["daemon_running"] and status["measurements"] == killed_at
-    assert status["lists"][0]["last_run"]["status"] == "unfinished"
+    assert status["lists"][0]["last_run"]["status"] == "interrupted"
 
     second = Daemon(lab, tmp_path)
     try:

@@ -263,15 +263,35 @@ def test_a_list_already_running_is_not_started_again(store: Store) -> None:
     assert len(lists.calls) == 1
 
 
-def test_a_failing_run_is_logged_without_addresses_and_the_daemon_goes_on(store: Store) -> None:
-    async def boom(config: ProbeConfig, entry: ScheduleEntry, run_id: str, stop: asyncio.Event) -> RunSummary:
-        raise OSError("cannot reach 203.0.113.7:443 or [2001:db8::7]:443")
+def test_a_failing_run_is_logged_without_addresses_retried_and_then_runs(store: Store) -> None:
+    attempts: list[str] = []
+
+    async def flaky(config: ProbeConfig, entry: ScheduleEntry, run_id: str, stop: asyncio.Event) -> RunSummary:
+        attempts.append(run_id)
+        if len(attempts) < 3:
+            raise OSError("cannot reach 203.0.113.7:443 or [2001:db8::7]:443")
+        return RunSummary(run_id=run_id, total=1, counts=Counter({"ok": 1}))
     log = Recorder()
-    runner = EntryRunner(config=_config(store, ScheduleEntry(list="kz", every="1h")), run_list=boom, log=log,
-                         check_network=_up(None), stop=asyncio.Event())
+    config = _config(store, ScheduleEntry(list="kz", every="1h"), backoff_initial="0.05s", backoff_max="0.1s")
+    runner = EntryRunner(config=config, run_list=flaky, log=log, check_network=_up(None), stop=asyncio.Event())
     asyncio.run(runner.run("kz"))
-    run = log.events("run")[0]
-    assert run["status"] == "failed" and "203.0.113.7" not in run["error"] and "2001:db8" not in run["error"]
+    runs = log.events("run")
+    assert [r["status"] for r in runs] == ["failed", "failed", "finished"]
+    assert all("203.0.113.7" not in r["error"] and "2001:db8" not in r["error"] for r in runs[:2])
+    assert [r["retry_in_s"] for r in log.events("run_retry")] == [0.05, 0.1]
+    assert len(set(attempts)) == 1 and runner.failing == {}  # continued under its run id, and recovered
+
+
+def test_a_run_failing_until_the_next_window_gives_that_window_up(store: Store) -> None:
+    async def boom(config: ProbeConfig, entry: ScheduleEntry, run_id: str, stop: asyncio.Event) -> RunSummary:
+        raise OSError("disk full")
+    log = Recorder()
+    config = _config(store, ScheduleEntry(list="kz", every="10s"), backoff_initial="4s", backoff_max="8s")
+    runner = EntryRunner(config=config, run_list=boom, log=log, check_network=_up(None), stop=asyncio.Event())
+    asyncio.run(runner.run("kz"))  # fails, waits 4 s, fails, and 8 s more would pass the next window (9 s)
+    assert [r["status"] for r in log.events("run")] == ["failed", "failed"]
+    assert log.events("run_given_up")[0]["failures"] == 2
+    assert runner.failing["kz"]["retry_at"] is None and "disk full" in runner.failing["kz"]["error"]
 
 
 def test_scrub_keeps_times_and_versions() -> None:
@@ -294,3 +314,25 @@ def test_retention_prunes_old_artifacts_daily_and_keeps_measurements(store: Stor
         await _until(lambda: bool(log.events("retention")))
     _serve(daemon, body)
     assert log.events("retention")[0] == {"artifacts_days": 30, "pruned": 0}
+
+
+def test_failures_carry_a_journal_priority_only_when_stderr_is_the_journal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import sys
+
+    from probe.cli.daemon import LineLog
+
+    path = tmp_path / "journal"
+    with path.open("w") as journal:
+        monkeypatch.setattr(sys, "stderr", journal)
+        info = os.fstat(journal.fileno())
+        monkeypatch.setenv("JOURNAL_STREAM", f"{info.st_dev}:{info.st_ino}")
+        log = LineLog(as_json=False)
+        log("run", list="kz", status="failed", error="disk full")
+        log("run_retry", list="kz", retry_in_s=60)
+        log("run", list="kz", status="finished")
+        monkeypatch.setenv("JOURNAL_STREAM", "1:2")  # stderr is somewhere else: a terminal, a file
+        LineLog(as_json=False)("run", list="kz", status="failed", error="disk full")
+    lines = path.read_text().splitlines()
+    assert [line[:3] if line.startswith("<") else "" for line in lines] == ["<3>", "<4>", "", ""]
