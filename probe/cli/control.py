@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from probe.cli.options import registry_option
 from probe.control.guard import AddressGuard, parse_cidrs
 from probe.control.server import DEFAULT_MAX_CONCURRENCY, ControlServer, server_ssl_context
 from probe.control.settings import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, HelperSettings
@@ -124,9 +125,10 @@ def control_group() -> None:
 @click.option("--budget", type=click.FloatRange(1.0, 300.0), default=DEFAULT_BUDGET_S, show_default=True,
               help="Seconds one request may take; step timeouts shrink to fit (keep it below the probe's wait).")
 @click.option("--log-clients", is_flag=True, help="Put requesters' addresses in the log (off: privacy).")
+@registry_option
 def serve_command(listens: tuple[str, ...], cert: Path, key: Path, ca_bundle: Path | None, resolver: str | None,
                   allows: tuple[str, ...], max_concurrency: int, max_body: int, budget: float,
-                  log_clients: bool) -> None:
+                  log_clients: bool, registries: dict[str, str]) -> None:
     """Serve the control API (POST /api/v1/control) over HTTPS, for probes to compare with.
 
     Run it outside the censored network. It resolves each URL itself, connects to its own and the
@@ -143,7 +145,8 @@ def serve_command(listens: tuple[str, ...], cert: Path, key: Path, ca_bundle: Pa
     """
     listen = [parse_listen(text) for text in listens]
     settings = HelperSettings(resolver=_check_resolver(resolver), ca_bundle=ca_bundle,
-                              guard=AddressGuard(allow=parse_cidrs(allows)), body_cap=max_body).with_budget(budget)
+                              guard=AddressGuard(allow=parse_cidrs(allows)), body_cap=max_body,
+                              registries=registries).with_budget(budget)
     server = ControlServer(settings=settings, ssl_context=_tls(cert, key), max_concurrency=max_concurrency,
                            log=_log, log_clients=log_clients)
     _raise_file_limit()

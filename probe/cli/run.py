@@ -14,7 +14,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from probe.cli.options import store_option
+from probe.cli.options import registry_option, store_option
 from probe.cli.progress import RunDisplay
 from probe.cli.wiring import build_run_context, load_run_targets, make_identify
 from probe.errors import InputError, StoreError
@@ -53,12 +53,13 @@ MIN_FREE_BYTES = 20 * 1024 * 1024
 @click.option("--key", "key_path", type=click.Path(path_type=Path),
               help="Signing key (default: the one from probe init).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@registry_option
 def run_command(urls: tuple[str, ...], list_name: str | None, category: str | None, store_path: Path,
                 as_json: bool, parallel: int, resolver: str | None, controls: tuple[str, ...],
                 doh: str | None, ca_bundle: Path | None, asn_db: Path | None, decoy_sni: str,
                 not_bogon: tuple[str, ...], fingerprints: Path | None, timeout_dns: float,
                 timeout_tcp: float, timeout_tls: float, timeout_http: float, body_cap: int,
-                key_path: Path | None, no_progress: bool) -> None:
+                key_path: Path | None, no_progress: bool, registries: dict[str, str]) -> None:
     """Measure URLs (or a list) over DNS, TCP, TLS and HTTP, compare with a control, store the evidence.
 
     \b
@@ -71,7 +72,7 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
         settings = MeasureSettings(
             parallel=parallel, resolver=resolver, control_urls=list(controls), doh_url=doh, ca_bundle=ca_bundle,
             asn_db=asn_db, decoy_sni=decoy_sni, not_bogon=list(not_bogon), fingerprints_dir=fingerprints,
-            body_cap_bytes=body_cap,
+            body_cap_bytes=body_cap, registries=registries,
             timeouts=Timeouts(dns_s=timeout_dns, tcp_s=timeout_tcp, tls_s=timeout_tls, http_s=timeout_http))
     except ValidationError as exc:
         raise InputError(_first_problem(exc), hint="see `probe run --help`") from exc

@@ -37,6 +37,9 @@ class MeasureSettings(Frozen):
     max_redirects: int = Field(default=10, ge=0, le=30)
     user_agent: str = DEFAULT_USER_AGENT
     fingerprints_dir: Path | None = None  # OONI-format fingerprint CSVs; None: the shipped ones
+    # TLD -> registry server replacing the shipped one (probe/data/registries.csv): "https://HOST/BASE/"
+    # for RDAP, "whois://HOST[:PORT]" for WHOIS. Asked only about names that resolve nowhere.
+    registries: dict[str, str] = {}
 
     @field_validator("resolver")
     @classmethod
@@ -56,6 +59,14 @@ class MeasureSettings(Frozen):
                 raise ValueError
         except ValueError as exc:
             raise ValueError(f"the resolver must be an IP address, optionally with :port (got {value!r})") from exc
+        return value
+
+    @field_validator("registries")
+    @classmethod
+    def _registry_servers(cls, value: dict[str, str]) -> dict[str, str]:
+        for tld, spec in value.items():
+            if not tld.strip(".") or not spec.startswith(("https://", "whois://")):
+                raise ValueError(f"a registry is TLD=https://HOST/PATH/ or TLD=whois://HOST[:PORT] (got {tld}={spec})")
         return value
 
     @field_validator("not_bogon")
