@@ -61,6 +61,10 @@ class Origin(_Strict):
     probe_page: Literal["same", "captcha", "geoblock"] = "same"
     echo_client_ip: bool = False  # put the requester's IP in a header and in the body
     resolves_to: str = ""  # the site's own DNS points here (e.g. "127.0.0.1": misconfigured)
+    takedown_page: bool = False  # the host serves everyone (the control too) its suspension page
+    # What the lab registry lists for the site's registered name (["serverHold"]); empty: it has no
+    # such name (expired and deleted, or never registered). Asked only when the name resolves nowhere.
+    registry_status: list[str] = Field(default=[], max_length=8)
 
     @field_validator("resolves_to")
     @classmethod
@@ -73,7 +77,7 @@ class Origin(_Strict):
     def special(self) -> bool:
         """Needs the lab's own origin server (nginx alone serves only plain static pages)."""
         return bool(self.status != 200 or self.redirect_to or self.delay_ms or self.echo_client_ip
-                    or self.probe_page != "same")
+                    or self.probe_page != "same" or self.takedown_page)
 
 
 class Censor(_Strict):
