@@ -54,7 +54,7 @@ def scrub(measurement: Measurement, artifacts: list[Artifact], addresses: Iterab
     renamed: dict[str, str] = {}
     out: list[Artifact] = []
     for artifact in artifacts:
-        if artifact.kind in ("http_body", "http_headers"):
+        if artifact.kind in ("http_body", "http_headers", "registry_answer"):  # a WHOIS may echo the asker
             data = replace_bytes(artifact.data, SCRUBBED.encode("ascii"), wanted)
             if data != artifact.data:
                 new = Artifact.of(artifact.kind, data)
