@@ -84,5 +84,7 @@ def _rename(value: object, renamed: dict[str, str], sizes: dict[str, int]) -> ob
         out = {k: _rename(v, renamed, sizes) for k, v in value.items()}
         if value.get("body_sha256") in renamed and "body_length" in out:
             out["body_length"] = sizes[renamed[value["body_sha256"]]]
+        if value.get("raw_sha256") in renamed and "raw_length" in out:  # a registry's answer
+            out["raw_length"] = sizes[renamed[value["raw_sha256"]]]
         return out
     return value
