@@ -32,12 +32,13 @@ from probe.errors import ProbeError
 from probe.lab.lab import Lab
 from probe.lab.runner import ScenarioResult, run_all
 from probe.lab.scenario import Censor, Scenario, default_scenario_dir, load_scenarios, url_host
-from probe.models.verdict import BLOCKED_PREFIXES
+from probe.models.verdict import BLOCKED_PREFIXES, TAKEDOWN_LABELS
 
 # Actions that interfere only with the probe's control helper, never with the measured site.
 CONTROL_ONLY_ACTIONS = frozenset({"block_control"})
-# Verdicts that say the site is not censored: on a censorship scenario, each is a miss.
-NO_CENSORSHIP_LABELS = frozenset({"ok", "down", "site.refused"})
+# Verdicts that say the site is not censored by the network: on a censorship scenario, each is a miss.
+# A takedown (host or registry, docs/verdicts.md) is the site gone for everyone, not this network's doing.
+NO_CENSORSHIP_LABELS = frozenset({"ok", "down", "site.refused", *TAKEDOWN_LABELS})
 
 
 def censorship_scenarios(scenarios: Iterable[Scenario]) -> set[str]:
@@ -53,8 +54,9 @@ def _targets_site(censor: Censor, scenario: Scenario) -> bool:
 
 
 def claims_censorship(label: str | None) -> bool:
-    """The verdict says the site is censored (blocked, or throttled: `tls.throttled` is not 'blocked')."""
-    return label is not None and label.startswith(BLOCKED_PREFIXES)
+    """The verdict says the network censors the site (blocked, or throttled: `tls.throttled` is not
+    'blocked'); `dns.takedown` is the registry's doing, not the network's."""
+    return label is not None and label.startswith(BLOCKED_PREFIXES) and label not in TAKEDOWN_LABELS
 
 
 def figures(results: Sequence[ScenarioResult], *, censored: Collection[str]) -> dict[str, object]:
