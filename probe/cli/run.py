@@ -53,13 +53,14 @@ MIN_FREE_BYTES = 20 * 1024 * 1024
 @click.option("--key", "key_path", type=click.Path(path_type=Path),
               help="Signing key (default: the one from probe init).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--wide", is_flag=True, help="Every column of the table in full (default: fit the terminal).")
 @registry_option
 def run_command(urls: tuple[str, ...], list_name: str | None, category: str | None, store_path: Path,
                 as_json: bool, parallel: int, resolver: str | None, controls: tuple[str, ...],
                 doh: str | None, ca_bundle: Path | None, asn_db: Path | None, decoy_sni: str,
                 not_bogon: tuple[str, ...], fingerprints: Path | None, timeout_dns: float,
                 timeout_tcp: float, timeout_tls: float, timeout_http: float, body_cap: int,
-                key_path: Path | None, no_progress: bool, registries: dict[str, str]) -> None:
+                key_path: Path | None, no_progress: bool, wide: bool, registries: dict[str, str]) -> None:
     """Measure URLs (or a list) over DNS, TCP, TLS and HTTP, compare with a control, store the evidence.
 
     \b
@@ -95,7 +96,8 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
     if not as_json:
         from probe.cli.tables import print_run_table
 
-        print_run_table(summary, display.rows, display.hidden_ok, store_path, hidden_other=display.hidden_other)
+        print_run_table(summary, display.rows, display.hidden_ok, store_path, hidden_other=display.hidden_other,
+                        wide=wide)
     if summary.interrupted:
         click.echo("stopped early: finished measurements are stored", err=True)
         sys.exit(130)
@@ -191,7 +193,3 @@ def _json_line(outcome: RunOutcome) -> dict[str, Any]:
             "verdict": outcome.verdict.model_dump(mode="json") if outcome.verdict else None,
             "chain_hash": outcome.entry.chain_hash,
             "measurement": json.loads(outcome.entry.record)}
-
-
-def register(group: click.Group) -> None:
-    group.add_command(run_command)

@@ -57,11 +57,12 @@ class ScenarioResult:
         return {**asdict(self), "ok": self.ok}
 
 
-def probe_command(lab: Lab, urls: list[str], store: Path) -> list[str]:
-    return [sys.executable, "-m", "probe", "run", *lab.probe_args(), "--store", str(store), *urls]
+def probe_command(lab: Lab, urls: list[str], store: Path, key: Path | None = None) -> list[str]:
+    signing = ["--key", str(key)] if key is not None else []
+    return [sys.executable, "-m", "probe", "run", *lab.probe_args(), "--store", str(store), *signing, *urls]
 
 
-def run_scenario(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult:
+def run_scenario(lab: Lab, scenario: Scenario, *, store: Path, key: Path | None = None) -> ScenarioResult:
     """Build the lab for `scenario`, measure its URL once, and compare (the lab stays up).
 
     A scenario with phases is measured once per phase first, the lab rebuilt for each, into a store of
@@ -69,19 +70,19 @@ def run_scenario(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult
     is the scenario's error.
     """
     if not scenario.phase:
-        return _run_once(lab, scenario, store=store)
+        return _run_once(lab, scenario, store=store, key=key)
     own = store.with_name(f"{store.stem}-{scenario.name}.sqlite")
     own.unlink(missing_ok=True)
     t0 = time.monotonic()
     notes: list[str] = []
     for i in range(len(scenario.phase)):
-        step = _run_once(lab, scenario.at_phase(i), store=own)
+        step = _run_once(lab, scenario.at_phase(i), store=own, key=key)
         notes.append(f"phase {i}: expected {step.expected}, got {step.got}")
         if not step.ok:
             step.error = step.error or f"phase {i}: expected {step.expected}, got {step.got}: {step.reasons}"
             step.name, step.phases, step.duration_s = scenario.name, notes, round(time.monotonic() - t0, 2)
             return step
-    result = _run_once(lab, scenario, store=own)
+    result = _run_once(lab, scenario, store=own, key=key)
     result.phases, result.duration_s = notes, round(time.monotonic() - t0, 2)
     result.expected_history = scenario.expect.history
     if result.error is None and scenario.expect.history is not None:
@@ -99,13 +100,13 @@ def _history_marks(store: Path, url: str) -> dict[str, Any]:
                                   for u, t, m, label in st.label_history([url])))
 
 
-def _run_once(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult:
+def _run_once(lab: Lab, scenario: Scenario, *, store: Path, key: Path | None) -> ScenarioResult:
     result = ScenarioResult(name=scenario.name, url=scenario.url, expected=scenario.expect.verdict,
                             got=None, expected_blocking=scenario.expect.blocking)
     t0 = time.monotonic()
     try:
         lab.up(scenario)
-        proc = lab.client_exec(probe_command(lab, [scenario.url], store), timeout=PROBE_RUN_TIMEOUT_S)
+        proc = lab.client_exec(probe_command(lab, [scenario.url], store, key), timeout=PROBE_RUN_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - one broken scenario must not stop the table
         result.error = f"{type(exc).__name__}: {exc}"
         result.duration_s = round(time.monotonic() - t0, 2)
