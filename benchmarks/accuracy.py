@@ -9,9 +9,10 @@ helper, …) and the missed-censorship rate. `--json` prints one line for machin
 Which scenarios are censorship comes from the scenario, not from its expected label: one is
 censorship when a `[[censor]]` action targets a host the probe visits (the URL's host or its
 redirect's, or a subdomain of the name matched), so throttling counts although `tls.throttled` is
-not a "blocked" label. A miss is a verdict that says there is no censorship (`ok`, `down`,
-`site.refused`) on such a scenario; a false-blocked is a verdict that claims censorship (any `dns.`,
-`tcp.`, `tls.` or `http.` label, throttling included) on any other. An `inconclusive` verdict or a
+not a "blocked" label. A miss is a verdict that says there is no censorship by the network (`ok`,
+`down`, `site.refused`, `site.takedown`, `dns.takedown`) on such a scenario; a false-blocked is a
+verdict that claims censorship (any `dns.`, `tcp.`, `tls.` or `http.` label but `dns.takedown`,
+throttling included) on any other. An `inconclusive` verdict or a
 failed run is neither, only wrong. The accounting (`censorship_scenarios`, `figures`) is pure.
 
     sudo .venv/bin/python benchmarks/accuracy.py

@@ -92,3 +92,12 @@ def test_the_ooni_view_carries_the_registry_answer() -> None:
     (reg,) = doc["test_keys"]["x_probe_registry"]
     assert reg["asked_by"] == "probe" and reg["statuses"] == ["serverHold <b>held</b>"]
     assert reg["raw"]["format"] == "base64" and doc["test_keys"]["blocking"] is False
+
+
+def test_show_lists_the_registry_look_up(store: Path) -> None:
+    from probe.cli.results import show_command
+
+    out = CliRunner().invoke(show_command, ["00000000-0000-4000-8000-000000000002", "--store", str(store)],
+                             terminal_width=200)
+    assert out.exit_code == 0, out.output
+    assert "registry whois" in out.stdout and "serverHold" in out.stdout and "whois.nic.kz:43" in out.stdout
