@@ -22,8 +22,9 @@ def _registries(_ctx: click.Context, _param: click.Parameter, values: tuple[str,
     out: dict[str, str] = {}
     for value in values:
         tld, sep, spec = value.partition("=")
-        if not sep or not tld.strip(".") or not spec.startswith(("https://", "whois://")):
-            raise click.BadParameter(f"{value!r} is not TLD=https://HOST/PATH/ (RDAP) or TLD=whois://HOST[:PORT]")
+        if not sep or not tld.strip(".") or not (spec.startswith(("https://", "whois://")) or spec == "off"):
+            raise click.BadParameter(f"{value!r} is not TLD=https://HOST/PATH/ (RDAP), TLD=whois://HOST[:PORT] "
+                                     "or TLD=off")
         out[tld.strip(".").lower()] = spec
     return out
 
@@ -32,5 +33,5 @@ def registry_option(func: F) -> F:
     """--registry TLD=SERVER (repeatable): the registry asked about names that resolve nowhere."""
     return click.option("--registry", "registries", multiple=True, metavar="TLD=SERVER", callback=_registries,
                         help="Registry for a TLD instead of the shipped one (probe/data/registries.csv): "
-                             "https://HOST/PATH/ for RDAP or whois://HOST[:PORT]; asked only about names "
-                             "that resolve nowhere (repeat; labs).")(func)
+                             "https://HOST/PATH/ for RDAP, whois://HOST[:PORT], or off; asked only about "
+                             "names that resolve nowhere (repeat).")(func)

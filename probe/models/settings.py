@@ -38,7 +38,8 @@ class MeasureSettings(Frozen):
     user_agent: str = DEFAULT_USER_AGENT
     fingerprints_dir: Path | None = None  # OONI-format fingerprint CSVs; None: the shipped ones
     # TLD -> registry server replacing the shipped one (probe/data/registries.csv): "https://HOST/BASE/"
-    # for RDAP, "whois://HOST[:PORT]" for WHOIS. Asked only about names that resolve nowhere.
+    # for RDAP, "whois://HOST[:PORT]" for WHOIS, "off" for no look-up. Asked only about names that
+    # resolve nowhere.
     registries: dict[str, str] = {}
 
     @field_validator("resolver")
@@ -65,7 +66,7 @@ class MeasureSettings(Frozen):
     @classmethod
     def _registry_servers(cls, value: dict[str, str]) -> dict[str, str]:
         for tld, spec in value.items():
-            if not tld.strip(".") or not spec.startswith(("https://", "whois://")):
+            if not tld.strip(".") or not (spec.startswith(("https://", "whois://")) or spec == "off"):
                 raise ValueError(f"a registry is TLD=https://HOST/PATH/ or TLD=whois://HOST[:PORT] (got {tld}={spec})")
         return value
 

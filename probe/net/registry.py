@@ -66,10 +66,10 @@ class RegistryTable:
         return next((s for s in found if s.protocol == "rdap"), found[0] if found else None)
 
     def with_overrides(self, overrides: dict[str, str]) -> RegistryTable:
-        """This table with `tld -> spec` replacing the TLD's servers (see `parse_server`)."""
+        """This table with `tld -> spec` replacing the TLD's servers (see `parse_server`); "off": none."""
         servers = dict(self.servers)
         for tld, spec in overrides.items():
-            servers[tld.strip(".").lower()] = (parse_server(spec),)
+            servers[tld.strip(".").lower()] = () if spec.strip() == "off" else (parse_server(spec),)
         return RegistryTable(servers=servers, second_level=self.second_level)
 
 

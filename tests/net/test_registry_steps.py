@@ -116,3 +116,4 @@ def test_the_shipped_table_and_overrides() -> None:
     lab = table.with_overrides({"kz": "whois://10.77.3.53:4343"}).server_for("selftanu.kz")
     assert lab == RegistryServer("whois", "10.77.3.53", 4343)
     assert parse_server("https://198.18.0.43:8443/rdap").address == "https://198.18.0.43:8443/rdap/"
+    assert table.with_overrides({"kz": "off"}).server_for("selftanu.kz") is None
