@@ -54,6 +54,11 @@ FINGERPRINT_CONFIRMED_MIN = 8
 # banners a few KB plus an image). A takedown phrase inside anything longer is an article or a forum
 # thread quoting it, so matches count only up to this size.
 TAKEDOWN_PAGE_MAX_BYTES = 64 * 1024
+# Takedown wording also turns up in short news items ("the domain has been seized", "the site was
+# blocked"). A suspension template says a sentence or two (cPanel's ~30 visible words, seizure banners
+# ~200); a news page says far more. So takedown rows count only on pages with at most this many
+# visible words.
+TAKEDOWN_MAX_WORDS = 300
 # A takedown fingerprint below FINGERPRINT_CONFIRMED_MIN says `likely` from this value up (generic
 # suspension wording), `possible` below it (parking pages: a takedown or a name that lapsed and was resold).
 TAKEDOWN_LIKELY_MIN = 5
@@ -73,6 +78,7 @@ class Thresholds:
     fingerprint_confirmed_min: int = FINGERPRINT_CONFIRMED_MIN
     takedown_page_max_bytes: int = TAKEDOWN_PAGE_MAX_BYTES
     takedown_likely_min: int = TAKEDOWN_LIKELY_MIN
+    takedown_max_words: int = TAKEDOWN_MAX_WORDS
 
 
 def parse_networks(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:

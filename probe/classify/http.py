@@ -31,7 +31,7 @@ from probe.classify.fingerprints import (
     VAGUE_SCOPE,
     Fingerprint,
 )
-from probe.classify.similarity import body_minhash, decode_body, extract_title, similarity
+from probe.classify.similarity import body_minhash, decode_body, extract_title, similarity, visible_words
 from probe.classify.view import (
     CONNECT,
     HTTP_ROUND_TRIP,
@@ -208,17 +208,21 @@ def _differences(cmp: Comparison) -> list[str]:
 def _takedown(ctx: ClassifyContext, page: Page, cmp: Comparison, notes: list[str]) -> Finding | None:
     """The final page is a suspension / seizure / parking page, and the control got the same page.
 
-    Such pages are small templates: on a big page the same words are an article about a takedown,
-    so a match counts only up to `takedown_page_max_bytes`.
+    Such pages are small templates: on a big or wordy page the same words are an article about a
+    takedown, so a match counts only up to `takedown_page_max_bytes` and `takedown_max_words`.
     """
     found = sorted(page.matching(TAKEDOWN_SCOPE), key=lambda f: -f.confidence)
     if not found:
         return None
     fp = found[0]
-    if page.response.body_length > ctx.thresholds.takedown_page_max_bytes:
-        notes.append(f"The page for {page.hop.url} contains the takedown wording of {fp.name}, but at "
-                     f"{page.response.body_length} bytes it is a full page (an article, a forum), not a "
-                     "suspension template; it is not called a takedown.")
+    th = ctx.thresholds
+    words = len(visible_words(page.body)) if page.body is not None else 0
+    if page.response.body_length > th.takedown_page_max_bytes or words > th.takedown_max_words:
+        size = (f"{page.response.body_length} bytes" if page.response.body_length > th.takedown_page_max_bytes
+                else f"{words} visible words")
+        notes.append(f"The page for {page.hop.url} contains the takedown wording of {fp.name}, but at {size} "
+                     "it is a full page (an article, a forum), not a suspension template; it is not called a "
+                     "takedown.")
         return None
     said = (f"The probe got {page.describe()}; its {_where(fp)} matches takedown fingerprint {fp.describe()}: "
             "a page shown in place of the site.")
@@ -229,7 +233,6 @@ def _takedown(ctx: ClassifyContext, page: Page, cmp: Comparison, notes: list[str
     if cmp.consistent is None:
         return finding("site.takedown", "possible", said, "There is no control page to tell whether everyone "
                        "gets it.", fingerprint=fp.name)
-    th = ctx.thresholds
     sure: Confidence = "confirmed" if fp.confidence >= th.fingerprint_confirmed_min else \
         "likely" if fp.confidence >= th.takedown_likely_min else "possible"
     return finding("site.takedown", sure, said, f"The control got the same page ({'; '.join(cmp.matches)}): it "

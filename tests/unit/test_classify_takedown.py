@@ -24,7 +24,7 @@ def _served(body: bytes, *, control_body: bytes | None = None, url: str = f"http
 
 @pytest.mark.parametrize(("body", "fingerprint", "confidence"), [
     (SEIZED, "takedown.seized_en", "confirmed"),
-    (SUSPENDED, "takedown.ru_suspended_by_order", "likely"),
+    (SUSPENDED, "takedown.ru_blocked_title", "likely"),
 ])
 def test_a_takedown_page_the_control_gets_too_is_site_takedown(body: bytes, fingerprint: str,
                                                                confidence: str) -> None:
