@@ -101,3 +101,34 @@ def test_show_lists_the_registry_look_up(store: Path) -> None:
                              terminal_width=200)
     assert out.exit_code == 0, out.output
     assert "registry whois" in out.stdout and "serverHold" in out.stdout and "whois.nic.kz:43" in out.stdout
+
+
+def test_a_bundle_with_a_takedown_verifies_and_carries_the_raw_answer(tmp_path: Path) -> None:
+    """export writes the report from the store's bytes; verify renders it again from the bundle's."""
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    from probe.evidence.keys import load_signer
+
+    key = tmp_path / "config" / "probe_ed25519.key"
+    env = {**os.environ, "PROBE_KEY": str(key)}
+
+    def probe(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "probe", *args], capture_output=True, text=True, timeout=60,
+                              env=env)
+
+    assert probe("init", "--yes").returncode == 0
+    path = tmp_path / "probe.sqlite"
+    with Store.open(path) as s:
+        s.append(_m(0), verdict=_v("ok"), signer=load_signer(key))
+        s.append(_m(2, registry=True), [RAW_ART], verdict=_v("dns.takedown"), signer=load_signer(key))
+    out = tmp_path / "takedown.zip"
+    made = probe("export", "--store", str(path), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    checked = probe("verify", str(out))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    with zipfile.ZipFile(out) as z:
+        assert RAW in [z.read(n) for n in z.namelist() if n.endswith(".bin")]
+        assert "Domain status : serverHold &lt;b&gt;held&lt;/b&gt;" in z.read("report.html").decode()
