@@ -6,6 +6,8 @@ text cannot drift from what the bundle really holds.
 
 from __future__ import annotations
 
+import textwrap
+
 from probe.evidence.manifest import (
     CHAIN_RECORDS,
     MANIFEST,
@@ -23,8 +25,8 @@ What this is
 ------------
 {count} internet-censorship measurements exported by probe {version} on {created} (UTC),
 seq {first} to {last} of the probe's hash chain{gaps}.
-Every measurement was signed when it was taken, every verdict when it was reached, and this bundle's
-manifest when it was exported, by the probe key with the fingerprint
+{facts}
+This bundle's manifest was signed when it was exported, by the probe key with the fingerprint
 
     {fingerprint}
 
@@ -94,9 +96,15 @@ report.html                  a readable summary (open in any browser; it loads n
 
 
 def verify_text(*, count: int, version: str, created: str, first: int, last: int, gaps: int,
-                fingerprint: str) -> str:
+                fingerprint: str, facts: list[str]) -> str:
+    """`facts`: what the bundle holds, in sentences computed from it (probe.evidence.statements)."""
     gap_text = f", with {gaps} link(s) in between not selected" if gaps else ""
-    return _TEMPLATE.format(count=count, version=version, created=created, first=first, last=last,
+    return _TEMPLATE.format(facts=_wrap(" ".join(facts)), count=count, version=version, created=created,
+                            first=first, last=last,
                             gaps=gap_text, fingerprint=fingerprint, public_key=PUBLIC_KEY, manifest=MANIFEST,
                             signature=SIGNATURE, sums=SHA256SUMS, measurements=MEASUREMENTS,
                             records=CHAIN_RECORDS)
+
+
+def _wrap(text: str, width: int = 100) -> str:
+    return "\n".join(textwrap.wrap(text, width=width, break_long_words=False, break_on_hyphens=False))

@@ -126,6 +126,11 @@ class ReportData:
     pruning: Pruning = field(default_factory=Pruning)
     history: list[HistoryPoint] = field(default_factory=list)  # (url, time, id, label) of every measurement
     takedowns: dict[str, TakedownEvidence] = field(default_factory=dict)  # URL -> its latest takedown verdict
+    signers: Counter[str] = field(default_factory=Counter)  # key fingerprint -> measurements ("": unsigned)
+
+    def add_signature(self, key_fingerprint: str | None) -> None:
+        """Who signed the measurement just added (None: nobody); a bundle's report says it, counted."""
+        self.signers[key_fingerprint or ""] += 1
 
     def add(self, m: Measurement, v: Verdict | None) -> None:
         when = m.test_start_time

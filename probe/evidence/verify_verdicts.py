@@ -154,8 +154,9 @@ class ReportRebuild:
             return read(path) if read is not None and path is not None else None
         self._data = ReportData(artifact_info=known.get, artifact_bytes=artifact)
 
-    def add(self, record: Measurement) -> None:
+    def add(self, record: Measurement, signed_by: str | None) -> None:
         self._data.add(record, _verdict(self._backed.get(record.measurement_id)))
+        self._data.add_signature(signed_by)
 
     def compare(self, reader: Members, r: VerifyResult, *, third_party: list[Shown] | None = None) -> None:
         m = self._manifest
