@@ -9,9 +9,10 @@ helper, …) and the missed-censorship rate. `--json` prints one line for machin
 Which scenarios are censorship comes from the scenario, not from its expected label: one is
 censorship when a `[[censor]]` action targets a host the probe visits (the URL's host or its
 redirect's, or a subdomain of the name matched), so throttling counts although `tls.throttled` is
-not a "blocked" label. A miss is a verdict that says there is no censorship (`ok`, `down`,
-`site.refused`) on such a scenario; a false-blocked is a verdict that claims censorship (any `dns.`,
-`tcp.`, `tls.` or `http.` label, throttling included) on any other. An `inconclusive` verdict or a
+not a "blocked" label. A miss is a verdict that says there is no censorship by the network (`ok`,
+`down`, `site.refused`, `site.takedown`, `dns.takedown`) on such a scenario; a false-blocked is a
+verdict that claims censorship (any `dns.`, `tcp.`, `tls.` or `http.` label but `dns.takedown`,
+throttling included) on any other. An `inconclusive` verdict or a
 failed run is neither, only wrong. The accounting (`censorship_scenarios`, `figures`) is pure.
 
 A second section, on real data, needs no lab: our verdicts on OONI's published measurements
@@ -37,12 +38,13 @@ from probe.errors import ProbeError
 from probe.lab.lab import Lab
 from probe.lab.runner import ScenarioResult, run_all
 from probe.lab.scenario import Censor, Scenario, default_scenario_dir, load_scenarios, url_host
-from probe.models.verdict import BLOCKED_PREFIXES
+from probe.models.verdict import BLOCKED_PREFIXES, TAKEDOWN_LABELS
 
 # Actions that interfere only with the probe's control helper, never with the measured site.
 CONTROL_ONLY_ACTIONS = frozenset({"block_control"})
-# Verdicts that say the site is not censored: on a censorship scenario, each is a miss.
-NO_CENSORSHIP_LABELS = frozenset({"ok", "down", "site.refused"})
+# Verdicts that say the site is not censored by the network: on a censorship scenario, each is a miss.
+# A takedown (host or registry, docs/verdicts.md) is the site gone for everyone, not this network's doing.
+NO_CENSORSHIP_LABELS = frozenset({"ok", "down", "site.refused", *TAKEDOWN_LABELS})
 
 
 def censorship_scenarios(scenarios: Iterable[Scenario]) -> set[str]:
@@ -58,8 +60,9 @@ def _targets_site(censor: Censor, scenario: Scenario) -> bool:
 
 
 def claims_censorship(label: str | None) -> bool:
-    """The verdict says the site is censored (blocked, or throttled: `tls.throttled` is not 'blocked')."""
-    return label is not None and label.startswith(BLOCKED_PREFIXES)
+    """The verdict says the network censors the site (blocked, or throttled: `tls.throttled` is not
+    'blocked'); `dns.takedown` is the registry's doing, not the network's."""
+    return label is not None and label.startswith(BLOCKED_PREFIXES) and label not in TAKEDOWN_LABELS
 
 
 def figures(results: Sequence[ScenarioResult], *, censored: Collection[str]) -> dict[str, object]:

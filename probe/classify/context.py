@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from probe.classify.fingerprints import Fingerprints, load_fingerprints
 from probe.models.settings import MeasureSettings
 
-RULES_VERSION = "2026.11.3"  # .3: non-UTF-8 Location bytes are escaped as sent (models/location.py)
+RULES_VERSION = "2026.12.1"  # .1: site.takedown and dns.takedown (issue 16)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -50,6 +50,18 @@ SIMILARITY_MIN = 0.4
 # an innocent page: specific blockpage markup gets 10, vague words ("Access Denied") 5. A match calls
 # a blockpage `confirmed` from this value up, `likely` below it (vague-word rows, scope vbw, always).
 FINGERPRINT_CONFIRMED_MIN = 8
+# Suspension, seizure and parking pages are short templates (a cPanel suspended page is ~1 KB, seizure
+# banners a few KB plus an image). A takedown phrase inside anything longer is an article or a forum
+# thread quoting it, so matches count only up to this size.
+TAKEDOWN_PAGE_MAX_BYTES = 64 * 1024
+# Takedown wording also turns up in short news items ("the domain has been seized", "the site was
+# blocked"). A suspension template says a sentence or two (cPanel's ~30 visible words, seizure banners
+# ~200); a news page says far more. So takedown rows count only on pages with at most this many
+# visible words.
+TAKEDOWN_MAX_WORDS = 300
+# A takedown fingerprint below FINGERPRINT_CONFIRMED_MIN says `likely` from this value up (generic
+# suspension wording), `possible` below it (parking pages: a takedown or a name that lapsed and was resold).
+TAKEDOWN_LIKELY_MIN = 5
 # Word-set overlap of two titles: equal titles give 1.0, a title with a changing date or counter
 # still > 0.5, "Access denied" vs "Example News - Home" gives 0.
 TITLE_SIMILARITY_MIN = 0.5
@@ -64,6 +76,9 @@ class Thresholds:
     similarity_min: float = SIMILARITY_MIN
     title_similarity_min: float = TITLE_SIMILARITY_MIN
     fingerprint_confirmed_min: int = FINGERPRINT_CONFIRMED_MIN
+    takedown_page_max_bytes: int = TAKEDOWN_PAGE_MAX_BYTES
+    takedown_likely_min: int = TAKEDOWN_LIKELY_MIN
+    takedown_max_words: int = TAKEDOWN_MAX_WORDS
 
 
 def parse_networks(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:

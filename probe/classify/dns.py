@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from probe import failures
 from probe.classify.context import ClassifyContext
 from probe.classify.findings import Finding, finding
+from probe.classify.registry import registry_finding
 from probe.classify.view import PROBE_NETWORK_FAILURES, VALIDATION_FAILURES, Hop, View, normal_ip, sentence
 from probe.models.observations import DNSQueryObservation, DNSReply
 from probe.models.verdict import VerdictLabel
@@ -295,8 +296,10 @@ def _failure(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
     label = min(evidence, key=_LABEL_ORDER.index)
     if h.control is not None:
         if not h.control:
-            return DNSResult(finding=finding("down", "likely", said, f"The control could not resolve it either "
-                                             f"({h.control_failure or 'no addresses'}): it resolves nowhere."))
+            nowhere = (f"The control could not resolve it either ({h.control_failure or 'no addresses'}): it "
+                       "resolves nowhere.")
+            return DNSResult(finding=_registry(view, h, said, nowhere)
+                             or finding("down", "likely", said, nowhere))
         return DNSResult(finding=finding(label, "likely", said,
                                          f"The control resolved it to {', '.join(h.control)}."))
     ctrl_http = view.control_http
@@ -306,8 +309,20 @@ def _failure(view: View, ctx: ClassifyContext, h: _Host) -> DNSResult:
     if ctrl_http is not None and ctrl_http.failure:
         return DNSResult(finding=finding("down", "possible", said,
                                          f"The control's fetch failed too ({ctrl_http.failure})."))
+    held = _registry(view, h, said, "There is no control answer for the name.")
+    if held is not None and held.label == "dns.takedown":  # the registry's word needs no control
+        return DNSResult(finding=held)
     return DNSResult(finding=finding("inconclusive", "possible", said,
                                      "There is no control answer to tell censorship from a name that is gone."))
+
+
+def _registry(view: View, h: _Host, said: str, nowhere: str) -> Finding | None:
+    """What the registry said about a name that resolves nowhere (only the input URL's host is asked)."""
+    if h.hop.index != 0:
+        return None
+    m = view.measurement
+    ctrl = m.control.registry.observation if m.control is not None and m.control.registry is not None else None
+    return registry_finding(m.registry, ctrl, said=f"{said} {nowhere}")
 
 
 def _validates(view: View, h: _Host, ip: str) -> bool:

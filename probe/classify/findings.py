@@ -40,7 +40,9 @@ def finding(label: VerdictLabel, confidence: Confidence, *reasons: str, fingerpr
 
 def ooni_blocking(label: str) -> OONIBlocking:
     """DESIGN.md section 4: the OONI `blocking` value of a verdict label."""
-    if label in ("ok", "down", "site.refused", "tls.throttled"):
+    # A takedown is no interference on the probe's path (OONI's `blocking` names one: "dns" would say
+    # the probe's resolver lied): like `down`, accessible=false with blocking=false; the label says why.
+    if label in ("ok", "down", "site.refused", "tls.throttled", "site.takedown", "dns.takedown"):
         return False
     if label == "inconclusive":
         return None

@@ -4,9 +4,10 @@ Columns: name, scope, other_names, location_found, pattern_type, pattern, confid
 expected_countries, source, exp_url, notes. Every `*.csv` in a folder is read and each row is used by
 its `location_found`: `dns` (a censor's answer address), `body` / `header.<name>` (HTTP blockpages),
 and our extension `tls.issuer` (the issuer of an interception CA). Scopes keep their upstream
-meaning (`isp`, `nat`, `prod`, `inst`, `vbw`, ...), except two that change what a match means:
-`fp` (upstream) marks a page known NOT to be a blockpage, and `site` (ours) marks a page the site or
-its CDN serves by itself (CAPTCHA, bot check, geo-block).
+meaning (`isp`, `nat`, `prod`, `inst`, `vbw`, ...), except three that change what a match means:
+`fp` (upstream) marks a page known NOT to be a blockpage, `site` (ours) marks a page the site or
+its CDN serves by itself (CAPTCHA, bot check, geo-block), and `takedown` (ours) marks a page served to
+everyone in place of the site: a host's suspension page, a seizure banner, a parking page.
 
 Loading reads files (`load_fingerprints`); matching is pure. Rows that cannot be used (unknown
 location, bad regex, bad address) are kept as warnings, never dropped silently. This module does not
@@ -30,7 +31,9 @@ from probe.models.observations import HTTPHeader
 
 FP_SCOPE = "fp"
 SITE_SCOPE = "site"
+TAKEDOWN_SCOPE = "takedown"  # served to everyone in place of the site: `site.takedown`, never `http.blockpage`
 VAGUE_SCOPE = "vbw"  # upstream: a vague blocking word ("Access Denied"), weaker than a blockpage's markup
+SPECIAL_SCOPES = (FP_SCOPE, SITE_SCOPE, TAKEDOWN_SCOPE)
 CENSOR = "censor"  # the group of every other scope: a censor's (or a filtering product's) blockpage
 COLUMNS = ("name", "scope", "other_names", "location_found", "pattern_type", "pattern",
            "confidence_no_fp", "expected_countries", "source", "exp_url", "notes")
@@ -87,12 +90,12 @@ class Fingerprints:
     @cached_property
     def _groups(self) -> dict[str, tuple[Fingerprint, ...]]:
         def group(fp: Fingerprint) -> str:
-            return fp.scope if fp.scope in (FP_SCOPE, SITE_SCOPE) else CENSOR
-        return {g: tuple(f for f in self.http if group(f) == g) for g in (CENSOR, FP_SCOPE, SITE_SCOPE)}
+            return fp.scope if fp.scope in SPECIAL_SCOPES else CENSOR
+        return {g: tuple(f for f in self.http if group(f) == g) for g in (CENSOR, *SPECIAL_SCOPES)}
 
     def match_http(self, *, headers: Sequence[HTTPHeader], body_text: str | None,
                    group: str | None = None) -> list[Fingerprint]:
-        """Every body/header fingerprint (of one group: censor, fp or site; default all) the response matches.
+        """Every body/header fingerprint (of one group: censor, fp, site or takedown; default all) the response matches.
 
         Body rows are tried only when a body is given (a pruned body matches nothing).
         """

@@ -5,8 +5,10 @@ such hops, is *authentic*: nobody on the path could have written it, so a differ
 is the site's own doing (personalisation, geo-content, a bot check), never censorship. Pages over
 plain HTTP (or after a plain-HTTP redirect) can be forged on the path: there a blockpage fingerprint
 or a difference from the control is evidence. Fingerprint scopes: `fp` rows suppress (a known
-non-blockpage), `site` rows mean the site refused this network (`site.refused`), other rows are
-censors' blockpages. A fingerprint on a page that still matches the control's is the site's own text.
+non-blockpage), `site` rows mean the site refused this network (`site.refused`), `takedown` rows on a
+final page the control got too mean the host or a seizure replaced the site for everyone
+(`site.takedown`), other rows are censors' blockpages. A fingerprint on a page that still matches
+the control's is the site's own text.
 The diff uses status, title, body length proportion and body similarity; headers that every server
 sends (Content-Length, Date, ...) never count as a match or a mismatch.
 """
@@ -20,8 +22,16 @@ from dataclasses import dataclass, replace
 from probe import failures
 from probe.classify.context import ClassifyContext
 from probe.classify.findings import Finding, finding
-from probe.classify.fingerprints import CENSOR, FP_SCOPE, SITE_SCOPE, VAGUE_SCOPE, Fingerprint
-from probe.classify.similarity import body_minhash, decode_body, extract_title, similarity
+from probe.classify.fingerprints import (
+    CENSOR,
+    FP_SCOPE,
+    SITE_SCOPE,
+    SPECIAL_SCOPES,
+    TAKEDOWN_SCOPE,
+    VAGUE_SCOPE,
+    Fingerprint,
+)
+from probe.classify.similarity import body_minhash, decode_body, extract_title, similarity, visible_words
 from probe.classify.view import (
     CONNECT,
     HTTP_ROUND_TRIP,
@@ -37,7 +47,7 @@ from probe.classify.view import (
     status_text,
 )
 from probe.models.observations import HTTPHeader, HTTPResponse
-from probe.models.verdict import VerdictLabel
+from probe.models.verdict import Confidence, VerdictLabel
 
 _HTTP_LABELS: dict[str, VerdictLabel] = {
     failures.CONNECTION_RESET: "http.reset",
@@ -107,7 +117,8 @@ def analyze_http(view: View, ctx: ClassifyContext) -> HTTPResult:
     if not completed:
         return HTTPResult(None, finding("inconclusive", "possible", "No HTTP response was recorded."), None,
                           tuple(notes))
-    final = blockpage or _site_refused(pages, cmp) or _judge(view, pages[-1], cmp)
+    final = blockpage or _takedown(ctx, pages[-1], cmp, notes) or _site_refused(pages, cmp) \
+        or _judge(view, pages[-1], cmp)
     return HTTPResult(early=None, final=final, consistent=cmp.consistent, notes=tuple(notes), blockpage_hop=hop)
 
 
@@ -135,17 +146,18 @@ def _pages(view: View) -> tuple[list[Page], list[str]]:
 
 
 def _group(fp: Fingerprint) -> str:
-    return fp.scope if fp.scope in (FP_SCOPE, SITE_SCOPE) else CENSOR
+    return fp.scope if fp.scope in SPECIAL_SCOPES else CENSOR
 
 
 def _match(ctx: ClassifyContext, page: Page, cmp: Comparison, *, final: bool) -> Page:
     """The fingerprints a page matches, scanning only where a match could change the verdict.
 
-    Site rows: always. Censor rows: pages that could be forged, and their body only when the page is
+    Site and takedown rows: always. Censor rows: pages that could be forged, and their body only when the page is
     not the control's (1,300 rows over a big body cost ~40 ms). fp rows: where they could suppress.
     """
     fps = ctx.fingerprints
     found = fps.match_http(headers=page.response.headers, body_text=page.text, group=SITE_SCOPE)
+    found += fps.match_http(headers=page.response.headers, body_text=page.text, group=TAKEDOWN_SCOPE)
     if not page.authentic:
         censor_body = page.text if cmp.consistent is not True else None
         censors = fps.match_http(headers=page.response.headers, body_text=censor_body, group=CENSOR)
@@ -191,6 +203,41 @@ def _blockpage(view: View, ctx: ClassifyContext, pages: Sequence[Page], cmp: Com
 
 def _differences(cmp: Comparison) -> list[str]:
     return [f"Compared with the control: {'; '.join(cmp.mismatches)}."] if cmp.mismatches else []
+
+
+def _takedown(ctx: ClassifyContext, page: Page, cmp: Comparison, notes: list[str]) -> Finding | None:
+    """The final page is a suspension / seizure / parking page, and the control got the same page.
+
+    Such pages are small templates: on a big or wordy page the same words are an article about a
+    takedown, so a match counts only up to `takedown_page_max_bytes` and `takedown_max_words`.
+    """
+    found = sorted(page.matching(TAKEDOWN_SCOPE), key=lambda f: -f.confidence)
+    if not found:
+        return None
+    fp = found[0]
+    th = ctx.thresholds
+    words = len(visible_words(page.body)) if page.body is not None else 0
+    if page.response.body_length > th.takedown_page_max_bytes or words > th.takedown_max_words:
+        size = (f"{page.response.body_length} bytes" if page.response.body_length > th.takedown_page_max_bytes
+                else f"{words} visible words")
+        notes.append(f"The page for {page.hop.url} contains the takedown wording of {fp.name}, but at {size} "
+                     "it is a full page (an article, a forum), not a suspension template; it is not called a "
+                     "takedown.")
+        return None
+    said = (f"The probe got {page.describe()}; its {_where(fp)} matches takedown fingerprint {fp.describe()}: "
+            "a page shown in place of the site.")
+    if cmp.consistent is False:
+        notes.append(f"{said} The control got a different page, so it is not served to everyone and is "
+                     "not called a takedown.")
+        return None
+    if cmp.consistent is None:
+        return finding("site.takedown", "possible", said, "There is no control page to tell whether everyone "
+                       "gets it.", fingerprint=fp.name)
+    sure: Confidence = "confirmed" if fp.confidence >= th.fingerprint_confirmed_min else \
+        "likely" if fp.confidence >= th.takedown_likely_min else "possible"
+    return finding("site.takedown", sure, said, f"The control got the same page ({'; '.join(cmp.matches)}): it "
+                   "is served to everyone, the control included. Its host, a registrar or a seizure put it "
+                   "there; this network did not.", fingerprint=fp.name)
 
 
 def _site_refused(pages: Sequence[Page], cmp: Comparison) -> Finding | None:

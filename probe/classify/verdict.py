@@ -31,7 +31,7 @@ from probe.models.verdict import Verdict
 
 # Outcomes that say the page is the site's, or that the site itself fails or refuses: after a DNS
 # answer the control does not know, they show the answer led to the real site (a proxy, geo-DNS).
-_NOT_CENSORED = ("ok", "down", "site.refused")
+_NOT_CENSORED = ("ok", "down", "site.refused", "site.takedown")
 
 
 def classify(measurement: Measurement, *, bodies: Mapping[str, bytes], context: ClassifyContext) -> Verdict:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from probe.cli.options import registry_option
 from probe.control.app import DEFAULT_MAX_CONCURRENCY
 from probe.control.guard import AddressGuard, normalise_ip, parse_cidrs
 from probe.control.server import ControlServer, server_ssl_context
@@ -130,9 +131,11 @@ def control_group() -> None:
 @click.option("--budget", type=click.FloatRange(1.0, 300.0), default=DEFAULT_BUDGET_S, show_default=True,
               help="Seconds one request may take; step timeouts shrink to fit (keep it below the probe's wait).")
 @click.option("--log-clients", is_flag=True, help="Put requesters' addresses in the log (off: privacy).")
+@registry_option
 def serve_command(listens: tuple[str, ...], cert: Path | None, key: Path | None, plain_http: bool,
                   proxies: tuple[str, ...], ca_bundle: Path | None, resolver: str | None, allows: tuple[str, ...],
-                  max_concurrency: int, max_body: int, budget: float, log_clients: bool) -> None:
+                  max_concurrency: int, max_body: int, budget: float, log_clients: bool,
+                  registries: dict[str, str]) -> None:
     """Serve the control API (POST /api/v1/control) over HTTPS (uvicorn), for probes to compare with.
 
     Run it outside the censored network. It resolves each URL itself, connects to its own and the
@@ -157,7 +160,8 @@ def serve_command(listens: tuple[str, ...], cert: Path | None, key: Path | None,
         if normalise_ip(proxy) is None:
             raise InputError(f"--trust-proxy needs an IP address, got {proxy!r}", hint="e.g. --trust-proxy 127.0.0.1")
     settings = HelperSettings(resolver=_check_resolver(resolver), ca_bundle=ca_bundle,
-                              guard=AddressGuard(allow=parse_cidrs(allows)), body_cap=max_body).with_budget(budget)
+                              guard=AddressGuard(allow=parse_cidrs(allows)), body_cap=max_body,
+                              registries=registries).with_budget(budget)
     context = _tls(cert, key) if cert is not None and key is not None else None
     server = ControlServer(settings=settings, ssl_context=context, max_concurrency=max_concurrency,
                            trusted_proxies=[str(normalise_ip(p)) for p in proxies], log=_log, log_clients=log_clients)

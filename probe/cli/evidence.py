@@ -322,7 +322,7 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, **filters
                 count += 1
                 yield entry.measurement(), entry.verdict
 
-        html = render_report(pairs(), meta)
+        html = render_report(pairs(), meta, artifact_bytes=store.artifact)
         html = _with_third_party(html, store_path, filt)
     if not count:
         raise EvidenceError("nothing to report: no measurement matches the selection; nothing was written")

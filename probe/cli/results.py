@@ -12,6 +12,7 @@ from rich.console import Console
 from probe.cli.damage import store_read_errors
 from probe.cli.options import store_option
 from probe.errors import InputError
+from probe.evidence.history import HistoryMark, HistoryPoint, history_marks
 from probe.store import EntryFilter, Store, StoredEntry
 
 
@@ -33,7 +34,9 @@ def results_command(store_path: Path, url: str | None, host: str | None, since: 
                     verdict: str | None, limit: int, as_json: bool, wide: bool, source: str) -> None:
     """List stored measurements, newest last (the newest 200 unless --limit says otherwise).
 
-    When more measurements match than are shown, stderr says how many.
+    When more measurements match than are shown, stderr says how many. A URL that was reachable and
+    then became unavailable everywhere (the control too) gets a history mark: "reachable until DATE,
+    unavailable everywhere since DATE", with both measurements' ids, for review (docs/verdicts.md).
 
     \b
     Example:
@@ -55,12 +58,14 @@ def results_command(store_path: Path, url: str | None, host: str | None, since: 
         return
     filt = EntryFilter(url=url, host=host, since=since, until=_until(until), verdict=verdict, limit=limit or None)
     with Store.open(store_path, create=False) as store:
+        marks = _marks(store, filt)
         if as_json:
-            n = _print_json(store.entries(filt))
+            n = _print_json(store.entries(filt), marks)
         else:
             from probe.cli.tables import print_entries
 
             n = print_entries(store.entries(filt), wide=wide)
+            _print_marks(marks)
         if n == 0:
             click.echo("no stored measurement matches", err=True)
         elif limit and n == limit and (total := store.count(filt)) > n:
@@ -68,12 +73,31 @@ def results_command(store_path: Path, url: str | None, host: str | None, since: 
                        "--limit 0 shows all, --since narrows by date", err=True)
 
 
-def _print_json(entries: Iterable[StoredEntry]) -> int:
+def _marks(store: Store, filt: EntryFilter) -> dict[str, HistoryMark]:
+    """History marks of the URLs listed, from each URL's whole history (not only the rows shown)."""
+    urls = {e.input for e in store.entries(filt)}
+    return history_marks(HistoryPoint(url=u, time=t, measurement_id=mid, label=label)
+                         for u, t, mid, label in store.label_history(urls))
+
+
+def _print_marks(marks: dict[str, HistoryMark]) -> None:
+    if not marks:
+        return
+    click.echo("History marks (for review):")
+    for url, mark in sorted(marks.items()):
+        click.echo(f"  {url}: {mark.sentence()} Last reachable: measurement {mark.reachable_id}; first "
+                   f"unavailable: measurement {mark.unavailable_id} (`probe show ID`).")
+
+
+def _print_json(entries: Iterable[StoredEntry], marks: dict[str, HistoryMark]) -> int:
     n = 0
     for n, e in enumerate(entries, start=1):  # noqa: B007 (n is the count after the loop)
-        click.echo(json.dumps({"measurement_id": e.measurement_id, "input": e.input,
-                               "test_start_time": e.test_start_time, "probe_asn": e.probe_asn,
-                               "verdict": e.verdict.label if e.verdict else None}))
+        line: dict[str, object] = {"measurement_id": e.measurement_id, "input": e.input,
+                                   "test_start_time": e.test_start_time, "probe_asn": e.probe_asn,
+                                   "verdict": e.verdict.label if e.verdict else None}
+        if e.input in marks:
+            line["history"] = marks[e.input].to_json()
+        click.echo(json.dumps(line))
     return n
 
 

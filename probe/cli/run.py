@@ -14,7 +14,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from probe.cli.options import store_option
+from probe.cli.options import registry_option, store_option
 from probe.cli.progress import RunDisplay
 from probe.cli.wiring import build_run_context, load_run_targets, make_identify
 from probe.errors import InputError, StoreError
@@ -60,12 +60,13 @@ MIN_FREE_BYTES = 20 * 1024 * 1024
               help="Signing key (default: the one from probe init).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--wide", is_flag=True, help="Every column of the table in full (default: fit the terminal).")
+@registry_option
 def run_command(urls: tuple[str, ...], list_name: str | None, category: str | None, store_path: Path,
                 as_json: bool, parallel: int, resolver: str | None, controls: tuple[str, ...],
                 doh: str | None, ca_bundle: Path | None, asn_db: Path | None, decoy_sni: str,
                 not_bogon: tuple[str, ...], allow_private_targets: bool, fingerprints: Path | None, timeout_dns: float,
                 timeout_tcp: float, timeout_tls: float, timeout_http: float, body_cap: int,
-                key_path: Path | None, no_progress: bool, wide: bool) -> None:
+                key_path: Path | None, no_progress: bool, wide: bool, registries: dict[str, str]) -> None:
     """Measure URLs (or a list) over DNS, TCP, TLS and HTTP, compare with a control, store the evidence.
 
     \b
@@ -79,7 +80,7 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
             parallel=parallel, resolver=resolver, control_urls=list(controls), doh_url=doh, ca_bundle=ca_bundle,
             asn_db=asn_db, decoy_sni=decoy_sni, not_bogon=list(not_bogon),
             allow_private_targets=allow_private_targets, fingerprints_dir=fingerprints,
-            body_cap_bytes=body_cap,
+            body_cap_bytes=body_cap, registries=registries,
             timeouts=Timeouts(dns_s=timeout_dns, tcp_s=timeout_tcp, tls_s=timeout_tls, http_s=timeout_http))
     except ValidationError as exc:
         raise InputError(_first_problem(exc), hint="see `probe run --help`") from exc

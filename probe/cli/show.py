@@ -32,6 +32,11 @@ def _steps(record: dict[str, Any]) -> Table:
         issuer = (h.get("validation") or {}).get("leaf_issuer")
         ok = f"{h['tls_version']} issuer={issuer}" if h["tls_version"] else ""
         rows.append((h["t0"], kind, f"{h['ip']}:{h['port']} sni={h['server_name']}", h["failure"] or ok, _ms(h)))
+    for g in record.get("registry") or []:  # names that resolve nowhere (dns.takedown)
+        said = g["failure"] or (", ".join(g["statuses"]) if g["statuses"] else
+                                "no such name" if g["found"] is False else "no status")
+        raw = f" raw sha256 {g['raw_sha256'][:12]}…" if g.get("raw_sha256") else ""
+        rows.append((g["t0"], f"registry {g['protocol']}", f"{g['domain']} @ {g['server']}", said + raw, _ms(g)))
     for r in record.get("requests", []):
         resp = r.get("response") or {}
         result = r["failure"] or f"{resp.get('code')} {resp.get('title') or ''} ({resp.get('body_length')} B)"
@@ -47,9 +52,12 @@ def _control(record: dict[str, Any]) -> Text:
         return Text(f"control: none ({record.get('control_failure')})", style="yellow")
     http = control.get("http") or {}
     dns = control["dns"]
+    registry = (control.get("registry") or {}).get("observation")
+    held = (f"; registry {registry['protocol']} {registry['failure'] or ', '.join(registry['statuses']) or '-'}"
+            if registry else "")
     return Text(f"control ({control['helper']}): dns {dns['failure'] or ', '.join(dns['addresses'])}; "
                 f"http {http.get('failure') or http.get('status_code')} title={http.get('title')!r} "
-                f"length={http.get('body_length')}")
+                f"length={http.get('body_length')}{held}")
 
 
 def render_measurement(mid: str, record: dict[str, Any], verdict: dict[str, Any] | None, link: str) -> Group:

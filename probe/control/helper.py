@@ -12,6 +12,7 @@ import asyncio
 from probe import __version__, failures
 from probe.control.endpoints import Stream, choose_addresses, measure_endpoints, resolve
 from probe.control.fetch import Fetch, Target
+from probe.control.registry import registry_answer
 from probe.control.settings import HelperSettings
 from probe.models.control import ControlEndpoint, ControlHTTP, ControlRequest, ControlResponse
 from probe.net.artifacts import ArtifactSink
@@ -38,8 +39,9 @@ async def answer(request: ControlRequest, target: Target, *, settings: HelperSet
         http = await asyncio.wait_for(fetch.run(target, stream, failure), remaining)
     except TimeoutError:
         http = ControlHTTP(failure=failures.GENERIC_TIMEOUT, final_url=target.url)
+    registry = await registry_answer(target.host, dns.failure, settings=settings, clock=clock)
     return ControlResponse(helper="", dns=dns, endpoints=endpoints, http=http, client_ip=client_ip,
-                           software_version=__version__)
+                           software_version=__version__, registry=registry)
 
 
 def _first_usable(measured: list[tuple[ControlEndpoint, Stream | None]],

@@ -31,6 +31,9 @@ class HelperSettings:
     http_timeout_s: float = 12.0
     budget_s: float = DEFAULT_BUDGET_S  # one request, from DNS to the last redirect
     user_agent: str = DEFAULT_USER_AGENT
+    # TLD -> registry server replacing the shipped one ("https://..." RDAP, "whois://HOST[:PORT]"); see
+    # probe.control.registry: asked only about names the helper cannot resolve.
+    registries: dict[str, str] = field(default_factory=dict)
 
     def with_budget(self, budget_s: float) -> HelperSettings:
         """These settings with step timeouts scaled down to fit a smaller budget (the lab is quick)."""

@@ -104,7 +104,8 @@ class _Pass:
         self.store = store
         self.root = root
         self.links: list[mf.ChainLink] = []
-        self.report = ReportData(artifact_info=store.artifact_info)  # says what retention deleted
+        # artifact_info says what retention deleted; artifact_bytes quotes registries' raw answers
+        self.report = ReportData(artifact_info=store.artifact_info, artifact_bytes=store.artifact)
         self.artifacts = ArtifactWriter(store, root)
         self.recorded_ips: set[str] = set()
         self.verdicts: Counter[str] = Counter()

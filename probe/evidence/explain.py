@@ -69,6 +69,7 @@ SHORT: dict[str, str] = {
     "tls.mitm": "intercepted (untrusted certificate)", "tls.throttled": "slowed down",
     "http.blockpage": "block page", "http.diff": "different page", "http.reset": "web request reset",
     "http.timeout": "web request stalled", "http.eof": "web request cut off",
+    "site.takedown": "taken down (host's page)", "dns.takedown": "taken down (registry hold)",
 }
 
 

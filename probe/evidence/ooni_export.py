@@ -116,7 +116,21 @@ def _test_keys(m: Measurement, verdict: Verdict | None, artifact_of: ArtifactLoo
         "x_probe_decoy_tls_handshakes": [_tls(h, artifact_of) for h in decoys],
         "x_probe_final_failure": m.final_failure,
         "x_probe_failed_operation": m.failed_operation,
+        "x_probe_registry": _registry(m, artifact_of),
     }
+
+
+def _registry(m: Measurement, artifact_of: ArtifactLookup) -> list[JSON]:
+    """What the registry said about a name that resolved nowhere (dns.takedown), raw answer included."""
+    asked = [("probe", o) for o in m.registry]
+    if m.control is not None and m.control.registry is not None:
+        asked.append(("control", m.control.registry.observation))
+    out = []
+    for who, obs in asked:
+        raw = artifact_of(obs.raw_sha256) if obs.raw_sha256 else None
+        out.append({**obs.model_dump(mode="json"), "asked_by": who,
+                    "raw": {"format": "base64", "data": base64.b64encode(raw).decode("ascii")} if raw else None})
+    return out
 
 
 def _literal_queries(host: str) -> list[JSON]:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from html import escape
 
 from probe.evidence.explain import TECHNIQUES, host_of, human_time, key_evidence, short
+from probe.evidence.history import history_marks
 from probe.evidence.report_data import (
     NOT_CLASSIFIED,
+    ArtifactBytes,
     ArtifactInfo,
     Pruning,
     ReportData,
@@ -26,6 +28,7 @@ from probe.evidence.report_data import (
 from probe.evidence.report_style import CSS
 from probe.evidence.report_svg import bar_chart, timeline
 from probe.evidence.statements import BundleFacts, signing_sentences, span_sentence
+from probe.evidence.takedown import render_marks, render_takedowns
 from probe.models import Measurement, Verdict
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"
@@ -35,7 +38,8 @@ _KIND_WORDS = {"http_body": ("downloaded page", "downloaded pages"),
                "dns_wire": ("DNS reply", "DNS replies"),
                "http_headers": ("set of HTTP headers", "sets of HTTP headers")}
 _LEGEND = (("blocked", "blocked"), ("ok", "reachable"), ("slowed", "slowed down"),
-           ("notcensorship", "site down or refusing (not censorship)"), ("unknown", "inconclusive"))
+           ("notcensorship", "site down or refusing (not censorship)"),
+           ("takedown", "taken down for everyone (host or registry)"), ("unknown", "inconclusive"))
 
 
 @dataclass(frozen=True)
@@ -48,13 +52,16 @@ class ReportMeta:
 
 
 def render_report(pairs: Iterable[tuple[Measurement, Verdict | None]], meta: ReportMeta, *,
-                  artifact_info: ArtifactInfo | None = None) -> str:
-    """The page; pass the store's `artifact_info` so it can say which cited raw data was pruned."""
-    return render(collect(pairs, artifact_info=artifact_info), meta)
+                  artifact_info: ArtifactInfo | None = None, artifact_bytes: ArtifactBytes | None = None) -> str:
+    """The page; pass the store's `artifact_info` so it can say which cited raw data was pruned, and
+    `artifact` so it can quote registries' raw answers."""
+    return render(collect(pairs, artifact_info=artifact_info, artifact_bytes=artifact_bytes), meta)
 
 
 def render(data: ReportData, meta: ReportMeta) -> str:
-    body = "".join((_header(data), _networks(data), _findings(data), _evidence(data), _all_targets(data),
+    marks = history_marks(data.history).values()
+    body = "".join((_header(data), _networks(data), _findings(data), _evidence(data),
+                    render_takedowns(data.takedowns.values()), render_marks(marks), _all_targets(data),
                     _pruned(data.pruning), _how_to_check(meta, data), _footer(meta)))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">"

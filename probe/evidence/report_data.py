@@ -14,14 +14,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from probe.evidence.explain import Tally, technique
+from probe.evidence.history import HistoryPoint
 from probe.evidence.manifest import referenced_artifacts
+from probe.evidence.takedown import TakedownEvidence, takedown_evidence
 from probe.models import Measurement, Verdict
-from probe.models.verdict import is_blocked_label
+from probe.models.verdict import TAKEDOWN_LABELS, is_blocked_label
 
 NOT_CLASSIFIED = "not classified"
 
 # (kind, size, pruned_at) of a stored artifact, None if the store never had it: `Store.artifact_info`.
 ArtifactInfo = Callable[[str], tuple[str, int, str | None] | None]
+ArtifactBytes = Callable[[str], bytes | None]  # `Store.artifact`: the bytes, None if pruned or never stored
 
 
 def status_class(label: str) -> str:
@@ -34,6 +37,8 @@ def status_class(label: str) -> str:
         return "blocked"
     if label in ("down", "site.refused"):
         return "notcensorship"
+    if label in TAKEDOWN_LABELS:
+        return "takedown"
     return "unknown"
 
 
@@ -117,7 +122,10 @@ class ReportData:
     techniques: dict[tuple[str, str, str], TechniqueRow] = field(default_factory=dict)
     labels: Counter[str] = field(default_factory=Counter)
     artifact_info: ArtifactInfo | None = field(default=None, repr=False, compare=False)
+    artifact_bytes: ArtifactBytes | None = field(default=None, repr=False, compare=False)
     pruning: Pruning = field(default_factory=Pruning)
+    history: list[HistoryPoint] = field(default_factory=list)  # (url, time, id, label) of every measurement
+    takedowns: dict[str, TakedownEvidence] = field(default_factory=dict)  # URL -> its latest takedown verdict
     signers: Counter[str] = field(default_factory=Counter)  # key fingerprint -> measurements ("": unsigned)
 
     def add_signature(self, key_fingerprint: str | None) -> None:
@@ -134,6 +142,12 @@ class ReportData:
         self._add_network(m)
         target = self.targets.setdefault(m.input, TargetRow(url=m.input, category=m.category_code or ""))
         target.attempts.append((when, label))
+        self.history.append(HistoryPoint(url=m.input, time=when, measurement_id=m.measurement_id,
+                                         label=v.label if v else None))
+        if v is not None and v.label in TAKEDOWN_LABELS:
+            known = self.takedowns.get(m.input)
+            if known is None or known.time <= when:
+                self.takedowns[m.input] = takedown_evidence(m, v, self.artifact_bytes)
         if self.artifact_info is not None:
             self.pruning.add(m, self.artifact_info)
         if v is not None and v.blocked:
@@ -159,8 +173,8 @@ class ReportData:
 
 
 def collect(pairs: Iterable[tuple[Measurement, Verdict | None]], *,
-            artifact_info: ArtifactInfo | None = None) -> ReportData:
-    data = ReportData(artifact_info=artifact_info)
+            artifact_info: ArtifactInfo | None = None, artifact_bytes: ArtifactBytes | None = None) -> ReportData:
+    data = ReportData(artifact_info=artifact_info, artifact_bytes=artifact_bytes)
     for measurement, verdict in pairs:
         data.add(measurement, verdict)
     return data

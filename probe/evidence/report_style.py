@@ -6,7 +6,8 @@ labels next to them, and print rules: A4 margins, no split evidence blocks, link
 
 CSS = """
 :root { --ink:#1d2430; --muted:#5b6575; --line:#d8dde5; --bg:#ffffff; --soft:#f4f6f9;
-  --blocked:#c62828; --ok:#2e7d32; --slowed:#ef6c00; --notcensorship:#78909c; --unknown:#f9a825; }
+  --blocked:#c62828; --ok:#2e7d32; --slowed:#ef6c00; --notcensorship:#78909c; --unknown:#f9a825;
+  --takedown:#6a1b9a; }
 * { box-sizing: border-box; }
 html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif;
@@ -33,9 +34,10 @@ td.site { min-width: 14rem; }
 .badge.blocked { background: var(--blocked); } .badge.ok { background: var(--ok); }
 .badge.slowed { background: var(--slowed); } .badge.notcensorship { background: var(--notcensorship); }
 .badge.unknown { background: var(--unknown); color: var(--ink); }
+.badge.takedown { background: var(--takedown); }
 svg.chart rect.blocked { fill: var(--blocked); } svg.chart rect.ok { fill: var(--ok); }
 svg.chart rect.slowed { fill: var(--slowed); } svg.chart rect.notcensorship { fill: var(--notcensorship); }
-svg.chart rect.unknown { fill: var(--unknown); }
+svg.chart rect.unknown { fill: var(--unknown); } svg.chart rect.takedown { fill: var(--takedown); }
 svg.chart text { font-size: 13px; fill: var(--ink); font-family: inherit; }
 svg.chart text.value { font-weight: 600; }
 svg.chart line.baseline { stroke: var(--line); stroke-width: 2; }
@@ -50,7 +52,10 @@ svg.timeline { height: 22px; display: block; }
   vertical-align: -2px; }
 .legend i.blocked { background: var(--blocked); } .legend i.ok { background: var(--ok); }
 .legend i.slowed { background: var(--slowed); } .legend i.notcensorship { background: var(--notcensorship); }
-.legend i.unknown { background: var(--unknown); }
+.legend i.unknown { background: var(--unknown); } .legend i.takedown { background: var(--takedown); }
+.evidence.takedown { border-left-color: var(--takedown); }
+.evidence pre { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 18rem; overflow: auto;
+  background: var(--soft); padding: .5rem; font-size: .8rem; }
 code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .88rem;
   overflow-wrap: anywhere; }
 .note { background: var(--soft); border-radius: 6px; padding: .8rem 1rem; font-size: .95rem; }

@@ -174,7 +174,7 @@ def verify_bundle(path: Path, *, expected_fingerprint: str | None = None) -> Ver
         reader.declare(manifest.files)
         _check_files(reader, manifest, result)
         backed = backed_verdicts(manifest, check_records(reader, manifest, result), result)
-        report = ReportRebuild(manifest, backed)
+        report = ReportRebuild(manifest, backed, read=reader.read)
         refs = _check_measurements(reader, manifest, result, report)
         _check_chain(manifest, result, key)
         check_stated(reader, manifest, backed, result)

@@ -12,7 +12,7 @@ A format-1 bundle has no verdict records, so any verdict it states fails.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from pydantic import ValidationError
@@ -139,11 +139,20 @@ def _ooni_line(number: int, line: bytes, backed: dict[str, VerdictRecord], r: Ve
 class ReportRebuild:
     """The report, made again from the bundle's records and signed verdicts as they stream by."""
 
-    def __init__(self, manifest: mf.Manifest, backed: dict[str, VerdictRecord]) -> None:
+    def __init__(self, manifest: mf.Manifest, backed: dict[str, VerdictRecord],
+                 read: Callable[[str], bytes | None] | None = None) -> None:
         self._manifest = manifest
         self._backed = backed
         known = {e.sha256: (e.kind, e.size or 0, e.pruned_at) for e in manifest.artifacts if e.status != "missing"}
-        self._data = ReportData(artifact_info=known.get)
+        # The report quotes registries' raw answers (takedowns): read them from the bundle, as export
+        # read them from the store (the bytes are the same file; anything else renders another page).
+        paths = {e.sha256: e.path for e in manifest.artifacts
+                 if e.status == "included" and e.path and e.kind == "registry_answer"}
+
+        def artifact(sha: str) -> bytes | None:
+            path = paths.get(sha)
+            return read(path) if read is not None and path is not None else None
+        self._data = ReportData(artifact_info=known.get, artifact_bytes=artifact)
 
     def add(self, record: Measurement, signed_by: str | None) -> None:
         self._data.add(record, _verdict(self._backed.get(record.measurement_id)))

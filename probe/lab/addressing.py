@@ -11,6 +11,7 @@ Nothing here touches the network. The plan (documented in docs/scenarios.md):
                lo  local 198.19.0.0/16, fd77:19::/48   "other hosting": not the site (origin_other)
                198.18.0.53 / fd77:18::53  authoritative DNS (nsd, the root zone of the lab)
                198.18.0.8  / fd77:18::8   public recursive resolver (unbound)
+               198.18.0.43                the registry: WHOIS :43, RDAP https :8443 (registry_server)
                n1  198.19.255.1   fd77:19:ffff::1   link to the ctl ns
     ctl ns     k0  198.18.0.80    fd77:18::80       control helper (its own vantage point, outside
                                                     the ISP; a /32 route in inet beats the AnyIP /16)
@@ -41,6 +42,8 @@ BLOCKPAGE_V4, BLOCKPAGE_V6 = "10.77.3.1", "fd77:3::1"
 AUTH_DNS_V4, AUTH_DNS_V6 = "198.18.0.53", "fd77:18::53"
 PUBLIC_RESOLVER_V4, PUBLIC_RESOLVER_V6 = "198.18.0.8", "fd77:18::8"
 CONTROL_V4, CONTROL_V6 = "198.18.0.80", "fd77:18::80"
+REGISTRY_V4 = "198.18.0.43"
+REGISTRY_WHOIS_PORT, REGISTRY_RDAP_PORT = 43, 8443  # nginx's wildcard listener holds 443 in inet
 OTHER_HOSTING_V4, OTHER_HOSTING_V6 = "198.19.0.10", "fd77:19::10"
 INET_CTL_V4, INET_CTL_V6 = "198.19.255.1", "fd77:19:ffff::1"
 

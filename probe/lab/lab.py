@@ -27,7 +27,7 @@ from typing import Any
 
 from probe.errors import LabError
 from probe.lab import addressing as A
-from probe.lab import censor, dns, pki, topology, web
+from probe.lab import censor, dns, pki, registry, topology, web
 from probe.lab.netns import delete_namespace as _delete_namespace
 from probe.lab.netns import (
     iptables_restore,
@@ -97,7 +97,7 @@ class Lab:
             args += ["--not-bogon", net]
         for step, seconds in PROBE_TIMEOUTS.items():
             args += [f"--timeout-{step}", f"{seconds:g}"]
-        return args + ["--decoy-sni", self.decoy_sni]
+        return args + ["--decoy-sni", self.decoy_sni] + registry.registry_args()
 
     # -- running things inside ---------------------------------------------------------------
 
@@ -239,7 +239,10 @@ class Lab:
     def _write_pki(self, censors: list[Censor]) -> dict[str, Path]:
         ca = pki.make_ca("Probe Lab Root CA", org="Probe Lab")
         pki.write_pem(self.ca_path, ca.cert_pem(), private=False)
-        web.write_site_files(self.state, self.plan, ca=ca, bulk_key=pki.new_key())
+        key = pki.new_key()
+        web.write_site_files(self.state, self.plan, ca=ca, bulk_key=key)
+        (self.state / "certs" / "_registry.pem").write_bytes(
+            pki.chain_pem(pki.make_leaf([A.REGISTRY_V4], issuer=ca, key=key)) + pki.key_pem(key))
         rogue: dict[str, Path] = {}
         for c in censors:
             if c.action == "tls_mitm" and c.issuer not in rogue:
@@ -263,6 +266,7 @@ class Lab:
         censor.write_middlebox_config(s / "middlebox.json",
                                       censor.middlebox_config(s, censors, net, rogue_chains=rogue))
         self.asn_db_path.write_text(A.asn_tsv(), encoding="utf-8")
+        (s / "registry.json").write_text(registry.server_config(s, self.plan), encoding="utf-8")
 
     def _apply_netfilter(self, censors: list[Censor], net: Network) -> None:
         for version in (4, 6):
@@ -290,6 +294,8 @@ class Lab:
             servers.append(Server("origin_app", n.inet,
                                   python_module("probe.lab.origin_app", str(s / "origin_app.json")),
                                   socket_ready(web.ORIGIN_APP_PORT, "127.0.0.1")))
+        servers.append(Server("registry", n.inet, python_module("probe.lab.registry_server", str(s / "registry.json")),
+                              socket_ready(A.REGISTRY_RDAP_PORT, A.REGISTRY_V4)))
         servers.append(Server("control", n.ctl, self._control_argv(), socket_ready(443, A.CONTROL_V4)))
         return servers
 
@@ -302,7 +308,7 @@ class Lab:
                              "--ca-bundle", str(self.ca_path), "--resolver", A.PUBLIC_RESOLVER_V4)
         for net in A.LAB_RANGES:
             argv += ["--allow", str(net)]
-        return argv
+        return argv + registry.registry_args()
 
 
 def origin_ruleset(version: int, plan: SitePlan) -> str:

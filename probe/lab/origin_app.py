@@ -25,6 +25,11 @@ CAPTCHA_EXTRA = ('<div id="cf-wrapper"><h2>One more step</h2><p>Please complete 
 GEOBLOCK_TITLE = "451: Unavailable in your country"
 GEOBLOCK_EXTRA = ("<p>We're sorry, this service is not available in your region (KZ). "
                   "Error 451 - geo restriction by the site owner.</p>")
+# A hosting provider's suspension page as the lab serves it to everyone (origin key takedown_page):
+# the marker is the lab's fingerprint, the wording the generic Russian takedown row's.
+TAKEDOWN_TITLE = "Аккаунт заблокирован"
+TAKEDOWN_EXTRA = ("<!-- lab-takedown: hoster-v1 --><p>Доступ к сайту ограничен по требованию уполномоченного "
+                  "органа. Обратитесь к хостинг-провайдеру.</p>")
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 403: "Forbidden", 404: "Not Found",
            451: "Unavailable For Legal Reasons", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -43,6 +48,8 @@ def respond(site: dict[str, Any], host: str, client_ip: str) -> tuple[int, list[
             headers.append(("cf-mitigated", "challenge"))
             return 403, headers, page(CAPTCHA_TITLE, 6000, extra=CAPTCHA_EXTRA)
         return 451, headers, page(GEOBLOCK_TITLE, 1500, extra=GEOBLOCK_EXTRA)
+    if site.get("takedown_page"):  # everyone, the control included
+        return 200, headers, page(TAKEDOWN_TITLE, 1200, extra=TAKEDOWN_EXTRA)
     status = int(site.get("status", 200))
     if site.get("redirect_to"):
         headers.append(("Location", str(site["redirect_to"])))

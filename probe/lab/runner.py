@@ -41,10 +41,15 @@ class ScenarioResult:
     mitm_issuer: str | None = None
     error: str | None = None
     duration_s: float = 0.0
+    expected_history: str | None = None  # "mark" / "none" (scenarios with phases), None: not checked
+    got_history: str | None = None
+    phases: list[str] = field(default_factory=list)  # "phase 0: expected down, got down" per earlier phase
 
     @property
     def ok(self) -> bool:
-        if self.got != self.expected:
+        if self.got != self.expected or self.error is not None:
+            return False
+        if self.expected_history is not None and self.got_history != self.expected_history:
             return False
         return self.expected_blocking is None or self.got_blocking == self.expected_blocking
 
@@ -58,7 +63,44 @@ def probe_command(lab: Lab, urls: list[str], store: Path, key: Path | None = Non
 
 
 def run_scenario(lab: Lab, scenario: Scenario, *, store: Path, key: Path | None = None) -> ScenarioResult:
-    """Build the lab for `scenario`, measure its URL once, and compare (the lab stays up)."""
+    """Build the lab for `scenario`, measure its URL once, and compare (the lab stays up).
+
+    A scenario with phases is measured once per phase first, the lab rebuilt for each, into a store of
+    its own (beside `store`) so the history it checks is its own; a phase that misses its expectation
+    is the scenario's error.
+    """
+    if not scenario.phase:
+        return _run_once(lab, scenario, store=store, key=key)
+    own = store.with_name(f"{store.stem}-{scenario.name}.sqlite")
+    own.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    notes: list[str] = []
+    for i in range(len(scenario.phase)):
+        step = _run_once(lab, scenario.at_phase(i), store=own, key=key)
+        notes.append(f"phase {i}: expected {step.expected}, got {step.got}")
+        if not step.ok:
+            step.error = step.error or f"phase {i}: expected {step.expected}, got {step.got}: {step.reasons}"
+            step.name, step.phases, step.duration_s = scenario.name, notes, round(time.monotonic() - t0, 2)
+            return step
+    result = _run_once(lab, scenario, store=own, key=key)
+    result.phases, result.duration_s = notes, round(time.monotonic() - t0, 2)
+    result.expected_history = scenario.expect.history
+    if result.error is None and scenario.expect.history is not None:
+        result.got_history = "mark" if scenario.url in _history_marks(own, scenario.url) else "none"
+    return result
+
+
+def _history_marks(store: Path, url: str) -> dict[str, Any]:
+    """The marks `probe results` would print for `url`, read from the scenario's own store."""
+    from probe.evidence.history import HistoryPoint, history_marks
+    from probe.store import Store
+
+    with Store.open(store, create=False) as st:
+        return dict(history_marks(HistoryPoint(url=u, time=t, measurement_id=m, label=label)
+                                  for u, t, m, label in st.label_history([url])))
+
+
+def _run_once(lab: Lab, scenario: Scenario, *, store: Path, key: Path | None) -> ScenarioResult:
     result = ScenarioResult(name=scenario.name, url=scenario.url, expected=scenario.expect.verdict,
                             got=None, expected_blocking=scenario.expect.blocking)
     t0 = time.monotonic()

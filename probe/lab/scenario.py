@@ -61,6 +61,10 @@ class Origin(_Strict):
     probe_page: Literal["same", "captcha", "geoblock"] = "same"
     echo_client_ip: bool = False  # put the requester's IP in a header and in the body
     resolves_to: str = ""  # the site's own DNS points here (e.g. "127.0.0.1": misconfigured)
+    takedown_page: bool = False  # the host serves everyone (the control too) its suspension page
+    # What the lab registry lists for the site's registered name (["serverHold"]); empty: it has no
+    # such name (expired and deleted, or never registered). Asked only when the name resolves nowhere.
+    registry_status: list[str] = Field(default=[], max_length=8)
 
     @field_validator("resolves_to")
     @classmethod
@@ -73,7 +77,7 @@ class Origin(_Strict):
     def special(self) -> bool:
         """Needs the lab's own origin server (nginx alone serves only plain static pages)."""
         return bool(self.status != 200 or self.redirect_to or self.delay_ms or self.echo_client_ip
-                    or self.probe_page != "same")
+                    or self.probe_page != "same" or self.takedown_page)
 
 
 class Censor(_Strict):
@@ -127,6 +131,17 @@ class Network(_Strict):
 class Expect(_Strict):
     verdict: VerdictLabel
     blocking: Literal["dns", "tcp_ip", "http-failure", "http-diff", False] | None = None
+    # After every phase and the final run: does `probe results` mark the URL "reachable until ...,
+    # unavailable everywhere since ..."? None: not checked. Only for scenarios with phases.
+    history: Literal["mark", "none"] | None = None
+
+
+class Phase(_Strict):
+    """An earlier moment of the scenario: measured first, in order, into the scenario's own store."""
+
+    description: str = ""
+    origin: dict[str, Any] = {}  # [origin] keys that differ at this moment (checked like [origin])
+    expect: Expect
 
 
 class Scenario(_Strict):
@@ -137,7 +152,30 @@ class Scenario(_Strict):
     censor: list[Censor] = []
     network: Network = Network()
     expect: Expect
+    phase: list[Phase] = Field(default=[], max_length=8)  # measured before the final state, in order
     path: str = Field(default="", exclude=True)  # where it was loaded from (not a file key)
+
+    @model_validator(mode="after")
+    def _phases_fit(self) -> Scenario:
+        for i, ph in enumerate(self.phase):
+            try:
+                Origin.model_validate({**self.origin.model_dump(), **ph.origin})
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(str(p) for p in err["loc"])
+                raise ValueError(f"phase[{i}].origin.{where}: {err['msg']}") from None
+            if ph.expect.history is not None:
+                raise ValueError(f"phase[{i}].expect.history: only the final [expect] checks the history")
+        if self.expect.history is not None and not self.phase:
+            raise ValueError("expect.history needs at least one [[phase]] before the final state")
+        return self
+
+    def at_phase(self, index: int) -> Scenario:
+        """The scenario as it was in phase `index`: that origin, that expectation, no phases."""
+        ph = self.phase[index]
+        origin = Origin.model_validate({**self.origin.model_dump(), **ph.origin})
+        return self.model_copy(update={"origin": origin, "expect": ph.expect, "phase": [],
+                                       "description": ph.description or self.description})
 
     @field_validator("url")
     @classmethod

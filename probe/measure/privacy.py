@@ -55,7 +55,7 @@ def scrub(measurement: Measurement, artifacts: list[Artifact], addresses: Iterab
     renamed: dict[str, str] = {}
     out: list[Artifact] = []
     for artifact in artifacts:
-        if artifact.kind in ("http_body", "http_headers"):
+        if artifact.kind in ("http_body", "http_headers", "registry_answer"):  # a WHOIS may echo the asker
             data = replace_bytes(artifact.data, SCRUBBED.encode("ascii"), wanted)
             if data != artifact.data:
                 new = Artifact.of(artifact.kind, data)
@@ -95,5 +95,7 @@ def _rename(value: object, renamed: dict[str, str], sizes: dict[str, int]) -> ob
         out = {k: _rename(v, renamed, sizes) for k, v in value.items()}
         if value.get("body_sha256") in renamed and "body_length" in out:
             out["body_length"] = sizes[renamed[value["body_sha256"]]]
+        if value.get("raw_sha256") in renamed and "raw_length" in out:  # a registry's answer
+            out["raw_length"] = sizes[renamed[value["raw_sha256"]]]
         return out
     return value

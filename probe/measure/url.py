@@ -8,13 +8,16 @@ addresses it resolved. This module measures; it does not classify or store.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from probe import __version__, failures
 from probe.measure.endpoints import TransactionIds, connect_all
+from probe.measure.registry import ask_registry, should_ask
 from probe.measure.resolve import HostResolution, resolve_host
 from probe.models import (
     Artifact,
@@ -27,6 +30,7 @@ from probe.models import (
     TCPConnectObservation,
     TLSHandshakeObservation,
 )
+from probe.models.registry import RegistryObservation
 from probe.models.settings import MeasureSettings
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock, measurement_clock, utc_now_iso
@@ -91,8 +95,15 @@ async def measure_url(url: str, *, settings: MeasureSettings, resolver: str | No
         raise
     if control_response is not None and control_response.client_ip:
         book.own_addresses.add(control_response.client_ip)
-    return MeasuredURL(measurement=_record(book, start, network, category_code, queries, control_response,
-                                           control_failure), artifacts=book.sink.items(),
+    control_response = _keep_registry_answer(control_response, book.sink)
+    host = urlsplit(url).hostname or ""
+    registry: list[RegistryObservation] = []
+    if should_ask(failure=book.failure, operation=book.failed_operation, control=control_response,
+                  first_hop=host in book.resolutions and not book.resolutions[host].addresses):
+        registry = await ask_registry(host, settings=settings, clock=book.clock, sink=book.sink)
+    measurement = _record(book, start, network, category_code, queries, control_response, control_failure)
+    return MeasuredURL(measurement=measurement.model_copy(update={"registry": registry}),
+                       artifacts=book.sink.items(),
                        own_addresses=book.own_addresses,
                        public_ip=control_response.client_ip if control_response else None)
 
@@ -168,6 +179,23 @@ def _into_private(url: str, target: str, public_ranges: list[str]) -> bool:
     test bed the volunteer pointed the probe at) may redirect within itself."""
     return private_target(target, public_ranges=public_ranges) is not None and \
         private_target(url, public_ranges=public_ranges) is None
+
+
+def _keep_registry_answer(control: ControlResponse | None, sink: ArtifactSink) -> ControlResponse | None:
+    """The control's raw registry answer becomes an artifact of ours; the record keeps its SHA-256 only."""
+    if control is None or control.registry is None:
+        return control
+    obs = control.registry.observation
+    raw = b""
+    if control.registry.raw_b64:
+        try:
+            raw = base64.b64decode(control.registry.raw_b64, validate=True)
+        except ValueError:
+            raw = b""  # a helper that sends garbage: the statuses it reported stay, no raw answer
+    obs = obs.model_copy(update={"raw_sha256": sink.add("registry_answer", raw) if raw else None,
+                                 "raw_length": len(raw)})
+    return control.model_copy(update={"registry": control.registry.model_copy(
+        update={"observation": obs, "raw_b64": None})})
 
 
 def _is_ip(host: str) -> bool:

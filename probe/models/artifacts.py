@@ -7,7 +7,7 @@ from typing import Literal
 
 from probe.models.base import Frozen
 
-ArtifactKind = Literal["dns_wire", "x509_der", "http_body", "http_headers"]
+ArtifactKind = Literal["dns_wire", "x509_der", "http_body", "http_headers", "registry_answer"]
 
 
 class Artifact(Frozen):

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from probe.models.base import Frozen
 from probe.models.observations import HTTPHeader
+from probe.models.registry import ControlRegistry
 
 
 class ControlRequest(Frozen):
@@ -52,6 +53,7 @@ class ControlResponse(Frozen):
     http: ControlHTTP | None = None  # None: the control source cannot fetch (DoH fallback)
     client_ip: str | None = None  # the requester's public IP as the helper saw it; never stored
     software_version: str = ""
+    registry: ControlRegistry | None = None  # asked only when the name resolves nowhere (dns.takedown)
 
     @field_validator("client_ip")
     @classmethod

@@ -15,6 +15,7 @@ from probe.models.observations import (
     TCPConnectObservation,
     TLSHandshakeObservation,
 )
+from probe.models.registry import RegistryObservation
 
 
 class ProbeNetwork(Frozen):
@@ -42,3 +43,4 @@ class Measurement(Frozen):
     final_failure: str | None = None  # the failure that stopped the measurement, if any
     failed_operation: str | None = None  # OONI operation name of that failure
     artifacts: list[ArtifactRef] = []
+    registry: list[RegistryObservation] = []  # the probe's own registry look-ups (names that resolve nowhere)

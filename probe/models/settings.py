@@ -40,6 +40,10 @@ class MeasureSettings(Frozen):
     max_redirects: int = Field(default=10, ge=0, le=30)
     user_agent: str = DEFAULT_USER_AGENT
     fingerprints_dir: Path | None = None  # OONI-format fingerprint CSVs; None: the shipped ones
+    # TLD -> registry server replacing the shipped one (probe/data/registries.csv): "https://HOST/BASE/"
+    # for RDAP, "whois://HOST[:PORT]" for WHOIS, "off" for no look-up. Asked only about names that
+    # resolve nowhere.
+    registries: dict[str, str] = {}
 
     @field_validator("resolver")
     @classmethod
@@ -69,6 +73,14 @@ class MeasureSettings(Frozen):
         if not value or any(not 0x20 <= ord(c) < 0x7F for c in value):
             raise ValueError(f"{value[:80]!r} must be non-empty printable ASCII (no CR, LF or other control "
                              "characters)")
+        return value
+
+    @field_validator("registries")
+    @classmethod
+    def _registry_servers(cls, value: dict[str, str]) -> dict[str, str]:
+        for tld, spec in value.items():
+            if not tld.strip(".") or not (spec.startswith(("https://", "whois://")) or spec == "off"):
+                raise ValueError(f"a registry is TLD=https://HOST/PATH/ or TLD=whois://HOST[:PORT] (got {tld}={spec})")
         return value
 
     @field_validator("not_bogon")

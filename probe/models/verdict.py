@@ -31,6 +31,8 @@ VerdictLabel = Literal[
     "http.timeout",
     "http.eof",
     "site.refused",
+    "site.takedown",
+    "dns.takedown",
     "inconclusive",
 ]
 VERDICT_LABELS: tuple[str, ...] = VerdictLabel.__args__  # type: ignore[attr-defined]
@@ -38,12 +40,15 @@ VERDICT_LABELS: tuple[str, ...] = VerdictLabel.__args__  # type: ignore[attr-def
 Confidence = Literal["confirmed", "likely", "possible"]
 OONIBlocking = Literal["dns", "tcp_ip", "http-failure", "http-diff"] | Literal[False] | None
 
-# Labels that claim censorship: used for false-positive accounting.
+# Labels that claim censorship by this network: used for false-positive accounting.
 BLOCKED_PREFIXES = ("dns.", "tcp.", "tls.", "http.")
+# Labels that say the site is gone for everyone because its host or registry acted (docs/verdicts.md):
+# a claim about the site, not about this network, so never counted as this network blocking it.
+TAKEDOWN_LABELS = frozenset({"site.takedown", "dns.takedown"})
 
 
 def is_blocked_label(label: str) -> bool:
-    return label.startswith(BLOCKED_PREFIXES) and label != "tls.throttled"
+    return label.startswith(BLOCKED_PREFIXES) and label != "tls.throttled" and label not in TAKEDOWN_LABELS
 
 
 class Verdict(Frozen):

@@ -255,6 +255,19 @@ class Store:
             for row in rows:
                 yield _entry(row)
 
+    def label_history(self, urls: Iterable[str]) -> Iterator[tuple[str, str, str, str | None]]:
+        """(input, test_start_time, measurement_id, verdict label or None) of every measurement of `urls`:
+        the history marks' input (probe.evidence.history), without reading the records."""
+        wanted = sorted(set(urls))
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            chunk = wanted[start:start + 500]
+            cursor = self._conn.execute(
+                "SELECT m.input, m.test_start_time, m.measurement_id, v.label FROM measurements m "
+                f"LEFT JOIN verdicts v USING(measurement_id) WHERE m.input IN ({','.join('?' * len(chunk))})",
+                chunk)
+            for row in cursor:
+                yield str(row[0]), str(row[1]), str(row[2]), _opt(row[3])
+
     def count(self, filt: EntryFilter | None = None) -> int:
         """How many measurements are stored, or match `filt` (its limit ignored)."""
         if filt is None:

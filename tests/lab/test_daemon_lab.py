@@ -50,6 +50,7 @@ def _measure_table(lab: Lab) -> str:
     args = lab.probe_args()
     keys = {"--resolver": "resolver", "--ca-bundle": "ca_bundle", "--asn-db": "asn_db", "--decoy-sni": "decoy_sni"}
     lines, controls, not_bogon, timeouts = ["[measure]", "parallel = 1"], [], [], []
+    registries: list[str] = []
     i = 0
     while i < len(args):
         flag = args[i]
@@ -63,13 +64,16 @@ def _measure_table(lab: Lab) -> str:
             controls.append(value)
         elif flag == "--not-bogon":
             not_bogon.append(value)
+        elif flag == "--registry":
+            tld, _, spec = value.partition("=")
+            registries.append(f"{json.dumps(tld)} = {json.dumps(spec)}")
         elif flag.startswith("--timeout-"):
             timeouts.append(f"{flag.removeprefix('--timeout-')}_s = {float(value)}")
         else:
             raise AssertionError(f"unexpected lab flag {flag}")
         i += 2
     lines += [f"control_urls = {json.dumps(controls)}", f"not_bogon = {json.dumps(not_bogon)}",
-              "[measure.timeouts]", *timeouts]
+              "[measure.timeouts]", *timeouts, "[measure.registries]", *registries]
     return "\n".join(lines)
 
 

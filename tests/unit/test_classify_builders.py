@@ -31,6 +31,7 @@ from probe.models import (
     Verdict,
 )
 from probe.models.control import ControlDNS
+from probe.models.registry import RegistryObservation
 
 HOST = "selftanu.kz"
 URL = f"https://{HOST}/"
@@ -83,6 +84,7 @@ class Build:
         self.control_failure: str | None = None
         self.final_failure: str | None = None
         self.failed_operation: str | None = None
+        self.registry: list[RegistryObservation] = []  # the probe's registry look-ups (dns.takedown)
 
     def _step(self, duration: float) -> tuple[float, float]:
         t0 = self.clock
@@ -190,6 +192,12 @@ class Build:
         self.control, self.control_failure = None, why
         return self
 
+    def held(self, *statuses: str) -> Build:
+        """The probe's WHOIS look-up of the registered name lists these statuses."""
+        self.registry.append(RegistryObservation(protocol="whois", server="whois.nic.kz:43", domain=HOST, t0=self.clock,
+                                                 t=self.clock + 0.1, found=True, statuses=list(statuses)))
+        return self
+
     def stop(self, failure: str, operation: str) -> Build:
         self.final_failure, self.failed_operation = failure, operation
         return self
@@ -201,7 +209,7 @@ class Build:
             network=ProbeNetwork(probe_asn="AS9198", probe_cc="KZ", resolver_address=RESOLVER),
             queries=self.queries, tcp_connect=self.tcp, tls_handshakes=self.tls, requests=self.requests,
             control=self.control, control_failure=self.control_failure, final_failure=self.final_failure,
-            failed_operation=self.failed_operation)
+            failed_operation=self.failed_operation, registry=self.registry)
 
     def verdict(self, ctx: ClassifyContext | None = None, bodies: Mapping[str, bytes] | None = None) -> Verdict:
         return classify(self.measurement(), bodies=self.bodies if bodies is None else bodies,

@@ -33,6 +33,8 @@ DESIGN_BLOCKING: dict[str, object] = {
     "http.blockpage": "http-diff", "http.diff": "http-diff",
     "http.reset": "http-failure", "http.timeout": "http-failure", "http.eof": "http-failure",
     "site.refused": False, "inconclusive": None,
+    # Not in DESIGN.md's table (docs/design-changes.md): gone for everyone, like `down`.
+    "site.takedown": False, "dns.takedown": False,
 }
 
 
@@ -96,8 +98,13 @@ SCENARIOS: dict[str, Callable[[], Build]] = {
     "http.eof": lambda: _http("eof_error"),
     "site.refused": lambda: Build().dns().ok_hop(status=451, body=b"<p>Not available in your country.</p>")
     .with_control(),
+    "site.takedown": lambda: (Build().dns().ok_hop(body=TAKEDOWN_PAGE).with_control(body=TAKEDOWN_PAGE)),
+    "dns.takedown": lambda: (Build().dns(HOST, failure="dns_nxdomain_error")
+                             .with_control(addresses=(), dns_failure="dns_nxdomain_error")
+                             .held("serverHold").stop("dns_nxdomain_error", "resolve")),
     "inconclusive": lambda: healthy().no_control(),
 }
+TAKEDOWN_PAGE = b"<html><head><title>Seized</title></head><body>This domain has been seized.</body></html>"
 
 
 def test_every_label_has_a_scenario() -> None:
@@ -119,7 +126,7 @@ def test_every_label_is_reachable_and_mapped_as_design_says(label: str) -> None:
 
 
 def test_non_censorship_labels_never_count_as_blocked() -> None:
-    for label in ("ok", "down", "site.refused", "inconclusive", "tls.throttled"):
+    for label in ("ok", "down", "site.refused", "inconclusive", "tls.throttled", "site.takedown", "dns.takedown"):
         assert not SCENARIOS[label]().verdict().blocked
 
 

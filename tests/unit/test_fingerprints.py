@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from probe.classify import load_fingerprints, parse_fingerprints
-from probe.classify.fingerprints import CENSOR, COLUMNS, FP_SCOPE, SITE_SCOPE
+from probe.classify.fingerprints import CENSOR, COLUMNS, FP_SCOPE, SITE_SCOPE, TAKEDOWN_SCOPE
 from probe.models import HTTPHeader
 
 HEADER = ",".join(COLUMNS) + "\n"
@@ -45,9 +45,10 @@ def test_shipped_set_loads_without_warnings() -> None:
 def test_our_files_use_the_upstream_columns_and_scopes() -> None:
     fps = load_fingerprints(None)
     ours = [f for f in fps.http if f.source_file.startswith("probe_")]
-    assert ours and all(f.scope in ("nat", "isp", SITE_SCOPE) for f in ours)
-    assert {f.source_file for f in ours} == {"probe_kz.csv", "probe_lab.csv", "probe_site.csv"}
+    assert ours and all(f.scope in ("nat", "isp", SITE_SCOPE, TAKEDOWN_SCOPE) for f in ours)
+    assert {f.source_file for f in ours} == {"probe_kz.csv", "probe_lab.csv", "probe_site.csv", "probe_takedown.csv"}
     assert all(f.scope == SITE_SCOPE for f in ours if f.source_file == "probe_site.csv")
+    assert all(f.scope == TAKEDOWN_SCOPE and f.notes for f in ours if f.source_file == "probe_takedown.csv")
 
 
 def test_dns_rows_by_address_and_cname() -> None:
