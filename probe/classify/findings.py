@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from probe.models.verdict import Confidence, OONIBlocking, Verdict, VerdictLabel, is_blocked_label
+from probe.models.verdict import (
+    THROTTLED_LABELS,
+    Confidence,
+    OONIBlocking,
+    Verdict,
+    VerdictLabel,
+    is_blocked_label,
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ def finding(label: VerdictLabel, confidence: Confidence, *reasons: str, fingerpr
 
 def ooni_blocking(label: str) -> OONIBlocking:
     """DESIGN.md section 4: the OONI `blocking` value of a verdict label."""
-    if label in ("ok", "down", "site.refused", "tls.throttled"):
+    if label in ("ok", "down", "site.refused", *THROTTLED_LABELS):
         return False
     if label == "inconclusive":
         return None
@@ -54,7 +61,7 @@ def ooni_blocking(label: str) -> OONIBlocking:
 
 
 def default_accessible(label: str) -> bool | None:
-    if label in ("ok", "tls.throttled"):
+    if label in ("ok", *THROTTLED_LABELS):
         return True
     if label == "inconclusive":
         return None

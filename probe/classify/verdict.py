@@ -24,7 +24,8 @@ from probe.classify.context import ClassifyContext
 from probe.classify.dns import Suspect, analyze_dns
 from probe.classify.findings import Finding, finding, to_verdict
 from probe.classify.http import analyze_http
-from probe.classify.tcp_tls import analyze_connect, analyze_throttle, analyze_tls
+from probe.classify.tcp_tls import analyze_connect, analyze_tls
+from probe.classify.throttle import analyze_throttle
 from probe.classify.view import View, build_view
 from probe.models.measurement import Measurement
 from probe.models.verdict import Verdict

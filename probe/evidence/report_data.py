@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from probe.evidence.explain import Tally, technique
 from probe.evidence.manifest import referenced_artifacts
 from probe.models import Measurement, Verdict
-from probe.models.verdict import is_blocked_label
+from probe.models.verdict import THROTTLED_LABELS, is_blocked_label
 
 NOT_CLASSIFIED = "not classified"
 
@@ -28,7 +28,7 @@ def status_class(label: str) -> str:
     """The colour group of a verdict label: blocked, ok, slowed, not-censorship, unknown."""
     if label == "ok":
         return "ok"
-    if label == "tls.throttled":
+    if label in THROTTLED_LABELS:
         return "slowed"
     if is_blocked_label(label):
         return "blocked"

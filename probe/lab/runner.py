@@ -52,8 +52,11 @@ class ScenarioResult:
         return {**asdict(self), "ok": self.ok}
 
 
-def probe_command(lab: Lab, urls: list[str], store: Path) -> list[str]:
-    return [sys.executable, "-m", "probe", "run", *lab.probe_args(), "--store", str(store), *urls]
+def probe_command(lab: Lab, urls: list[str], store: Path, *, timeouts: dict[str, float] | None = None
+                  ) -> list[str]:
+    """`probe run` in the lab: the probe's production timeouts unless `timeouts` overrides steps."""
+    return [sys.executable, "-m", "probe", "run", *lab.probe_args(timeouts=timeouts), "--store", str(store),
+            *urls]
 
 
 def run_scenario(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult:
@@ -63,7 +66,8 @@ def run_scenario(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult
     t0 = time.monotonic()
     try:
         lab.up(scenario)
-        proc = lab.client_exec(probe_command(lab, [scenario.url], store), timeout=PROBE_RUN_TIMEOUT_S)
+        argv = probe_command(lab, [scenario.url], store, timeouts=scenario.timeouts.flags())
+        proc = lab.client_exec(argv, timeout=PROBE_RUN_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - one broken scenario must not stop the table
         result.error = f"{type(exc).__name__}: {exc}"
         result.duration_s = round(time.monotonic() - t0, 2)

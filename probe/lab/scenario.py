@@ -1,9 +1,10 @@
 """Scenario files (schema version 1): load, validate and describe one lab scenario.
 
 A scenario is one TOML file: the URL the probe measures, what the real site does (`[origin]`), what
-the ISP does (`[[censor]]`), the network conditions (`[network]`) and the expected verdict
-(`[expect]`). Unknown keys, unknown actions, keys an action does not take and addresses outside the
-lab are errors that name the file and the key. This module does not build anything: see `lab.py`.
+the ISP does (`[[censor]]`), the network conditions (`[network]`), the probe's timeouts where they
+differ from its production defaults (`[timeouts]`) and the expected verdict (`[expect]`). Unknown
+keys, unknown actions, keys an action does not take and addresses outside the lab are errors that
+name the file and the key. This module does not build anything: see `lab.py`.
 """
 
 from __future__ import annotations
@@ -124,6 +125,21 @@ class Network(_Strict):
     loss_pct: float = Field(default=0, ge=0, le=50)
 
 
+class ScenarioTimeouts(_Strict):
+    """Per-step timeouts for this scenario's `probe run`; unset steps keep the probe's own defaults
+    (the production ones volunteers run). Set them only where a scenario waits out a timeout whose
+    length proves nothing (a drop), so the shipped set stays quick."""
+
+    dns_s: float | None = Field(default=None, gt=0, le=120)
+    tcp_s: float | None = Field(default=None, gt=0, le=120)
+    tls_s: float | None = Field(default=None, gt=0, le=120)
+    http_s: float | None = Field(default=None, gt=0, le=300)
+
+    def flags(self) -> dict[str, float]:
+        """{"tls": 3.0, ...}: the steps this scenario overrides, by `probe run --timeout-<step>` name."""
+        return {k.removesuffix("_s"): v for k, v in self.model_dump().items() if v is not None}
+
+
 class Expect(_Strict):
     verdict: VerdictLabel
     blocking: Literal["dns", "tcp_ip", "http-failure", "http-diff", False] | None = None
@@ -136,6 +152,7 @@ class Scenario(_Strict):
     origin: Origin = Origin()
     censor: list[Censor] = []
     network: Network = Network()
+    timeouts: ScenarioTimeouts = ScenarioTimeouts()
     expect: Expect
     path: str = Field(default="", exclude=True)  # where it was loaded from (not a file key)
 

@@ -1,5 +1,7 @@
 """Measure one URL, like a lab notebook: resolve → connect → handshake → GET, hop by hop, + control.
 
+A slow GET is followed by a decoy GET to the same address under another name (`decoy.py`).
+
 Every step's observation is appended in order; a failure ends the measurement at that step and is
 recorded with its OONI operation. The control helper is asked in parallel, once the probe knows which
 addresses it resolved. This module measures; it does not classify or store.
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from probe import __version__, failures
+from probe.measure.decoy import decoy_get, wants_decoy
 from probe.measure.endpoints import TransactionIds, connect_all
 from probe.measure.resolve import HostResolution, resolve_host
 from probe.models import (
@@ -64,6 +67,7 @@ class _Notebook:
     tcp: list[TCPConnectObservation] = field(default_factory=list)
     tls: list[TLSHandshakeObservation] = field(default_factory=list)
     requests: list[HTTPObservation] = field(default_factory=list)
+    decoy_requests: list[HTTPObservation] = field(default_factory=list)
     failure: str | None = None
     failed_operation: str | None = None
     own_addresses: set[str] = field(default_factory=set)
@@ -162,6 +166,9 @@ async def _fetch(book: _Notebook, url: str, addresses: list[str]) -> str | None:
                          body_cap=book.settings.body_cap_bytes, clock=book.clock, sink=book.sink,
                          transaction_id=conn.transaction_id)
     book.requests.append(obs)
+    if wants_decoy(obs, settings=book.settings, host=host):
+        book.decoy_requests.append(await decoy_get(conn.ip, port, https=https, settings=book.settings,
+                                                   clock=book.clock, sink=book.sink, ids=book.ids))
     if obs.failure is not None or obs.response is None:
         book.fail(obs.failure, "http_round_trip")
         return None
@@ -195,7 +202,7 @@ def _record(book: _Notebook, start: str, network: ProbeNetwork, category_code: s
         measurement_id=str(uuid.uuid4()), input=book.url, category_code=category_code or None,
         test_start_time=start, measurement_runtime_s=book.clock(), software_version=__version__,
         network=network, queries=queries, tcp_connect=book.tcp, tls_handshakes=book.tls,
-        requests=book.requests,
+        requests=book.requests, decoy_requests=book.decoy_requests,
         # The helper's view of our address is used to scrub and to look up the ASN, never kept.
         control=control.model_copy(update={"client_ip": None}) if control else None,
         control_failure=control_failure,  # with a control: a note (e.g. "DNS over HTTPS only"), or None

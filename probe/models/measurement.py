@@ -37,6 +37,9 @@ class Measurement(Frozen):
     tcp_connect: list[TCPConnectObservation] = []
     tls_handshakes: list[TLSHandshakeObservation] = []
     requests: list[HTTPObservation] = []  # one per redirect hop, in order
+    # A slow request's twin: GET / with the decoy name as Host (and SNI) to the same address, right
+    # after it. Same address, same path, same moment: only the name differs (throttling evidence).
+    decoy_requests: list[HTTPObservation] = []
     control: ControlResponse | None = None
     control_failure: str | None = None  # why no control: helpers unreachable, blocked, refused
     final_failure: str | None = None  # the failure that stopped the measurement, if any

@@ -30,6 +30,7 @@ VerdictLabel = Literal[
     "http.reset",
     "http.timeout",
     "http.eof",
+    "http.throttled",
     "site.refused",
     "inconclusive",
 ]
@@ -40,10 +41,12 @@ OONIBlocking = Literal["dns", "tcp_ip", "http-failure", "http-diff"] | Literal[F
 
 # Labels that claim censorship: used for false-positive accounting.
 BLOCKED_PREFIXES = ("dns.", "tcp.", "tls.", "http.")
+# Slowed down, not blocked: the page arrives (flagged, OONI `blocking` false).
+THROTTLED_LABELS = ("tls.throttled", "http.throttled")
 
 
 def is_blocked_label(label: str) -> bool:
-    return label.startswith(BLOCKED_PREFIXES) and label != "tls.throttled"
+    return label.startswith(BLOCKED_PREFIXES) and label not in THROTTLED_LABELS
 
 
 class Verdict(Frozen):
