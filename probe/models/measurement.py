@@ -9,6 +9,7 @@ from __future__ import annotations
 from probe.models.artifacts import ArtifactRef
 from probe.models.base import Frozen
 from probe.models.control import ControlResponse
+from probe.models.netcheck import NetworkDown
 from probe.models.observations import (
     DNSQueryObservation,
     HTTPObservation,
@@ -45,3 +46,6 @@ class Measurement(Frozen):
     final_failure: str | None = None  # the failure that stopped the measurement, if any
     failed_operation: str | None = None  # OONI operation name of that failure
     artifacts: list[ArtifactRef] = []
+    # Set on every measurement of a run that started with nothing answering (an internet shutdown):
+    # its verdict is then `inconclusive` with that reason, never a block.
+    network_down: NetworkDown | None = None

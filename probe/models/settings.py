@@ -37,6 +37,9 @@ class MeasureSettings(Frozen):
     max_redirects: int = Field(default=10, ge=0, le=30)
     user_agent: str = DEFAULT_USER_AGENT
     fingerprints_dir: Path | None = None  # OONI-format fingerprint CSVs; None: the shipped ones
+    # "ip:port" addresses that tell an internet shutdown from blocked helpers; None: the documented
+    # default set, used only with public control helpers (probe.measure.netcheck).
+    well_known: list[str] | None = Field(default=None, max_length=8)
 
     @field_validator("resolver")
     @classmethod
@@ -56,6 +59,19 @@ class MeasureSettings(Frozen):
                 raise ValueError
         except ValueError as exc:
             raise ValueError(f"the resolver must be an IP address, optionally with :port (got {value!r})") from exc
+        return value
+
+    @field_validator("well_known")
+    @classmethod
+    def _addresses(cls, value: list[str] | None) -> list[str] | None:
+        for text in value or []:
+            host, _, port = text.strip().removeprefix("[").rpartition(":")
+            try:
+                ipaddress.ip_address(host.removesuffix("]"))
+                if not 0 < int(port) < 65536:
+                    raise ValueError
+            except ValueError as exc:
+                raise ValueError(f"not an ip:port address: {text!r}") from exc
         return value
 
     @field_validator("not_bogon")

@@ -3,8 +3,11 @@
 Guards, in order: a list already running is not started again (a per-list lock, on top of
 APScheduler's max_instances=1, because continued runs and catch-ups are separate jobs); the network
 must be up (see `probe.schedule.network`), else the job waits with exponential backoff until the
-next window would open and then gives up that window with one `run_skipped` line. Measuring itself is
-injected (`RunList`): this module never measures, it decides when and logs what happened.
+next window would open and then gives up that window with one `run_skipped` line -- unless nothing
+answers at all (no helper, no well-known address: an internet shutdown, `probe.measure.netcheck`):
+then the list is measured on schedule anyway, and the run records the outage as evidence of when it
+held. Measuring itself is injected (`RunList`): this module never measures, it decides when and logs
+what happened.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from typing import Any
 
 from probe import addresses
 from probe.config.model import ProbeConfig, ScheduleEntry
+from probe.measure.netcheck import check_network, well_known_set
 from probe.measure.runner import RunSummary
+from probe.net.dns import system_nameserver
 from probe.schedule.cron import zone
 from probe.schedule.network import Backoff, NetworkCheck
 from probe.schedule.plan import new_run_id
@@ -29,6 +34,15 @@ Log = Callable[..., None]  # log(event, **fields): one structured line
 
 # Runs one list to the end (or until `stop` is set); must honour `run_id` to continue a run.
 RunList = Callable[[ProbeConfig, ScheduleEntry, str, asyncio.Event], Awaitable[RunSummary]]
+# True when the whole network is silent, not only the helpers (an internet shutdown).
+ShutdownCheck = Callable[[ProbeConfig], Awaitable[bool]]
+
+
+async def internet_down(config: ProbeConfig) -> bool:
+    m = config.measure
+    down = await check_network(control_urls=m.control_urls, resolver=m.resolver or system_nameserver(),
+                               name=m.decoy_sni, well_known=well_known_set(m.well_known, m.control_urls))
+    return down is not None
 
 
 def utc_now() -> str:
@@ -44,8 +58,10 @@ class EntryRunner:
     """Runs entries for the daemon; knows which are running (for status and for a clean stop)."""
 
     def __init__(self, *, config: ProbeConfig, run_list: RunList, log: Log, check_network: NetworkCheck,
-                 stop: asyncio.Event, on_change: Callable[[], None] = lambda: None) -> None:
+                 stop: asyncio.Event, on_change: Callable[[], None] = lambda: None,
+                 check_shutdown: ShutdownCheck = internet_down) -> None:
         self.config = config
+        self._check_shutdown = check_shutdown
         self._run_list = run_list
         self._log = log
         self._check_network = check_network
@@ -106,6 +122,10 @@ class EntryRunner:
             up = await self._check_network(urls, daemon.preflight_timeout)
             self._set_network("unknown" if up is None else "up" if up else "down")
             if up is not False:
+                return True
+            if await self._check_shutdown(self.config):
+                self._log("network_down", list=entry.key, shutdown=True,
+                          reason="nothing answers: measuring on schedule, the run records the outage")
                 return True
             delay = backoff.next_delay()
             if time.monotonic() + delay > deadline:

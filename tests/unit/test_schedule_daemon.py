@@ -294,3 +294,18 @@ def test_retention_prunes_old_artifacts_daily_and_keeps_measurements(store: Stor
         await _until(lambda: bool(log.events("retention")))
     _serve(daemon, body)
     assert log.events("retention")[0] == {"artifacts_days": 30, "pruned": 0}
+
+
+def test_when_nothing_answers_at_all_the_list_is_measured_on_schedule(store: Store) -> None:
+    async def shutdown(config: ProbeConfig) -> bool:
+        return True
+    lists, log = FakeLists(), Recorder()
+    config = _config(store, ScheduleEntry(list="kz", every="10s"), backoff_initial="10s", backoff_max="10s")
+    config = config.model_copy(update={"measure": config.measure.model_copy(
+        update={"control_urls": ["https://192.0.2.1/"]})})
+    runner = EntryRunner(config=config, run_list=lists, log=log, check_network=_up(False), stop=asyncio.Event(),
+                         check_shutdown=shutdown)
+    asyncio.run(runner.run("kz"))
+    assert len(lists.calls) == 1 and runner.network == "down"  # the run itself records the outage
+    [down] = log.events("network_down")
+    assert down["shutdown"] is True and not log.events("run_skipped")
