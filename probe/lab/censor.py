@@ -8,6 +8,8 @@ Netfilter does what it can (iptables syntax; the nft backend here has no string 
     tls_sni_drop/reset     filter: client packets to :443 carrying the name (the ClientHello's SNI)
     http_host_drop/reset   filter: client packets to :80 carrying the name (the Host header)
     block_control     filter: everything to the control helper's addresses is dropped
+    shutdown          filter: every client packet past the ISP is dropped, and (unless `dns_answers`)
+                      the ISP resolver's queries upstream too: nothing beyond the ISP answers
     tls_mitm/throttle/sni_eof, http_blockpage/redirect/host_eof   nat: REDIRECT client flows to the
                       middlebox (the *_eof actions need a FIN from the box: a REJECT can only reset)
     network.rtt_ms    mangle: client packets to NFQUEUE (the middlebox's delayer)
@@ -117,6 +119,13 @@ def _filter_rules(chain: str, version: int, plan: SitePlan, c: Censor) -> list[s
         target = "DROP" if c.action.endswith("_drop") else "REJECT --reject-with tcp-reset"
         return [f"{head} -p tcp -m conntrack --ctorigdstport {port[c.action]} -m string --algo bm "
                 f"--icase --string \"{c.match}\" -j {target}"]
+    if c.action == "shutdown":
+        if chain != "FORWARD":
+            return []  # the ISP's own resolver and blockpage server stay reachable: they are the ISP's
+        rules = [f"{head} -j DROP"]
+        if not c.dns_answers:
+            rules += [f"-A OUTPUT -o {ISP_INET_IF} -p {proto} --dport 53 -j DROP" for proto in ("udp", "tcp")]
+        return rules
     if c.action == "block_control":
         control = A.CONTROL_V4 if version == 4 else A.CONTROL_V6
         return [f"{head} -m conntrack --ctorigdst {control} -j DROP"]

@@ -98,6 +98,8 @@ class Lab:
                 "--ca-bundle", str(self.ca_path), "--asn-db", str(self.asn_db_path)]
         for net in A.not_bogon_ranges():
             args += ["--not-bogon", net]
+        for address in (f"{A.PUBLIC_RESOLVER_V4}:53", f"{A.site_v4(0)}:443"):  # the lab's "well-known" set
+            args += ["--well-known", address]
         for step, seconds in (timeouts or {}).items():
             args += [f"--timeout-{step}", f"{seconds:g}"]
         return args + ["--decoy-sni", self.decoy_sni]

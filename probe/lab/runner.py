@@ -34,6 +34,7 @@ class ScenarioResult:
     got: str | None
     measurement_id: str | None = None
     expected_blocking: Any = None  # None: not checked
+    expected_reason: str = ""  # "": not checked
     got_blocking: Any = None
     confidence: str | None = None
     reasons: list[str] = field(default_factory=list)
@@ -45,6 +46,8 @@ class ScenarioResult:
     @property
     def ok(self) -> bool:
         if self.got != self.expected:
+            return False
+        if self.expected_reason and self.expected_reason not in " ".join(self.reasons):
             return False
         return self.expected_blocking is None or self.got_blocking == self.expected_blocking
 
@@ -62,7 +65,8 @@ def probe_command(lab: Lab, urls: list[str], store: Path, *, timeouts: dict[str,
 def run_scenario(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult:
     """Build the lab for `scenario`, measure its URL once, and compare (the lab stays up)."""
     result = ScenarioResult(name=scenario.name, url=scenario.url, expected=scenario.expect.verdict,
-                            got=None, expected_blocking=scenario.expect.blocking)
+                            got=None, expected_blocking=scenario.expect.blocking,
+                            expected_reason=scenario.expect.reason)
     t0 = time.monotonic()
     try:
         lab.up(scenario)

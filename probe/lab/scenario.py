@@ -24,7 +24,7 @@ Action = Literal[
     "dns_nxdomain", "dns_servfail", "dns_refused", "dns_drop", "dns_redirect", "dns_inject",
     "ip_drop", "ip_reset", "ip_reject", "tls_sni_drop", "tls_sni_reset", "tls_sni_eof", "tls_mitm",
     "tls_throttle", "http_host_reset", "http_host_drop", "http_host_eof", "http_blockpage", "http_redirect",
-    "http_throttle", "block_control",
+    "http_throttle", "block_control", "shutdown",
 ]
 # The optional keys each action takes (besides `action` and `match`).
 ACTION_KEYS: dict[str, frozenset[str]] = {
@@ -35,6 +35,7 @@ ACTION_KEYS: dict[str, frozenset[str]] = {
     "http_throttle": frozenset({"delay_ms", "rate_kbit"}),
     "http_blockpage": frozenset({"status", "page"}),
     "http_redirect": frozenset({"location"}),
+    "shutdown": frozenset({"dns_answers"}),
 }
 ADDRESS_WORDS = ("blockpage", "origin_other")
 
@@ -89,6 +90,7 @@ class Censor(_Strict):
     issuer: str = "Qaznet Trust Network"
     delay_ms: int = Field(default=1500, ge=0, le=60_000)
     rate_kbit: int = Field(default=16, ge=1, le=1_000_000)
+    dns_answers: bool = False  # shutdown: the ISP resolver still resolves (a partial shutdown)
 
     @model_validator(mode="before")
     @classmethod
@@ -143,6 +145,7 @@ class ScenarioTimeouts(_Strict):
 class Expect(_Strict):
     verdict: VerdictLabel
     blocking: Literal["dns", "tcp_ip", "http-failure", "http-diff", False] | None = None
+    reason: str = ""  # words the verdict's reasons must contain (e.g. why it is inconclusive)
 
 
 class Scenario(_Strict):

@@ -40,7 +40,7 @@ class NetworkDown(Frozen):
                 continue
             tried = "; ".join(f"{c.target}: {c.failure or 'answered'}" for c in items)
             if kind == "resolver":
-                what = "the resolver still answered" if self.dns_answers else "the resolver did not answer"
+                what = "the resolver still answered" if self.dns_answers else "the resolver did not resolve"
             parts.append(f"{what} ({tried})")
         kind = "partial (DNS still answers)" if self.dns_answers else "full"
         return f"The network was down when this run started ({self.checked_at}, {kind}): " + ", ".join(parts) + "."

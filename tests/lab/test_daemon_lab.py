@@ -50,6 +50,7 @@ def _measure_table(lab: Lab) -> str:
     args = lab.probe_args()
     keys = {"--resolver": "resolver", "--ca-bundle": "ca_bundle", "--asn-db": "asn_db", "--decoy-sni": "decoy_sni"}
     lines, controls, not_bogon, timeouts = ["[measure]", "parallel = 1"], [], [], []
+    well_known: list[str] = []
     i = 0
     while i < len(args):
         flag = args[i]
@@ -63,12 +64,15 @@ def _measure_table(lab: Lab) -> str:
             controls.append(value)
         elif flag == "--not-bogon":
             not_bogon.append(value)
+        elif flag == "--well-known":
+            well_known.append(value)
         elif flag.startswith("--timeout-"):
             timeouts.append(f"{flag.removeprefix('--timeout-')}_s = {float(value)}")
         else:
             raise AssertionError(f"unexpected lab flag {flag}")
         i += 2
     lines += [f"control_urls = {json.dumps(controls)}", f"not_bogon = {json.dumps(not_bogon)}",
+              f"well_known = {json.dumps(well_known)}",
               "[measure.timeouts]", *timeouts]
     return "\n".join(lines)
 

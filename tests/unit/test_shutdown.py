@@ -41,7 +41,7 @@ def test_a_block_seen_during_an_outage_is_inconclusive_with_the_checks_as_reason
     assert (v.label, v.blocking, v.accessible, v.blocked) == ("inconclusive", None, None, False)
     assert v.reasons[0].startswith("The network was down when this run started (2026-12-03T10:00:00")
     assert "no control helper answered (198.18.0.80:443: generic_timeout_error)" in v.reasons[0]
-    assert "the resolver did not answer" in v.reasons[0] and "full" in v.reasons[0]
+    assert "the resolver did not resolve" in v.reasons[0] and "full" in v.reasons[0]
     assert any(r.startswith("Seen: TCP connect") for r in v.reasons)
 
 
