@@ -45,6 +45,27 @@ class NetworkRow:
     count: int = 0
     first: str = ""
     last: str = ""
+    # When the probe's runs found the whole network down (an internet shutdown), per measurement time.
+    checks: list[tuple[str, bool]] = field(default_factory=list)  # (time, network down)
+
+    def outages(self) -> list[tuple[str, str, int]]:
+        """Periods of consecutive down measurements: (first, last, measurements), in time order.
+
+        A period runs from the first measurement that found the network down to the last one before
+        it answered again: the true outage began after the last "up" one and ended before the next.
+        """
+        periods: list[tuple[str, str, int]] = []
+        start = last = ""
+        count = 0
+        for when, down in sorted(self.checks):
+            if down:
+                start, last, count = start or when, when, count + 1
+            elif count:
+                periods.append((start, last, count))
+                start, last, count = "", "", 0
+        if count:
+            periods.append((start, last, count))
+        return periods
 
 
 @dataclass
@@ -144,6 +165,7 @@ class ReportData:
         row = self.networks.setdefault(key, NetworkRow(asn=net.probe_asn, name=net.probe_network_name,
                                                        cc=net.probe_cc))
         row.count += 1
+        row.checks.append((m.test_start_time, m.network_down is not None))
         row.first = min(row.first or m.test_start_time, m.test_start_time)
         row.last = max(row.last, m.test_start_time)
 
