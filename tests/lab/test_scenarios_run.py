@@ -15,7 +15,9 @@ from probe.lab.lab import Lab
 from probe.lab.runner import ScenarioResult, run_all, summarise
 from probe.lab.scenario import Scenario, load_scenarios
 
-pytestmark = pytest.mark.lab
+# The module fixture runs the whole shipped set (at the probe's production timeouts) before the first
+# test: a few minutes, more than the suite's default 300 s per test on a loaded machine.
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
 SCENARIOS = load_scenarios([Path(__file__).resolve().parent / "scenarios"])
 # The scenarios wait on timeouts far more than they use the CPU: three labs at once on two cores.
