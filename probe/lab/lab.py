@@ -88,13 +88,15 @@ class Lab:
     def decoy_sni(self) -> str:
         return DECOY_HOST
 
-    def probe_args(self, *, timeouts: Mapping[str, float] | None = None) -> list[str]:
+    def probe_args(self, *, timeouts: Mapping[str, float] | None = None, ipv6_resolver: bool = False
+                   ) -> list[str]:
         """`probe run` flags for this lab: everything except the URLs and --store.
 
         The probe keeps its own (production) timeouts unless `timeouts` overrides steps by name
         ({"tls": 3.0}): what the lab proves must hold for the settings volunteers run.
         """
-        args = ["--json", "--no-progress", "--resolver", A.ISP_IN_V4, "--control", self.control_url,
+        resolver = A.ISP_IN_V6 if ipv6_resolver else A.ISP_IN_V4
+        args = ["--json", "--no-progress", "--resolver", resolver, "--control", self.control_url,
                 "--ca-bundle", str(self.ca_path), "--asn-db", str(self.asn_db_path)]
         for net in A.not_bogon_ranges():
             args += ["--not-bogon", net]
@@ -153,7 +155,8 @@ class Lab:
         try:
             rogue = self._write_pki(censors)
             self._write_configs(censors, net, rogue)
-            topology.build(self.names, resolv_conf=topology.client_resolv_conf())
+            resolver = A.ISP_IN_V6 if net.ipv6_resolver else A.ISP_IN_V4
+            topology.build(self.names, resolv_conf=topology.client_resolv_conf(resolver=resolver))
             self._apply_netfilter(censors, net)
             start_all(self._servers(nginx_workers), logs=self.state / "log",
                               pids=self.state / "pids")

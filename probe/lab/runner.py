@@ -55,11 +55,11 @@ class ScenarioResult:
         return {**asdict(self), "ok": self.ok}
 
 
-def probe_command(lab: Lab, urls: list[str], store: Path, *, timeouts: dict[str, float] | None = None
-                  ) -> list[str]:
+def probe_command(lab: Lab, urls: list[str], store: Path, *, timeouts: dict[str, float] | None = None,
+                  ipv6_resolver: bool = False) -> list[str]:
     """`probe run` in the lab: the probe's production timeouts unless `timeouts` overrides steps."""
-    return [sys.executable, "-m", "probe", "run", *lab.probe_args(timeouts=timeouts), "--store", str(store),
-            *urls]
+    args = lab.probe_args(timeouts=timeouts, ipv6_resolver=ipv6_resolver)
+    return [sys.executable, "-m", "probe", "run", *args, "--store", str(store), *urls]
 
 
 def run_scenario(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult:
@@ -70,7 +70,8 @@ def run_scenario(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult
     t0 = time.monotonic()
     try:
         lab.up(scenario)
-        argv = probe_command(lab, [scenario.url], store, timeouts=scenario.timeouts.flags())
+        argv = probe_command(lab, [scenario.url], store, timeouts=scenario.timeouts.flags(),
+                             ipv6_resolver=scenario.network.ipv6_resolver)
         proc = lab.client_exec(argv, timeout=PROBE_RUN_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - one broken scenario must not stop the table
         result.error = f"{type(exc).__name__}: {exc}"

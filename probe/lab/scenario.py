@@ -24,7 +24,7 @@ Action = Literal[
     "dns_nxdomain", "dns_servfail", "dns_refused", "dns_drop", "dns_redirect", "dns_inject",
     "ip_drop", "ip_reset", "ip_reject", "tls_sni_drop", "tls_sni_reset", "tls_sni_eof", "tls_mitm",
     "tls_throttle", "http_host_reset", "http_host_drop", "http_host_eof", "http_blockpage", "http_redirect",
-    "http_throttle", "block_control", "shutdown",
+    "http_throttle", "block_control", "shutdown", "tls_reset_midstream",
 ]
 # The optional keys each action takes (besides `action` and `match`).
 ACTION_KEYS: dict[str, frozenset[str]] = {
@@ -123,8 +123,10 @@ class Censor(_Strict):
 
 
 class Network(_Strict):
-    rtt_ms: int = Field(default=0, ge=0, le=2000)
+    rtt_ms: int = Field(default=0, ge=0, le=2000)  # half of it each way, both directions
     loss_pct: float = Field(default=0, ge=0, le=50)
+    nat: bool = False  # the client sits behind NAT: the world (and the control) sees the ISP's address
+    ipv6_resolver: bool = False  # the probe asks the ISP resolver over IPv6 (fd77:1::1)
 
 
 class ScenarioTimeouts(_Strict):
