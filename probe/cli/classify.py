@@ -18,10 +18,6 @@ from probe.models.settings import MeasureSettings
 from probe.store.store import DEFAULT_STORE, EntryFilter, Store
 
 
-def register(group: click.Group) -> None:
-    group.add_command(reclassify)
-
-
 def _context(fingerprints: Path | None, not_bogon: tuple[str, ...]) -> ClassifyContext:
     try:
         return make_context(MeasureSettings(fingerprints_dir=fingerprints, not_bogon=list(not_bogon)))

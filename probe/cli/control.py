@@ -149,7 +149,3 @@ def serve_command(listens: tuple[str, ...], cert: Path, key: Path, ca_bundle: Pa
     _raise_file_limit()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(server, listen))
-
-
-def register(group: click.Group) -> None:
-    group.add_command(control_group)

@@ -139,13 +139,14 @@ def _whole_run(store: Store, summary: RunSummary) -> RunSummary:
 @click.command("status")
 @config_option
 @click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="The store to report on (default: the configuration's store).")
+              help=f"The store to report on (default: the configuration's store, else {DEFAULT_STORE}).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
 def status_command(config_path: Path | None, store_path: Path | None, as_json: bool) -> None:
     """Show whether the daemon runs, each list's next runs and last run (with counts), and store size.
 
-    With --store and no configuration file at the default place, it reports on that store alone (no
-    schedule); a --config that does not exist is still an error.
+    With no configuration file at the default place (a probe run by hand, never scheduled), it reports
+    on the store alone (--store, else the default one) with no schedule; a --config that does not
+    exist is still an error.
 
     \b
     Example:
@@ -156,13 +157,13 @@ def status_command(config_path: Path | None, store_path: Path | None, as_json: b
     from probe.schedule.status import collect_status
 
     path = config_path or default_config_path()
-    configured = config_path is not None or store_path is None or path.exists()
+    configured = config_path is not None or path.exists()
     if configured:
         config = load_config(path, check_files=False)
         if store_path is not None:
             config = config.model_copy(update={"store": store_path})
-    else:  # a copied store checked on a machine that never ran the daemon: nothing to schedule
-        config = ProbeConfig(store=store_path)
+    else:  # `probe run` by hand, or a copied store, on a machine that never ran the daemon: nothing to schedule
+        config = ProbeConfig(store=store_path or DEFAULT_STORE)
     status = collect_status(config, config_path=path)
     if not configured:
         status.config = f"none (no configuration file at {path})"
@@ -273,8 +274,3 @@ def _configured_store(config_path: Path | None) -> Path:
     store = load_config(path, check_files=False).store
     assert store is not None
     return store
-
-
-def register(group: click.Group) -> None:
-    for command in (daemon_command, status_command, config_group, prune_command):
-        group.add_command(command)

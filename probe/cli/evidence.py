@@ -311,8 +311,3 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, **filters
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def register(group: click.Group) -> None:
-    for command in (init_command, key_group, export_command, verify_command, report_command):
-        group.add_command(command)

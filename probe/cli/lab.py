@@ -8,7 +8,9 @@ labs can run side by side.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -158,21 +160,57 @@ def _print_summary(results: list[ScenarioResult]) -> None:
 @lab_group.command("demo")
 @_prefix_option
 @store_option
-def demo_command(prefix: str, store_path: Path) -> None:
+@click.option("--key", "key_path", type=click.Path(path_type=Path), default=None,
+              help="Signing key (default: this probe's, from `probe init`; made now if there is none).")
+def demo_command(prefix: str, store_path: Path, key_path: Path | None) -> None:
     """Build the lab and measure Selftanu.kz and who.int under the main Kazakh techniques; keep the results.
 
     Techniques: SNI drop, TLS interception with a rogue root, throttling, DNS lies, an injected
-    blockpage, and an unblocked site for comparison. Exits 1 unless every verdict names what the
-    lab's censor did.
+    blockpage, and an unblocked site for comparison. The measurements are signed with this probe's
+    key (one is made, as `probe init` would, if there is none), so the demo ends with an export and a
+    verify command that work as printed. Exits 1 unless every verdict names what the lab's censor did.
 
     \b
     Example:
       sudo probe lab demo
       probe results               # the demo's measurements are in the store
     """
-    matched = lab_demo.run_demo(Lab(prefix=prefix), store=store_path, echo=click.echo)
+    from probe.evidence.keys import default_key_path
+
+    key_path = (key_path or default_key_path()).expanduser()
+    key_fingerprint = _demo_key(key_path)
+    started = datetime.now(UTC).replace(microsecond=0)
+    matched = lab_demo.run_demo(Lab(prefix=prefix), store=store_path, echo=click.echo, key=key_path)
+    program = _this_program()
+    bundle = f"demo-evidence-{started:%Y%m%d-%H%M%S}.zip"
+    click.echo("\nNext, export this demo's evidence of Selftanu.kz as a bundle, and check it offline:")
+    click.echo(f"  {program} export --store {store_path} --key {key_path} --out {bundle} "
+               f"--host selftanu.kz --since {started:%Y-%m-%dT%H:%M:%SZ}")
+    click.echo(f"  {program} verify {bundle} --fingerprint {key_fingerprint}")
     raise SystemExit(0 if matched == len(lab_demo.demo_scenarios()) else 1)  # run_demo printed the summary
 
 
-def register(group: click.Group) -> None:
-    group.add_command(lab_group)
+def _demo_key(path: Path) -> str:
+    """This probe's key fingerprint; the key is made first, after saying so, when there is none: evidence
+    nobody signed cannot be exported, and a newcomer's first bundle should verify."""
+    from probe.evidence.keys import fingerprint, generate_key, load_private_key
+
+    if path.exists():
+        key = load_private_key(path)
+        click.echo(f"Signing the demo's measurements with this probe's key {path}.")
+    else:
+        click.echo(f"This probe has no signing key yet, and unsigned evidence cannot be exported: making one "
+                   f"at {path}, as `probe init` would (readable only by you; never share it). Before measuring "
+                   "outside the lab, run `probe init` to read what running a probe may reveal about you.")
+        key = generate_key(path)
+    fp = fingerprint(key.public_key())
+    click.echo(f"Key fingerprint: {fp}")
+    return fp
+
+
+def _this_program() -> str:
+    """How the user started this program, so the commands we print work when pasted back."""
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if argv0 is not None and argv0.name == "probe":
+        return str(argv0)
+    return f"{sys.executable} -m probe"

@@ -38,10 +38,6 @@ def lists() -> None:
     """
 
 
-def register(group: click.Group) -> None:
-    group.add_command(lists)
-
-
 def _legend(path: Path | None) -> Legend:
     return load_legend(path) if path else default_legend()
 

@@ -12,22 +12,68 @@ import sys
 import click
 
 from probe import __version__
+from probe.cli.fit import shorten_end
 from probe.errors import ProbeError
 
-# Modules that add commands to the group; each defines `register(group: click.Group) -> None`.
-COMMAND_MODULES = (
-    "probe.cli.run",
-    "probe.cli.results",
-    "probe.cli.classify",
-    "probe.cli.lists",
-    "probe.cli.lab",
-    "probe.cli.control",
-    "probe.cli.evidence",
-    "probe.cli.daemon",
-)
+# Every command: its module, the click object's name there, and its one-line help. The group imports a
+# command's module only when that command runs (or its own --help is asked), so `probe --version` and
+# `probe --help` import click alone instead of the whole measurement engine (about 2 s on a Pi-class
+# CPU). tests/cli/test_main_cli.py checks this table against the commands themselves, so it cannot drift.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("probe.cli.run", "run_command",
+            "Measure URLs (or a list) over DNS, TCP, TLS and HTTP, compare with a control, store the evidence."),
+    "results": ("probe.cli.results", "results_command",
+                "List stored measurements, newest last (the newest 200 unless --limit says otherwise)."),
+    "show": ("probe.cli.results", "show_command",
+             "Print one stored measurement in full: every observation, the control, the verdict and its reasons."),
+    "reclassify": ("probe.cli.classify", "reclassify",
+                   "Re-run classification over stored measurements, keeping their observations untouched."),
+    "lists": ("probe.cli.lists", "lists", "Check and edit target lists (Citizen Lab CSV format)."),
+    "lab": ("probe.cli.lab", "lab_group",
+            "The censorship lab: a censoring ISP, its resolver and real servers in network namespaces (root)."),
+    "control": ("probe.cli.control", "control_group",
+                "The control helper: an uncensored vantage that measures the same URL for comparison."),
+    "init": ("probe.cli.evidence", "init_command",
+             "Explain what running a probe may reveal, then make this probe's signing key."),
+    "key": ("probe.cli.evidence", "key_group", "The probe's signing key."),
+    "export": ("probe.cli.evidence", "export_command",
+               "Write a signed evidence bundle: measurements, artifacts, OONI JSONL, report and how to verify it."),
+    "verify": ("probe.cli.evidence", "verify_command",
+               "Check a bundle (offline, from the bundle alone) or the local store: hashes, chain, signatures."),
+    "report": ("probe.cli.evidence", "report_command",
+               "Write a self-contained HTML report for advocates: networks, timelines, techniques, evidence."),
+    "daemon": ("probe.cli.daemon", "daemon_command",
+               "Run the scheduled probe in the foreground (for systemd): measure each list on its schedule."),
+    "status": ("probe.cli.daemon", "status_command",
+               "Show whether the daemon runs, each list's next runs and last run (with counts), and store size."),
+    "config": ("probe.cli.daemon", "config_group", "Check the configuration file."),
+    "prune": ("probe.cli.daemon", "prune_command",
+              "Prune old artifacts, keeping every measurement and hash (the chain still verifies)."),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A click group whose commands are imported when used; its own help lists them from COMMANDS."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command), f"{module}.{attribute} is not a click command"
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, shorten_end(COMMANDS[name][2], limit)) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="probe")
 def cli() -> None:
     """Measure internet censorship: DNS, TCP, TLS and HTTP reachability of listed sites,
@@ -38,14 +84,6 @@ def cli() -> None:
       probe lab demo            # see it work in the built-in censorship lab (root)
       probe run --list kz       # measure the Kazakhstan list from this network
     """
-
-
-def _register_all() -> None:
-    for name in COMMAND_MODULES:  # a module that fails to import is a broken install: let it raise
-        importlib.import_module(name).register(cli)
-
-
-_register_all()
 
 
 def main() -> None:

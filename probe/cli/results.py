@@ -24,8 +24,9 @@ from probe.store import EntryFilter, Store, StoredEntry
 @click.option("--limit", type=click.IntRange(min=0), default=200, show_default=True,
               help="Show only the newest N matching measurements (0: all of them).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+@click.option("--wide", is_flag=True, help="Every column in full, wrapped (default: one line per row, fitted).")
 def results_command(store_path: Path, url: str | None, host: str | None, since: str | None, until: str | None,
-                    verdict: str | None, limit: int, as_json: bool) -> None:
+                    verdict: str | None, limit: int, as_json: bool, wide: bool) -> None:
     """List stored measurements, newest last (the newest 200 unless --limit says otherwise).
 
     When more measurements match than are shown, stderr says how many.
@@ -35,6 +36,7 @@ def results_command(store_path: Path, url: str | None, host: str | None, since: 
       probe results --since 2026-11-01 --verdict blocked
       probe results --host selftanu.kz --json
       probe results --limit 0 > everything.txt
+      probe results --wide              # full URLs and failures, wrapped
     """
     filt = EntryFilter(url=url, host=host, since=since, until=_until(until), verdict=verdict, limit=limit or None)
     with Store.open(store_path, create=False) as store:
@@ -43,7 +45,7 @@ def results_command(store_path: Path, url: str | None, host: str | None, since: 
         else:
             from probe.cli.tables import print_entries
 
-            n = print_entries(store.entries(filt))
+            n = print_entries(store.entries(filt), wide=wide)
         if n == 0:
             click.echo("no stored measurement matches", err=True)
         elif limit and n == limit and (total := store.count(filt)) > n:
@@ -99,8 +101,3 @@ def _print_human(mid: str, record: dict[str, object], verdict: dict[str, object]
 
     console = Console()
     console.print(render_measurement(mid, record, verdict, link))
-
-
-def register(group: click.Group) -> None:
-    group.add_command(results_command)
-    group.add_command(show_command)

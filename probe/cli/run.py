@@ -56,13 +56,14 @@ MIN_FREE_BYTES = 20 * 1024 * 1024
 @click.option("--key", "key_path", type=click.Path(path_type=Path),
               help="Signing key (default: the one from probe init).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--wide", is_flag=True, help="Every column of the table in full (default: fit the terminal).")
 def run_command(urls: tuple[str, ...], list_name: str | None, category: str | None, store_path: Path,
                 as_json: bool, parallel: int, resolver: str | None, controls: tuple[str, ...],
                 doh: str | None, ca_bundle: Path | None, asn_db: Path | None, decoy_sni: str,
                 not_bogon: tuple[str, ...], well_known: tuple[str, ...], fingerprints: Path | None,
                 timeout_dns: float,
                 timeout_tcp: float, timeout_tls: float, timeout_http: float, body_cap: int,
-                key_path: Path | None, no_progress: bool) -> None:
+                key_path: Path | None, no_progress: bool, wide: bool) -> None:
     """Measure URLs (or a list) over DNS, TCP, TLS and HTTP, compare with a control, store the evidence.
 
     \b
@@ -99,7 +100,8 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
     if not as_json:
         from probe.cli.tables import print_run_table
 
-        print_run_table(summary, display.rows, display.hidden_ok, store_path, hidden_other=display.hidden_other)
+        print_run_table(summary, display.rows, display.hidden_ok, store_path, hidden_other=display.hidden_other,
+                        wide=wide)
     if summary.network_down is not None:
         click.echo(f"network down: {summary.network_down.summary()} Every verdict of this run is "
                    "'inconclusive'.", err=True)
@@ -198,7 +200,3 @@ def _json_line(outcome: RunOutcome) -> dict[str, Any]:
             "verdict": outcome.verdict.model_dump(mode="json") if outcome.verdict else None,
             "chain_hash": outcome.entry.chain_hash,
             "measurement": json.loads(outcome.entry.record)}
-
-
-def register(group: click.Group) -> None:
-    group.add_command(run_command)

@@ -48,15 +48,15 @@ def demo_scenarios() -> list[Scenario]:
     return [Scenario.model_validate(c) for c in _CASES]
 
 
-def run_demo(lab: Lab, *, store: Path, echo: Callable[[str], None]) -> int:
-    """Run every case; returns how many verdicts matched what the lab did."""
+def run_demo(lab: Lab, *, store: Path, echo: Callable[[str], None], key: Path | None = None) -> int:
+    """Run every case (signing with `key` when given); returns how many verdicts matched what the lab did."""
     require_root()
     store.parent.mkdir(parents=True, exist_ok=True)
     matched = 0
     try:
         for scenario in demo_scenarios():
             echo(f"\n■ {scenario.url}  —  {scenario.description}")
-            result = run_scenario(lab, scenario, store=store)
+            result = run_scenario(lab, scenario, store=store, key=key)
             if result.error:
                 echo(f"  could not measure: {result.error}")
                 continue

@@ -55,14 +55,15 @@ class ScenarioResult:
         return {**asdict(self), "ok": self.ok}
 
 
-def probe_command(lab: Lab, urls: list[str], store: Path, *, timeouts: dict[str, float] | None = None,
-                  ipv6_resolver: bool = False) -> list[str]:
+def probe_command(lab: Lab, urls: list[str], store: Path, key: Path | None = None, *,
+                  timeouts: dict[str, float] | None = None, ipv6_resolver: bool = False) -> list[str]:
     """`probe run` in the lab: the probe's production timeouts unless `timeouts` overrides steps."""
+    signing = ["--key", str(key)] if key is not None else []
     args = lab.probe_args(timeouts=timeouts, ipv6_resolver=ipv6_resolver)
-    return [sys.executable, "-m", "probe", "run", *args, "--store", str(store), *urls]
+    return [sys.executable, "-m", "probe", "run", *args, "--store", str(store), *signing, *urls]
 
 
-def run_scenario(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult:
+def run_scenario(lab: Lab, scenario: Scenario, *, store: Path, key: Path | None = None) -> ScenarioResult:
     """Build the lab for `scenario`, measure its URL once, and compare (the lab stays up)."""
     result = ScenarioResult(name=scenario.name, url=scenario.url, expected=scenario.expect.verdict,
                             got=None, expected_blocking=scenario.expect.blocking,
@@ -70,7 +71,7 @@ def run_scenario(lab: Lab, scenario: Scenario, *, store: Path) -> ScenarioResult
     t0 = time.monotonic()
     try:
         lab.up(scenario)
-        argv = probe_command(lab, [scenario.url], store, timeouts=scenario.timeouts.flags(),
+        argv = probe_command(lab, [scenario.url], store, key, timeouts=scenario.timeouts.flags(),
                              ipv6_resolver=scenario.network.ipv6_resolver)
         proc = lab.client_exec(argv, timeout=PROBE_RUN_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - one broken scenario must not stop the table

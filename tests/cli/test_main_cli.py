@@ -1,24 +1,60 @@
-"""The `probe` group itself: every command module is registered, and a broken one fails loudly."""
+"""The `probe` group itself: every command is listed, imported only when used, and its help line is its own."""
 
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from probe.cli import main
 
 
-def test_every_command_module_registers_commands() -> None:
-    for name in main.COMMAND_MODULES:
-        module = importlib.import_module(name)
-        group = type(main.cli)(name="scratch")
-        module.register(group)
-        assert group.commands, f"{name} registered no command"
-        assert set(group.commands) <= set(main.cli.commands), f"{name}'s commands are missing from `probe`"
+def test_the_table_names_every_command_with_its_own_first_help_line() -> None:
+    for name, (module, attribute, help_line) in main.COMMANDS.items():
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command) and command.name == name
+        assert command.get_short_help_str(limit=1000) == help_line, f"COMMANDS[{name!r}] drifted from its --help"
+
+
+def test_every_top_level_command_in_the_cli_modules_is_in_the_table() -> None:
+    listed = {(module, attribute) for module, attribute, _ in main.COMMANDS.values()}
+    for module in {m for m, _, _ in main.COMMANDS.values()}:
+        mod = importlib.import_module(module)
+        commands = {a: v for a, v in vars(mod).items() if isinstance(v, click.Command)}
+        nested = {id(c) for v in commands.values() if isinstance(v, click.Group) for c in v.commands.values()}
+        for attribute, command in commands.items():
+            assert id(command) in nested or (module, attribute) in listed, f"{module}.{attribute} is not in probe"
+
+
+def test_help_lists_every_command() -> None:
+    result = CliRunner().invoke(main.cli, ["--help"])
+    assert result.exit_code == 0
+    for name in main.COMMANDS:
+        assert f"  {name} " in result.output
+
+
+def test_version_and_help_import_no_command_module() -> None:
+    code = ("import sys\nfrom probe.cli.main import cli\n"
+            "try:\n    cli.main(['--version'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "cli.main(['--help'], standalone_mode=False)\n"
+            "heavy = sorted(m for m in sys.modules if m.startswith(('probe.measure', 'probe.store', 'probe.net', "
+            "'pydantic', 'httpx', 'rich', 'cryptography', 'dns')) or m in {'probe.cli.run', 'probe.cli.lab'})\n"
+            "print('HEAVY', heavy, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stderr, proc.stderr
+
+
+def test_an_unknown_command_is_a_usage_error() -> None:
+    result = CliRunner().invoke(main.cli, ["no-such-command"])
+    assert result.exit_code == 2 and "No such command" in result.output
 
 
 def test_a_command_module_that_fails_to_import_is_not_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(main, "COMMAND_MODULES", ("probe.cli.no_such_module",))
+    monkeypatch.setitem(main.COMMANDS, "broken", ("probe.cli.no_such_module", "command", "Broken."))
     with pytest.raises(ModuleNotFoundError, match="probe.cli.no_such_module"):
-        main._register_all()
+        main.cli.main(["broken"], standalone_mode=False)

@@ -70,3 +70,21 @@ def test_the_count_is_of_what_matches_the_filter(store: Path) -> None:
 def test_a_negative_limit_is_refused(store: Path) -> None:
     result = CliRunner().invoke(results_command, ["--store", str(store), "--limit", "-1"])
     assert result.exit_code == 2 and "--limit" in result.stderr
+
+
+def test_the_table_fits_an_80_column_terminal_one_line_a_row(tmp_path: Path) -> None:
+    path = tmp_path / "probe.sqlite"
+    long_url = "https://www.hrw.org/news/2024/02/12/kazakhstan-lgbt-education-site-blocked-by-a-ministry-letter"
+    with Store.open(path) as s:
+        s.append(_measurement(0, long_url))
+        s.append(_measurement(1, "https://selftanu.kz/"))
+    result = CliRunner().invoke(results_command, ["--store", str(path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if line.startswith("│")]
+    assert len(rows) == 2  # one line a row: no wrapped fragments
+    assert "https://www.hrw" in rows[0] and "ministry-letter" in rows[0] and "…" in rows[0]
+    wide = CliRunner().invoke(results_command, ["--store", str(path), "--wide"], env={"COLUMNS": "80"})
+    assert wide.exit_code == 0 and "not shown at this width" not in wide.stdout
+    assert "failure" in wide.stdout and "network" in wide.stdout

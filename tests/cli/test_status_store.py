@@ -11,7 +11,7 @@ from pathlib import Path
 from probe.store import Store
 
 
-def _status(home: Path, *args: str, config: bool = True) -> subprocess.CompletedProcess[str]:
+def _status(home: Path, *args: str, config: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`probe status`, with --config HOME/config.toml unless `config` is False (then the default place,
     HOME/cfg/probe/config.toml, which no test creates)."""
     env = dict(os.environ, XDG_CONFIG_HOME=str(home / "cfg"), XDG_STATE_HOME=str(home / "state"),
@@ -20,7 +20,7 @@ def _status(home: Path, *args: str, config: bool = True) -> subprocess.Completed
     env.pop("STATE_DIRECTORY", None)
     chosen = ["--config", str(home / "config.toml")] if config else []
     return subprocess.run([sys.executable, "-m", "probe", "status", *chosen, *args],
-                          capture_output=True, text=True, env=env, timeout=60, check=False)
+                          capture_output=True, text=True, env=env, timeout=60, check=False, cwd=cwd)
 
 
 def test_store_overrides_the_configured_store(tmp_path: Path) -> None:
@@ -69,5 +69,14 @@ def test_a_missing_config_is_still_an_error(tmp_path: Path) -> None:
     assert explicit.returncode != 0 and "no configuration file at" in explicit.stderr
     assert str(tmp_path / "config.toml") in explicit.stderr
 
-    nothing = _status(tmp_path, config=False)  # no --store either: nothing to report on
-    assert nothing.returncode != 0 and "no configuration file at" in nothing.stderr
+
+
+def test_without_configuration_or_store_it_reports_on_the_default_store(tmp_path: Path) -> None:
+    """A volunteer who only ever ran `probe run` by hand (the README's order): their store is
+    results/probe.sqlite where they ran it, and there is no schedule to show."""
+    (tmp_path / "results").mkdir()
+    Store.open(tmp_path / "results" / "probe.sqlite").close()
+    result = _status(tmp_path, config=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "store: results/probe.sqlite (0 measurements" in result.stdout
+    assert "schedule: no configuration" in result.stdout

@@ -20,7 +20,7 @@ STALE = Verdict(label="ok", confidence="likely", blocking=False, accessible=True
 
 def _cli() -> click.Group:
     group = click.Group()
-    cli_module.register(group)
+    group.add_command(cli_module.reclassify)
     return group
 
 
