@@ -14,8 +14,13 @@ not a "blocked" label. A miss is a verdict that says there is no censorship (`ok
 `tcp.`, `tls.` or `http.` label, throttling included) on any other. An `inconclusive` verdict or a
 failed run is neither, only wrong. The accounting (`censorship_scenarios`, `figures`) is pure.
 
+A second section, on real data, needs no lab: our verdicts on OONI's published measurements
+(tests/data/ooni-measurements) against OONI's own `blocking` (benchmarks/_ooni_accuracy.py).
+`--ooni-only` prints just that section.
+
     sudo .venv/bin/python benchmarks/accuracy.py
     sudo .venv/bin/python benchmarks/accuracy.py tests/lab/scenarios/tls_sni_drop.toml --json
+    .venv/bin/python benchmarks/accuracy.py --ooni-only
 """
 
 from __future__ import annotations
@@ -101,7 +106,15 @@ def main() -> int:
     ap.add_argument("--parallel", type=int, default=3, help="labs at once")
     ap.add_argument("--prefix", default="acc")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--ooni-only", action="store_true", help="only the real-data section (OONI's data; no lab)")
     args = ap.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _ooni_accuracy import ooni_figures, print_ooni
+
+    ooni = ooni_figures()
+    if args.ooni_only:
+        print(json.dumps(ooni)) if args.json else print_ooni(ooni)
+        return 0
     try:
         scenarios = load_scenarios(args.paths or [default_scenario_dir()])
         with tempfile.TemporaryDirectory(prefix="probe-accuracy-") as tmp:
@@ -112,9 +125,10 @@ def main() -> int:
         return 2
     fig = figures(results, censored=censorship_scenarios(scenarios))
     if args.json:
-        print(json.dumps(fig))
+        print(json.dumps({**fig, "ooni_real_data": ooni}))
     else:
         print_table(fig)
+        print_ooni(ooni)
     return 0 if fig["correct"] == fig["scenarios"] else 1
 
 

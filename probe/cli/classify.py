@@ -1,7 +1,9 @@
 """`probe reclassify`: re-run classification over stored measurements after rules or fingerprints change.
 
-The stored observations (the hashed, chained records) are never touched; only the verdict beside each
-one is replaced, and only when it changed. Prints how many verdicts changed, and which labels moved.
+The stored observations (the hashed, chained records) are never touched. A verdict that changed, or
+one made before verdicts were chained (unsigned), gets a new verdict record appended to the chain,
+signed with the probe's key; the earlier records stay, and the verdicts index points at the newest.
+Prints how many verdicts changed, and which labels moved.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 import click
 
 from probe.classify import ClassifyContext, classify, make_context
+from probe.cli.evidence import key_option
 from probe.errors import ConfigError, InputError
 from probe.models import Measurement, Verdict
 from probe.models.settings import MeasureSettings
@@ -39,8 +42,9 @@ def _bodies(store: Store, measurement: Measurement) -> dict[str, bytes]:
     return found
 
 
-def _same(old: Verdict | None, new: Verdict) -> bool:
-    return old is not None and old.model_dump() == new.model_dump()
+def _same(old: Verdict | None, new: Verdict, *, signed: bool) -> bool:
+    """Unchanged and already a chained record: nothing to append."""
+    return signed and old is not None and old.model_dump() == new.model_dump()
 
 
 @click.command("reclassify")
@@ -53,12 +57,15 @@ def _same(old: Verdict | None, new: Verdict) -> bool:
 @click.option("--not-bogon", multiple=True, metavar="CIDR",
               help="A reserved range that counts as public here (repeatable; the lab passes its own).")
 @click.option("--dry-run", is_flag=True, help="Count what would change; write nothing.")
+@key_option
 def reclassify(store_path: Path, url: str | None, since: str | None, fingerprints: Path | None,
-               not_bogon: tuple[str, ...], dry_run: bool) -> None:
+               not_bogon: tuple[str, ...], dry_run: bool, key_path: Path | None) -> None:
     """Re-run classification over stored measurements, keeping their observations untouched.
 
     Use it after the rules or the fingerprints change: each verdict is recomputed from the stored
-    observations and bodies (a pruned body is noted in the reasons) and replaced if it differs.
+    observations and bodies (a pruned body is noted in the reasons). A verdict that differs, or one
+    made before verdicts were signed, is appended to the chain as a new signed verdict record (with
+    the probe's key, as measurements are); the old records stay, so the history shows both.
 
     \b
     Example:
@@ -66,6 +73,9 @@ def reclassify(store_path: Path, url: str | None, since: str | None, fingerprint
       probe reclassify --since 2026-11-01 --dry-run     # what would change this month
       probe reclassify --store lab.sqlite --not-bogon 198.18.0.0/15 --fingerprints my-fps/
     """
+    from probe.evidence.keys import load_signer
+
+    signer = None if dry_run else load_signer(key_path)
     ctx = _context(fingerprints, not_bogon)
     for warning in ctx.fingerprints.warnings:
         click.echo(f"warning: fingerprints: {warning}", err=True)
@@ -80,14 +90,14 @@ def reclassify(store_path: Path, url: str | None, since: str | None, fingerprint
             measurement = entry.measurement()
             verdict = classify(measurement, bodies=_bodies(store, measurement), context=ctx)
             seen += 1
-            if _same(entry.verdict, verdict):
+            if _same(entry.verdict, verdict, signed=bool(store.verdict_links(measurement_id))):
                 continue
             changed += 1
             old = entry.verdict.label if entry.verdict else "none"
             if old != verdict.label:
                 moves[f"{old} -> {verdict.label}"] += 1
             if not dry_run:
-                store.set_verdict(measurement_id, verdict)
+                store.append_verdict(measurement_id, verdict, signer=signer)
     what = "would change" if dry_run else "changed"
     click.echo(f"{seen} measurements reclassified with rules {ctx.rules_version}: {changed} verdicts {what}.")
     for move, count in sorted(moves.items(), key=lambda kv: (-kv[1], kv[0])):

@@ -23,7 +23,7 @@ from probe.errors import ConfigError
 from probe.evidence.keys import load_signer
 from probe.measure.runner import RunSummary, run_targets
 from probe.schedule.plan import RECENT_RUNS, run_counts
-from probe.store import DEFAULT_STORE, Store
+from probe.store import DEFAULT_STORE, Signer, Store
 
 
 def config_option(func: Any) -> Any:
@@ -119,11 +119,11 @@ def _list_runner(store: Store, log: LineLog) -> Any:
         finally:
             if ctx.control is not None:
                 await ctx.control.aclose()  # type: ignore[attr-defined]
-        return _whole_run(store, summary) if continued else summary
+        return _whole_run(store, summary, ctx.signer) if continued else summary
     return run_list
 
 
-def _whole_run(store: Store, summary: RunSummary) -> RunSummary:
+def _whole_run(store: Store, summary: RunSummary, signer: Signer | None) -> RunSummary:
     """A continued run's summary and runs row counting what it stored before the crash too.
 
     The runner counts only what it measured itself, so without this `probe status` would report
@@ -131,7 +131,7 @@ def _whole_run(store: Store, summary: RunSummary) -> RunSummary:
     """
     counts = run_counts(store, summary.run_id)
     status = "interrupted" if summary.interrupted else "finished"
-    store.finish_run(summary.run_id, status, dict(counts))
+    store.finish_run(summary.run_id, status, dict(counts), signer=signer)
     return RunSummary(run_id=summary.run_id, total=sum(counts.values()), counts=counts,
                       interrupted=summary.interrupted)
 

@@ -125,7 +125,11 @@ def key_show_command(key_path: Path | None, pem: bool) -> None:
 
 
 @click.command("export")
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="The bundle to write (.zip).")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="The bundle to write (.zip), or the .jsonl file with --format ooni.")
+@click.option("--format", "fmt", type=click.Choice(["bundle", "ooni"]), default="bundle", show_default=True,
+              help="bundle: the signed evidence zip; ooni: only OONI web_connectivity JSONL (unsigned), "
+                   "the lines the bundle's ooni/web_connectivity.jsonl holds.")
 @store_option
 @filter_options
 @key_option
@@ -133,15 +137,19 @@ def key_show_command(key_path: Path | None, pem: bool) -> None:
               help="Also refuse to export if this address appears anywhere (the addresses this probe "
                    "learned in its runs are always checked). Repeatable.")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
-def export_command(out: Path, store_path: Path, key_path: Path | None, scrub_ips: tuple[str, ...], force: bool,
-                   **filters: str | None) -> None:
+def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None, scrub_ips: tuple[str, ...],
+                   force: bool, **filters: str | None) -> None:
     """Write a signed evidence bundle: measurements, artifacts, OONI JSONL, report and how to verify it.
 
     \b
     Example:
       probe export --out kz-2026-11.zip --since 2026-11-01 --until 2026-11-30
       probe export --out selftanu.zip --host selftanu.kz --verdict blocked --scrub-ip 203.0.113.7
+      probe export --format ooni --out kz.jsonl --since 2026-11-01
     """
+    if fmt == "ooni":
+        _export_ooni(out, store_path, scrub_ips, force, filters)
+        return
     from probe.evidence.bundle import export_bundle
     from probe.evidence.keys import default_key_path, load_private_key
 
@@ -156,8 +164,22 @@ def export_command(out: Path, store_path: Path, key_path: Path | None, scrub_ips
                f"(seq {m.chain.first_seq}-{m.chain.last_seq}" + (f", {gaps} not selected" if gaps else "") + "), "
                f"{m.counts.artifacts_included} artifacts" +
                (f" ({m.counts.artifacts_pruned} pruned before export)" if m.counts.artifacts_pruned else ""))
+    if m.counts.unsigned_verdicts:
+        click.echo(f"{_n(m.counts.unsigned_verdicts, 'measurement')} exported without a verdict: theirs were made "
+                   "before verdicts were signed (run `probe reclassify` to sign new ones)")
+    if any(f.path == "third_party/ooni.jsonl" for f in m.files):
+        click.echo("with OONI's imported measurements beside them (third_party/ooni.jsonl: OONI's, not signed as ours)")
     click.echo(f"signed by {m.key_fingerprint}")
     click.echo(f"check it with: probe verify {result.path}")
+
+
+def _export_ooni(out: Path, store_path: Path, scrub_ips: tuple[str, ...], force: bool,
+                 filters: dict[str, str | None]) -> None:
+    from probe.evidence.ooni_jsonl import export_ooni_jsonl
+
+    with Store.open(store_path, create=False) as store:
+        count = export_ooni_jsonl(store, out, filt=make_filter(**filters), scrub_ips=scrub_ips, overwrite=force)
+    click.echo(f"wrote {out}: {_n(count, 'measurement')} in OONI's web_connectivity format (unsigned)")
 
 
 @click.command("verify")
@@ -202,13 +224,11 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
 
 
 def _verify_store(store_path: Path, key_path: Path | None) -> Any:
-    from probe.evidence.verify_store import verify_store
+    from probe.evidence.verify_store import verify_store_file
 
     if store_path.suffix == ".zip":
         raise InputError(f"{store_path} looks like a bundle", hint=f"probe verify {store_path}")
-    public = _public_key(key_path)
-    with Store.open(store_path, create=False) as store:
-        return verify_store(store, public_key=public)
+    return verify_store_file(store_path, public_key=_public_key(key_path))
 
 
 def _public_key(key_path: Path | None) -> Any:
@@ -300,6 +320,7 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, **filters
                 yield entry.measurement(), entry.verdict
 
         html = render_report(pairs(), meta)
+        html = _with_third_party(html, store_path, filt)
     if not count:
         raise EvidenceError("nothing to report: no measurement matches the selection; nothing was written")
     try:
@@ -307,6 +328,13 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, **filters
     except OSError as exc:
         raise EvidenceError(f"cannot write {out}: {exc.strerror}") from exc
     click.echo(f"wrote {out}: {count} measurements")
+
+
+def _with_third_party(html: str, store_path: Path, filt: EntryFilter) -> str:
+    """OONI's imported measurements in their own section of the report, labelled as OONI's."""
+    from probe.evidence.third_party_bundle import add_section, report_section, write_third_party
+
+    return add_section(html, report_section(write_third_party(None, store_path, filt), in_bundle=False))
 
 
 def _n(count: int, noun: str) -> str:

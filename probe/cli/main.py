@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("probe.cli.daemon", "config_group", "Check the configuration file."),
     "prune": ("probe.cli.daemon", "prune_command",
               "Prune old artifacts, keeping every measurement and hash (the chain still verifies)."),
+    "import": ("probe.cli.imports", "import_group",
+               "Bring measurements made by others into the store (kept apart from ours, never signed as ours)."),
 }
 
 

@@ -25,8 +25,10 @@ from probe.store import EntryFilter, Store, StoredEntry
               help="Show only the newest N matching measurements (0: all of them).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 @click.option("--wide", is_flag=True, help="Every column in full, wrapped (default: one line per row, fitted).")
+@click.option("--source", type=click.Choice(["own", "ooni"]), default="own", show_default=True,
+              help="own: this probe's measurements; ooni: OONI's, imported with `probe import ooni`.")
 def results_command(store_path: Path, url: str | None, host: str | None, since: str | None, until: str | None,
-                    verdict: str | None, limit: int, as_json: bool, wide: bool) -> None:
+                    verdict: str | None, limit: int, as_json: bool, wide: bool, source: str) -> None:
     """List stored measurements, newest last (the newest 200 unless --limit says otherwise).
 
     When more measurements match than are shown, stderr says how many.
@@ -37,7 +39,18 @@ def results_command(store_path: Path, url: str | None, host: str | None, since: 
       probe results --host selftanu.kz --json
       probe results --limit 0 > everything.txt
       probe results --wide              # full URLs and failures, wrapped
+      probe results --source ooni --verdict blocked
     """
+    if source == "ooni":
+        from probe.cli.third_party_results import print_third_party
+        from probe.store.third_party import ThirdPartyFilter
+
+        shown = print_third_party(store_path, ThirdPartyFilter(source="ooni", url=url, host=host, since=since,
+                                                               until=_until(until), verdict=verdict,
+                                                               limit=limit or None), as_json=as_json)
+        if not shown:
+            click.echo("no imported OONI measurement matches", err=True)
+        return
     filt = EntryFilter(url=url, host=host, since=since, until=_until(until), verdict=verdict, limit=limit or None)
     with Store.open(store_path, create=False) as store:
         if as_json:

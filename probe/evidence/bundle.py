@@ -1,10 +1,13 @@
 """`probe export`: a selection of the store as one signed, self-verifying zip.
 
-One streaming pass over the selected entries writes the records (byte for byte as hashed), the
-verdicts, the OONI view and the artifacts into a private staging folder, while the report and the
-manifest's chain links are gathered. Then: a privacy scan of every file (refuse, never patch: the
-records are signed), the file hashes, the signed manifest, and the zip, written to a temporary name
-and renamed, so a crash or a refusal never leaves a half bundle behind.
+One streaming pass over the selected entries writes the records (byte for byte as hashed), each
+measurement's verdict records, the verdicts, the OONI view and the artifacts into a private staging
+folder, while the report and the manifest's chain links are gathered. Every verdict the bundle
+states is its measurement's latest signed verdict record, never the verdicts table: a table row no
+record backs (or that disagrees with its record) makes export refuse; a verdict made before
+verdicts were chained is left out (exported as none, and counted). Then: a privacy scan of every
+file (refuse, never patch: the records are signed), the file hashes, the signed manifest, and the
+zip, written to a temporary name and renamed, so a crash or a refusal never leaves a half bundle.
 """
 
 from __future__ import annotations
@@ -32,15 +35,22 @@ from probe.evidence.keys import fingerprint, own_address_key_path, public_key_pe
 from probe.evidence.ooni_export import to_ooni
 from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.report import ReportMeta, render
-from probe.evidence.report_data import ReportData
+from probe.evidence.report_data import NOT_CLASSIFIED, ReportData
+from probe.evidence.statements import BundleFacts, all_sentences
+from probe.evidence.third_party_bundle import add_section, report_section, write_third_party
 from probe.evidence.verify_chain import SignatureContinuity, bundle_key_problem
 from probe.evidence.verify_result import measurement_label
+from probe.evidence.verify_store_rows import index_row_problem
+from probe.models import Verdict
 from probe.models.canonical import canonical_json
+from probe.models.chain import Link, VerdictRecord, parse_record
 from probe.store import EntryFilter, Store, StoredEntry
 from probe.store.own_addresses import OwnAddressMemory, memory_path
 
 _CHUNK = 1 << 20
-_OVERLAP = 128  # longer than any spelling of an IP address (exploded, percent-encoded): a split match is found
+# Longer than any spelling the matcher reads, so a match split by a chunk boundary is found whole: the
+# longest is an ip6.arpa name with every character escaped twice, in UTF-32 (about 4 KiB).
+_OVERLAP = 8192
 
 
 @dataclass(frozen=True)
@@ -70,10 +80,12 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
         if not pass_.links:
             raise EvidenceError("nothing to export: no measurement matches the selection; nothing was written",
                                 hint="check the filters with `probe results`")
-        _refuse_signature_gaps(pass_.links, fingerprint(key.public_key()))
+        _refuse_signature_gaps(pass_.all_links(), fingerprint(key.public_key()))
         _refuse_unproven(pass_.links, fingerprint(key.public_key()))
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        _write_derived(root, pass_, key, created, filt)
+        third_party = write_third_party(root, store.path, filt)  # OONI's, imported: their own member
+        _write_derived(root, pass_, key, created, filt, third_party=len(third_party))
+        _add_report_section(root / mf.REPORT, report_section(third_party))
         _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)),
                       OwnAddressMemory.load(memory_path(store.path), own_address_key_path(), create=False))
         manifest = _manifest(root, pass_, key, created, filt, store)
@@ -95,23 +107,76 @@ class _Pass:
         self.artifacts = ArtifactWriter(store, root)
         self.recorded_ips: set[str] = set()
         self.verdicts: Counter[str] = Counter()
+        self.record_links: list[mf.RecordLink] = []
+        self.unsigned_verdicts = 0
+        self._chained_from = store.first_record_seq()
 
     def run(self, filt: EntryFilter) -> None:
         (self.root / "ooni").mkdir()
         with (open(self.root / mf.MEASUREMENTS, "wb") as records, open(self.root / mf.VERDICTS, "wb") as verdicts,
-              open(self.root / mf.OONI, "wb") as ooni):
+              open(self.root / mf.OONI, "wb") as ooni, open(self.root / mf.CHAIN_RECORDS, "wb") as chained):
             for entry in self.store.entries(filt):
-                self._one(entry, records, verdicts, ooni)
+                self._one(entry, records, verdicts, ooni, chained)
+            if self.links:
+                # Key records up to the end of the selection (a key record says from where links are
+                # signed) and run records inside it: a whole export then has no gaps.
+                first, last = self.links[0].seq, max(link.seq for link in self.all_links())
+                for link in self.store.chain_records("key"):
+                    if link.seq <= last:
+                        self._add_record(link, chained)
+                for link in self.store.chain_records("run"):
+                    if first <= link.seq <= last:
+                        self._add_record(link, chained)
 
-    def _one(self, entry: StoredEntry, records: BinaryIO, verdicts: BinaryIO, ooni: BinaryIO) -> None:
+    def all_links(self) -> list[mf.ChainLink | mf.RecordLink]:
+        """Every link the bundle holds, in chain order."""
+        return sorted([*self.links, *self.record_links], key=lambda link: link.seq)
+
+    def _add_record(self, link: Link, chained: BinaryIO) -> None:
+        chained.write(link.record.encode("utf-8") + b"\n")  # exactly the bytes that were hashed
+        self.record_links.append(mf.RecordLink(
+            kind=link.kind, seq=link.seq, subject=link.subject, record_sha256=link.record_sha256,
+            prev_hash=link.prev_hash, chain_hash=link.chain_hash, signature=link.signature,
+            key_fingerprint=link.key_fingerprint))
+
+    def _signed_verdict(self, entry: StoredEntry, chained: BinaryIO) -> Verdict | None:
+        """The measurement's latest signed verdict record (all of its records go into the bundle)."""
+        links = self.store.verdict_links(entry.measurement_id)
+        where = measurement_label(entry.measurement_id, entry.seq)
+        if not links:
+            if entry.verdict is None:
+                return None
+            if self._chained_from is not None and entry.seq > self._chained_from:
+                raise EvidenceError(f"refusing to export: {where} has a verdict ({entry.verdict.label}) that no signed "
+                                    "verdict record backs: the verdicts table was edited; nothing was written",
+                                    hint="run `probe verify --store` to see every such row")
+            self.unsigned_verdicts += 1  # made before verdicts were chained: never exported as signed
+            return None
+        record = parse_record(links[-1].record)
+        if not isinstance(record, VerdictRecord) or record.measurement_sha256 != entry.record_sha256:
+            raise EvidenceError(f"refusing to export: the latest verdict record of {where} is not a verdict about "
+                                "its record; nothing was written", hint="run `probe verify --store`")
+        # The whole row, not only the verdict JSON: the label and blocked columns chose this selection.
+        problem = index_row_problem(self.store.verdict_row(entry.measurement_id), links[-1].seq, record)
+        if entry.verdict != record.verdict or problem:
+            raise EvidenceError(f"refusing to export: for {where}, {problem or 'its verdicts row differs'} but its "
+                                f"signed verdict record says {record.verdict.label}: the verdicts table was edited; "
+                                "nothing was written", hint="run `probe verify --store` to see every such row")
+        for link in links:
+            self._add_record(link, chained)
+        return record.verdict
+
+    def _one(self, entry: StoredEntry, records: BinaryIO, verdicts: BinaryIO, ooni: BinaryIO,
+             chained: BinaryIO) -> None:
         m = entry.measurement()
         records.write(entry.record.encode("utf-8") + b"\n")  # exactly the bytes that were hashed
-        v = entry.verdict
+        v = self._signed_verdict(entry, chained)
         verdicts.write(canonical_json({"measurement_id": m.measurement_id,
                                        "verdict": v.model_dump(mode="json") if v else None}) + b"\n")
         self.artifacts.add(m)
         ooni.write(canonical_json(to_ooni(m, v, self.artifacts.data)) + b"\n")
         self.report.add(m, v)
+        self.report.add_signature(entry.key_fingerprint if entry.signature else None)
         self.verdicts[v.label if v else "unclassified"] += 1
         if m.control is not None and m.control.client_ip:
             # The measure layer should have dropped it; if not, it is the probe's address: hunt for it.
@@ -122,17 +187,34 @@ class _Pass:
                                        key_fingerprint=entry.key_fingerprint))
 
 
-def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, filt: EntryFilter) -> None:
+def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, filt: EntryFilter, *,
+                   third_party: int) -> None:
     fp = fingerprint(key.public_key())
-    meta = ReportMeta(generated_at=created, software_version=__version__, key_fingerprint=fp,
-                      filters=tuple(filters_used(filt).items()), in_bundle=True)
+    meta = report_meta(created=created, version=__version__, key_fingerprint=fp, filters=filters_used(filt))
     (root / mf.REPORT).write_text(render(p.report, meta), encoding="utf-8")
     (root / mf.PUBLIC_KEY).write_bytes(public_key_pem(key.public_key()))
-    seqs = [link.seq for link in p.links]
+    seqs = [link.seq for link in p.all_links()]
     missing = sum(b - a + 1 for a, b in mf.gaps_of(seqs))
-    text = verify_text(count=len(seqs), version=__version__, created=created, first=seqs[0], last=seqs[-1],
-                       gaps=missing, fingerprint=fp)
+    data = p.report
+    facts = BundleFacts(measurements=data.count, exporting_key=fp, signers=data.signers,
+                        without_verdict=data.labels[NOT_CLASSIFIED], first=data.first, last=data.last,
+                        third_party=third_party, pruned_items=data.pruning.count,
+                        pruned_measurements=data.pruning.measurements)
+    text = verify_text(count=len(p.links), version=__version__, created=created, first=seqs[0], last=seqs[-1],
+                       gaps=missing, fingerprint=fp, facts=all_sentences(facts))
     (root / mf.VERIFY_TXT).write_text(text, encoding="utf-8")
+
+
+def report_meta(*, created: str, version: str, key_fingerprint: str, filters: dict[str, str]) -> ReportMeta:
+    """The report's header as the bundle's manifest pins it (filters sorted, as the manifest keeps
+    them), so `probe verify` can render the report again from the signed records and compare."""
+    return ReportMeta(generated_at=created, software_version=version, key_fingerprint=key_fingerprint,
+                      filters=tuple(sorted(filters.items())), in_bundle=True)
+
+
+def _add_report_section(report: Path, section: str) -> None:
+    if section:
+        report.write_text(add_section(report.read_text(encoding="utf-8"), section), encoding="utf-8")
 
 
 def _refuse_unproven(links: list[mf.ChainLink], key_fp: str) -> None:
@@ -150,15 +232,14 @@ def _first_error(exc: ValidationError) -> str:
     return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
 
 
-def _refuse_signature_gaps(links: list[mf.ChainLink], key_fp: str) -> None:
+def _refuse_signature_gaps(links: list[mf.ChainLink | mf.RecordLink], key_fp: str) -> None:
     """Refuse, never paper over, links left unsigned (or signed by another key) after this key began.
 
     `probe verify` fails such a bundle (it is what a rewritten chain tail looks like), so a bundle
     holding one would prove nothing; the operator must look at those measurements first.
     """
     continuity = SignatureContinuity(key_fp)
-    bad = [measurement_label(link.measurement_id, link.seq) for link in links
-           if continuity.see(link.signature, link.key_fingerprint) is not None]
+    bad = [_label(link) for link in links if continuity.see(link.signature, link.key_fingerprint) is not None]
     if bad:
         raise EvidenceError(f"refusing to export: {', '.join(bad[:5])}{' and more' if len(bad) > 5 else ''} "
                             f"{'is' if len(bad) == 1 else 'are'} not signed by {key_fp} although measurements "
@@ -166,6 +247,12 @@ def _refuse_signature_gaps(links: list[mf.ChainLink], key_fp: str) -> None:
                             "written",
                             hint="run `probe verify --store`; export a selection without them (e.g. --until), "
                                  "or export with the key that signed them")
+
+
+def _label(link: mf.ChainLink | mf.RecordLink) -> str:
+    if isinstance(link, mf.ChainLink):
+        return measurement_label(link.measurement_id, link.seq)
+    return f"the {link.kind} record {link.seq}" + (f" about {link.subject}" if link.subject else "")
 
 
 def _refuse_oversize(manifest: mf.Manifest, manifest_bytes: bytes) -> None:
@@ -227,7 +314,7 @@ def _manifest(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, filt: 
     files = [_file_entry(root, path) for path in sorted(root.rglob("*")) if path.is_file()]
     (root / mf.SHA256SUMS).write_bytes(mf.sha256sums(files))
     files = sorted([*files, _file_entry(root, root / mf.SHA256SUMS)], key=lambda f: f.path)
-    seqs = [link.seq for link in p.links]
+    seqs = [link.seq for link in p.all_links()]
     head_seq, head_hash = store.head()
     statuses = Counter(e.status for e in p.artifacts.entries.values())
     return mf.Manifest(
@@ -237,8 +324,10 @@ def _manifest(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, filt: 
                             store_head_seq=head_seq, store_head_hash=head_hash),
         counts=mf.Counts(measurements=len(p.links), targets=len(p.report.targets),
                          artifacts_included=statuses["included"], artifacts_pruned=statuses["pruned"],
-                         artifacts_missing=statuses["missing"], verdicts=dict(p.verdicts)),
-        measurements=p.links, artifacts=sorted(p.artifacts.entries.values(), key=lambda e: e.sha256),
+                         artifacts_missing=statuses["missing"], verdicts=dict(p.verdicts),
+                         unsigned_verdicts=p.unsigned_verdicts),
+        measurements=p.links, links=sorted(p.record_links, key=lambda link: link.seq),
+        artifacts=sorted(p.artifacts.entries.values(), key=lambda e: e.sha256),
         files=files)
 
 

@@ -70,7 +70,9 @@ class ArtifactWriter:
     def _record(self, sha: str, kind: ArtifactKind, status: ArtifactStatus, path: str | None = None) -> None:
         row = self._row(sha)
         size = row[1] if row else None
-        self.entries.setdefault(sha, ArtifactEntry(sha256=sha, kind=kind, size=size, status=status, path=path))
+        pruned_at = row[2] if row and status == "pruned" else None  # the report says when; verify re-derives it
+        self.entries.setdefault(sha, ArtifactEntry(sha256=sha, kind=kind, size=size, status=status, path=path,
+                                                   pruned_at=pruned_at))
 
     def _absent(self, sha: str, kind: ArtifactKind) -> None:
         row = self._row(sha)

@@ -6,7 +6,10 @@ text cannot drift from what the bundle really holds.
 
 from __future__ import annotations
 
+import textwrap
+
 from probe.evidence.manifest import (
+    CHAIN_RECORDS,
     MANIFEST,
     MEASUREMENTS,
     PUBLIC_KEY,
@@ -22,8 +25,8 @@ What this is
 ------------
 {count} internet-censorship measurements exported by probe {version} on {created} (UTC),
 seq {first} to {last} of the probe's hash chain{gaps}.
-Every measurement was signed when it was taken, and this bundle's manifest was signed when it was
-exported, by the probe key with the fingerprint
+{facts}
+This bundle's manifest was signed when it was exported, by the probe key with the fingerprint
 
     {fingerprint}
 
@@ -34,9 +37,10 @@ checks below pass, nothing in this bundle was changed, added or removed since it
 ------------------------------------------
     probe verify BUNDLE.zip --fingerprint {fingerprint}
 
-It checks every file's SHA-256, every measurement's hash, chain link and signature, and every
-artifact (certificates, DNS replies, web pages) against the signed records, and names exactly
-what fails (which file, which measurement). Exit status 0 means nothing failed; it also says when
+It checks every file's SHA-256, every measurement's and verdict's hash, chain link and signature,
+that every verdict stated here (verdicts.jsonl, the OONI file, the report) is a signed verdict
+record, and every artifact (certificates, DNS replies, web pages) against the signed records, and
+names exactly what fails (which file, which measurement). Exit status 0 means nothing failed; it also says when
 something could not be checked (a warning) and when the key was not compared with a fingerprint.
 
 2. By hand, with unzip, sha256sum and OpenSSL 3
@@ -63,8 +67,14 @@ e) One measurement (line N of {measurements} is its record, byte for byte as has
     printf '%s' SIGNATURE | xxd -r -p > link.sig
     openssl pkeyutl -verify -pubin -inkey {public_key} -rawin -in link.txt -sigfile link.sig
 
-f) The chain: for consecutive seq numbers, a measurement's prev_hash is the chain_hash of the one
-   before it; the first measurement ever (seq 1) has a prev_hash of 64 zeros. Seq numbers missing
+   A verdict is checked the same way: its record is a line of {records} and its link is in
+   {manifest} under "links" (kind "verdict"); the record names the measurement and that
+   measurement's record_sha256. A measurement's verdict is its verdict record with the highest seq
+   (a reclassification adds a new one and keeps the old).
+
+f) The chain: for consecutive seq numbers, a link's prev_hash is the chain_hash of the one before
+   it (measurements and the verdict, key and run records in "links" share one chain); the first
+   link ever (seq 1) has a prev_hash of 64 zeros. Seq numbers missing
    from this bundle are listed in {manifest} under chain.gaps: they were not selected for this
    export (see "filters"), and the links on either side of a gap can still each be checked alone.
 
@@ -74,8 +84,10 @@ What the files are
 {signature}                  its Ed25519 signature (raw 64 bytes)
 {public_key}               the probe's public key
 {measurements}           the measurements (our canonical JSON, one per line)
-verdicts.jsonl               what the probe concluded for each (re-computable; not part of the chain)
-ooni/web_connectivity.jsonl  the same measurements in OONI's data format (best effort)
+verdicts.jsonl               what the probe concluded for each: its latest signed verdict record
+{records}          the signed verdict records (and key and run records), one per line
+ooni/web_connectivity.jsonl  the same measurements in OONI's data format (loads in OONI's tools)
+third_party/ooni.jsonl       if present: OONI's own measurements, as OONI published them (not this probe's)
 artifacts/certs/*.pem        TLS certificate chains as received (openssl x509 -in FILE -text)
 artifacts/dns/*.bin          DNS replies as received on the wire (named by their SHA-256)
 artifacts/http/*.warc        web requests and responses (WARC; bodies as decoded by the probe)
@@ -84,8 +96,15 @@ report.html                  a readable summary (open in any browser; it loads n
 
 
 def verify_text(*, count: int, version: str, created: str, first: int, last: int, gaps: int,
-                fingerprint: str) -> str:
-    gap_text = f", with {gaps} measurement(s) in between not selected" if gaps else ""
-    return _TEMPLATE.format(count=count, version=version, created=created, first=first, last=last,
+                fingerprint: str, facts: list[str]) -> str:
+    """`facts`: what the bundle holds, in sentences computed from it (probe.evidence.statements)."""
+    gap_text = f", with {gaps} link(s) in between not selected" if gaps else ""
+    return _TEMPLATE.format(facts=_wrap(" ".join(facts)), count=count, version=version, created=created,
+                            first=first, last=last,
                             gaps=gap_text, fingerprint=fingerprint, public_key=PUBLIC_KEY, manifest=MANIFEST,
-                            signature=SIGNATURE, sums=SHA256SUMS, measurements=MEASUREMENTS)
+                            signature=SIGNATURE, sums=SHA256SUMS, measurements=MEASUREMENTS,
+                            records=CHAIN_RECORDS)
+
+
+def _wrap(text: str, width: int = 100) -> str:
+    return "\n".join(textwrap.wrap(text, width=width, break_long_words=False, break_on_hyphens=False))

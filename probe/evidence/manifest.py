@@ -6,6 +6,10 @@ stored), the seq range and the gaps a filtered export leaves, and what happened 
 (included, or pruned from the store before export). The manifest's own bytes are signed with
 Ed25519 into `manifest.sig`. This module only declares the format; `bundle.py` writes it and
 `verify.py` checks it.
+
+Format 2 adds the chain's other links (`links`: verdict, key and run records, their records in
+`chain_records.jsonl`): every verdict a bundle states must be one of its signed verdict records.
+A format-1 bundle (made before verdicts were chained) is still read; its verdicts back nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from probe.models.artifacts import ArtifactKind
 from probe.models.base import Frozen
 from probe.models.canonical import KEY_FINGERPRINT_PATTERN, SHA256_HEX_PATTERN, SIGNATURE_HEX_PATTERN
 
-BUNDLE_FORMAT = "probe-evidence-bundle/1"
+BUNDLE_FORMAT = "probe-evidence-bundle/2"
+READABLE_FORMATS = ("probe-evidence-bundle/1", BUNDLE_FORMAT)
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"  # raw 64-byte Ed25519 signature over manifest.json, for openssl
@@ -29,7 +34,9 @@ VERIFY_TXT = "VERIFY.txt"
 REPORT = "report.html"
 MEASUREMENTS = "measurements.jsonl"  # one canonical record per line, byte for byte as hashed
 VERDICTS = "verdicts.jsonl"
+CHAIN_RECORDS = "chain_records.jsonl"  # verdict, key and run records, one canonical record per line
 OONI = "ooni/web_connectivity.jsonl"
+THIRD_PARTY_OONI = "third_party/ooni.jsonl"  # OONI's own measurements, imported: not ours, not chained
 CERTS_DIR = "artifacts/certs/"
 DNS_DIR = "artifacts/dns/"
 HTTP_DIR = "artifacts/http/"
@@ -43,7 +50,8 @@ UNLISTED = (MANIFEST, SIGNATURE)
 MAX_MEMBER_BYTES = 64 << 20  # a file checked whole, in memory: the manifest, the key, each artifact file
 MAX_BUNDLE_BYTES = 1 << 30  # every file together, unpacked; also the limit of a file read as a stream
 MAX_LINE_BYTES = 16 << 20  # one line of a JSONL file (a record cites its bodies, it never holds them)
-STREAMED = (MEASUREMENTS, VERDICTS, OONI, REPORT, VERIFY_TXT)  # read line by line or only hashed
+# read line by line or only hashed
+STREAMED = (MEASUREMENTS, VERDICTS, CHAIN_RECORDS, OONI, REPORT, VERIFY_TXT, THIRD_PARTY_OONI)
 
 
 def member_cap(path: str) -> int:
@@ -83,12 +91,27 @@ class ChainLink(Frozen):
     key_fingerprint: KeyFingerprint | None
 
 
+class RecordLink(Frozen):
+    """A verdict, key or run record's place in the chain (`probe.models.chain`); `subject` is the
+    measurement, run or key it is about."""
+
+    kind: Literal["verdict", "key", "run"]
+    seq: int
+    subject: str | None
+    record_sha256: Sha256Hex
+    prev_hash: Sha256Hex
+    chain_hash: Sha256Hex
+    signature: SignatureHex | None
+    key_fingerprint: KeyFingerprint | None
+
+
 class ArtifactEntry(Frozen):
     sha256: Sha256Hex
     kind: ArtifactKind
     size: Size | None = None
     status: ArtifactStatus
     path: str | None = None  # the bundle file that holds it (PEM chain, .bin, WARC), when included
+    pruned_at: str | None = None  # when retention deleted its bytes (the report says so)
 
 
 class ChainRange(Frozen):
@@ -105,7 +128,8 @@ class Counts(Frozen):
     artifacts_included: int
     artifacts_pruned: int
     artifacts_missing: int
-    verdicts: dict[str, int]
+    verdicts: dict[str, int]  # by label, of the signed verdicts the bundle states
+    unsigned_verdicts: Size = 0  # measurements whose verdict predates chained verdicts: exported without one
 
 
 class Manifest(Frozen):
@@ -118,12 +142,13 @@ class Manifest(Frozen):
     chain: ChainRange
     counts: Counts
     measurements: list[ChainLink]
+    links: list[RecordLink] = []  # the chain's other links in the bundle (format 2)
     artifacts: list[ArtifactEntry]
     files: list[FileEntry]
 
 
 class VerdictLine(Frozen):
-    """One line of verdicts.jsonl: the verdict stored for a measurement, or null if unclassified."""
+    """One line of verdicts.jsonl: a measurement's latest signed verdict, or null if it has none."""
 
     measurement_id: str
     verdict: Verdict | None

@@ -1,17 +1,25 @@
-"""Best-effort OONI `web_connectivity` JSON for each measurement, for tools that read OONI data.
+"""OONI `web_connectivity` JSON for each measurement, in the shapes OONI's own tools load.
 
-Field names and shapes follow OONI's data format 0.2.0 (`test_keys.queries`, `tcp_connect`,
-`tls_handshakes`, `requests` newest first, `control`, `blocking`, `accessible`). What OONI has no
-field for is kept under `x_probe_*` keys. `probe_ip` is "127.0.0.1", exactly as OONI scrubs it.
+Follows OONI's base data format (df-000, data_format_version 0.2.0) and ts-017: every top-level key
+and every ts-017 summary key (`ooni_keys.py` derives those), `test_keys.queries` with integer rcode,
+the DNS wire reply as `raw_response` and resolver addresses with their port, `requests` newest first,
+`control` in the test helper's shapes, a `measurement_uid` and `report_id`. What OONI has no field for
+stays out of OONI's lists and under our own `x_probe_*` keys, so OONI's analysis skips it: the
+decoy-SNI handshakes (another server name to the same address), late DNS replies, certificate
+validation, our verdict's label and confidence. A URL whose host is an IP address gets the lookup
+OONI records for one (the address itself, no network). `probe_ip` is "127.0.0.1", as OONI scrubs it.
 This is a derived view: the signed evidence is our own record in `measurements.jsonl`.
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+from probe.evidence import ooni_keys
 from probe.models import ControlResponse, HTTPHeader, HTTPObservation, Measurement, Verdict
 from probe.models.observations import DNSQueryObservation, TLSHandshakeObservation
 
@@ -27,17 +35,22 @@ def ooni_time(iso: str) -> str:
 def to_ooni(measurement: Measurement, verdict: Verdict | None, artifact_of: ArtifactLookup) -> JSON:
     m = measurement
     start = ooni_time(m.test_start_time)
+    uid, report_id = ooni_keys.uid_and_report(m)
     return {
-        "annotations": {"engine_name": m.software_name, "engine_version": m.software_version},
+        "annotations": {"engine_name": m.software_name, "engine_version": m.software_version,
+                        "x_probe_measurement_id": m.measurement_id},
         "data_format_version": "0.2.0",
+        "extensions": {"dnst": 0, "httpt": 0, "tcpconnect": 0, "tlshandshake": 0},
         "input": m.input,
         "measurement_start_time": start,
+        "measurement_uid": uid,
+        "options": [],
         "probe_asn": m.network.probe_asn,
         "probe_cc": m.network.probe_cc,
         "probe_ip": "127.0.0.1",
         "probe_network_name": m.network.probe_network_name,
-        "report_id": "",
-        "resolver_ip": m.network.resolver_address,
+        "report_id": report_id,
+        "resolver_ip": _bare_ip(m.network.resolver_address),
         "software_name": m.software_name,
         "software_version": m.software_version,
         "test_helpers": {"backend": {"address": m.control.helper, "type": "https"}} if m.control else {},
@@ -50,34 +63,85 @@ def to_ooni(measurement: Measurement, verdict: Verdict | None, artifact_of: Arti
     }
 
 
+def _bare_ip(address: str) -> str:
+    """The resolver's address without a port, as `resolver_ip` holds it."""
+    try:
+        return str(ipaddress.ip_address(address.strip("[]")))  # a bare IPv4 or IPv6 address
+    except ValueError:
+        pass
+    try:
+        host = urlsplit(f"//{address}").hostname if address else None
+    except ValueError:
+        host = None
+    return host or address
+
+
+def _host(m: Measurement) -> str:
+    try:
+        return (urlsplit(m.input).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return ""
+
+
 def _test_keys(m: Measurement, verdict: Verdict | None, artifact_of: ArtifactLookup) -> JSON:
+    host = _host(m)
+    host_cmp = host.encode("idna").decode("ascii") if host and not host.isascii() else host
+    queries = [_query(q, artifact_of) for q in m.queries] or _literal_queries(host)
+    real = [h for h in m.tls_handshakes if not h.is_decoy]
+    decoys = [h for h in m.tls_handshakes if h.is_decoy]
     return {
         "agent": "redirect",
-        "client_resolver": m.network.resolver_address,
-        "queries": [_query(q) for q in m.queries],
-        "tcp_connect": [{"ip": c.ip, "port": c.port, "t0": c.t0, "t": c.t,
+        "client_resolver": _bare_ip(m.network.resolver_address) or None,
+        "retries": None,
+        "socksproxy": None,
+        "queries": queries,
+        "tcp_connect": [{"ip": c.ip, "port": c.port, "t0": c.t0, "t": c.t, "transaction_id": c.transaction_id,
                          "status": {"success": c.failure is None, "failure": c.failure, "blocked": None}}
                         for c in m.tcp_connect],
-        "tls_handshakes": [_tls(h, artifact_of) for h in m.tls_handshakes],
+        "tls_handshakes": [_tls(h, artifact_of) for h in real],
         # OONI lists HTTP round trips newest first (the final redirect hop at index 0).
         "requests": [_request(r, artifact_of) for r in reversed(m.requests)],
-        "control": _control(m.control) if m.control else {},
-        "control_failure": m.control_failure,
+        "control": _control(m.control, host) if m.control else {},
+        "control_failure": ooni_keys.control_failure(m),
+        "dns_experiment_failure": ooni_keys.dns_experiment_failure(m, host_cmp),
+        "dns_consistency": ooni_keys.dns_consistency(m, verdict),
+        "http_experiment_failure": ooni_keys.http_experiment_failure(m),
+        **ooni_keys.comparison(m),
         "blocking": verdict.blocking if verdict else None,
         "accessible": verdict.accessible if verdict else None,
         "x_probe_verdict": verdict.model_dump(mode="json") if verdict else None,
+        "x_probe_label": verdict.label if verdict else None,
+        "x_probe_confidence": verdict.confidence if verdict else None,
+        "x_probe_control_note": m.control_failure,
+        "x_probe_decoy_tls_handshakes": [_tls(h, artifact_of) for h in decoys],
         "x_probe_final_failure": m.final_failure,
         "x_probe_failed_operation": m.failed_operation,
     }
 
 
-def _query(q: DNSQueryObservation) -> JSON:
+def _literal_queries(host: str) -> list[JSON]:
+    """The lookup OONI records for an IP-address host: the address itself, answered without a network."""
+    try:
+        addr = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return []
+    answer = {"answer_type": "A", "ipv4": str(addr)} if addr.version == 4 else \
+        {"answer_type": "AAAA", "ipv6": str(addr)}
+    return [{"engine": "getaddrinfo", "resolver_address": "", "hostname": str(addr), "query_type": "ANY",
+             "t0": 0.0, "t": 0.0, "failure": None, "rcode": None, "answers": [answer], "raw_response": None,
+             "transaction_id": 0, "x_probe_ip_literal": True}]
+
+
+def _query(q: DNSQueryObservation, artifact_of: ArtifactLookup) -> JSON:
+    raw = artifact_of(q.raw_reply_sha256) if q.raw_reply_sha256 else None
     return {
-        "engine": q.engine, "resolver_address": q.resolver_address, "hostname": q.hostname,
-        "query_type": q.query_type, "t0": q.t0, "t": q.t, "failure": q.failure, "rcode": q.rcode,
+        "engine": q.engine, "resolver_address": ooni_keys.resolver_with_port(q.engine, q.resolver_address),
+        "hostname": q.hostname, "query_type": q.query_type, "t0": q.t0, "t": q.t, "failure": q.failure,
+        "rcode": ooni_keys.rcode_number(q.rcode),
         "answers": [a.model_dump(mode="json", exclude_none=True) for a in q.answers],
-        "raw_response": None,  # the wire bytes are in artifacts/dns/<raw_reply_sha256>.bin
+        "raw_response": base64.b64encode(raw).decode("ascii") if raw is not None else None,
         "x_raw_reply_sha256": q.raw_reply_sha256,
+        "x_rcode_name": q.rcode,
         "x_late_replies": [r.model_dump(mode="json") for r in q.late_replies],
     }
 
@@ -89,6 +153,7 @@ def _tls(h: TLSHandshakeObservation, artifact_of: ArtifactLookup) -> JSON:
         certs.append({"format": "base64", "data": base64.b64encode(der).decode("ascii")} if der
                      else {"format": "sha256", "data": sha})  # pruned from the store: the hash only
     return {
+        "network": "tcp", "transaction_id": h.transaction_id,
         "address": f"[{h.ip}]:{h.port}" if ":" in h.ip else f"{h.ip}:{h.port}",
         "server_name": h.server_name, "t0": h.t0, "t": h.t, "failure": h.failure,
         "tls_version": h.tls_version, "cipher_suite": h.cipher_suite,
@@ -119,14 +184,15 @@ def _request(r: HTTPObservation, artifact_of: ArtifactLookup) -> JSON:
         response = {"code": r.response.code, "body": _body(body),
                     "body_is_truncated": r.response.body_is_truncated, **_headers(r.response.headers)}
     return {
-        "t0": r.t0, "t": r.t, "failure": r.failure,
+        "t0": r.t0, "t": r.t, "failure": r.failure, "transaction_id": r.transaction_id, "network": "tcp",
+        "address": f"[{r.ip}]:{r.port}" if ":" in r.ip else f"{r.ip}:{r.port}",
         "request": {"method": r.request.method, "url": r.request.url, "body": "",
                     "body_is_truncated": False, "x_transport": "tcp", **_headers(r.request.headers)},
         "response": response,
     }
 
 
-def _control(c: ControlResponse) -> JSON:
+def _control(c: ControlResponse, host: str) -> JSON:
     tcp: JSON = {}
     tls: JSON = {}
     for e in c.endpoints:
@@ -134,7 +200,7 @@ def _control(c: ControlResponse) -> JSON:
         tcp[key] = {"status": e.tcp_failure is None, "failure": e.tcp_failure}
         if e.tls_attempted:
             tls[key] = {"status": e.tls_failure is None, "failure": e.tls_failure,
-                        "server_name": "", "x_cert_valid_for_host": e.cert_valid_for_host}
+                        "server_name": host, "x_cert_valid_for_host": e.cert_valid_for_host}
     http: JSON = {}
     if c.http is not None:
         http = {"failure": c.http.failure, "status_code": c.http.status_code or -1,

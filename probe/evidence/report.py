@@ -14,9 +14,18 @@ from dataclasses import dataclass
 from html import escape
 
 from probe.evidence.explain import TECHNIQUES, host_of, human_time, key_evidence, short
-from probe.evidence.report_data import ArtifactInfo, Pruning, ReportData, TargetRow, collect, status_class
+from probe.evidence.report_data import (
+    NOT_CLASSIFIED,
+    ArtifactInfo,
+    Pruning,
+    ReportData,
+    TargetRow,
+    collect,
+    status_class,
+)
 from probe.evidence.report_style import CSS
 from probe.evidence.report_svg import bar_chart, outage_timeline, timeline
+from probe.evidence.statements import BundleFacts, signing_sentences, span_sentence
 from probe.models import Measurement, Verdict
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"
@@ -46,7 +55,7 @@ def render_report(pairs: Iterable[tuple[Measurement, Verdict | None]], meta: Rep
 
 def render(data: ReportData, meta: ReportMeta) -> str:
     body = "".join((_header(data), _networks(data), _findings(data), _evidence(data), _all_targets(data),
-                    _pruned(data.pruning), _how_to_check(meta), _footer(meta)))
+                    _pruned(data.pruning), _how_to_check(meta, data), _footer(meta)))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -214,10 +223,13 @@ def _day(iso: str) -> str:
     return " ".join(human_time(iso).split()[:3])
 
 
-def _how_to_check(meta: ReportMeta) -> str:
-    key = (f"<p>Every measurement was signed when it was taken by the probe key "
-           f'<span class="mono">{escape(meta.key_fingerprint)}</span>. Compare it with the fingerprint '
-           "the probe's operator published.</p>") if meta.key_fingerprint else ""
+def _how_to_check(meta: ReportMeta, data: ReportData) -> str:
+    key = ""
+    if meta.key_fingerprint and data.count and sum(data.signers.values()) == data.count:
+        facts = BundleFacts(measurements=data.count, exporting_key=meta.key_fingerprint, signers=data.signers,
+                            without_verdict=data.labels[NOT_CLASSIFIED], first=data.first, last=data.last)
+        said = " ".join((*signing_sentences(facts), span_sentence(facts)))
+        key = (f"<p>{escape(said)} Compare the key with the fingerprint the probe's operator published.</p>")
     where = ("The files next to this page (<span class=\"mono\">manifest.json</span>, its signature, "
              "and <span class=\"mono\">VERIFY.txt</span>) let anyone check")
     how = (f"<p>{where} that no measurement was changed, added or removed since it was recorded: run "

@@ -4,8 +4,9 @@ In order: the zip can be read; the manifest is signed by the enclosed key (and, 
 is the expected one); every file has the hash the manifest gives and no file was added; every
 measurement line is the record the manifest lists (nothing removed, added or changed); each chain
 link and signature holds and consecutive links join; at least one link is signed by the bundle's
-own key; the gaps are the ones declared; verdicts belong to listed measurements; and every artifact
-the records cite is in the bundle with the right hash, or declared pruned. Damage and hostile input
+own key; the gaps are the ones declared; every verdict the bundle states (ours, OONI's, the
+counts, the report) is its measurement's latest signed verdict record (`verify_verdicts`); and
+every artifact the records cite is in the bundle with the right hash, or declared pruned. Damage and hostile input
 (bad names, deep JSON, malformed hashes) never raise: each problem becomes a finding naming the file
 or the measurement, and checking goes on so a person sees everything that is wrong at once. No
 member is read more than twice, whatever the manifest lists.
@@ -33,12 +34,16 @@ from pydantic_core import from_json
 from probe.errors import EvidenceError
 from probe.evidence import manifest as mf
 from probe.evidence.keys import fingerprint, load_public_key_pem, signature_valid
+from probe.evidence.third_party_bundle import verify_third_party
 from probe.evidence.verify_artifacts import check_artifacts
 from probe.evidence.verify_chain import LinkChecker, bundle_key_problem
+from probe.evidence.verify_records import link_label
 from probe.evidence.verify_result import VerifyResult, measurement_label
+from probe.evidence.verify_verdicts import ReportRebuild, backed_verdicts, check_records, check_stated
 from probe.models import Measurement
 from probe.models.artifacts import ArtifactKind
 from probe.models.canonical import sha256_hex
+from probe.models.chain import Link
 
 # What zipfile raises on a damaged or hostile archive: a bad header, a name flagged UTF-8 that is not
 # (UnicodeDecodeError, a ValueError), a "version needed" or a method it does not implement, encryption.
@@ -168,9 +173,14 @@ def verify_bundle(path: Path, *, expected_fingerprint: str | None = None) -> Ver
         manifest, key = checked
         reader.declare(manifest.files)
         _check_files(reader, manifest, result)
-        refs = _check_measurements(reader, manifest, result)
+        backed = backed_verdicts(manifest, check_records(reader, manifest, result), result)
+        report = ReportRebuild(manifest, backed)
+        refs = _check_measurements(reader, manifest, result, report)
         _check_chain(manifest, result, key)
-        _check_verdicts(reader, manifest, result)
+        check_stated(reader, manifest, backed, result)
+        shown = verify_third_party(reader.lines(mf.THIRD_PARTY_OONI) if mf.THIRD_PARTY_OONI in reader.names
+                                   else None, result)  # OONI's measurements: their own section, never our chain
+        report.compare(reader, result, third_party=shown)
         check_artifacts(reader.read, manifest, refs, result)
     return result
 
@@ -219,8 +229,12 @@ def _check_manifest(reader: BundleReader, r: VerifyResult,
     except ValidationError as exc:
         r.fail(mf.MANIFEST, f"not a valid manifest ({_first_error(exc)})")
         return None
-    if manifest.format != mf.BUNDLE_FORMAT:
-        r.fail(mf.MANIFEST, f"unknown bundle format {manifest.format!r} (this probe reads {mf.BUNDLE_FORMAT})")
+    if manifest.format not in mf.READABLE_FORMATS:
+        r.fail(mf.MANIFEST, f"unknown bundle format {manifest.format!r} (this probe reads "
+                            f"{', '.join(mf.READABLE_FORMATS)})")
+    elif manifest.format != mf.BUNDLE_FORMAT:
+        r.note(mf.MANIFEST, f"an older format ({manifest.format}), made before verdicts were chained: its records "
+                            "and chain are checked, but no verdict it states is backed by a signed record")
     return manifest, _check_key(key, manifest, r, expected)
 
 
@@ -268,8 +282,8 @@ def _check_files(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult) -
         r.fail(mf.SHA256SUMS, "does not agree with the manifest's list of files")
 
 
-def _check_measurements(reader: BundleReader, manifest: mf.Manifest,
-                        r: VerifyResult) -> dict[str, dict[str, ArtifactKind]]:
+def _check_measurements(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult,
+                        report: ReportRebuild) -> dict[str, dict[str, ArtifactKind]]:
     """Match each line to the manifest by record hash; returns each record's cited artifacts."""
     by_hash = {link.record_sha256: link for link in manifest.measurements}
     found: set[str] = set()
@@ -289,6 +303,7 @@ def _check_measurements(reader: BundleReader, manifest: mf.Manifest,
         record = _parse(line, link, r)
         if record is not None:
             refs[link.measurement_id] = mf.referenced_artifacts(record)
+            report.add(record, link.key_fingerprint if link.signature else None)
             r.checked["measurement records"] += 1
     if reader.failed(mf.MEASUREMENTS):
         return refs  # unreadable (already reported): what it lacks says nothing about removed records
@@ -322,10 +337,10 @@ def _parse(line: bytes, link: mf.ChainLink, r: VerifyResult) -> Measurement | No
 
 def _check_chain(manifest: mf.Manifest, r: VerifyResult, key: Ed25519PublicKey | None) -> None:
     checker = LinkChecker(r, key, manifest.key_fingerprint)
-    for link in manifest.measurements:
-        checker.check(measurement_id=link.measurement_id, seq=link.seq, record_sha256=link.record_sha256,
+    for link in _all_links(manifest):
+        checker.check(measurement_id=link.subject or "?", seq=link.seq, record_sha256=link.record_sha256,
                       prev_hash=link.prev_hash, link_hash=link.chain_hash, signature=link.signature,
-                      key_fingerprint=link.key_fingerprint)
+                      key_fingerprint=link.key_fingerprint, kind=link.kind, where=link_label(link))
     checker.summarize("chain")
     if key is not None:  # without the bundle's key a failure was already reported
         problem = bundle_key_problem([(link.signature, link.key_fingerprint) for link in manifest.measurements],
@@ -335,8 +350,19 @@ def _check_chain(manifest: mf.Manifest, r: VerifyResult, key: Ed25519PublicKey |
     _check_range(manifest, r)
 
 
+def _all_links(manifest: mf.Manifest) -> list[Link]:
+    """Every link the manifest lists (records left empty: the chain check needs only the hashes), by seq."""
+    links = [Link(kind="measurement", seq=m.seq, record="", record_sha256=m.record_sha256, prev_hash=m.prev_hash,
+                  chain_hash=m.chain_hash, signature=m.signature, key_fingerprint=m.key_fingerprint,
+                  subject=m.measurement_id) for m in manifest.measurements]
+    links += [Link(kind=o.kind, seq=o.seq, record="", record_sha256=o.record_sha256, prev_hash=o.prev_hash,
+                   chain_hash=o.chain_hash, signature=o.signature, key_fingerprint=o.key_fingerprint,
+                   subject=o.subject) for o in manifest.links]
+    return sorted(links, key=lambda link: link.seq)
+
+
 def _check_range(manifest: mf.Manifest, r: VerifyResult) -> None:
-    seqs = [link.seq for link in manifest.measurements]
+    seqs = [link.seq for link in _all_links(manifest)]
     chain = manifest.chain
     if not seqs:
         r.fail(mf.MANIFEST, "lists no measurement")
@@ -348,23 +374,10 @@ def _check_range(manifest: mf.Manifest, r: VerifyResult) -> None:
         r.fail(mf.MANIFEST, "the gaps it declares are not the seqs missing from the measurements it lists")
     elif chain.gaps:
         missing = sum(b - a + 1 for a, b in chain.gaps)
-        r.note("chain", f"a selection: {missing} measurement(s) between seq {seqs[0]} and {seqs[-1]} were "
+        r.note("chain", f"a selection: {missing} link(s) between seq {seqs[0]} and {seqs[-1]} were "
                         "not exported (declared in the manifest; the links around them were checked alone)")
-    if manifest.counts.measurements != len(seqs):
-        r.fail(mf.MANIFEST, f"counts {manifest.counts.measurements} measurements but lists {len(seqs)}")
-
-
-def _check_verdicts(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult) -> None:
-    ids = {link.measurement_id for link in manifest.measurements}
-    seen: set[str] = set()
-    for number, line in enumerate(reader.lines(mf.VERDICTS), start=1):
-        try:
-            mid = mf.VerdictLine.model_validate_json(line).measurement_id
-        except ValidationError as exc:
-            r.fail(mf.VERDICTS, f"line {number} is not a readable verdict ({_first_error(exc)})")
-            continue
-        if mid not in ids:
-            r.fail(mf.VERDICTS, f"line {number} is for measurement {mid}, which the manifest does not list")
-        elif mid in seen:
-            r.fail(mf.VERDICTS, f"line {number} is a second verdict for measurement {mid}: one was added")
-        seen.add(mid)
+    if len(set(seqs)) != len(seqs):
+        r.fail(mf.MANIFEST, "lists two links with the same seq: one was added")
+    if manifest.counts.measurements != len(manifest.measurements):
+        r.fail(mf.MANIFEST, f"counts {manifest.counts.measurements} measurements but lists "
+                            f"{len(manifest.measurements)}")

@@ -4,10 +4,15 @@ A link holds: the record's SHA-256, the previous link's chain hash, its own chai
 (= SHA-256 of prev + record, see `probe.models.canonical.chain_hash`) and an Ed25519 signature over
 that chain hash. Consecutive seqs must link; a gap (a filtered export) is the caller's business.
 
-Signatures only start when the probe gets its key, so unsigned links at the start of a chain are
-expected. Once a link signed by the expected key has been seen, though, every later link must be
-signed by that key too: otherwise an attacker could rewrite the tail of the chain (records, hashes
-and links) and drop its signatures, and it would look like measurements stored before the key.
+Links are of several kinds (measurements, verdicts, key and run records: `probe.models.chain`);
+they are checked alike, and `where` names each for a person. Signatures only start when the probe
+gets its key, so unsigned links at the start of a chain are expected: the first signed link covers
+them through the chain (they cannot change without breaking it), though nothing shows who stored
+them. Once a link signed by the expected key has been seen, every later link must be signed by that
+key too: otherwise an attacker could rewrite the tail of the chain (records, hashes and links) and
+drop its signatures. And a whole chain (the store) checked with the probe's key must hold at least
+one link signed by it: a store rewritten end to end by someone without the key, every signature
+dropped, has none.
 
 A bundle needs more (`bundle_key_problem`): at least one of its links signed by the key that signed
 its manifest, else nothing ties its records to that key. A link whose hashes or signature are not
@@ -38,11 +43,21 @@ class LinkChecker:
         self._previous: tuple[int, str] | None = None  # (seq, chain hash) of the link checked last
         self._continuity = SignatureContinuity(key_fingerprint)
         self.unsigned = 0
+        self.links = 0
+        self.first_signed: int | None = None  # seq of the first link signed by the expected key (any key without one)
+        self.unsigned_before_first: list[int] = []  # seqs of unsigned links before it
         self.other_keys: Counter[str] = Counter()
 
     def check(self, *, measurement_id: str, seq: int, record_sha256: str, prev_hash: str, link_hash: str,
-              signature: str | None, key_fingerprint: str | None) -> None:
-        where = measurement_label(measurement_id, seq)
+              signature: str | None, key_fingerprint: str | None, kind: str = "measurement",
+              where: str | None = None) -> None:
+        """Check one link; `measurement_id` is the link's subject (the measurement, for any kind about one)."""
+        where = where or measurement_label(measurement_id, seq)
+        self.links += 1
+        if signature and self.first_signed is None and (self._fp is None or key_fingerprint == self._fp):
+            self.first_signed = seq
+        elif not signature and self.first_signed is None:
+            self.unsigned_before_first.append(seq)
         malformed = _malformed(record_sha256=record_sha256, prev_hash=prev_hash, chain_hash=link_hash,
                                signature=signature, key_fingerprint=key_fingerprint)
         if malformed:
@@ -55,7 +70,7 @@ class LinkChecker:
             self._r.fail(where, "its chain hash is not SHA-256(prev_hash + record hash): the link was altered")
             ok = False
         ok = self._check_order(where, seq, prev_hash) and ok
-        ok = self._check_signature(where, link_hash, signature, key_fingerprint) and ok
+        ok = self._check_signature(where, link_hash, signature, key_fingerprint, kind) and ok
         self._previous = (seq, link_hash)
         if ok:
             self._r.checked["chain links"] += 1
@@ -67,19 +82,20 @@ class LinkChecker:
             return False
         joins = previous is not None and (seq == previous[0] + 1 or self._whole)
         if previous is not None and joins and prev_hash != previous[1]:
-            self._r.fail(where, f"does not link to seq {previous[0]} before it: a measurement was "
-                                "removed, inserted or changed between them")
+            self._r.fail(where, f"does not link to seq {previous[0]} before it: a link (measurement, verdict "
+                                "or record) was removed, inserted or changed between them")
             return False
         starts = seq == 1 or (self._whole and previous is None)
         if starts and prev_hash != GENESIS_HASH:
-            self._r.fail(where, "the first measurement of the chain must have a prev_hash of 64 zeros: "
-                                "the measurements before it were removed")
+            self._r.fail(where, "the first link of the chain must have a prev_hash of 64 zeros: "
+                                "the links before it were removed")
             return False
         if self._whole and previous is not None and seq != previous[0] + 1:
             self._r.warn(where, f"seqs {previous[0] + 1}-{seq - 1} are missing (the links still join)")
         return True
 
-    def _check_signature(self, where: str, link_hash: str, signature: str | None, fp: str | None) -> bool:
+    def _check_signature(self, where: str, link_hash: str, signature: str | None, fp: str | None,
+                         kind: str) -> bool:
         broken = self._continuity.see(signature, fp)
         if broken is not None:
             self._r.fail(where, broken)
@@ -93,16 +109,29 @@ class LinkChecker:
         if not signature_hex_valid(self._key, signature, link_hash.encode("ascii")):
             self._r.fail(where, "its signature does not match its chain hash")
             return False
-        self._r.checked["measurement signatures"] += 1
+        self._r.checked[f"{kind} signatures"] += 1
         return True
 
     def summarize(self, where: str) -> None:
-        """Say what could not be checked: unsigned links, links signed by a key we do not hold."""
-        if self.unsigned:
-            self._r.warn(where, f"{self.unsigned} measurement(s) were stored before a key existed and carry "
-                                "no signature of their own (their hashes and links were checked)")
+        """Say exactly what was seen: unsigned links (and what covers them), links by a key we do not hold,
+        and, for a whole chain checked with the probe's key, none signed by it at all (a failure)."""
+        if self._whole and self._fp is not None and self.links and self.first_signed is None:
+            others = sum(self.other_keys.values())
+            self._r.fail(where, f"none of its {self.links} links is signed by this probe's key {self._fp} "
+                                f"({self.unsigned} unsigned, {others} signed by other keys): a store rewritten end "
+                                "to end by someone without the key (records edited, every hash recomputed, "
+                                "signatures dropped) looks exactly like this; links stored before the key was "
+                                "made look the same, and nothing here can tell them apart")
+        elif self.unsigned_before_first and self.first_signed is not None:
+            first, last = self.unsigned_before_first[0], self.unsigned_before_first[-1]
+            self._r.warn(where, f"{len(self.unsigned_before_first)} link(s) (seq {first}-{last}) carry no "
+                                f"signature: they come before the first signed link (seq {self.first_signed}), "
+                                "whose signature covers them through the chain, but nothing shows who stored them")
+        elif self.unsigned and self.first_signed is None:
+            self._r.warn(where, f"none of its {self.unsigned} link(s) carries a signature: their hashes and links "
+                                "hold, but anyone with the file could have rewritten them that way")
         for fp, count in sorted(self.other_keys.items()):
-            self._r.warn(where, f"{count} measurement signature(s) by {fp} could not be checked: "
+            self._r.warn(where, f"{count} signature(s) by {fp} could not be checked: "
                                 "that public key is not available here")
 
 

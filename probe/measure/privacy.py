@@ -1,16 +1,17 @@
 """Scrub the probe's own addresses from a measurement and its HTTP bodies before anything is stored.
 
 An origin (or a blockpage) may echo the requester's address in a header or the body; OONI scrubs it,
-and so do we: every occurrence, in any spelling (`probe.addresses`), becomes "[scrubbed]". The
-addresses are those this run learned and those earlier runs did (`OwnAddressMemory`). A scrubbed
-body is a new artifact with a new hash, and every reference in the measurement is rewritten to it.
-Certificates and DNS wire bytes are binary and are left as they are (a textual replace would
-corrupt them).
+and so do we: every occurrence, in any spelling (`probe.addresses`: dashed, zero-padded, escaped,
+UTF-16, reverse DNS, a whole number...), becomes "[scrubbed]". The addresses are those this run
+learned and those earlier runs did (`OwnAddressMemory`). A scrubbed body is a new artifact with a
+new hash, and every reference in the measurement is rewritten to it. In the measurement only text
+values are scrubbed: its numbers (sizes, ports, times) are never rewritten, even one that reads as
+the address. Certificates and DNS wire bytes are binary and are left as they are (a textual
+replace would corrupt them).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from probe.addresses import IPAddress, Predicate, parse, replace, replace_bytes
@@ -61,17 +62,27 @@ def scrub(measurement: Measurement, artifacts: list[Artifact], addresses: Iterab
                 renamed[artifact.sha256] = new.sha256
                 artifact = new
         out.append(artifact)
-    text = measurement.model_dump_json()
-    scrubbed = replace(text, SCRUBBED, wanted)
-    if scrubbed is text and not renamed:
+    original = measurement.model_dump(mode="json")
+    record: dict[str, object] = _scrub_text(original, wanted)  # type: ignore[assignment]
+    if record == original and not renamed:
         return measurement, out
-    record: dict[str, object] = json.loads(scrubbed)
     if renamed:
         sizes = {a.sha256: len(a.data) for a in out}
         record = _rename(record, renamed, sizes)  # type: ignore[assignment]
         record["artifacts"] = [ArtifactRef(sha256=a.sha256, kind=a.kind, size=len(a.data)).model_dump()
                                for a in out]
     return Measurement.model_validate(record), out
+
+
+def _scrub_text(value: object, wanted: Predicate) -> object:
+    """Every string in the record scrubbed; numbers, booleans and keys as they were."""
+    if isinstance(value, str):
+        return replace(value, SCRUBBED, wanted)
+    if isinstance(value, list):
+        return [_scrub_text(v, wanted) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_text(v, wanted) for k, v in value.items()}
+    return value
 
 
 def _rename(value: object, renamed: dict[str, str], sizes: dict[str, int]) -> object:

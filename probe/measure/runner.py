@@ -100,7 +100,7 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
         raise
     finally:
         summary.interrupted = status == "interrupted"
-        ctx.store.finish_run(summary.run_id, status)
+        ctx.store.finish_run(summary.run_id, status, signer=ctx.signer)
     return summary
 
 

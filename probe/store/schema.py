@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from probe.store.third_party_schema import MIGRATION as THIRD_PARTY_MIGRATION
+
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_measurements_chain",
@@ -82,7 +84,34 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE artifacts ADD COLUMN last_seen TEXT;  -- when a measurement last stored these bytes
         """,
     ),
+    (
+        # Verdicts, key introductions and closed runs become links of the chain (probe/models/chain.py):
+        # hashed and signed like measurements, sharing their seqs (a new link takes the highest seq of
+        # either table + 1). The verdicts table stays as the index `results` and filters read; link_seq
+        # names the verdict link each row copies, NULL for rows made before this migration (unsigned).
+        "0004_chain_records",
+        """
+        CREATE TABLE chain_records (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,             -- verdict | key | run
+            subject TEXT,                   -- the measurement_id, run_id or key fingerprint it is about
+            record TEXT NOT NULL,           -- canonical JSON of the record (the evidence)
+            record_sha256 TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            chain_hash TEXT NOT NULL UNIQUE,
+            signature TEXT,
+            key_fingerprint TEXT
+        );
+        CREATE INDEX chain_records_subject ON chain_records(kind, subject, seq);
+        CREATE TRIGGER chain_records_append_only_update BEFORE UPDATE ON chain_records
+            BEGIN SELECT RAISE(ABORT, 'chain records are append-only'); END;
+        CREATE TRIGGER chain_records_append_only_delete BEFORE DELETE ON chain_records
+            BEGIN SELECT RAISE(ABORT, 'chain records are append-only'); END;
+        ALTER TABLE verdicts ADD COLUMN link_seq INTEGER;  -- the verdict link this row copies
+        """,
+    ),
 ]
+MIGRATIONS.append(THIRD_PARTY_MIGRATION)  # 0005, kept in its own module (probe/store/third_party_schema.py)
 
 
 def _now() -> str:

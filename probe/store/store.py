@@ -12,19 +12,21 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from probe.errors import StoreError
 from probe.models import Artifact, Measurement, Verdict
-from probe.models.canonical import GENESIS_HASH, canonical_json, chain_hash, sha256_hex
+from probe.models.canonical import canonical_json
+from probe.models.chain import Link, RunRecord, VerdictRecord, record_bytes
 from probe.models.verdict import is_blocked_label
+from probe.store import links
+from probe.store.links import Signer as Signer  # re-exported: writers and keys.py name it from here
 from probe.store.schema import _now, migrate
 
-# A signer takes the chain hash (hex) and returns (signature hex, key fingerprint).
-Signer = Callable[[str], tuple[str, str]]
+_RUN_COLUMNS = ("run_id", "list_name", "started_at", "finished_at", "status", "counts")
 
 DEFAULT_STORE = Path("results") / "probe.sqlite"
 
@@ -114,27 +116,30 @@ class Store:
     def append(self, measurement: Measurement, artifacts: Iterable[Artifact] = (),
                verdict: Verdict | None = None, *, run_id: str | None = None,
                signer: Signer | None = None) -> StoredEntry:
-        """Commit one measurement (with its artifacts and verdict) as the new head of the chain."""
+        """Commit one measurement (with its artifacts) as the new head of the chain, then its verdict.
+
+        The verdict is a link of its own right after the measurement's (`append_verdict`), in the same
+        transaction. With a signer, the first link a key signs here is a key record (store/links.py).
+        """
         record = canonical_json(measurement.model_dump(mode="json"))
-        record_sha = sha256_hex(record)
         host = (urlsplit(measurement.input).hostname or "").lower()
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                prev = self._head_hash()
-                link = chain_hash(prev, record_sha)
-                signature, fingerprint = signer(link) if signer else (None, None)
+                links.prepare_signing(self._conn, signer, _now())
+                sealed = links.seal(self._conn, record, signer)
                 for artifact in artifacts:
                     self._put_artifact(artifact)
                 self._conn.execute(
-                    "INSERT INTO measurements(measurement_id, input, host, category_code, test_start_time,"
+                    "INSERT INTO measurements(seq, measurement_id, input, host, category_code, test_start_time,"
                     " probe_asn, probe_cc, run_id, record, record_sha256, prev_hash, chain_hash, signature,"
-                    " key_fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (measurement.measurement_id, measurement.input, host, measurement.category_code,
+                    " key_fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (sealed.seq, measurement.measurement_id, measurement.input, host, measurement.category_code,
                      measurement.test_start_time, measurement.network.probe_asn, measurement.network.probe_cc,
-                     run_id, record.decode("utf-8"), record_sha, prev, link, signature, fingerprint))
+                     run_id, record.decode("utf-8"), sealed.record_sha256, sealed.prev_hash, sealed.chain_hash,
+                     sealed.signature, sealed.key_fingerprint))
                 if verdict is not None:
-                    self._write_verdict(measurement.measurement_id, verdict)
+                    self._chain_verdict(measurement.measurement_id, sealed.record_sha256, verdict, signer)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -146,10 +151,19 @@ class Store:
         assert entry is not None
         return entry
 
-    def set_verdict(self, measurement_id: str, verdict: Verdict) -> None:
-        """Replace the verdict of a stored measurement (reclassification); the evidence is untouched."""
+    def append_verdict(self, measurement_id: str, verdict: Verdict, *, signer: Signer | None = None) -> int:
+        """Append a new verdict record for a stored measurement (reclassification); returns its seq.
+
+        Earlier verdict records stay in the chain; the verdicts index now points at this one. The
+        measurement's own record is untouched.
+        """
         with self._transaction():
-            self._write_verdict(measurement_id, verdict)
+            row = self._conn.execute("SELECT record_sha256 FROM measurements WHERE measurement_id=?",
+                                     (measurement_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no measurement {measurement_id} in the store {self.path}")
+            links.prepare_signing(self._conn, signer, _now())
+            return self._chain_verdict(measurement_id, str(row[0]), verdict, signer)
 
     def start_run(self, run_id: str, list_name: str | None) -> set[str]:
         """Start (or continue, after a crash) a run; returns the inputs it has already measured."""
@@ -165,16 +179,24 @@ class Store:
         rows = self._conn.execute("SELECT run_id, list_name FROM runs WHERE status='running' ORDER BY started_at")
         return [(str(r[0]), r[1]) for r in rows]
 
-    def finish_run(self, run_id: str, status: str, counts: dict[str, int] | None = None) -> None:
-        """Close a run; its counts are the verdicts stored under it (all of them, across restarts)."""
+    def finish_run(self, run_id: str, status: str, counts: dict[str, int] | None = None, *,
+                   signer: Signer | None = None) -> None:
+        """Close a run; its counts are the verdicts stored under it (all of them, across restarts).
+
+        The closed row is also chained as a run record (signed with `signer`), so `verify --store`
+        can tell an edited runs row. In a signed store without a signer the row is closed unchained
+        (verify says it is not covered) rather than failing the run's bookkeeping.
+        """
         if counts is None:
             rows = self._conn.execute(
                 "SELECT coalesce(v.label, 'unclassified'), count(*) FROM measurements m "
                 "LEFT JOIN verdicts v USING(measurement_id) WHERE m.run_id=? GROUP BY 1", (run_id,))
             counts = {str(label): int(n) for label, n in rows}
         with self._transaction():
+            now = _now()
             self._conn.execute("UPDATE runs SET finished_at=?, status=?, counts=? WHERE run_id=?",
-                               (_now(), status, json.dumps(counts, sort_keys=True), run_id))
+                               (now, status, json.dumps(counts, sort_keys=True), run_id))
+            self._chain_run(run_id, signer)
 
     def prune_artifacts(self, *, older_than: str) -> int:
         """Drop the bytes of artifacts no measurement stored since `older_than` (ISO-8601).
@@ -194,10 +216,13 @@ class Store:
 
     def get(self, measurement_id: str) -> StoredEntry | None:
         """One entry by full id or by a unique id prefix (at least 6 characters)."""
-        rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM measurements m LEFT JOIN verdicts v USING(measurement_id) "
-            "WHERE m.measurement_id = ? OR (length(?) >= 6 AND m.measurement_id LIKE ? || '%') LIMIT 2",
-            (measurement_id, measurement_id, measurement_id)).fetchall()
+        base = f"SELECT {_COLUMNS} FROM measurements m LEFT JOIN verdicts v USING(measurement_id) "
+        # The exact id first, by its index: a prefix LIKE scans the table, and `append` reads back each
+        # new row by its id (that scan made every append slower as the store grew).
+        row = self._conn.execute(base + "WHERE m.measurement_id = ?", (measurement_id,)).fetchone()
+        if row is not None or len(measurement_id) < 6:
+            return _entry(row) if row is not None else None
+        rows = self._conn.execute(base + "WHERE m.measurement_id LIKE ? || '%' LIMIT 2", (measurement_id,)).fetchall()
         return _entry(rows[0]) if len(rows) == 1 else None
 
     def entries(self, filt: EntryFilter | None = None) -> Iterator[StoredEntry]:
@@ -227,8 +252,65 @@ class Store:
         return int(self._conn.execute(sql, args).fetchone()[0])
 
     def head(self) -> tuple[int, str]:
-        row = self._conn.execute("SELECT seq, chain_hash FROM measurements ORDER BY seq DESC LIMIT 1").fetchone()
-        return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+        """(seq, chain hash) of the newest link of any kind; (0, genesis) for an empty chain."""
+        top = links.head(self._conn)
+        return top.seq, top.chain_hash
+
+    def links(self, *, after_seq: int = 0) -> Iterator[Link]:
+        """Every link (measurements, verdicts, keys, runs) in chain order, streamed."""
+        return links.all_links(self._conn, after_seq=after_seq)
+
+    def verdict_links(self, measurement_id: str) -> list[Link]:
+        """The signed verdict records of one measurement, oldest first (the last is its verdict)."""
+        return links.record_links(self._conn, "verdict", measurement_id)
+
+    def run_links(self, run_id: str) -> list[Link]:
+        return links.record_links(self._conn, "run", run_id)
+
+    def chain_records(self, kind: str) -> list[Link]:
+        """Every link of one kind kept apart from measurements (verdict, key, run), in chain order."""
+        return links.links_of_kind(self._conn, kind)
+
+    def first_record_seq(self) -> int | None:
+        """The seq of the first verdict, key or run link: links were chained from there on."""
+        row = self._conn.execute("SELECT min(seq) FROM chain_records").fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def measurement_hash(self, measurement_id: str) -> tuple[int, str] | None:
+        """(seq, record_sha256) of a stored measurement, by its full id."""
+        row = self._conn.execute("SELECT seq, record_sha256 FROM measurements WHERE measurement_id=?",
+                                 (measurement_id,)).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def verdict_row(self, measurement_id: str) -> tuple[str, int, str, str, str, int | None] | None:
+        """The verdicts index row: (label, blocked, verdict JSON, rules_version, classified_at, link_seq)."""
+        row = self._conn.execute("SELECT label, blocked, verdict, rules_version, classified_at, link_seq "
+                                 "FROM verdicts WHERE measurement_id=?", (measurement_id,)).fetchone()
+        if row is None:
+            return None
+        return str(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4]), _opt_int(row[5])
+
+    def run_row(self, run_id: str) -> dict[str, object] | None:
+        cur = self._conn.execute("SELECT run_id, list_name, started_at, finished_at, status, counts FROM runs "
+                                 "WHERE run_id=?", (run_id,))
+        row = cur.fetchone()
+        return None if row is None else dict(zip(_RUN_COLUMNS, row, strict=True))
+
+    def run_ids(self) -> Iterator[str]:
+        for (run_id,) in self._conn.execute("SELECT run_id FROM runs ORDER BY started_at, run_id").fetchall():
+            yield str(run_id)
+
+    def measurement_count(self, run_id: str) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM measurements WHERE run_id=?",
+                                      (run_id,)).fetchone()[0])
+
+    def leftovers(self) -> dict[str, int]:
+        """What the store still holds besides links: artifacts, runs, verdict rows, and the highest seq
+        SQLite ever handed out. An emptied store whose counter or side tables remain shows it here."""
+        counts = {table: int(self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+                  for table in ("artifacts", "runs", "verdicts")}
+        counts["sequence"] = links.sequence_high(self._conn)
+        return counts
 
     def artifact(self, sha256: str) -> bytes | None:
         row = self._conn.execute("SELECT data FROM artifacts WHERE sha256=?", (sha256,)).fetchone()
@@ -255,16 +337,12 @@ class Store:
     def runs(self, limit: int = 50) -> list[dict[str, object]]:
         cur = self._conn.execute("SELECT run_id, list_name, started_at, finished_at, status, counts FROM runs "
                                  "ORDER BY started_at DESC LIMIT ?", (limit,))
-        return [dict(zip(("run_id", "list_name", "started_at", "finished_at", "status", "counts"), r,
-                         strict=True)) for r in cur.fetchall()]
+        return [dict(zip(_RUN_COLUMNS, r, strict=True)) for r in cur.fetchall()]
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
 
     # -- internals -------------------------------------------------------------------------------
-
-    def _head_hash(self) -> str:
-        return self.head()[1]
 
     def _put_artifact(self, artifact: Artifact) -> None:
         """Store the bytes, or mark known bytes as seen now; bytes pruned earlier are put back.
@@ -278,12 +356,29 @@ class Store:
             "data=coalesce(artifacts.data, excluded.data), pruned_at=NULL",
             (artifact.sha256, artifact.kind, len(artifact.data), artifact.data, now, now))
 
-    def _write_verdict(self, measurement_id: str, verdict: Verdict) -> None:
+    def _chain_verdict(self, measurement_id: str, measurement_sha256: str, verdict: Verdict,
+                       signer: Signer | None) -> int:
+        """The verdict as a chained record, then the index row that copies it (inside a transaction)."""
+        record = VerdictRecord(measurement_id=measurement_id, measurement_sha256=measurement_sha256,
+                               verdict=verdict, rules_version=verdict.rules_version, classified_at=_now())
+        sealed = links.insert_record(self._conn, "verdict", measurement_id, record_bytes(record), signer)
         self._conn.execute(
-            "INSERT OR REPLACE INTO verdicts(measurement_id, label, blocked, verdict, rules_version, classified_at)"
-            " VALUES (?,?,?,?,?,?)",
-            (measurement_id, verdict.label, int(is_blocked_label(verdict.label)),
-             verdict.model_dump_json(), verdict.rules_version, _now()))
+            "INSERT OR REPLACE INTO verdicts(measurement_id, label, blocked, verdict, rules_version, classified_at,"
+            " link_seq) VALUES (?,?,?,?,?,?,?)",
+            (measurement_id, verdict.label, int(is_blocked_label(verdict.label)), verdict.model_dump_json(),
+             record.rules_version, record.classified_at, sealed.seq))
+        return sealed.seq
+
+    def _chain_run(self, run_id: str, signer: Signer | None) -> None:
+        row = self.run_row(run_id)
+        top = links.head(self._conn)
+        if row is None or (signer is None and top.signature):
+            return
+        links.prepare_signing(self._conn, signer, _now())
+        record = RunRecord(run_id=run_id, list_name=_opt(row["list_name"]), started_at=str(row["started_at"]),
+                           finished_at=str(row["finished_at"]), status=str(row["status"]),
+                           counts=json.loads(str(row["counts"])), measurements=self.measurement_count(run_id))
+        links.insert_record(self._conn, "run", run_id, record_bytes(record), signer)
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn, self.path)
@@ -317,6 +412,10 @@ def _entry(row: tuple[object, ...]) -> StoredEntry:
 
 def _opt(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
 
 
 def _where(f: EntryFilter) -> tuple[str, list[object]]:

@@ -212,9 +212,9 @@ def _check_store(home: Path, *, expected: int, runs: int) -> None:
             by_run.setdefault(entry.run_id, set()).add(entry.input)
         assert len(by_run) == runs and all(len(inputs) == N_URLS for inputs in by_run.values())
         prev = GENESIS_HASH
-        for entry in entries:
-            assert entry.prev_hash == prev and entry.chain_hash == chain_hash(prev, entry.record_sha256)
-            prev = entry.chain_hash
+        for link in store.links():  # measurements and their verdict, key and run records: one chain
+            assert link.prev_hash == prev and link.chain_hash == chain_hash(prev, link.record_sha256)
+            prev = link.chain_hash
 
 
 def test_sigterm_mid_run_keeps_finished_measurements_and_sighup_reloads(probe_home: Path) -> None:

@@ -228,11 +228,12 @@ def _check_status_while_running(lab: Lab, home: Path, last: dict[str, Any], n_ur
 
 def _check_evidence(store: Store, runs: list[dict[str, object]], n_urls: int, *, censored: str) -> None:
     prev = GENESIS_HASH
+    for link in store.links():  # measurements, their verdicts, the key and the runs: one signed chain
+        assert link.prev_hash == prev and link.chain_hash == chain_hash(prev, link.record_sha256)
+        assert link.signature, "the daemon signs with the configured key"
+        prev = link.chain_hash
     inputs: dict[str, list[str]] = {}
     for entry in store.entries():
-        assert entry.prev_hash == prev and entry.chain_hash == chain_hash(prev, entry.record_sha256)
-        assert entry.signature, "the daemon signs with the configured key"
-        prev = entry.chain_hash
         inputs.setdefault(str(entry.run_id), []).append(entry.input)
         if entry.input == censored:
             assert entry.verdict is not None and entry.verdict.label == "tls.timeout"
@@ -241,6 +242,11 @@ def _check_evidence(store: Store, runs: list[dict[str, object]], n_urls: int, *,
     for run in runs:
         measured = inputs[str(run["run_id"])]
         assert len(measured) == len(set(measured)) == n_urls, "nothing lost, nothing twice"
+    from probe.evidence.verify_store import verify_store
+
+    checked = verify_store(store, public_key=None)  # verdict rows, run rows and records all agree
+    assert checked.ok, [str(f) for f in checked.failures]
+    assert checked.checked["verdict index rows"] == sum(len(v) for v in inputs.values())
 
 
 @pytest.mark.timeout(180)

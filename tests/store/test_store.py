@@ -60,7 +60,9 @@ def test_artifacts_are_content_addressed_and_prunable(tmp_path: Path) -> None:
 def test_verdicts_change_without_touching_the_evidence(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.sqlite") as store:
         e = store.append(make_measurement(1), verdict=VERDICT)
-        store.set_verdict(e.measurement_id, VERDICT.model_copy(update={"label": "ok"}))
+        store.append_verdict(e.measurement_id, VERDICT.model_copy(update={"label": "ok"}))
+        # A new verdict record is chained after the first; the first stays.
+        assert [link.seq for link in store.verdict_links(e.measurement_id)] == [e.seq + 1, e.seq + 2]
         again = store.get(e.measurement_id[:8] + "0000-4000")  # not a prefix: no match
         assert again is None
         after = store.get(e.measurement_id)
@@ -82,11 +84,26 @@ def test_signer_is_called_with_the_chain_hash(tmp_path: Path) -> None:
 
     def signer(link: str) -> tuple[str, str]:
         seen.append(link)
-        return "sig-" + link[:8], "ed25519:test"
+        return "sig-" + link[:8], "ed25519:" + "0" * 64
 
     with Store.open(tmp_path / "s.sqlite") as store:
         e = store.append(make_measurement(1), signer=signer)
-    assert seen == [e.chain_hash] and e.signature == "sig-" + e.chain_hash[:8]
+    # The store signs each link's chain hash; the first link a key signs here is its key record.
+    assert e.chain_hash in seen and e.signature == "sig-" + e.chain_hash[:8]
+    with Store.open(tmp_path / "s.sqlite") as store:
+        kinds = [link.kind for link in store.links()]
+    assert kinds == ["key", "measurement"]
+
+
+def test_an_unsigned_link_after_signed_ones_is_refused(tmp_path: Path) -> None:
+    def signer(link: str) -> tuple[str, str]:
+        return "ab" * 64, "ed25519:" + "0" * 64
+
+    with Store.open(tmp_path / "s.sqlite") as store:
+        store.append(make_measurement(1), signer=signer)
+        with pytest.raises(StoreError, match="refusing to add an unsigned one"):
+            store.append(make_measurement(2))
+        assert store.count() == 1
 
 
 def test_runs_can_be_continued_without_measuring_twice(tmp_path: Path) -> None:

@@ -45,7 +45,10 @@ def tree(tmp_path: Path) -> Path:
     stubs = tmp_path / "stubs"
     stubs.mkdir()
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
-    for path, body in [*((stubs / n, b) for n, b in STUBS.items()), (tmp_path / ".venv" / "bin" / "python", "")]:
+    (tmp_path / ".venv-ooni" / "bin").mkdir(parents=True)  # oonidata's own environment (--dev)
+    ooni_python = (tmp_path / ".venv-ooni" / "bin" / "python", 'echo "$*" >>"$BS/ooni-pip.log"\n')
+    for path, body in [*((stubs / n, b) for n, b in STUBS.items()), (tmp_path / ".venv" / "bin" / "python", ""),
+                       ooni_python]:
         path.write_text("#!/usr/bin/env bash\n" + body, encoding="utf-8")
         path.chmod(0o755)
     return tmp_path
@@ -75,6 +78,7 @@ def test_no_service_starts_during_install_and_the_policy_is_put_back(tree: Path,
         policy.write_text(MACHINE_POLICY, encoding="utf-8")
     code, err = _run(tree, "--dev")
     assert code == 0, err
+    assert "oonidata==0.3.0" in (tree / "ooni-pip.log").read_text(encoding="utf-8")  # in .venv-ooni, not .venv
     log = _apt_log(tree)
     assert log[0] == "policy=101"
     assert {"nsd", "unbound", "nginx-light", "xxd"} <= set(log[1].split())

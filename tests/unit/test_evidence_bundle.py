@@ -90,7 +90,8 @@ def resign(files: dict[str, bytes], key: Ed25519PrivateKey, edit: Callable[[dict
 def test_a_fresh_bundle_verifies(bundle: Path, probe_key: tuple[Path, Ed25519PrivateKey]) -> None:
     result = verify_bundle(bundle, expected_fingerprint=fingerprint(probe_key[1].public_key()))
     assert result.ok, failures(result)
-    assert result.checked["measurement signatures"] == 12 and result.checked["chain links"] == 12
+    assert result.checked["measurement signatures"] == 12 and result.checked["chain links"] == 25
+    assert result.checked["verdict signatures"] == 12 and result.checked["key signatures"] == 1
     assert result.checked["artifacts"] == 9 and result.checked["manifest signature"] == 1
     names = set(members(bundle))
     assert {mf.MANIFEST, mf.SIGNATURE, mf.PUBLIC_KEY, mf.VERIFY_TXT, mf.REPORT, mf.MEASUREMENTS, mf.VERDICTS,
@@ -130,6 +131,11 @@ def test_a_changed_record_names_the_measurement(bundle: Path, tmp_path: Path) ->
     assert mf.MEASUREMENTS in text and (first in text or victim in text)
 
 
+def _seq_of(bundle: Path, measurement_id: str) -> int:
+    links = json.loads(members(bundle)[mf.MANIFEST])["measurements"]
+    return int(next(link["seq"] for link in links if link["measurement_id"] == measurement_id))
+
+
 def test_deleting_a_measurement_names_it(bundle: Path, tmp_path: Path) -> None:
     lines = members(bundle)[mf.MEASUREMENTS].split(b"\n")
     victim = json.loads(lines[5])["measurement_id"]
@@ -139,7 +145,7 @@ def test_deleting_a_measurement_names_it(bundle: Path, tmp_path: Path) -> None:
 
     result = verify_bundle(rewrite(bundle, tmp_path / "t.zip", delete))
     assert not result.ok
-    assert f"measurement {victim} (seq 6)" in failures(result)
+    assert f"measurement {victim} (seq {_seq_of(bundle, victim)})" in failures(result)
     assert "removed or changed" in failures(result)
 
 
@@ -217,9 +223,11 @@ def test_a_broken_link_is_named_even_when_re_signed(bundle: Path, tmp_path: Path
 
         resign(files, probe_key[1], edit)
 
+    seq = json.loads(members(bundle)[mf.MANIFEST])["measurements"][3]["seq"]
     result = verify_bundle(rewrite(bundle, tmp_path / "t.zip", break_link))
     text = failures(result)
-    assert "(seq 4): its chain hash is not SHA-256" in text and "(seq 4): does not link to seq 3" in text
+    assert f"(seq {seq}): its chain hash is not SHA-256" in text
+    assert f"(seq {seq}): does not link to seq {seq - 1}" in text
 
 
 def test_a_hidden_gap_is_caught_even_when_re_signed(bundle: Path, tmp_path: Path,
@@ -260,12 +268,13 @@ def test_a_filtered_export_declares_its_gaps_and_verifies(store_path: Path, tmp_
     out = tmp_path / "blocked.zip"
     with Store.open(store_path) as store:
         result = export_bundle(store, out, key=probe_key[1], filt=EntryFilter(host="selftanu.kz"))
-    assert result.manifest.chain.gaps == [(2, 6)]
-    assert result.manifest.chain.store_head_seq == 12
+    # The key record (1), the first measurement and its verdict (2, 3), then the last six and theirs.
+    assert result.manifest.chain.gaps == [(4, 13)]
+    assert result.manifest.chain.store_head_seq == 25
     assert result.manifest.filters == {"host": "selftanu.kz"}
     checked = verify_bundle(out)
     assert checked.ok, failures(checked)
-    assert any("a selection: 5 measurement(s)" in str(f) for f in checked.findings)
+    assert any("a selection: 10 link(s)" in str(f) for f in checked.findings)
 
 
 def test_an_empty_selection_writes_nothing(store_path: Path, tmp_path: Path,
@@ -296,9 +305,10 @@ def test_dropped_link_signatures_after_signed_ones_fail_even_when_re_signed(
         resign(files, probe_key[1], edit)
 
     victim = json.loads(members(bundle)[mf.MEASUREMENTS].split(b"\n")[8])["measurement_id"]
+    seq = _seq_of(bundle, victim)
     text = failures(verify_bundle(rewrite(bundle, tmp_path / "t.zip", drop_tail_signatures)))
-    assert f"measurement {victim} (seq 9): signature missing after signed measurements began" in text
-    assert "(seq 8)" not in text
+    assert f"measurement {victim} (seq {seq}): signature missing after signed measurements began" in text
+    assert f"(seq {seq - 1})" not in text  # its verdict before it is still signed
 
 
 def _mixed_store(path: Path, key_path: Path, signed: Callable[[int], bool]) -> Path:
@@ -308,19 +318,33 @@ def _mixed_store(path: Path, key_path: Path, signed: Callable[[int], bool]) -> P
     return path
 
 
+def _unsign_after(path: Path, seq: int) -> None:
+    """What the store no longer lets a writer do (an unsigned link after signed ones), done by hand."""
+    conn = sqlite3.connect(path)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    for table in ("measurements", "chain_records"):
+        conn.execute(f"UPDATE {table} SET signature=NULL, key_fingerprint=NULL WHERE seq > ?", (seq,))
+    conn.commit()
+    conn.close()
+
+
 def test_export_refuses_unsigned_measurements_after_signed_ones(
         tmp_path: Path, probe_key: tuple[Path, Ed25519PrivateKey]) -> None:
-    store_path = _mixed_store(tmp_path / "s.sqlite", probe_key[0], lambda i: i < 6)
+    store_path = _mixed_store(tmp_path / "s.sqlite", probe_key[0], lambda i: True)
+    with Store.open(store_path) as store:
+        sixth, seventh = [e for e in store.entries()][5:7]
+    _unsign_after(store_path, sixth.seq + 1)  # the sixth measurement's verdict stays signed
     out = tmp_path / "out" / "b.zip"
     with Store.open(store_path) as store:
-        victim = next(e.measurement_id for e in store.entries() if e.seq == 7)
+        victim = seventh.measurement_id
         with pytest.raises(EvidenceError, match="signature missing after signed measurements began") as raised:
             export_bundle(store, out, key=probe_key[1], filt=EntryFilter())
-        assert f"measurement {victim} (seq 7)" in raised.value.message
+        assert f"measurement {victim} (seq {seventh.seq})" in raised.value.message
         assert "nothing was written" in raised.value.message
         assert not out.exists() and not out.parent.exists()
         # A selection that leaves the unsigned tail out is fine.
-        until = next(e.test_start_time for e in store.entries() if e.seq == 6)
+        until = sixth.test_start_time
         export_bundle(store, out, key=probe_key[1], filt=EntryFilter(until=until))
     assert verify_bundle(out).ok
 
@@ -332,7 +356,8 @@ def test_export_refuses_links_by_another_key_after_its_own(tmp_path: Path,
     with Store.open(store_path) as store:
         for i, (m, a, v) in enumerate(sample_set(2)):
             store.append(m, a, v, signer=load_signer(probe_key[0] if i < 3 else tmp_path / "other.key"))
-        with pytest.raises(EvidenceError, match=r"\(seq 4\).*signature missing after signed"):
+        # The other key's first link is its key record (after three measurements and their verdicts).
+        with pytest.raises(EvidenceError, match=r"the key record 8 .*signature missing after signed"):
             export_bundle(store, tmp_path / "b.zip", key=probe_key[1], filt=EntryFilter())
 
 
@@ -343,7 +368,9 @@ def test_unsigned_measurements_from_before_the_key_still_export_and_verify(
         export_bundle(store, tmp_path / "b.zip", key=probe_key[1], filt=EntryFilter())
     result = verify_bundle(tmp_path / "b.zip")
     assert result.ok, failures(result)
-    assert any("4 measurement(s) were stored before a key existed" in str(f) for f in result.findings)
+    # Four measurements and their verdicts, then the key record (9) whose signature covers them.
+    assert any("8 link(s) (seq 1-8) carry no signature: they come before the first signed link (seq 9)" in str(f)
+               for f in result.findings), [str(f) for f in result.findings]
 
 
 def test_a_member_that_unpacks_past_its_declared_size_is_refused_unread(bundle: Path, tmp_path: Path) -> None:

@@ -23,12 +23,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from probe.errors import EvidenceError
 from probe.evidence import manifest as mf
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle import export_bundle, report_meta
 from probe.evidence.keys import fingerprint, generate_key, load_signer, public_key_pem
+from probe.evidence.report import render
+from probe.evidence.report_data import collect
 from probe.evidence.samples import sample_set
 from probe.evidence.verify import verify_bundle
 from probe.evidence.verify_chain import bundle_key_problem
 from probe.evidence.verify_result import VerifyResult
+from probe.models import Measurement, Verdict
 from probe.models.canonical import GENESIS_HASH, canonical_json, chain_hash, is_sha256_hex, sha256_hex
 from probe.store import EntryFilter, Store
 
@@ -95,18 +98,47 @@ def forge(files: Files, key: Ed25519PrivateKey, links: str) -> Files:
     victim["requests"][-1]["response"]["title"] = "Welcome (site works fine)"
     lines = [canonical_json(r) for r in records]
     files[mf.MEASUREMENTS] = b"\n".join(lines) + b"\n"
+    new_hash = {r["measurement_id"]: sha256_hex(line) for r, line in zip(records, lines, strict=True)}
+    chained = {sha256_hex(line): json.loads(line) for line in files[mf.CHAIN_RECORDS].splitlines()}
     fp = fingerprint(key.public_key())
 
     def edit(manifest: dict[str, Any]) -> None:
-        prev = GENESIS_HASH
+        # Verdict records are bound to their measurement's record hash: rebind them, then rebuild
+        # every link of the chain (measurements and records alike) in seq order.
+        out = []
+        for link in manifest["links"]:
+            record = chained[link["record_sha256"]]
+            if record["kind"] == "verdict":
+                record["measurement_sha256"] = new_hash[record["measurement_id"]]
+            if record["kind"] == "key" and links == "resign":
+                record["key_fingerprint"] = link["subject"] = fp
+            line = canonical_json(record)
+            out.append(line)
+            link["record_sha256"] = sha256_hex(line)
+        files[mf.CHAIN_RECORDS] = b"\n".join(out) + b"\n"
         for link, line in zip(manifest["measurements"], lines, strict=True):
             link["record_sha256"] = sha256_hex(line)
+        prev = GENESIS_HASH
+        for link in sorted([*manifest["measurements"], *manifest["links"]], key=lambda item: item["seq"]):
             link["prev_hash"] = prev
             link["chain_hash"] = prev = chain_hash(prev, link["record_sha256"])
             if links == "strip":
                 link.update(signature=None, key_fingerprint=None)
             elif links == "resign":
                 link.update(signature=key.sign(prev.encode()).hex(), key_fingerprint=fp)
+        # And the report, made again as the probe makes it (under the forger's key).
+        verdicts = {json.loads(v)["measurement_id"]: json.loads(v)["verdict"]
+                    for v in files[mf.VERDICTS].splitlines()}
+        info = {a["sha256"]: (a["kind"], a["size"] or 0, a["pruned_at"]) for a in manifest["artifacts"]
+                if a["status"] != "missing"}
+        pairs = [(Measurement.model_validate(r), Verdict.model_validate(verdicts[r["measurement_id"]])
+                  if verdicts[r["measurement_id"]] else None) for r in records]
+        meta = report_meta(created=manifest["created_at"], version=manifest["software_version"],
+                           key_fingerprint=fp, filters=manifest["filters"])
+        data = collect(pairs, artifact_info=info.get)
+        for link in manifest["measurements"]:  # who signed each, as the report counts it
+            data.add_signature(link["key_fingerprint"] if link["signature"] else None)
+        files[mf.REPORT] = render(data, meta).encode()
 
     return refresh(files, key, edit)
 
@@ -140,7 +172,7 @@ def test_a_forger_who_re_signs_every_link_is_caught_only_by_the_fingerprint(
     # This is why the CLI says, on every PASS without --fingerprint, which key to compare.
     evil = Ed25519PrivateKey.generate()
     forged = write(tmp_path / "t.zip", forge(members(bundle), evil, "resign"))
-    assert verify_bundle(forged).ok
+    assert verify_bundle(forged).ok, failures(verify_bundle(forged))
     expected = fingerprint(probe_key[1].public_key())
     assert "not by the expected key" in failures(verify_bundle(forged, expected_fingerprint=expected))
 
@@ -166,8 +198,9 @@ def test_a_bundle_after_a_key_change_still_verifies(tmp_path: Path) -> None:
     result = verify_bundle(tmp_path / "b.zip", expected_fingerprint=fingerprint(new.public_key()))
     assert result.ok, failures(result)
     assert result.checked["measurement signatures"] == 7
-    assert any(f"5 measurement signature(s) by {fingerprint(old.public_key())} could not be checked" in str(f)
-               for f in result.findings)
+    # The old key's own record, five measurements and their five verdicts.
+    assert any(f"11 signature(s) by {fingerprint(old.public_key())} could not be checked" in str(f)
+               for f in result.findings), [str(f) for f in result.findings]
 
 
 def test_a_selection_with_no_link_signed_by_the_bundle_key_is_refused_by_export(tmp_path: Path) -> None:
@@ -178,7 +211,7 @@ def test_a_selection_with_no_link_signed_by_the_bundle_key_is_refused_by_export(
     with Store.open(tmp_path / "s.sqlite") as store:
         for i, (m, a, v) in enumerate(sample_set(2)):
             store.append(m, a, v, signer=load_signer(tmp_path / "k") if i >= 4 else None)
-        until = next(e.test_start_time for e in store.entries() if e.seq == 4)
+        until = list(store.entries())[3].test_start_time
         with pytest.raises(EvidenceError, match=r"none of its 4 measurement\(s\) carries a signature") as caught:
             export_bundle(store, tmp_path / "b.zip", key=key, filt=EntryFilter(until=until))
         assert "nothing was written" in caught.value.message and not (tmp_path / "b.zip").exists()

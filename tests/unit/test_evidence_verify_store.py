@@ -16,7 +16,7 @@ from probe.evidence.keys import generate_key, load_signer
 from probe.evidence.samples import sample_set
 from probe.evidence.verify_result import VerifyResult
 from probe.evidence.verify_store import verify_store
-from probe.store import Store
+from probe.store import Store, StoredEntry
 
 
 def _make(tmp_path: Path, *, signed: bool = True) -> tuple[Path, Ed25519PublicKey]:
@@ -29,10 +29,16 @@ def _make(tmp_path: Path, *, signed: bool = True) -> tuple[Path, Ed25519PublicKe
     return path, key.public_key()
 
 
+def _nth(path: Path, n: int) -> StoredEntry:
+    """The n-th measurement (from 1): its seq counts the verdict and key links before it too."""
+    with Store.open(path) as store:
+        return list(store.entries())[n - 1]
+
+
 def _sql(path: Path, *statements: str) -> None:
     conn = sqlite3.connect(path)
-    conn.execute("DROP TRIGGER IF EXISTS measurements_append_only_update")
-    conn.execute("DROP TRIGGER IF EXISTS measurements_append_only_delete")
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
     for statement in statements:
         conn.execute(statement)
     conn.commit()
@@ -53,28 +59,35 @@ def test_a_clean_store_verifies(tmp_path: Path) -> None:
     result = _verify(path, key)
     assert result.ok, _fails(result)
     assert result.checked["measurement signatures"] == 12 and result.checked["artifacts"] == 9
+    assert result.checked["verdict signatures"] == 12 and result.checked["verdict index rows"] == 12
 
 
 def test_an_edited_record_is_named(tmp_path: Path) -> None:
     path, key = _make(tmp_path)
-    _sql(path, "UPDATE measurements SET record = replace(record, '10.77.3.', '10.77.9.') WHERE seq = 3")
-    with Store.open(path) as store:
-        victim = next(e.measurement_id for e in store.entries() if e.seq == 3)
+    third = _nth(path, 3)
+    _sql(path, f"UPDATE measurements SET record = replace(record, '10.77.3.', '10.77.9.') WHERE seq = {third.seq}")
     text = _fails(_verify(path, key))
-    assert f"measurement {victim} (seq 3): its stored record no longer hashes" in text
+    assert f"measurement {third.measurement_id} (seq {third.seq}): its stored record no longer hashes" in text
 
 
 def test_a_deleted_measurement_breaks_the_link_after_it(tmp_path: Path) -> None:
     path, key = _make(tmp_path)
-    _sql(path, "DELETE FROM measurements WHERE seq = 5")
+    fifth = _nth(path, 5)
+    _sql(path, f"DELETE FROM verdicts WHERE measurement_id = '{fifth.measurement_id}'",
+         f"DELETE FROM measurements WHERE seq = {fifth.seq}")
     text = _fails(_verify(path, key))
-    assert "(seq 6): does not link to seq 4 before it: a measurement was removed" in text
+    assert f"(seq {fifth.seq + 1}): does not link to seq {fifth.seq - 1} before it: a link (measurement, verdict " \
+           "or record) was removed" in text
+    assert f"verdict for measurement {fifth.measurement_id} (seq {fifth.seq + 1}): is about a measurement that " \
+           "is not here" in text
 
 
 def test_deleting_the_first_measurements_is_caught(tmp_path: Path) -> None:
     path, key = _make(tmp_path)
-    _sql(path, "DELETE FROM measurements WHERE seq <= 2")
-    assert "(seq 3): the first measurement of the chain must have a prev_hash of 64 zeros" in _fails(
+    second = _nth(path, 2)
+    _sql(path, "DELETE FROM verdicts", f"DELETE FROM measurements WHERE seq <= {second.seq + 1}",
+         f"DELETE FROM chain_records WHERE seq <= {second.seq + 1}")
+    assert f"(seq {second.seq + 2}): the first link of the chain must have a prev_hash of 64 zeros" in _fails(
         _verify(path, key))
 
 
@@ -88,10 +101,11 @@ def test_a_rewritten_link_is_caught_by_its_signature(tmp_path: Path) -> None:
     record = entries[0].record.replace("selftanu.kz", "example.kz")
     rec_sha = sha256_hex(record.encode())
     link = chain_hash(entries[0].prev_hash, rec_sha)
+    first = entries[0].seq
     _sql(path, f"UPDATE measurements SET record = '{record}', record_sha256 = '{rec_sha}', chain_hash = '{link}' "
-               "WHERE seq = 1", f"UPDATE measurements SET prev_hash = '{link}' WHERE seq = 2")
+               f"WHERE seq = {first}", f"UPDATE chain_records SET prev_hash = '{link}' WHERE seq = {first + 1}")
     text = _fails(_verify(path, key))
-    assert "(seq 1): its signature does not match its chain hash" in text
+    assert f"(seq {first}): its signature does not match its chain hash" in text
 
 
 def test_a_changed_artifact_is_tampering_but_a_pruned_one_is_not(tmp_path: Path) -> None:
@@ -157,11 +171,15 @@ def test_an_artifact_the_store_never_had_is_named(tmp_path: Path) -> None:
 
 def test_unsigned_or_foreign_signatures_are_warnings(tmp_path: Path) -> None:
     path, key = _make(tmp_path, signed=False)
-    result = _verify(path, key)
-    assert result.ok and any("carry no signature" in str(f) for f in result.findings)
+    # Checked with the probe's key, a store none of whose links it signed fails (test_verify_store_honesty);
+    # without a key there is nothing to check with, and that is what it says.
+    unsigned = _verify(path, None)
+    assert unsigned.ok and any("none of its 24 link(s) carries a signature" in str(f) for f in unsigned.findings)
+    assert not _verify(path, key).ok
     path2, _ = _make(tmp_path / "b")
     other = _verify(path2, Ed25519PrivateKey.generate().public_key())
-    assert other.ok and any("could not be checked" in str(f) for f in other.findings)
+    assert not other.ok and any("could not be checked" in str(f) for f in other.findings)
+    assert "none of its 25 links is signed by this probe's key" in _fails(other)
     nokey = _verify(path2, None)
     assert nokey.ok and any(f.where == "signatures" for f in nokey.findings)
 
@@ -179,10 +197,10 @@ def _rewrite_tail(path: Path, first_seq: int, *, signer: object = None) -> str:
     from probe.models.canonical import chain_hash, sha256_hex
 
     with Store.open(path) as store:
-        entries = list(store.entries())
+        links = list(store.links())
     statements = []
-    prev = next(e.chain_hash for e in entries if e.seq == first_seq - 1)
-    for e in entries:
+    prev = next(e.chain_hash for e in links if e.seq == first_seq - 1)
+    for e in links:
         if e.seq < first_seq:
             continue
         record = e.record.replace("10.77.", "10.78.")
@@ -191,33 +209,37 @@ def _rewrite_tail(path: Path, first_seq: int, *, signer: object = None) -> str:
         sig, fp = signer(link) if callable(signer) else (None, None)
         signature = f"'{sig}'" if sig else "NULL"
         key_fp = f"'{fp}'" if fp else "NULL"
-        statements.append(f"UPDATE measurements SET record = '{record}', record_sha256 = '{rec_sha}', "
+        table = "measurements" if e.kind == "measurement" else "chain_records"
+        escaped = record.replace("'", "''")
+        statements.append(f"UPDATE {table} SET record = '{escaped}', record_sha256 = '{rec_sha}', "
                           f"prev_hash = '{prev}', chain_hash = '{link}', signature = {signature}, "
                           f"key_fingerprint = {key_fp} WHERE seq = {e.seq}")
         prev = link
     _sql(path, *statements)
-    return next(e.measurement_id for e in entries if e.seq == first_seq)
+    return next(str(e.subject) for e in links if e.seq == first_seq)
 
 
 def test_a_rewritten_tail_with_its_signatures_dropped_fails(tmp_path: Path) -> None:
     path, key = _make(tmp_path)
-    victim = _rewrite_tail(path, 8)
+    eighth = _nth(path, 8).seq
+    victim = _rewrite_tail(path, eighth)
     result = _verify(path, key)
     text = _fails(result)
-    assert f"measurement {victim} (seq 8): signature missing after signed measurements began" in text
-    assert "(seq 12): signature missing after signed measurements began" in text
-    assert "(seq 7)" not in text
+    assert f"measurement {victim} (seq {eighth}): signature missing after signed measurements began" in text
+    assert "(seq 25): signature missing after signed measurements began" in text
+    assert f"(seq {eighth - 1})" not in text
     # Without the public key to check with, dropped signatures after signed ones still fail.
-    assert f"measurement {victim} (seq 8): signature missing after signed measurements began" in _fails(
+    assert f"measurement {victim} (seq {eighth}): signature missing after signed measurements began" in _fails(
         _verify(path, None))
 
 
 def test_a_tail_re_signed_by_another_key_fails(tmp_path: Path) -> None:
     path, key = _make(tmp_path)
     generate_key(tmp_path / "attacker")
-    victim = _rewrite_tail(path, 10, signer=load_signer(tmp_path / "attacker"))
+    tenth = _nth(path, 10).seq
+    victim = _rewrite_tail(path, tenth, signer=load_signer(tmp_path / "attacker"))
     text = _fails(_verify(path, key))
-    assert f"measurement {victim} (seq 10): signature missing after signed measurements began: signed by " \
+    assert f"measurement {victim} (seq {tenth}): signature missing after signed measurements began: signed by " \
            "ed25519:" in text
 
 
@@ -231,7 +253,11 @@ def test_unsigned_measurements_before_the_key_existed_are_still_a_warning(tmp_pa
     result = _verify(path, key.public_key())
     assert result.ok, _fails(result)
     assert result.checked["measurement signatures"] == 7
-    assert any("5 measurement(s) were stored before a key existed" in str(f) for f in result.findings)
+    # Five measurements and their verdicts, then the key record that covers them by its signature.
+    assert result.checked["key signatures"] == 1
+    assert any("10 link(s) (seq 1-10) carry no signature: they come before the first signed link (seq 11)" in
+               str(f) for f in result.findings), [str(f) for f in result.findings]
+    assert not any("before a key existed" in str(f) for f in result.findings)
 
 
 def test_a_replaced_key_is_checked_with_the_newer_key(tmp_path: Path) -> None:
@@ -242,10 +268,12 @@ def test_a_replaced_key_is_checked_with_the_newer_key(tmp_path: Path) -> None:
         for i, (m, a, v) in enumerate(sample_set(2)):
             store.append(m, a, v, signer=load_signer(tmp_path / ("old" if i < 6 else "new")))
     newer = _verify(path, new.public_key())
-    assert newer.ok and any("6 measurement signature(s) by" in str(f) for f in newer.findings), _fails(newer)
-    # Checked with the old key, the newer links come after signed ones: the rule cannot tell them
-    # from a forged tail, and the message says what to do.
-    assert "(seq 7): signature missing after signed measurements began" in _fails(_verify(path, old.public_key()))
+    # The old key signed its key record and six measurements with their verdicts.
+    assert newer.ok and any("13 signature(s) by" in str(f) for f in newer.findings), _fails(newer)
+    # Checked with the old key, the newer links (from the new key's record, seq 14) come after signed
+    # ones: the rule cannot tell them from a forged tail, and the message says what to do.
+    assert "key record (seq 14): signature missing after signed measurements began" in _fails(
+        _verify(path, old.public_key()))
 
 
 @pytest.mark.parametrize(("column", "value"), [
@@ -253,12 +281,12 @@ def test_a_replaced_key_is_checked_with_the_newer_key(tmp_path: Path) -> None:
     ("probe_asn", "AS1"), ("probe_cc", "US"), ("category_code", "XXX")])
 def test_an_edited_index_column_is_named(tmp_path: Path, column: str, value: str) -> None:
     path, key = _make(tmp_path)
-    _sql(path, f"UPDATE measurements SET {column} = '{value}' WHERE seq = 4")
-    with Store.open(path) as store:
-        victim = next(e.measurement_id for e in store.entries() if e.seq == 4)
+    fourth = _nth(path, 4)
+    _sql(path, f"UPDATE measurements SET {column} = '{value}' WHERE seq = {fourth.seq}")
     result = _verify(path, key)
     text = _fails(result)
-    assert f"measurement {victim} (seq 4): its {column} column says '{value}' but its signed record says" in text
+    assert f"measurement {fourth.measurement_id} (seq {fourth.seq}): its {column} column says '{value}' but its " \
+           "signed record says" in text
     assert len(result.failures) == 1, text
 
 
@@ -272,16 +300,12 @@ def test_a_cleared_category_and_the_clean_columns(tmp_path: Path) -> None:
 
 def test_the_host_column_is_the_lower_cased_host_of_the_input(tmp_path: Path) -> None:
     path, key = _make(tmp_path)
-    with Store.open(path) as store:
-        first = next(iter(store.entries()))
-    _sql(path, f"UPDATE measurements SET host = '{first.host.upper()}' WHERE seq = 1")
-    assert f"(seq 1): its host column says '{first.host.upper()}' but its signed record says '{first.host}'" in (
-        _fails(_verify(path, key)))
+    first = _nth(path, 1)
+    _sql(path, f"UPDATE measurements SET host = '{first.host.upper()}' WHERE seq = {first.seq}")
+    assert f"(seq {first.seq}): its host column says '{first.host.upper()}' but its signed record says " \
+           f"'{first.host}'" in _fails(_verify(path, key))
 
 
-def _victim(path: Path, seq: int) -> str:
-    with Store.open(path) as store:
-        return next(e.measurement_id for e in store.entries() if e.seq == seq)
 
 
 @pytest.mark.parametrize(("column", "value"), [
@@ -289,16 +313,17 @@ def _victim(path: Path, seq: int) -> str:
     ("signature", "'zz'"), ("key_fingerprint", "'ed25519:é'")])
 def test_a_malformed_hash_column_is_a_failure_not_a_crash(tmp_path: Path, column: str, value: str) -> None:
     path, key = _make(tmp_path)
-    victim = _victim(path, 3)
-    _sql(path, f"UPDATE measurements SET {column} = {value} WHERE seq = 3")
+    third = _nth(path, 3)
+    _sql(path, f"UPDATE measurements SET {column} = {value} WHERE seq = {third.seq}")
     text = _fails(_verify(path, key))
-    assert f"measurement {victim} (seq 3): its {column} is not lowercase hex of the right length" in text, text
+    assert f"measurement {third.measurement_id} (seq {third.seq}): its {column} is not lowercase hex of the right " \
+           "length" in text, text
 
 
 @pytest.mark.parametrize("column", ["prev_hash", "record", "run_id"])
 def test_a_column_that_is_not_utf8_stops_the_check_with_a_failure(tmp_path: Path, column: str) -> None:
     path, key = _make(tmp_path)
-    _sql(path, f"UPDATE measurements SET {column} = CAST(X'7bff7d' AS TEXT) WHERE seq = 3")
+    _sql(path, f"UPDATE measurements SET {column} = CAST(X'7bff7d' AS TEXT) WHERE seq = {_nth(path, 3).seq}")
     result = _verify(path, key)
     assert "store: a measurement row cannot be read (Could not decode to UTF-8" in _fails(result)
     assert "checking stopped there" in _fails(result)

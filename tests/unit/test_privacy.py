@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+from address_spellings import OWN_V4, OWN_V6, V4_SPELLINGS, V6_SPELLINGS
+
+from probe.addresses import find, find_bytes
 from probe.measure.privacy import scrub
 from probe.models import (
     Artifact,
@@ -75,3 +79,60 @@ def test_a_site_address_reported_as_ours_is_never_scrubbed_from_the_evidence() -
     measurement, artifacts = scrub(m, [body], {"198.18.0.10", PROBE_IP})
     assert measurement.requests[0].ip == "198.18.0.10" and artifacts[0].data == body.data
     assert "[scrubbed]" in (measurement.requests[0].failure or "")  # the real own address still goes
+
+
+# Issue 18 #4: an origin echoes the volunteer's address (192.0.2.2) in other spellings, in the body, the
+# title, a header and the query of a Location; nothing of it may reach the store.
+
+
+def _echo(spelling: str) -> tuple[Measurement, list[Artifact]]:
+    body = Artifact.of("http_body", f"<html><title>Your IP {spelling}</title><p>{spelling}</p></html>".encode())
+    head = Artifact.of("http_headers", f"X-Client: {spelling}\r\nLocation: /next?ip={spelling}\r\n".encode())
+    response = HTTPResponse(code=302, headers=[HTTPHeader(name="X-Client", value=spelling),
+                                               HTTPHeader(name="Location", value=f"/next?ip={spelling}&x=1")],
+                            body_length=len(body.data), body_sha256=body.sha256, title=f"Your IP {spelling}")
+    request = HTTPRequest(method="GET", url=f"http://who.int/next?ip={spelling}", headers=[])
+    m = Measurement(
+        measurement_id="m", input="http://who.int/", test_start_time="2026-11-26T00:00:00Z",
+        measurement_runtime_s=0.1, software_version="t", network=ProbeNetwork(),
+        requests=[HTTPObservation(ip="198.18.0.10", port=80, scheme="http", request=request, response=response,
+                                  t0=0, t=0.1, failure=f"unknown_failure: {spelling}")],
+        artifacts=[ArtifactRef(sha256=a.sha256, kind=a.kind, size=len(a.data)) for a in (body, head)])
+    return m, [body, head]
+
+
+@pytest.mark.parametrize("spelling", V4_SPELLINGS + V6_SPELLINGS)
+def test_every_spelling_is_scrubbed_from_body_title_header_and_location(spelling: str) -> None:
+    own = {OWN_V4, OWN_V6}
+    m, artifacts = _echo(spelling)
+    measurement, out = scrub(m, artifacts, own)
+    text = measurement.model_dump_json()
+    assert spelling not in text, text
+    assert not find(text, lambda ip: str(ip) in own), text
+    for artifact in out:
+        assert spelling.encode() not in artifact.data and not find_bytes(artifact.data, lambda ip: str(ip) in own)
+    response = measurement.requests[0].response
+    assert response is not None and response.title and "[scrubbed]" in response.title
+    assert "[scrubbed]" in (response.header("Location") or "") and "[scrubbed]" in (response.header("X-Client") or "")
+    assert [a.sha256 for a in measurement.artifacts] == [a.sha256 for a in out]
+    assert measurement.requests[0].ip == "198.18.0.10"
+
+
+def test_a_number_in_the_record_is_never_rewritten() -> None:
+    """The record's numbers are data, not text: a body_length that reads as the address stays a number."""
+    m, artifacts = _echo("nothing")
+    hop = m.requests[0]
+    assert hop.response is not None
+    odd = m.model_copy(update={"requests": [hop.model_copy(update={
+        "response": hop.response.model_copy(update={"body_length": 3221225986})})]})
+    measurement, _ = scrub(odd, artifacts, {OWN_V4})
+    assert measurement.requests[0].response is not None
+    assert measurement.requests[0].response.body_length == 3221225986
+
+
+def test_a_site_address_in_another_spelling_is_not_scrubbed_either() -> None:
+    """The helper says we are 198.18.0.10 (the site's address): "ip-198-18-0-10" in its page stays."""
+    body = Artifact.of("http_body", b"<p>served by ip-198-18-0-10</p>")
+    m = _measurement(body)
+    _, artifacts = scrub(m, [body], {"198.18.0.10", PROBE_IP})
+    assert artifacts[0].data == body.data

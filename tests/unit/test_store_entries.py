@@ -20,11 +20,15 @@ def test_a_limit_keeps_the_newest_matches_in_chain_order(tmp_path: Path) -> None
     with Store.open(tmp_path / "s.sqlite") as store:
         for i in range(7):
             store.append(_measurement(i), verdict=BLOCKED if i % 2 == 0 else None)
-        seqs = [e.seq for e in store.entries(EntryFilter(limit=3))]
-        assert seqs == [5, 6, 7]
+        def numbers(filt: EntryFilter) -> list[int]:
+            entries = list(store.entries(filt))
+            assert [e.seq for e in entries] == sorted(e.seq for e in entries)  # chain order
+            return [int(e.measurement_id[-12:]) for e in entries]
+
+        assert numbers(EntryFilter(limit=3)) == [4, 5, 6]
         blocked = list(store.entries(EntryFilter(verdict="blocked", limit=2)))
-        assert [e.seq for e in blocked] == [5, 7] and all(e.verdict == BLOCKED for e in blocked)
-        assert [e.seq for e in store.entries(EntryFilter(limit=100))] == list(range(1, 8))
+        assert [int(e.measurement_id[-12:]) for e in blocked] == [4, 6] and all(e.verdict == BLOCKED for e in blocked)
+        assert numbers(EntryFilter(limit=100)) == list(range(7))
         assert store.count() == 7
         assert store.count(EntryFilter(verdict="blocked", limit=2)) == 4  # the limit does not cut the count
         assert store.count(EntryFilter(since="2026-11-06")) == 2
