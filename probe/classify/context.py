@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from probe.classify.fingerprints import Fingerprints, load_fingerprints
 from probe.models.settings import MeasureSettings
 
-RULES_VERSION = "2026.12.1"  # .1: site.takedown and dns.takedown (issue 16)
+# .1: site.takedown and dns.takedown (issue 16); .2: throttling of the page (hold, rate) against the
+# decoy GET and the control (issue 14)
+RULES_VERSION = "2026.12.2"
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -39,6 +41,9 @@ THROTTLE_MIN_HANDSHAKE_S = 1.0
 THROTTLE_RATIO = 5.0
 # ... and by at least this much in absolute terms, so a 0.05 s vs 0.25 s pair on a fast path is noise.
 THROTTLE_MIN_EXTRA_S = 0.5
+# A body smaller than this arrives in a few TCP windows: its time says more about the RTT than about
+# a rate, so no rate is computed from it (the lab's 16-32 kbit/s pacing shows on 16 KiB in 4-8 s).
+THROTTLE_RATE_MIN_BYTES = 16 * 1024
 # OONI's web_connectivity calls two bodies the same length when the shorter is >= 70% of the longer;
 # dynamic pages (ads, timestamps, CSRF tokens) vary by far less than 30%, blockpages by far more.
 BODY_LENGTH_PROPORTION_MIN = 0.7
@@ -72,6 +77,7 @@ class Thresholds:
     throttle_min_handshake_s: float = THROTTLE_MIN_HANDSHAKE_S
     throttle_ratio: float = THROTTLE_RATIO
     throttle_min_extra_s: float = THROTTLE_MIN_EXTRA_S
+    throttle_rate_min_bytes: int = THROTTLE_RATE_MIN_BYTES
     body_length_proportion_min: float = BODY_LENGTH_PROPORTION_MIN
     similarity_min: float = SIMILARITY_MIN
     title_similarity_min: float = TITLE_SIMILARITY_MIN

@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from probe.models.verdict import Confidence, OONIBlocking, Verdict, VerdictLabel, is_blocked_label
+from probe.models.verdict import (
+    THROTTLED_LABELS,
+    Confidence,
+    OONIBlocking,
+    Verdict,
+    VerdictLabel,
+    is_blocked_label,
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ def ooni_blocking(label: str) -> OONIBlocking:
     """DESIGN.md section 4: the OONI `blocking` value of a verdict label."""
     # A takedown is no interference on the probe's path (OONI's `blocking` names one: "dns" would say
     # the probe's resolver lied): like `down`, accessible=false with blocking=false; the label says why.
-    if label in ("ok", "down", "site.refused", "tls.throttled", "site.takedown", "dns.takedown"):
+    if label in ("ok", "down", "site.refused", *THROTTLED_LABELS, "site.takedown", "dns.takedown"):
         return False
     if label == "inconclusive":
         return None
@@ -56,7 +63,7 @@ def ooni_blocking(label: str) -> OONIBlocking:
 
 
 def default_accessible(label: str) -> bool | None:
-    if label in ("ok", "tls.throttled"):
+    if label in ("ok", *THROTTLED_LABELS):
         return True
     if label == "inconclusive":
         return None

@@ -5,8 +5,8 @@ completed, so their failing addresses were not what stopped it). For each failin
 control's own result for that address decides: it worked there (blocking), it failed there too (the
 site is down), or there is no per-address result (a later redirect hop), in which case the control's
 whole fetch stands in. The decoy-SNI handshake to the same address tells SNI filtering (decoy
-completes) from blocking by address (decoy fails too), and, when the real handshake completed but
-slowly, throttling. A chain that does not validate where the control's does is interception; one
+completes) from blocking by address (decoy fails too); throttling (a completed but slow handshake)
+is `throttle.py`'s. A chain that does not validate where the control's does is interception; one
 that fails the same way from the control is the site's own certificate.
 """
 
@@ -211,24 +211,3 @@ def _interference(view: View, hop: Hop, broken: Sequence[TLSHandshakeObservation
         if best is None or (f.blocked and not best.blocked):
             best = f
     return best
-
-
-# --- throttling --------------------------------------------------------------------------------------
-
-def analyze_throttle(view: View, ctx: ClassifyContext) -> Finding | None:
-    """A completed real handshake far slower than the decoy to the same address (any hop)."""
-    th = ctx.thresholds
-    for hop in view.hops:
-        for h in hop.tls:
-            decoy = hop.decoy_for(h.ip)
-            if h.failure is not None or decoy is None or not handshake_completed(decoy):
-                continue
-            real_s, decoy_s = h.t - h.t0, decoy.t - decoy.t0
-            if (real_s >= th.throttle_min_handshake_s and real_s - decoy_s >= th.throttle_min_extra_s
-                    and real_s >= th.throttle_ratio * max(decoy_s, 1e-3)):
-                return finding("tls.throttled", "likely", (
-                    f"The TLS handshake with SNI {h.server_name} to {endpoint_text(h.ip, h.port)} took "
-                    f"{seconds(real_s)}; a handshake to the same address with SNI {decoy.server_name} took "
-                    f"{seconds(decoy_s)} ({real_s / max(decoy_s, 1e-3):.0f}x faster): traffic for that name "
-                    "is slowed down."))
-    return None

@@ -12,7 +12,8 @@ fingerprint, a known interception CA, two different DNS replies to one query, an
 handshake to the same address (SNI filtering as `possible`, throttling). Everything that needs a
 comparison is `inconclusive` -- even a page that came over valid TLS, which the reasons then say
 looks reachable. `inconclusive` is also the answer when the probe's own network failed, and when the
-evidence contradicts itself (a page that differs from the control but is a known false positive).
+evidence contradicts itself (a page that differs from the control but is a known false positive), and
+for every measurement of a run that started while the network was down (`shutdown.py`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from probe.classify.context import ClassifyContext
 from probe.classify.dns import Suspect, analyze_dns
 from probe.classify.findings import Finding, finding, to_verdict
 from probe.classify.http import analyze_http
-from probe.classify.tcp_tls import analyze_connect, analyze_throttle, analyze_tls
+from probe.classify.shutdown import shutdown_verdict
+from probe.classify.tcp_tls import analyze_connect, analyze_tls
+from probe.classify.throttle import analyze_throttle
 from probe.classify.view import View, build_view
 from probe.models.measurement import Measurement
 from probe.models.verdict import Verdict
@@ -57,7 +60,8 @@ def classify(measurement: Measurement, *, bodies: Mapping[str, bytes], context: 
         primary = throttle
     elif throttle is not None:
         also.append(throttle)
-    return to_verdict(primary, also=also, notes=notes, rules_version=context.rules_version)
+    return shutdown_verdict(measurement, to_verdict(primary, also=also, notes=notes,
+                                                    rules_version=context.rules_version))
 
 
 def _after_dns(forged: Finding, later: Finding | None) -> tuple[Finding, list[Finding]]:

@@ -97,6 +97,11 @@ class Hop:
     tls: tuple[TLSHandshakeObservation, ...]  # real SNI
     decoys: tuple[TLSHandshakeObservation, ...]  # decoy SNI to the same addresses
     request: HTTPObservation | None
+    decoy_requests: tuple[HTTPObservation, ...] = ()  # GET / under the decoy name, after a slow request
+
+    def decoy_request_for(self, ip: str) -> HTTPObservation | None:
+        matches = [d for d in self.decoy_requests if normal_ip(d.ip) == normal_ip(ip)]
+        return matches[-1] if matches else None
 
     def decoy_for(self, ip: str) -> TLSHandshakeObservation | None:
         matches = [d for d in self.decoys if normal_ip(d.ip) == normal_ip(ip)]
@@ -198,7 +203,7 @@ def split_url(url: str) -> SplitResult | None:
 
 
 def _hop(index: int, url: str, obs: tuple[Sequence[TCPConnectObservation], Sequence[TLSHandshakeObservation]],
-         request: HTTPObservation | None) -> Hop:
+         request: HTTPObservation | None, decoys: Sequence[HTTPObservation] = ()) -> Hop:
     parts = split_url(url)
     scheme = (parts.scheme.lower() if parts is not None else "") or ("https" if url.lower().startswith(
         "https:") else "http")
@@ -207,7 +212,7 @@ def _hop(index: int, url: str, obs: tuple[Sequence[TCPConnectObservation], Seque
     tcp, tls = obs
     return Hop(index=index, url=url, scheme=scheme, host=host, port=port,
                tcp=tuple(tcp), tls=tuple(h for h in tls if not h.is_decoy),
-               decoys=tuple(h for h in tls if h.is_decoy), request=request)
+               decoys=tuple(h for h in tls if h.is_decoy), request=request, decoy_requests=tuple(decoys))
 
 
 def follow_location(base_url: str, location: str) -> str | None:
@@ -235,7 +240,10 @@ def build_hops(m: Measurement) -> tuple[Hop, ...]:
     hops: list[Hop] = []
     start = float("-inf")
     for index, request in enumerate(m.requests):
-        hops.append(_hop(index, request.request.url, _window(m, start, request.t), request))
+        # A decoy GET follows its request, before the next hop's request starts.
+        until = m.requests[index + 1].t0 if index + 1 < len(m.requests) else float("inf")
+        decoys = [d for d in m.decoy_requests if request.t <= d.t0 < until]
+        hops.append(_hop(index, request.request.url, _window(m, start, request.t), request, decoys))
         start = request.t
     last = m.requests[-1] if m.requests else None
     stopped_early = m.final_failure is not None and _OPERATIONS.get(m.failed_operation or "") in (

@@ -49,6 +49,9 @@ MIN_FREE_BYTES = 20 * 1024 * 1024
                    "a shared list (or a redirect) must not make you fetch and sign pages from your own "
                    "network. "
                    "--not-bogon ranges count as public.")
+@click.option("--well-known", multiple=True, metavar="IP:PORT",
+              help="Address that tells an internet shutdown from blocked helpers (default: public "
+                   "anycast resolvers, only with public control helpers).")
 @click.option("--fingerprints", type=click.Path(path_type=Path, file_okay=False),
               help="Folder with blockpage fingerprint CSVs (default: the shipped ones).")
 @click.option("--timeout-dns", type=float, default=4.0, show_default=True)
@@ -64,7 +67,8 @@ MIN_FREE_BYTES = 20 * 1024 * 1024
 def run_command(urls: tuple[str, ...], list_name: str | None, category: str | None, store_path: Path,
                 as_json: bool, parallel: int, resolver: str | None, controls: tuple[str, ...],
                 doh: str | None, ca_bundle: Path | None, asn_db: Path | None, decoy_sni: str,
-                not_bogon: tuple[str, ...], allow_private_targets: bool, fingerprints: Path | None, timeout_dns: float,
+                not_bogon: tuple[str, ...], allow_private_targets: bool, well_known: tuple[str, ...],
+                fingerprints: Path | None, timeout_dns: float,
                 timeout_tcp: float, timeout_tls: float, timeout_http: float, body_cap: int,
                 key_path: Path | None, no_progress: bool, wide: bool, registries: dict[str, str]) -> None:
     """Measure URLs (or a list) over DNS, TCP, TLS and HTTP, compare with a control, store the evidence.
@@ -80,7 +84,7 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
             parallel=parallel, resolver=resolver, control_urls=list(controls), doh_url=doh, ca_bundle=ca_bundle,
             asn_db=asn_db, decoy_sni=decoy_sni, not_bogon=list(not_bogon),
             allow_private_targets=allow_private_targets, fingerprints_dir=fingerprints,
-            body_cap_bytes=body_cap, registries=registries,
+            body_cap_bytes=body_cap, registries=registries, well_known=list(well_known) or None,
             timeouts=Timeouts(dns_s=timeout_dns, tcp_s=timeout_tcp, tls_s=timeout_tls, http_s=timeout_http))
     except ValidationError as exc:
         raise InputError(_first_problem(exc), hint="see `probe run --help`") from exc
@@ -106,6 +110,9 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
 
         print_run_table(summary, display.rows, display.hidden_ok, store_path, hidden_other=display.hidden_other,
                         wide=wide)
+    if summary.network_down is not None:
+        click.echo(f"network down: {summary.network_down.summary()} Every verdict of this run is "
+                   "'inconclusive'.", err=True)
     if summary.interrupted:
         click.echo("stopped early: finished measurements are stored", err=True)
         sys.exit(130)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 from probe.errors import InputError
 from probe.evidence.keys import own_address_key_path
+from probe.measure.netcheck import check_network, well_known_set
 from probe.measure.runner import RunContext, RunOutcome
 from probe.models import Measurement, ProbeNetwork, Target, Verdict
 from probe.models.settings import MeasureSettings
@@ -122,7 +124,10 @@ async def build_run_context(settings: MeasureSettings, store: Store, *, on_resul
     memory = OwnAddressMemory.load(memory_path(store.path), own_address_key_path())
     if control is not None:
         await _learn_public_addresses(control, memory)
-    return RunContext(settings=settings, store=store, resolver=resolver, control=control,
+    well_known = well_known_set(settings.well_known, settings.control_urls)
+    check = functools.partial(check_network, control_urls=settings.control_urls, resolver=resolver,
+                              name=settings.decoy_sni, well_known=well_known)
+    return RunContext(settings=settings, store=store, resolver=resolver, control=control, check_network=check,
                       classifier=make_classifier(settings), identify=identify or make_identify(settings.asn_db),
                       signer=signer, on_result=on_result, list_name=list_name, stop=stop,
                       on_error=on_error, own_addresses=_OWN_ADDRESSES,

@@ -81,7 +81,15 @@ class Fetch:
                            # As the probe records it: the hash of the capped, decoded body; None if empty.
                            body_sha256=hashlib.sha256(body).hexdigest() if body else None,
                            body_is_truncated=response.body_is_truncated, body_minhash=minhash(body),
-                           final_url=target.url, redirects=redirects)
+                           final_url=target.url, redirects=redirects, **_timing(obs))
+
+
+def _timing(obs: HTTPObservation) -> dict[str, float]:
+    """hold_s and transfer_s of the final GET (the probe's throttling reference), in ms steps."""
+    if obs.t_response is None:
+        return {}
+    return {"hold_s": round(max(obs.t_response - obs.t0, 0.0), 3),
+            "transfer_s": round(max(obs.t - obs.t_response, 0.0), 3)}
 
 
 def minhash(body: bytes) -> list[int]:

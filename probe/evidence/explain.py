@@ -54,6 +54,7 @@ TECHNIQUES: dict[str, tuple[str, str]] = {
     "http.reset": ("HTTP", "the web request is reset"),
     "http.timeout": ("HTTP", "the web request is stalled"),
     "http.eof": ("HTTP", "the web request is cut off"),
+    "http.throttled": ("HTTP throttling", "the page is slowed down"),
 }
 
 
@@ -68,7 +69,7 @@ SHORT: dict[str, str] = {
     "tls.eof": "secure handshake cut off", "tls.alert": "secure handshake refused",
     "tls.mitm": "intercepted (untrusted certificate)", "tls.throttled": "slowed down",
     "http.blockpage": "block page", "http.diff": "different page", "http.reset": "web request reset",
-    "http.timeout": "web request stalled", "http.eof": "web request cut off",
+    "http.timeout": "web request stalled", "http.eof": "web request cut off", "http.throttled": "slowed down",
     "site.takedown": "taken down (host's page)", "dns.takedown": "taken down (registry hold)",
 }
 

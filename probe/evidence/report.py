@@ -26,7 +26,7 @@ from probe.evidence.report_data import (
     status_class,
 )
 from probe.evidence.report_style import CSS
-from probe.evidence.report_svg import bar_chart, timeline
+from probe.evidence.report_svg import bar_chart, outage_timeline, timeline
 from probe.evidence.statements import BundleFacts, signing_sentences, span_sentence
 from probe.evidence.takedown import render_marks, render_takedowns
 from probe.models import Measurement, Verdict
@@ -106,7 +106,27 @@ def _networks(data: ReportData) -> str:
             "number (ASN). The volunteer's own internet address is never recorded.</p>"
             "<table><thead><tr><th>ASN</th><th>Network</th><th>Country</th><th class=\"num\">Measurements"
             f"</th><th>From</th><th>To</th></tr></thead><tbody>{rows}</tbody></table>{_unknown_network_note(data)}"
-            "</section>")
+            f"{_outages(data)}</section>")
+
+
+def _outages(data: ReportData) -> str:
+    """Per network, the periods when the probe's runs found nothing answering (internet shutdowns)."""
+    blocks = []
+    for n in data.networks.values():
+        periods = n.outages()
+        if not periods:
+            continue
+        items = "".join(f"<li>{escape(human_time(a))} to {escape(human_time(b))}: {k} measurement(s), all "
+                        "inconclusive</li>" for a, b, k in periods)
+        blocks.append(f"<h3>{escape(n.name or 'unnamed network')} ({escape(n.asn)})</h3>"
+                      f"{outage_timeline(n.checks, periods, start=data.first, end=data.last)}<ul>{items}</ul>")
+    if not blocks:
+        return ""
+    return ("<h3>Network down</h3><p>Runs that started with nothing answering: no control helper, no well-known "
+            "address (an internet shutdown, or the volunteer's own connection). The band on each strip covers the "
+            "measurements that found the network down; the outage began after the last working run before it "
+            "and ended before the next one. Failures in those runs are not counted as blocking.</p>"
+            + "".join(blocks))
 
 
 def _unknown_network_note(data: ReportData) -> str:

@@ -18,7 +18,7 @@ from probe.evidence.history import HistoryPoint
 from probe.evidence.manifest import referenced_artifacts
 from probe.evidence.takedown import TakedownEvidence, takedown_evidence
 from probe.models import Measurement, Verdict
-from probe.models.verdict import TAKEDOWN_LABELS, is_blocked_label
+from probe.models.verdict import TAKEDOWN_LABELS, THROTTLED_LABELS, is_blocked_label
 
 NOT_CLASSIFIED = "not classified"
 
@@ -31,7 +31,7 @@ def status_class(label: str) -> str:
     """The colour group of a verdict label: blocked, ok, slowed, not-censorship, unknown."""
     if label == "ok":
         return "ok"
-    if label == "tls.throttled":
+    if label in THROTTLED_LABELS:
         return "slowed"
     if is_blocked_label(label):
         return "blocked"
@@ -50,6 +50,27 @@ class NetworkRow:
     count: int = 0
     first: str = ""
     last: str = ""
+    # When the probe's runs found the whole network down (an internet shutdown), per measurement time.
+    checks: list[tuple[str, bool]] = field(default_factory=list)  # (time, network down)
+
+    def outages(self) -> list[tuple[str, str, int]]:
+        """Periods of consecutive down measurements: (first, last, measurements), in time order.
+
+        A period runs from the first measurement that found the network down to the last one before
+        it answered again: the true outage began after the last "up" one and ended before the next.
+        """
+        periods: list[tuple[str, str, int]] = []
+        start = last = ""
+        count = 0
+        for when, down in sorted(self.checks):
+            if down:
+                start, last, count = start or when, when, count + 1
+            elif count:
+                periods.append((start, last, count))
+                start, last, count = "", "", 0
+        if count:
+            periods.append((start, last, count))
+        return periods
 
 
 @dataclass
@@ -163,6 +184,7 @@ class ReportData:
         row = self.networks.setdefault(key, NetworkRow(asn=net.probe_asn, name=net.probe_network_name,
                                                        cc=net.probe_cc))
         row.count += 1
+        row.checks.append((m.test_start_time, m.network_down is not None))
         row.first = min(row.first or m.test_start_time, m.test_start_time)
         row.last = max(row.last, m.test_start_time)
 

@@ -42,6 +42,8 @@ svg.chart text { font-size: 13px; fill: var(--ink); font-family: inherit; }
 svg.chart text.value { font-weight: 600; }
 svg.chart line.baseline { stroke: var(--line); stroke-width: 2; }
 svg.timeline { height: 22px; display: block; }
+svg.outages rect.outage { fill: #37474f; opacity: .35; } svg.outages rect.down { fill: #263238; }
+svg.outages rect.up { fill: var(--ok); }
 .evidence { border: 1px solid var(--line); border-left: 6px solid var(--blocked); border-radius: 6px;
   padding: 1rem 1.2rem; margin: 1rem 0; break-inside: avoid; page-break-inside: avoid; }
 .evidence .meta { color: var(--muted); font-size: .9rem; margin-bottom: .5rem; }

@@ -58,3 +58,30 @@ def timeline(attempts: list[tuple[str, str]], *, start: str, end: str, width: in
                      f'{escape(short(label))} ({escape(label)})</title></rect>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def outage_timeline(checks: list[tuple[str, bool]], outages: list[tuple[str, str, int]], *, start: str,
+                    end: str, width: int = 600) -> str:
+    """One network's strip: a band over each period its runs found the network down, a tick per
+    measurement (dark when down), across the report's whole period."""
+    t0, t1 = _seconds(start), _seconds(end)
+    span = max(t1 - t0, 1.0)
+    height = 22
+
+    def x(when: str) -> float:
+        return (width * (_seconds(when) - t0) / span) if t1 > t0 else width / 2
+
+    parts = [f'<svg class="chart timeline outages" role="img" viewBox="0 0 {width + 3} {height}" '
+             f'width="100%" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">'
+             f'<title>Network down periods, {escape(human_time(start))} to {escape(human_time(end))}</title>'
+             f'<line x1="0" y1="{height / 2}" x2="{width + 3}" y2="{height / 2}" class="baseline"/>']
+    for first, last, count in outages:
+        left = x(first)
+        parts.append(f'<rect x="{left:.1f}" y="0" width="{max(x(last) - left, 3.0):.1f}" height="{height}" '
+                     f'class="outage"><title>Network down (nothing answered): {escape(human_time(first))} to '
+                     f'{escape(human_time(last))}, {count} measurement(s)</title></rect>')
+    for when, down in sorted(checks):
+        parts.append(f'<rect x="{x(when):.1f}" y="6" width="1.5" height="{height - 12}" '
+                     f'class="{"down" if down else "up"}"/>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -8,9 +8,14 @@ Netfilter does what it can (iptables syntax; the nft backend here has no string 
     tls_sni_drop/reset     filter: client packets to :443 carrying the name (the ClientHello's SNI)
     http_host_drop/reset   filter: client packets to :80 carrying the name (the Host header)
     block_control     filter: everything to the control helper's addresses is dropped
-    tls_mitm/throttle/sni_eof, http_blockpage/redirect/host_eof   nat: REDIRECT client flows to the
+    shutdown          filter: every client packet past the ISP is dropped, and (unless `dns_answers`)
+                      the ISP resolver's queries upstream too: nothing beyond the ISP answers
+    tls_mitm/throttle/sni_eof/reset_midstream, http_blockpage/redirect/host_eof   nat: REDIRECT client flows to the
                       middlebox (the *_eof actions need a FIN from the box: a REJECT can only reset)
-    network.rtt_ms    mangle: client packets to NFQUEUE (the middlebox's delayer)
+    network.rtt_ms    mangle: packets from and to the client to NFQUEUE (the middlebox's delayer holds
+                      each half the RTT, so every round trip from the client takes `rtt_ms` more)
+    network.nat       nat: MASQUERADE of the client's flows leaving the ISP (the home router and the
+                      carrier-grade NAT most volunteers sit behind): the world sees the ISP's address
     network.loss_pct  mangle: `statistic` random drop, both directions
 
 dns_nxdomain/servfail/refused/redirect are the ISP resolver's lies (`dns.py`). Filter rules match
@@ -45,7 +50,8 @@ def dns_wire_name(name: str) -> str:
 def ruleset(version: int, plan: SitePlan, censors: list[Censor], network: Network) -> str:
     """An iptables-restore ruleset (v4 or v6) for the isp namespace."""
     tables = {"raw": _raw(censors), "mangle": _mangle(network),
-              "nat": _nat(censors, version), "filter": _filter(version, plan, censors)}
+              "nat": _nat(censors, version) + _masquerade(network, version),
+              "filter": _filter(version, plan, censors)}
     chains = {"raw": ("PREROUTING", "OUTPUT"), "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT",
                                                           "POSTROUTING"),
               "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
@@ -81,6 +87,7 @@ def _mangle(network: Network) -> list[str]:
             rules.append(f"-A PREROUTING -i {iface} -m statistic --mode random --probability {p:.4f} -j DROP")
     if network.rtt_ms > 0:
         rules.append(f"-A PREROUTING -i {ISP_CLIENT_IF} -j NFQUEUE --queue-num {DELAY_QUEUE} --queue-bypass")
+        rules.append(f"-A POSTROUTING -o {ISP_CLIENT_IF} -j NFQUEUE --queue-num {DELAY_QUEUE} --queue-bypass")
     return rules
 
 
@@ -91,10 +98,17 @@ def _nat(censors: list[Censor], version: int) -> list[str]:
     if actions & {"http_blockpage", "http_redirect", "http_host_eof", "http_throttle"}:
         rules.append(f"-A PREROUTING -i {ISP_CLIENT_IF} -p tcp --dport 80 ! -d {control} "
                      f"-j REDIRECT --to-ports {HTTP_BOX_PORT}")
-    if actions & {"tls_mitm", "tls_throttle", "tls_sni_eof"}:
+    if actions & {"tls_mitm", "tls_throttle", "tls_sni_eof", "tls_reset_midstream"}:
         rules.append(f"-A PREROUTING -i {ISP_CLIENT_IF} -p tcp --dport 443 ! -d {control} "
                      f"-j REDIRECT --to-ports {TLS_BOX_PORT}")
     return rules
+
+
+def _masquerade(network: Network, version: int) -> list[str]:
+    if not network.nat:
+        return []
+    client = A.CLIENT_V4 if version == 4 else A.CLIENT_V6
+    return [f"-A POSTROUTING -s {client} -o {ISP_INET_IF} -j MASQUERADE"]
 
 
 def _filter(version: int, plan: SitePlan, censors: list[Censor]) -> list[str]:
@@ -117,6 +131,13 @@ def _filter_rules(chain: str, version: int, plan: SitePlan, c: Censor) -> list[s
         target = "DROP" if c.action.endswith("_drop") else "REJECT --reject-with tcp-reset"
         return [f"{head} -p tcp -m conntrack --ctorigdstport {port[c.action]} -m string --algo bm "
                 f"--icase --string \"{c.match}\" -j {target}"]
+    if c.action == "shutdown":
+        if chain != "FORWARD":
+            return []  # the ISP's own resolver and blockpage server stay reachable: they are the ISP's
+        rules = [f"{head} -j DROP"]
+        if not c.dns_answers:
+            rules += [f"-A OUTPUT -o {ISP_INET_IF} -p {proto} --dport 53 -j DROP" for proto in ("udp", "tcp")]
+        return rules
     if c.action == "block_control":
         control = A.CONTROL_V4 if version == 4 else A.CONTROL_V6
         return [f"{head} -m conntrack --ctorigdst {control} -j DROP"]
@@ -151,6 +172,8 @@ def middlebox_config(state: Path, censors: list[Censor], network: Network, *,
                               "rate_kbit": c.rate_kbit})
         elif c.action == "tls_sni_eof":
             tls_rules.append({"match": c.match, "kind": "eof"})
+        elif c.action == "tls_reset_midstream":
+            tls_rules.append({"match": c.match, "kind": "midstream_reset"})
         elif c.action == "dns_inject":
             v4, v6 = redirect_target(c.address)
             inject_rules.append({"match": c.match, "v4": v4, "v6": v6})
@@ -161,7 +184,7 @@ def middlebox_config(state: Path, censors: list[Censor], network: Network, *,
         "http_port": HTTP_BOX_PORT, "tls_port": TLS_BOX_PORT,
         "http_rules": http_rules, "tls_rules": tls_rules,
         "inject_rules": inject_rules, "inject_queue": INJECT_QUEUE,
-        "delay_ms": network.rtt_ms, "delay_queue": DELAY_QUEUE,
+        "delay_ms": network.rtt_ms / 2, "delay_queue": DELAY_QUEUE,  # each way: half the RTT
     }
 
 

@@ -20,7 +20,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,6 @@ from probe.lab.sites import DECOY_HOST, SitePlan, plan_for
 
 STATE_ROOT = Path("/run/probe-lab")
 BUILD_LOCK_WAIT_S = 120.0  # a big benchmark lab takes about a minute to build
-PROBE_TIMEOUTS = {"dns": 2.0, "tcp": 3.0, "tls": 3.0, "http": 5.0}
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 
 
@@ -89,13 +88,21 @@ class Lab:
     def decoy_sni(self) -> str:
         return DECOY_HOST
 
-    def probe_args(self) -> list[str]:
-        """`probe run` flags for this lab: everything except the URLs and --store."""
-        args = ["--json", "--no-progress", "--resolver", A.ISP_IN_V4, "--control", self.control_url,
+    def probe_args(self, *, timeouts: Mapping[str, float] | None = None, ipv6_resolver: bool = False
+                   ) -> list[str]:
+        """`probe run` flags for this lab: everything except the URLs and --store.
+
+        The probe keeps its own (production) timeouts unless `timeouts` overrides steps by name
+        ({"tls": 3.0}): what the lab proves must hold for the settings volunteers run.
+        """
+        resolver = A.ISP_IN_V6 if ipv6_resolver else A.ISP_IN_V4
+        args = ["--json", "--no-progress", "--resolver", resolver, "--control", self.control_url,
                 "--ca-bundle", str(self.ca_path), "--asn-db", str(self.asn_db_path)]
         for net in A.not_bogon_ranges():
             args += ["--not-bogon", net]
-        for step, seconds in PROBE_TIMEOUTS.items():
+        for address in (f"{A.PUBLIC_RESOLVER_V4}:53", f"{A.site_v4(0)}:443"):  # the lab's "well-known" set
+            args += ["--well-known", address]
+        for step, seconds in (timeouts or {}).items():
             args += [f"--timeout-{step}", f"{seconds:g}"]
         return args + ["--decoy-sni", self.decoy_sni] + registry.registry_args()
 
@@ -148,7 +155,8 @@ class Lab:
         try:
             rogue = self._write_pki(censors)
             self._write_configs(censors, net, rogue)
-            topology.build(self.names, resolv_conf=topology.client_resolv_conf())
+            resolver = A.ISP_IN_V6 if net.ipv6_resolver else A.ISP_IN_V4
+            topology.build(self.names, resolv_conf=topology.client_resolv_conf(resolver=resolver))
             self._apply_netfilter(censors, net)
             start_all(self._servers(nginx_workers), logs=self.state / "log",
                               pids=self.state / "pids")

@@ -34,6 +34,7 @@ class ScenarioResult:
     got: str | None
     measurement_id: str | None = None
     expected_blocking: Any = None  # None: not checked
+    expected_reason: str = ""  # "": not checked
     got_blocking: Any = None
     confidence: str | None = None
     reasons: list[str] = field(default_factory=list)
@@ -51,15 +52,20 @@ class ScenarioResult:
             return False
         if self.expected_history is not None and self.got_history != self.expected_history:
             return False
+        if self.expected_reason and self.expected_reason not in " ".join(self.reasons):
+            return False
         return self.expected_blocking is None or self.got_blocking == self.expected_blocking
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}
 
 
-def probe_command(lab: Lab, urls: list[str], store: Path, key: Path | None = None) -> list[str]:
+def probe_command(lab: Lab, urls: list[str], store: Path, key: Path | None = None, *,
+                  timeouts: dict[str, float] | None = None, ipv6_resolver: bool = False) -> list[str]:
+    """`probe run` in the lab: the probe's production timeouts unless `timeouts` overrides steps."""
     signing = ["--key", str(key)] if key is not None else []
-    return [sys.executable, "-m", "probe", "run", *lab.probe_args(), "--store", str(store), *signing, *urls]
+    args = lab.probe_args(timeouts=timeouts, ipv6_resolver=ipv6_resolver)
+    return [sys.executable, "-m", "probe", "run", *args, "--store", str(store), *signing, *urls]
 
 
 def run_scenario(lab: Lab, scenario: Scenario, *, store: Path, key: Path | None = None) -> ScenarioResult:
@@ -102,11 +108,14 @@ def _history_marks(store: Path, url: str) -> dict[str, Any]:
 
 def _run_once(lab: Lab, scenario: Scenario, *, store: Path, key: Path | None) -> ScenarioResult:
     result = ScenarioResult(name=scenario.name, url=scenario.url, expected=scenario.expect.verdict,
-                            got=None, expected_blocking=scenario.expect.blocking)
+                            got=None, expected_blocking=scenario.expect.blocking,
+                            expected_reason=scenario.expect.reason)
     t0 = time.monotonic()
     try:
         lab.up(scenario)
-        proc = lab.client_exec(probe_command(lab, [scenario.url], store, key), timeout=PROBE_RUN_TIMEOUT_S)
+        argv = probe_command(lab, [scenario.url], store, key, timeouts=scenario.timeouts.flags(),
+                             ipv6_resolver=scenario.network.ipv6_resolver)
+        proc = lab.client_exec(argv, timeout=PROBE_RUN_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - one broken scenario must not stop the table
         result.error = f"{type(exc).__name__}: {exc}"
         result.duration_s = round(time.monotonic() - t0, 2)

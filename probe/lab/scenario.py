@@ -1,9 +1,10 @@
 """Scenario files (schema version 1): load, validate and describe one lab scenario.
 
 A scenario is one TOML file: the URL the probe measures, what the real site does (`[origin]`), what
-the ISP does (`[[censor]]`), the network conditions (`[network]`) and the expected verdict
-(`[expect]`). Unknown keys, unknown actions, keys an action does not take and addresses outside the
-lab are errors that name the file and the key. This module does not build anything: see `lab.py`.
+the ISP does (`[[censor]]`), the network conditions (`[network]`), the probe's timeouts where they
+differ from its production defaults (`[timeouts]`) and the expected verdict (`[expect]`). Unknown
+keys, unknown actions, keys an action does not take and addresses outside the lab are errors that
+name the file and the key. This module does not build anything: see `lab.py`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ Action = Literal[
     "dns_nxdomain", "dns_servfail", "dns_refused", "dns_drop", "dns_redirect", "dns_inject",
     "ip_drop", "ip_reset", "ip_reject", "tls_sni_drop", "tls_sni_reset", "tls_sni_eof", "tls_mitm",
     "tls_throttle", "http_host_reset", "http_host_drop", "http_host_eof", "http_blockpage", "http_redirect",
-    "http_throttle", "block_control",
+    "http_throttle", "block_control", "shutdown", "tls_reset_midstream",
 ]
 # The optional keys each action takes (besides `action` and `match`).
 ACTION_KEYS: dict[str, frozenset[str]] = {
@@ -34,6 +35,7 @@ ACTION_KEYS: dict[str, frozenset[str]] = {
     "http_throttle": frozenset({"delay_ms", "rate_kbit"}),
     "http_blockpage": frozenset({"status", "page"}),
     "http_redirect": frozenset({"location"}),
+    "shutdown": frozenset({"dns_answers"}),
 }
 ADDRESS_WORDS = ("blockpage", "origin_other")
 
@@ -92,6 +94,7 @@ class Censor(_Strict):
     issuer: str = "Qaznet Trust Network"
     delay_ms: int = Field(default=1500, ge=0, le=60_000)
     rate_kbit: int = Field(default=16, ge=1, le=1_000_000)
+    dns_answers: bool = False  # shutdown: the ISP resolver still resolves (a partial shutdown)
 
     @model_validator(mode="before")
     @classmethod
@@ -124,13 +127,31 @@ class Censor(_Strict):
 
 
 class Network(_Strict):
-    rtt_ms: int = Field(default=0, ge=0, le=2000)
+    rtt_ms: int = Field(default=0, ge=0, le=2000)  # half of it each way, both directions
     loss_pct: float = Field(default=0, ge=0, le=50)
+    nat: bool = False  # the client sits behind NAT: the world (and the control) sees the ISP's address
+    ipv6_resolver: bool = False  # the probe asks the ISP resolver over IPv6 (fd77:1::1)
+
+
+class ScenarioTimeouts(_Strict):
+    """Per-step timeouts for this scenario's `probe run`; unset steps keep the probe's own defaults
+    (the production ones volunteers run). Set them only where a scenario waits out a timeout whose
+    length proves nothing (a drop), so the shipped set stays quick."""
+
+    dns_s: float | None = Field(default=None, gt=0, le=120)
+    tcp_s: float | None = Field(default=None, gt=0, le=120)
+    tls_s: float | None = Field(default=None, gt=0, le=120)
+    http_s: float | None = Field(default=None, gt=0, le=300)
+
+    def flags(self) -> dict[str, float]:
+        """{"tls": 3.0, ...}: the steps this scenario overrides, by `probe run --timeout-<step>` name."""
+        return {k.removesuffix("_s"): v for k, v in self.model_dump().items() if v is not None}
 
 
 class Expect(_Strict):
     verdict: VerdictLabel
     blocking: Literal["dns", "tcp_ip", "http-failure", "http-diff", False] | None = None
+    reason: str = ""  # words the verdict's reasons must contain (e.g. why it is inconclusive)
     # After every phase and the final run: does `probe results` mark the URL "reachable until ...,
     # unavailable everywhere since ..."? None: not checked. Only for scenarios with phases.
     history: Literal["mark", "none"] | None = None
@@ -151,6 +172,7 @@ class Scenario(_Strict):
     origin: Origin = Origin()
     censor: list[Censor] = []
     network: Network = Network()
+    timeouts: ScenarioTimeouts = ScenarioTimeouts()
     expect: Expect
     phase: list[Phase] = Field(default=[], max_length=8)  # measured before the final state, in order
     path: str = Field(default="", exclude=True)  # where it was loaded from (not a file key)

@@ -16,6 +16,9 @@ from probe.lab.scenario import Origin, Scenario, url_host
 DECOY_HOST = "decoy.probe-lab.net"  # never censored: the probe's decoy SNI
 CONTROL_HOST = "control.probe-lab.net"
 DEFAULT_ORIGIN = Origin()
+# The decoy's page is big enough (64 KiB) for its transfer to be timed as a rate: the decoy GET after a
+# slow page then gives the ratio of the two rates (a field decoy's small page leaves that to the control).
+DECOY_ORIGIN = Origin(body_bytes=64 * 1024)
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class SitePlan:
 def plan_for(scenario: Scenario | None) -> SitePlan:
     """The scenario's site, every host its redirects name, and the decoy."""
     plan = SitePlan()
-    plan.add(DECOY_HOST)
+    plan.add(DECOY_HOST, DECOY_ORIGIN)
     if scenario is None:
         return plan
     plan.add(scenario.host, scenario.origin)

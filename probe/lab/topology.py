@@ -78,9 +78,9 @@ def build(names: Names, *, resolv_conf: str) -> None:
     (etc / "hosts").write_text("127.0.0.1 localhost\n::1 localhost\n", encoding="ascii")
 
 
-def client_resolv_conf(timeout_s: int = 2) -> str:
-    """The client's resolver: the ISP's, one try each, so a dropped query fails in seconds."""
-    return f"nameserver {A.ISP_IN_V4}\noptions timeout:{timeout_s} attempts:1\n"
+def client_resolv_conf(timeout_s: int = 2, *, resolver: str = A.ISP_IN_V4) -> str:
+    """The client's resolver: the ISP's (over IPv4, or IPv6), one try each, so a dropped query fails in seconds."""
+    return f"nameserver {resolver}\noptions timeout:{timeout_s} attempts:1\n"
 
 
 def _client_commands() -> list[str]:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -21,6 +21,7 @@ from probe.failures import scrub_addresses
 from probe.measure.privacy import scrub
 from probe.measure.url import ControlSource, MeasuredURL, measure_url
 from probe.models import Measurement, ProbeNetwork, Target, Verdict
+from probe.models.netcheck import NetworkDown
 from probe.models.settings import MeasureSettings
 from probe.store import Signer, Store, StoredEntry
 from probe.store.liveness import close_dead_runs
@@ -43,6 +44,7 @@ class RunSummary:
     total: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     interrupted: bool = False
+    network_down: NetworkDown | None = None  # nothing answered when the run started (a shutdown)
 
 
 @dataclass
@@ -65,6 +67,8 @@ class RunContext:
     # (`own_memory`), so later runs scrub them too, even when they cannot learn them.
     own_addresses: set[str] = field(default_factory=set)
     own_memory: OwnAddressMemory | None = None
+    # The run-level shutdown check (probe.measure.netcheck), made once before measuring; None: none.
+    check_network: Callable[[], Awaitable[NetworkDown | None]] | None = None
 
 
 async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
@@ -82,6 +86,9 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
     tasks: set[asyncio.Task[None]] = set()
     status = "finished"
     try:
+        if ctx.check_network is not None:
+            # Measured anyway: each run during a shutdown is evidence of when it held.
+            summary.network_down = await ctx.check_network()
         await _feed(source, state, tasks)
         await asyncio.gather(*tasks)
         if state.fatal is not None:
@@ -202,7 +209,8 @@ def _commit(measured: MeasuredURL, state: _State) -> None:
         # The latest view of our public address decides the network; without a control, keep the last.
         state.network = ctx.identify(measured.public_ip).model_copy(
             update={"resolver_address": ctx.resolver or ""})
-    measurement = measured.measurement.model_copy(update={"network": state.network})
+    measurement = measured.measurement.model_copy(update={"network": state.network,
+                                                          "network_down": state.summary.network_down})
     learned = measured.own_addresses - ctx.own_addresses
     ctx.own_addresses |= measured.own_addresses
     if learned and ctx.own_memory is not None:

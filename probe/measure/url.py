@@ -1,5 +1,7 @@
 """Measure one URL, like a lab notebook: resolve → connect → handshake → GET, hop by hop, + control.
 
+A slow GET is followed by a decoy GET to the same address under another name (`decoy.py`).
+
 Every step's observation is appended in order; a failure ends the measurement at that step and is
 recorded with its OONI operation. The control helper is asked in parallel, once the probe knows which
 addresses it resolved. This module measures; it does not classify or store.
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from probe import __version__, failures
+from probe.measure.decoy import decoy_get, wants_decoy
 from probe.measure.endpoints import TransactionIds, connect_all
 from probe.measure.registry import ask_registry, should_ask
 from probe.measure.resolve import HostResolution, resolve_host
@@ -65,6 +68,7 @@ class _Notebook:
     tcp: list[TCPConnectObservation] = field(default_factory=list)
     tls: list[TLSHandshakeObservation] = field(default_factory=list)
     requests: list[HTTPObservation] = field(default_factory=list)
+    decoy_requests: list[HTTPObservation] = field(default_factory=list)
     failure: str | None = None
     failed_operation: str | None = None
     own_addresses: set[str] = field(default_factory=set)
@@ -139,6 +143,10 @@ async def _hops(book: _Notebook, url: str, control: ControlSource | None
                          stop_before=None if s.allow_private_targets else
                          lambda current, following: _into_private(current, following, s.not_bogon))
     book.requests.extend(chain.requests)
+    for obs in chain.requests:  # a slow page: the same address under the decoy name (throttling by name?)
+        if wants_decoy(obs, settings=s, host=urlsplit(obs.request.url).hostname or ""):
+            book.decoy_requests.append(await decoy_get(obs.ip, obs.port, https=obs.scheme == "https",
+                                                       settings=s, clock=book.clock, sink=book.sink, ids=book.ids))
     if chain.failed_operation == "http_round_trip":
         book.fail(chain.failure, "http_round_trip")
     return control_task
@@ -214,7 +222,7 @@ def _record(book: _Notebook, start: str, network: ProbeNetwork, category_code: s
         measurement_id=str(uuid.uuid4()), input=book.url, category_code=category_code or None,
         test_start_time=start, measurement_runtime_s=book.clock(), software_version=__version__,
         network=network, queries=queries, tcp_connect=book.tcp, tls_handshakes=book.tls,
-        requests=book.requests,
+        requests=book.requests, decoy_requests=book.decoy_requests,
         # The helper's view of our address is used to scrub and to look up the ASN, never kept.
         control=control.model_copy(update={"client_ip": None}) if control else None,
         control_failure=control_failure,  # with a control: a note (e.g. "DNS over HTTPS only"), or None

@@ -44,6 +44,10 @@ class ControlHTTP(Frozen):
     body_minhash: list[int] = []  # for similarity with the probe's body, without shipping the body
     final_url: str | None = None
     redirects: int = 0
+    # The final GET's timing (None from helpers that do not say): request sent → response head, and
+    # head → end of body. The uncensored reference for throttling: a slow site is slow here too.
+    hold_s: float | None = Field(default=None, ge=0)
+    transfer_s: float | None = Field(default=None, ge=0)
 
 
 class ControlResponse(Frozen):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from probe.models.artifacts import ArtifactRef
 from probe.models.base import Frozen
 from probe.models.control import ControlResponse
+from probe.models.netcheck import NetworkDown
 from probe.models.observations import (
     DNSQueryObservation,
     HTTPObservation,
@@ -38,9 +39,15 @@ class Measurement(Frozen):
     tcp_connect: list[TCPConnectObservation] = []
     tls_handshakes: list[TLSHandshakeObservation] = []
     requests: list[HTTPObservation] = []  # one per redirect hop, in order
+    # A slow request's twin: GET / with the decoy name as Host (and SNI) to the same address, right
+    # after it. Same address, same path, same moment: only the name differs (throttling evidence).
+    decoy_requests: list[HTTPObservation] = []
     control: ControlResponse | None = None
     control_failure: str | None = None  # why no control: helpers unreachable, blocked, refused
     final_failure: str | None = None  # the failure that stopped the measurement, if any
     failed_operation: str | None = None  # OONI operation name of that failure
     artifacts: list[ArtifactRef] = []
     registry: list[RegistryObservation] = []  # the probe's own registry look-ups (names that resolve nowhere)
+    # Set on every measurement of a run that started with nothing answering (an internet shutdown):
+    # its verdict is then `inconclusive` with that reason, never a block.
+    network_down: NetworkDown | None = None

@@ -124,5 +124,6 @@ class HTTPObservation(Frozen):
     response: HTTPResponse | None = None
     t0: float
     t: float
+    t_response: float | None = None  # when the response head had arrived (t0..t_response: the hold)
     failure: str | None = None
     transaction_id: int = 0

@@ -44,6 +44,9 @@ class MeasureSettings(Frozen):
     # for RDAP, "whois://HOST[:PORT]" for WHOIS, "off" for no look-up. Asked only about names that
     # resolve nowhere.
     registries: dict[str, str] = {}
+    # "ip:port" addresses that tell an internet shutdown from blocked helpers; None: the documented
+    # default set, used only with public control helpers (probe.measure.netcheck).
+    well_known: list[str] | None = Field(default=None, max_length=8)
 
     @field_validator("resolver")
     @classmethod
@@ -81,6 +84,19 @@ class MeasureSettings(Frozen):
         for tld, spec in value.items():
             if not tld.strip(".") or not (spec.startswith(("https://", "whois://")) or spec == "off"):
                 raise ValueError(f"a registry is TLD=https://HOST/PATH/ or TLD=whois://HOST[:PORT] (got {tld}={spec})")
+        return value
+
+    @field_validator("well_known")
+    @classmethod
+    def _addresses(cls, value: list[str] | None) -> list[str] | None:
+        for text in value or []:
+            host, _, port = text.strip().removeprefix("[").rpartition(":")
+            try:
+                ipaddress.ip_address(host.removesuffix("]"))
+                if not 0 < int(port) < 65536:
+                    raise ValueError
+            except ValueError as exc:
+                raise ValueError(f"not an ip:port address: {text!r}") from exc
         return value
 
     @field_validator("not_bogon")

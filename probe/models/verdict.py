@@ -30,6 +30,7 @@ VerdictLabel = Literal[
     "http.reset",
     "http.timeout",
     "http.eof",
+    "http.throttled",
     "site.refused",
     "site.takedown",
     "dns.takedown",
@@ -45,10 +46,12 @@ BLOCKED_PREFIXES = ("dns.", "tcp.", "tls.", "http.")
 # Labels that say the site is gone for everyone because its host or registry acted (docs/verdicts.md):
 # a claim about the site, not about this network, so never counted as this network blocking it.
 TAKEDOWN_LABELS = frozenset({"site.takedown", "dns.takedown"})
+# Slowed down, not blocked: the page arrives (flagged, OONI `blocking` false).
+THROTTLED_LABELS = ("tls.throttled", "http.throttled")
 
 
 def is_blocked_label(label: str) -> bool:
-    return label.startswith(BLOCKED_PREFIXES) and label != "tls.throttled" and label not in TAKEDOWN_LABELS
+    return label.startswith(BLOCKED_PREFIXES) and label not in THROTTLED_LABELS and label not in TAKEDOWN_LABELS
 
 
 class Verdict(Frozen):

@@ -296,7 +296,7 @@ async def http_get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *
     headers = browser_headers(host_header, user_agent)
     request = HTTPRequest(method="GET", url=url, headers=[HTTPHeader(name=k, value=v) for k, v in headers])
     t0 = clock()
-    state = _Exchange(body_cap)
+    state = _Exchange(body_cap, clock)
     failure: str | None = None
     try:
         await asyncio.wait_for(state.run(reader, writer, target, headers), timeout_s)
@@ -308,12 +308,15 @@ async def http_get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *
     if response is None and failure is None:
         failure = failures.EOF_ERROR
     return HTTPObservation(ip=ip, port=port, scheme=scheme, request=request, response=response, t0=t0,
-                           t=clock(), failure=failure, transaction_id=transaction_id)
+                           t=clock(), t_response=state.t_response, failure=failure,
+                           transaction_id=transaction_id)
 
 
 class _Exchange:
-    def __init__(self, body_cap: int) -> None:
+    def __init__(self, body_cap: int, clock: Clock) -> None:
         self.conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEADER_BYTES)
+        self.clock = clock
+        self.t_response: float | None = None  # throttling evidence: a hold before the head, a slow body after
         self.head: h11.Response | None = None
         self.body: _BoundedBody | None = None
         self.body_cap = body_cap
@@ -331,6 +334,7 @@ class _Exchange:
                 continue
             if isinstance(event, h11.Response):
                 self.head = event
+                self.t_response = self.clock()
                 # Several Content-Encoding lines mean the same as one listing them all, in order.
                 encoding = ", ".join(v.decode("latin-1") for k, v in event.headers if k == b"content-encoding")
                 self.body = _BoundedBody(encoding, self.body_cap)

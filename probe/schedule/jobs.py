@@ -6,7 +6,9 @@ must be up (see `probe.schedule.network`), else the job waits with exponential b
 next window would open and then gives up that window with one `run_skipped` line. A run that fails
 (the store is locked or the disk full, a bug) is logged, kept in `failing` for `probe status`, and
 tried again under the same run id with the same backoff until it succeeds or the next window would
-open; the next window runs as usual either way, so one bad hour never stops the daemon. Measuring
+open; the next window runs as usual either way, so one bad hour never stops the daemon. When nothing
+answers at all (no helper, no well-known address: an internet shutdown, `probe.measure.netcheck`),
+the list is measured on schedule anyway, and the run records the outage as evidence of when it held. Measuring
 itself is injected (`RunList`): this module never measures, it decides when and logs what happened.
 """
 
@@ -21,7 +23,9 @@ from typing import Any
 
 from probe import addresses
 from probe.config.model import ProbeConfig, ScheduleEntry
+from probe.measure.netcheck import check_network, well_known_set
 from probe.measure.runner import RunSummary
+from probe.net.dns import system_nameserver
 from probe.schedule.cron import zone
 from probe.schedule.network import Backoff, NetworkCheck
 from probe.schedule.plan import new_run_id
@@ -32,6 +36,15 @@ Log = Callable[..., None]  # log(event, **fields): one structured line
 
 # Runs one list to the end (or until `stop` is set); must honour `run_id` to continue a run.
 RunList = Callable[[ProbeConfig, ScheduleEntry, str, asyncio.Event], Awaitable[RunSummary]]
+# True when the whole network is silent, not only the helpers (an internet shutdown).
+ShutdownCheck = Callable[[ProbeConfig], Awaitable[bool]]
+
+
+async def internet_down(config: ProbeConfig) -> bool:
+    m = config.measure
+    down = await check_network(control_urls=m.control_urls, resolver=m.resolver or system_nameserver(),
+                               name=m.decoy_sni, well_known=well_known_set(m.well_known, m.control_urls))
+    return down is not None
 
 
 def utc_now() -> str:
@@ -47,8 +60,10 @@ class EntryRunner:
     """Runs entries for the daemon; knows which are running (for status and for a clean stop)."""
 
     def __init__(self, *, config: ProbeConfig, run_list: RunList, log: Log, check_network: NetworkCheck,
-                 stop: asyncio.Event, on_change: Callable[[], None] = lambda: None) -> None:
+                 stop: asyncio.Event, on_change: Callable[[], None] = lambda: None,
+                 check_shutdown: ShutdownCheck = internet_down) -> None:
         self.config = config
+        self._check_shutdown = check_shutdown
         self._run_list = run_list
         self._log = log
         self._check_network = check_network
@@ -145,6 +160,10 @@ class EntryRunner:
             up = await self._check_network(urls, daemon.preflight_timeout)
             self._set_network("unknown" if up is None else "up" if up else "down")
             if up is not False:
+                return True
+            if await self._check_shutdown(self.config):
+                self._log("network_down", list=entry.key, shutdown=True,
+                          reason="nothing answers: measuring on schedule, the run records the outage")
                 return True
             delay = backoff.next_delay()
             if time.monotonic() + delay > deadline:

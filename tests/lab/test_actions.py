@@ -170,9 +170,38 @@ def test_control_helper_answers_when_not_blocked(lab: Lab) -> None:
 def test_rtt_and_loss(lab: Lab) -> None:
     up(lab, "https://selftanu.kz/", network={"rtt_ms": 60})
     assert 0.055 <= check(lab, "tcp", SITE, "443")["t"] < 0.5
+    assert 0.055 <= first(check(lab, "dns", "selftanu.kz"))["t"] < 0.5  # to the ISP's own resolver too
+    # Half each way: packets towards the client went through the delayer as well.
+    counters = lab.ns_exec("isp", ["iptables", "-t", "mangle", "-L", "POSTROUTING", "-v", "-n", "-x"]).stdout
+    queued = [line.split() for line in counters.splitlines() if "NFQUEUE" in line]
+    assert queued and int(queued[0][0]) > 0, counters
     up(lab, "https://selftanu.kz/", network={"loss_pct": 50})
     answered = sum(bool(check(lab, "dns", "selftanu.kz")["replies"]) for _ in range(8))
     assert answered < 8  # some queries or replies are lost (each crosses the lossy links twice)
+
+
+def test_tls_reset_midstream_after_the_handshake(lab: Lab) -> None:
+    up(lab, "https://who.int/", [{"action": "tls_reset_midstream"}], origin={"body_bytes": 30_000})
+    assert check(lab, "tls", SITE, "443", "who.int", str(lab.ca_path))["valid"]  # the handshake completes
+    page = check(lab, "http", SITE, "443", "who.int", "tls", str(lab.ca_path))
+    # Then the flow is reset: Linux drops unread bytes on an RST, and Python's TLS socket reports a
+    # reset under way as a ragged EOF (the probe's own steps name it connection_reset: the scenario).
+    assert page["failure"] in ("ECONNRESET", "eof") and not page["ok"]
+    assert check(lab, "http", SITE, "443", DECOY, "tls", str(lab.ca_path))["ok"]
+
+
+def test_nat_hides_the_client_address_from_the_world(lab: Lab) -> None:
+    up(lab, "http://who.int/", origin={"echo_client_ip": True}, network={"nat": True})
+    page = check(lab, "http", SITE, "80", "who.int")
+    assert page["headers"]["X-Client-IP"] == A.ISP_OUT_V4  # not the probe's own 10.77.1.2
+
+
+def test_dns_inject_over_ipv6(lab: Lab) -> None:
+    up(lab, "https://selftanu.kz/", [{"action": "dns_inject", "address": "origin_other"}])
+    for qtype, forged in (("A", A.OTHER_HOSTING_V4), ("AAAA", A.OTHER_HOSTING_V6)):
+        replies = check(lab, "dns", "selftanu.kz", A.ISP_IN_V6, qtype)["replies"]
+        assert replies[0]["answers"] == [forged] and replies[0]["source"] == A.ISP_IN_V6
+        assert len(replies) == 2 or qtype == "AAAA", replies  # the site has no AAAA: NODATA, one reply
 
 
 def test_origin_options(lab: Lab) -> None:

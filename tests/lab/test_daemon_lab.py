@@ -51,6 +51,7 @@ def _measure_table(lab: Lab) -> str:
     keys = {"--resolver": "resolver", "--ca-bundle": "ca_bundle", "--asn-db": "asn_db", "--decoy-sni": "decoy_sni"}
     lines, controls, not_bogon, timeouts = ["[measure]", "parallel = 1"], [], [], []
     registries: list[str] = []
+    well_known: list[str] = []
     i = 0
     while i < len(args):
         flag = args[i]
@@ -67,12 +68,15 @@ def _measure_table(lab: Lab) -> str:
         elif flag == "--registry":
             tld, _, spec = value.partition("=")
             registries.append(f"{json.dumps(tld)} = {json.dumps(spec)}")
+        elif flag == "--well-known":
+            well_known.append(value)
         elif flag.startswith("--timeout-"):
             timeouts.append(f"{flag.removeprefix('--timeout-')}_s = {float(value)}")
         else:
             raise AssertionError(f"unexpected lab flag {flag}")
         i += 2
     lines += [f"control_urls = {json.dumps(controls)}", f"not_bogon = {json.dumps(not_bogon)}",
+              f"well_known = {json.dumps(well_known)}",
               "[measure.timeouts]", *timeouts, "[measure.registries]", *registries]
     return "\n".join(lines)
 

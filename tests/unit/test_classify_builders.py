@@ -79,6 +79,7 @@ class Build:
         self.tcp: list[TCPConnectObservation] = []
         self.tls: list[TLSHandshakeObservation] = []
         self.requests: list[HTTPObservation] = []
+        self.decoy_requests: list[HTTPObservation] = []
         self.bodies: dict[str, bytes] = {}
         self.control: ControlResponse | None = None
         self.control_failure: str | None = None
@@ -143,8 +144,23 @@ class Build:
     # -- HTTP -----------------------------------------------------------------------------------------
     def get(self, url: str | None = None, ip: str = IP, status: int = 200, body: bytes | None = SITE_BODY,
             headers: Mapping[str, str] | None = None, failure: str | None = None, dur: float = 0.05,
-            port: int | None = None, keep_body: bool = True) -> Build:
-        url = url or self.url
+            port: int | None = None, keep_body: bool = True, hold: float | None = None) -> Build:
+        """A GET taking `dur`; with `hold`, its response head came `hold` after the request."""
+        self._get(self.requests, url or self.url, ip, status, body, headers, failure, dur, port, keep_body, hold,
+                  host=None)
+        return self
+
+    def decoy_get(self, ip: str = IP, body: bytes = SITE_BODY, dur: float = 0.02, hold: float = 0.01,
+                  failure: str | None = None) -> Build:
+        """GET / under the decoy name to the same address, after the real request."""
+        scheme = "https" if self.url.startswith("https") else "http"
+        self._get(self.decoy_requests, f"{scheme}://{DECOY}/", ip, 200, body, None, failure, dur, None, True,
+                  hold, host=DECOY)
+        return self
+
+    def _get(self, into: list[HTTPObservation], url: str, ip: str, status: int, body: bytes | None,
+             headers: Mapping[str, str] | None, failure: str | None, dur: float, port: int | None,
+             keep_body: bool, hold: float | None, *, host: str | None) -> None:
         port = port or (443 if url.startswith("https") else 80)
         t0, t = self._step(dur)
         response = None
@@ -155,11 +171,11 @@ class Build:
                 self.bodies[sha(data)] = data
             response = HTTPResponse(code=status, headers=hdrs, body_length=len(data),
                                     body_sha256=sha(data) if data else None, title=extract_title(data))
-        self.requests.append(HTTPObservation(
+        into.append(HTTPObservation(
             ip=ip, port=port, scheme="https" if url.startswith("https") else "http",
-            request=HTTPRequest(method="GET", url=url, headers=[]), response=response, t0=t0, t=t,
+            request=HTTPRequest(method="GET", url=url, headers=[HTTPHeader(name="Host", value=host)] if host else []),
+            response=response, t0=t0, t=t, t_response=t0 + hold if hold is not None and response else None,
             failure=failure, transaction_id=self.tid))
-        return self
 
     def ok_hop(self, url: str | None = None, ip: str = IP, **get: object) -> Build:
         """Connect, handshake (https) and GET, all fine."""
@@ -173,7 +189,8 @@ class Build:
     # -- control and end ------------------------------------------------------------------------------
     def with_control(self, *, addresses: Iterable[str] = (IP,), dns_failure: str | None = None,
                      endpoints: Iterable[ControlEndpoint] | None = None, http: ControlHTTP | None = None,
-                     body: bytes = SITE_BODY, status: int = 200, final_url: str | None = None) -> Build:
+                     body: bytes = SITE_BODY, status: int = 200, final_url: str | None = None,
+                     hold_s: float | None = None, transfer_s: float | None = None) -> Build:
         addrs = list(addresses)
         https = self.url.startswith("https")
         eps = list(endpoints) if endpoints is not None else [
@@ -185,7 +202,7 @@ class Build:
             endpoints=eps, http=http if http is not None else ControlHTTP(
                 status_code=status, title=extract_title(body), body_length=len(body), body_sha256=sha(body),
                 body_minhash=body_minhash(body), final_url=final_url or self.url,
-                headers=[HTTPHeader(name="Content-Type", value="text/html")]))
+                headers=[HTTPHeader(name="Content-Type", value="text/html")], hold_s=hold_s, transfer_s=transfer_s))
         return self
 
     def no_control(self, why: str = "control helpers unreachable: generic_timeout_error") -> Build:
@@ -208,6 +225,7 @@ class Build:
             measurement_runtime_s=self.clock, software_version="0.1.0",
             network=ProbeNetwork(probe_asn="AS9198", probe_cc="KZ", resolver_address=RESOLVER),
             queries=self.queries, tcp_connect=self.tcp, tls_handshakes=self.tls, requests=self.requests,
+            decoy_requests=self.decoy_requests,
             control=self.control, control_failure=self.control_failure, final_failure=self.final_failure,
             failed_operation=self.failed_operation, registry=self.registry)
 

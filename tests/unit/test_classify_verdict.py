@@ -32,6 +32,7 @@ DESIGN_BLOCKING: dict[str, object] = {
     "tls.alert": "http-failure", "tls.mitm": "http-failure", "tls.throttled": False,
     "http.blockpage": "http-diff", "http.diff": "http-diff",
     "http.reset": "http-failure", "http.timeout": "http-failure", "http.eof": "http-failure",
+    "http.throttled": False,
     "site.refused": False, "inconclusive": None,
     # Not in DESIGN.md's table (docs/design-changes.md): gone for everyone, like `down`.
     "site.takedown": False, "dns.takedown": False,
@@ -96,6 +97,8 @@ SCENARIOS: dict[str, Callable[[], Build]] = {
     "http.reset": lambda: _http("connection_reset"),
     "http.timeout": lambda: _http("generic_timeout_error"),
     "http.eof": lambda: _http("eof_error"),
+    "http.throttled": lambda: (Build(HTTP_URL).dns().connect(IP, 80).get(HTTP_URL, dur=2.5, hold=2.4)
+                               .decoy_get().with_control(hold_s=0.02, transfer_s=0.01)),
     "site.refused": lambda: Build().dns().ok_hop(status=451, body=b"<p>Not available in your country.</p>")
     .with_control(),
     "site.takedown": lambda: (Build().dns().ok_hop(body=TAKEDOWN_PAGE).with_control(body=TAKEDOWN_PAGE)),

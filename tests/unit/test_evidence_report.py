@@ -89,3 +89,23 @@ def test_an_unidentified_network_is_explained_not_just_shown_as_as0() -> None:
     unknown = m.model_copy(update={"network": ProbeNetwork()})
     html = render_report([*named, (unknown, v)], META)
     assert "1 measurement(s) show network AS0 / country ZZ" in html and "--asn-db" in html
+
+
+def test_shutdown_periods_are_drawn_per_network() -> None:
+    from datetime import timedelta
+
+    from probe.models.netcheck import NetworkDown, ReachCheck
+
+    down = NetworkDown(checked_at="2026-01-05T10:00:00Z", checks=[
+        ReachCheck(kind="control", target="198.18.0.80:443", t0=0, t=5, failure="generic_timeout_error")])
+    pairs = []
+    for hour in range(6):  # up, down, down, down, up, up
+        m, _, v = tcp_timeout(hour, START + timedelta(hours=hour))
+        if hour in (1, 2, 3):
+            m = m.model_copy(update={"network_down": down})
+        pairs.append((m, v))
+    html = render_report(pairs, META)
+    assert "<h3>Network down</h3>" in html and 'class="outage"' in html
+    assert html.count("measurement(s), all inconclusive") == 1  # one period: three runs in a row
+    assert "3 measurement(s), all inconclusive" in html
+    assert "Network down" not in render_report([(m, v) for m, _, v in sample_set(1)], META)

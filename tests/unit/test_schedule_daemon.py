@@ -336,3 +336,18 @@ def test_failures_carry_a_journal_priority_only_when_stderr_is_the_journal(
         LineLog(as_json=False)("run", list="kz", status="failed", error="disk full")
     lines = path.read_text().splitlines()
     assert [line[:3] if line.startswith("<") else "" for line in lines] == ["<3>", "<4>", "", ""]
+
+
+def test_when_nothing_answers_at_all_the_list_is_measured_on_schedule(store: Store) -> None:
+    async def shutdown(config: ProbeConfig) -> bool:
+        return True
+    lists, log = FakeLists(), Recorder()
+    config = _config(store, ScheduleEntry(list="kz", every="10s"), backoff_initial="10s", backoff_max="10s")
+    config = config.model_copy(update={"measure": config.measure.model_copy(
+        update={"control_urls": ["https://192.0.2.1/"]})})
+    runner = EntryRunner(config=config, run_list=lists, log=log, check_network=_up(False), stop=asyncio.Event(),
+                         check_shutdown=shutdown)
+    asyncio.run(runner.run("kz"))
+    assert len(lists.calls) == 1 and runner.network == "down"  # the run itself records the outage
+    [down] = log.events("network_down")
+    assert down["shutdown"] is True and not log.events("run_skipped")

@@ -4,8 +4,9 @@
   send a forged reply from the resolver's address at once (raw socket), then let the query go on,
   so the real reply arrives later: the probe sees two answers, the first one forged (what the Great
   Firewall and some Kazakh ISPs do).
-* Delay (network.rtt_ms): every packet from the client is held `delay_ms` and then accepted, in order;
-  a stand-in for netem, which this kernel lacks. Loss is iptables `statistic`, not here.
+* Delay (network.rtt_ms): every packet to and from the client is held `delay_ms` (half the RTT) and
+  then accepted, in order; a stand-in for netem, which this kernel lacks. Loss is iptables
+  `statistic`, not here.
 * Stub: a UDP DNS server answering every query with a fixed rcode (SERVFAIL, REFUSED), where dnsmasq
   forwards censored names.
 """
@@ -23,7 +24,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from probe.lab.middlebox.wire import host_matches, ipv4_udp, parse_ipv4_udp
+from probe.lab.middlebox.wire import host_matches, ipv4_udp, ipv6_udp, parse_ipv4_udp, parse_ipv6_udp
 
 
 def forged_reply(query_wire: bytes, rules: list[dict[str, Any]]) -> bytes | None:
@@ -51,20 +52,29 @@ def forged_reply(query_wire: bytes, rules: list[dict[str, Any]]) -> bytes | None
 
 
 class Injector:
+    """Queries over IPv4 and IPv6 alike (ip6tables queues to the same number): the forged reply goes
+    out over the query's own family, from the address the query was sent to."""
+
     def __init__(self, rules: list[dict[str, Any]]) -> None:
         self.rules = rules
         self.raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        # IPPROTO_RAW over IPv6 implies IPV6_HDRINCL: we write the whole datagram, as for IPv4.
+        self.raw6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
         self.injected = 0
 
     def __call__(self, pkt: Any) -> None:
         try:
-            parsed = parse_ipv4_udp(pkt.get_payload())
-            if parsed is not None:
+            packet = pkt.get_payload()
+            for parse, build, sock in ((parse_ipv4_udp, ipv4_udp, self.raw), (parse_ipv6_udp, ipv6_udp, self.raw6)):
+                parsed = parse(packet)
+                if parsed is None:
+                    continue
                 src, sport, dst, dport, payload = parsed
                 forged = forged_reply(payload, self.rules)
                 if forged is not None:
-                    self.raw.sendto(ipv4_udp(dst, dport, src, sport, forged), (src, 0))
+                    sock.sendto(build(dst, dport, src, sport, forged), (src, 0))
                     self.injected += 1
+                break
         finally:
             pkt.accept()  # the real query goes on: the genuine reply will race (and lose)
 

@@ -47,6 +47,29 @@ async def splice(a_reader: asyncio.StreamReader, a_writer: asyncio.StreamWriter,
             close(w)
 
 
+async def splice_then_reset(a_reader: asyncio.StreamReader, a_writer: asyncio.StreamWriter,
+                            b_reader: asyncio.StreamReader, b_writer: asyncio.StreamWriter, *,
+                            after_bytes: int) -> None:
+    """Relay both ways until `after_bytes` have gone b → a (server to client), then reset a (an RST,
+    as an on-path censor injects one into an established flow) and close b."""
+    async def down() -> None:
+        sent = 0
+        while sent < after_bytes and (data := await b_reader.read(min(CHUNK, after_bytes - sent))):
+            a_writer.write(data)
+            await a_writer.drain()
+            sent += len(data)
+
+    up = asyncio.ensure_future(pipe(a_reader, b_writer))
+    try:
+        await down()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        up.cancel()
+        reset(a_writer)
+        close(b_writer)
+
+
 def close(writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(Exception):
         writer.close()

@@ -9,6 +9,8 @@ Port-443 flows that netfilter REDIRECTs here are peeked (the ClientHello stays i
                 `rate_kbit` (the decoy SNI to the same address goes at full speed)
 * tls_sni_eof:  the connection is closed with a FIN in answer to the ClientHello (a spoofed FIN:
                 the client's handshake ends in EOF)
+* tls_reset_midstream: relayed untouched until `MIDSTREAM_AFTER_BYTES` have gone to the client (the
+                handshake, then part of the response), then reset: an RST into an established flow
 * otherwise:    relayed untouched
 """
 
@@ -21,8 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from probe.lab import pki
-from probe.lab.middlebox.relay import close, dial, finish, splice
+from probe.lab.middlebox.relay import close, dial, finish, splice, splice_then_reset
 from probe.lab.middlebox.wire import client_hello_sni, host_matches, original_dst, tls_record_length
+
+# Server-to-client bytes relayed before a mid-stream reset: the lab's handshake (an EC chain of about
+# 1.5 kB) and the first part of the response; the scenario's page must be larger.
+MIDSTREAM_AFTER_BYTES = 6000
 
 
 class Forger:
@@ -101,6 +107,9 @@ async def handle(sock: socket.socket, rules: list[dict[str, Any]], forgers: dict
         up_reader, up_writer = await dial(dst, port)
     except (OSError, TimeoutError):
         sock.close()
+        return
+    if rule is not None and rule["kind"] == "midstream_reset":
+        await splice_then_reset(reader, writer, up_reader, up_writer, after_bytes=MIDSTREAM_AFTER_BYTES)
         return
     await splice(reader, writer, up_reader, up_writer, down_rate_bytes_s=rate)
 

@@ -89,3 +89,25 @@ def parse_ipv4_udp(packet: bytes) -> tuple[str, int, str, int, bytes] | None:
     sport, dport = struct.unpack_from("!HH", packet, ihl)
     return (socket.inet_ntoa(packet[12:16]), sport, socket.inet_ntoa(packet[16:20]), dport,
             packet[ihl + 8:])
+
+
+def ipv6_udp(src: str, sport: int, dst: str, dport: int, payload: bytes) -> bytes:
+    """A complete IPv6 + UDP datagram (for a raw socket: a forged reply from `src`); the UDP checksum
+    is mandatory over IPv6."""
+    udp_len = 8 + len(payload)
+    s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    pseudo = s6 + d6 + struct.pack("!I3xB", udp_len, 17)
+    udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
+    csum = _checksum(pseudo + udp) or 0xFFFF
+    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+    header = struct.pack("!IHBB16s16s", 6 << 28, udp_len, 17, 64, s6, d6)
+    return header + udp
+
+
+def parse_ipv6_udp(packet: bytes) -> tuple[str, int, str, int, bytes] | None:
+    """(src, sport, dst, dport, payload) of an IPv6 packet whose next header is UDP, or None."""
+    if len(packet) < 48 or packet[0] >> 4 != 6 or packet[6] != 17:
+        return None
+    sport, dport = struct.unpack_from("!HH", packet, 40)
+    return (socket.inet_ntop(socket.AF_INET6, packet[8:24]), sport,
+            socket.inet_ntop(socket.AF_INET6, packet[24:40]), dport, packet[48:])
