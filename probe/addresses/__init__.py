@@ -23,6 +23,8 @@ Pure functions; no I/O.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -49,11 +51,38 @@ def _plain(text: str, extended: bool) -> Iterator[tuple[int, int, list[int]]]:
             yield (*run.span(a, b), ips)
 
 
+# Every reading starts at one of these (see `readings` and `views`): a digit (quads, whole numbers,
+# "ip6.arpa", "ipv6-literal.net"), two colons around at most four hex digits (IPv6), an escape or a
+# NUL (escaped and wide views). Text with none of them spells no address: most strings of a
+# measurement ("GET", header names, failure strings) are passed over at the cost of one search.
+_MAYBE = re.compile(r"[0-9%\\&\x00]|:[0-9A-Fa-f]{0,4}:")
+# Short strings recur across measurements (addresses, header values, user agents): their readings,
+# which do not depend on the predicate, are kept. Longer texts (bodies) are read each time.
+_CACHED_CHARS = 512
+_Raw = tuple[tuple[int, int, int, tuple[int, ...]], ...]  # start, end, step, codes: every reading, in order
+
+
+def _raw(text: str, extended: bool) -> _Raw:
+    """Every reading of `text` in every view, whoever is asked about (what `_hits` filters)."""
+    if _MAYBE.search(text) is None:
+        return ()
+    out = [(s, e, 1, tuple(found)) for s, e, found in _plain(text, extended)]
+    for run in wide_runs(text):
+        for a, b, found in _plain(run.text, extended):
+            if run.keep == "head" and a or run.keep == "tail" and b < len(run.text):
+                continue  # read in the other byte order, where this character is not
+            out.append((run.first + run.step * a, run.first + run.step * (b - 1) + 1, run.step, tuple(found)))
+    return tuple(out)
+
+
+_raw_cached = functools.lru_cache(maxsize=16384)(_raw)
+
+
 def _hits(text: str, wanted: Predicate | None) -> list[_Hit]:
     """Every spelling in `text` of an address `wanted` says yes to (any address when None), in order."""
     known: dict[int, IPAddress | None] = {}  # code → the address when wanted, None when not
 
-    def chosen(codes: list[int]) -> tuple[IPAddress, ...]:
+    def chosen(codes: tuple[int, ...]) -> tuple[IPAddress, ...]:
         out: list[IPAddress] = []
         for code in codes:
             if code not in known:
@@ -65,13 +94,8 @@ def _hits(text: str, wanted: Predicate | None) -> list[_Hit]:
         return tuple(out)
 
     extended = wanted is not None
-    hits = [_Hit(s, e, 1, ips) for s, e, found in _plain(text, extended) if (ips := chosen(found))]
-    for run in wide_runs(text):
-        for a, b, found in _plain(run.text, extended):
-            if run.keep == "head" and a or run.keep == "tail" and b < len(run.text):
-                continue  # read in the other byte order, where this character is not
-            if ips := chosen(found):
-                hits.append(_Hit(run.first + run.step * a, run.first + run.step * (b - 1) + 1, run.step, ips))
+    raw = _raw_cached(text, extended) if len(text) <= _CACHED_CHARS else _raw(text, extended)
+    hits = [_Hit(s, e, step, ips) for s, e, step, codes in raw if (ips := chosen(codes))]
     hits.sort(key=lambda h: (h.start, -h.end))
     return hits
 

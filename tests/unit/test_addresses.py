@@ -66,3 +66,17 @@ def test_bytes_keep_every_other_byte() -> None:
 def test_never_raises_and_replacing_twice_changes_nothing_more(text: str) -> None:
     once = replace(text, "[x]")
     assert replace(once, "[x]") == once
+
+
+def test_a_repeated_string_is_asked_about_again_with_each_predicate() -> None:
+    # Short strings' readings are cached across calls; what is wanted must not be.
+    text = "from 203.0.113.7 via 2001:db8:1:2::7"
+    assert replace(text, "[x]", lambda ip: ip == V4) == "from [x] via 2001:db8:1:2::7"
+    assert replace(text, "[x]", lambda ip: ip == V6) == "from 203.0.113.7 via [x]"
+    assert replace(text, "[x]", lambda ip: False) is text
+    assert find(text) == [V4, V6]
+
+
+@pytest.mark.parametrize("text", ["GET", "text/html", "a:b", "generic_timeout_error", "", "Ä ö"])
+def test_text_with_no_digit_escape_or_double_colon_is_returned_as_is(text: str) -> None:
+    assert replace(text, "[x]") is text and replace(text, "[x]", lambda ip: True) is text
