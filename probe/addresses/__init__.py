@@ -80,6 +80,10 @@ _raw_cached = functools.lru_cache(maxsize=16384)(_raw)
 
 def _hits(text: str, wanted: Predicate | None) -> list[_Hit]:
     """Every spelling in `text` of an address `wanted` says yes to (any address when None), in order."""
+    extended = wanted is not None
+    raw = _raw_cached(text, extended) if len(text) <= _CACHED_CHARS else _raw(text, extended)
+    if not raw:
+        return []
     known: dict[int, IPAddress | None] = {}  # code → the address when wanted, None when not
 
     def chosen(codes: tuple[int, ...]) -> tuple[IPAddress, ...]:
@@ -93,8 +97,6 @@ def _hits(text: str, wanted: Predicate | None) -> list[_Hit]:
                 out.append(ip_or_none)
         return tuple(out)
 
-    extended = wanted is not None
-    raw = _raw_cached(text, extended) if len(text) <= _CACHED_CHARS else _raw(text, extended)
     hits = [_Hit(s, e, step, ips) for s, e, step, codes in raw if (ips := chosen(codes))]
     hits.sort(key=lambda h: (h.start, -h.end))
     return hits
