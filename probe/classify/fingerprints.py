@@ -88,30 +88,33 @@ class Fingerprints:
         return self.dns.get(_normal_ip(value) or _normal_name(value))
 
     @cached_property
-    def _groups(self) -> dict[str, tuple[Fingerprint, ...]]:
+    def _groups(self) -> dict[str | None, _Plan]:
         def group(fp: Fingerprint) -> str:
             return fp.scope if fp.scope in SPECIAL_SCOPES else CENSOR
-        return {g: tuple(f for f in self.http if group(f) == g) for g in (CENSOR, *SPECIAL_SCOPES)}
+        plans: dict[str | None, _Plan] = {g: _plan(tuple(f for f in self.http if group(f) == g))
+                                          for g in (CENSOR, *SPECIAL_SCOPES)}
+        plans[None] = _plan(self.http)
+        return plans
 
     def match_http(self, *, headers: Sequence[HTTPHeader], body_text: str | None,
                    group: str | None = None) -> list[Fingerprint]:
         """Every body/header fingerprint (of one group: censor, fp, site or takedown; default all) the response matches.
 
-        Body rows are tried only when a body is given (a pruned body matches nothing).
+        Body rows are tried only when a body is given (a pruned body matches nothing). In the order
+        of the files' rows.
         """
+        plan = self._groups[group]
         values: dict[str, list[str]] = {}
         for header in headers:
             values.setdefault(header.name.lower(), []).append(header.value)
-        text = body_text[:BODY_SCAN_CHARS] if body_text is not None else None
-        found: list[Fingerprint] = []
-        for fp in self._groups[group] if group is not None else self.http:
-            name = fp.header_name
-            if name is not None:
-                if any(fp.matches(v) for v in values.get(name, ())):
-                    found.append(fp)
-            elif text is not None and fp.matches(text):
-                found.append(fp)
-        return found
+        found: list[int] = []
+        for name, seen in values.items():
+            found += [i for i, fp in plan.headers.get(name, ()) if any(fp.matches(v) for v in seen)]
+        if body_text is not None:
+            text = body_text[:BODY_SCAN_CHARS]
+            found += [i for i, pattern in plan.contains if pattern in text]
+            found += [i for i, fp in plan.other_body if fp.matches(text)]
+        return [plan.rows[i] for i in sorted(found)]
 
     def match_issuer(self, issuers: Iterable[str | None]) -> Fingerprint | None:
         names = [i for i in issuers if i]
@@ -119,6 +122,34 @@ class Fingerprints:
             if any(fp.matches(n) for n in names):
                 return fp
         return None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One group's HTTP rows arranged for matching: 1,300 body rows are tried on every response, so
+    the common "contains" rows are a bare substring test, and header rows are tried only for the
+    headers a response has. Positions index `rows`, so matches come back in the rows' order."""
+
+    rows: tuple[Fingerprint, ...]
+    headers: Mapping[str, tuple[tuple[int, Fingerprint], ...]]
+    contains: tuple[tuple[int, str], ...]
+    other_body: tuple[tuple[int, Fingerprint], ...]
+
+
+def _plan(rows: tuple[Fingerprint, ...]) -> _Plan:
+    headers: dict[str, list[tuple[int, Fingerprint]]] = {}
+    contains: list[tuple[int, str]] = []
+    other: list[tuple[int, Fingerprint]] = []
+    for i, fp in enumerate(rows):
+        name = fp.header_name
+        if name is not None:
+            headers.setdefault(name, []).append((i, fp))
+        elif fp.pattern_type == "contains":
+            contains.append((i, fp.pattern))
+        else:
+            other.append((i, fp))
+    return _Plan(rows=rows, headers={k: tuple(v) for k, v in headers.items()}, contains=tuple(contains),
+                 other_body=tuple(other))
 
 
 def _normal_ip(text: str) -> str | None:
