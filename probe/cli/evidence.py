@@ -17,6 +17,7 @@ import click
 from probe import __version__
 from probe.cli.options import store_option
 from probe.errors import EvidenceError, InputError
+from probe.i18n import _
 from probe.store import DEFAULT_STORE, EntryFilter, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,6 +61,13 @@ def make_filter(url: str | None, host: str | None, category: str | None, since: 
                        asn=asn.upper() if asn else None)
 
 
+def confirm(text: str) -> None:
+    """click.confirm with the answer accepted in the volunteer's language too (y/yes, д/да, и/иә)."""
+    answer = click.prompt(f"{text} [{_('y/N')}]", default="", show_default=False, prompt_suffix=" ")
+    if answer.strip().lower() not in {"y", "yes", _("y"), _("yes")}:
+        raise click.exceptions.Abort()
+
+
 @click.command("init")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (the explanation is printed anyway).")
 @key_option
@@ -71,25 +79,27 @@ def init_command(yes: bool, key_path: Path | None) -> None:
       probe init
       PROBE_KEY=/srv/probe/key probe init --yes
     """
-    from probe.evidence.consent import CONSENT, QUESTION
+    from probe.evidence.consent import consent_text, question
     from probe.evidence.keys import default_key_path, fingerprint, generate_key, load_private_key
 
     path = key_path or default_key_path()
     if "results" in path.expanduser().resolve().parent.parts:
         # results/ is what volunteers copy and share: a key there would travel with the evidence.
-        raise InputError(f"--key {path}: the signing key must live outside results/ (sharing results would "
-                         "share the key)", hint="leave --key out (it goes to ~/.config/probe/), or pick another folder")
-    click.echo(CONSENT)
+        raise InputError(_("--key {path}: the signing key must live outside results/ (sharing results would "
+                           "share the key)").format(path=path),
+                         hint=_("leave --key out (it goes to ~/.config/probe/), or pick another folder"))
+    click.echo(consent_text())
     if path.exists():
-        click.echo(f"This probe already has a key ({path}); it was kept.")
-        click.echo(f"Key fingerprint: {fingerprint(load_private_key(path).public_key())}")
+        click.echo(_("This probe already has a key ({path}); it was kept.").format(path=path))
+        click.echo(_("Key fingerprint: {fingerprint}").format(
+            fingerprint=fingerprint(load_private_key(path).public_key())))
         return
     if not yes:
-        click.confirm(QUESTION, abort=True)
+        confirm(question())
     key = generate_key(path)
-    click.echo(f"Made the signing key {path} (readable only by you; back it up, never share it).")
-    click.echo(f"Key fingerprint: {fingerprint(key.public_key())}")
-    click.echo("Publish this fingerprint where people who receive your evidence can find it.")
+    click.echo(_("Made the signing key {path} (readable only by you; back it up, never share it).").format(path=path))
+    click.echo(_("Key fingerprint: {fingerprint}").format(fingerprint=fingerprint(key.public_key())))
+    click.echo(_("Publish this fingerprint where people who receive your evidence can find it."))
 
 
 @click.group("key")
