@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import gettext
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -97,3 +98,16 @@ set_language(None)
 def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for the catalog, translate later"
     """Mark a message for the catalogs without translating it now (it is translated where it is shown)."""
     return message
+
+
+@contextmanager
+def using(lang: str) -> Iterator[None]:
+    """Translate into `lang` inside the block (a report written in one language while the CLI speaks
+    another), then go back. The probe's commands are single-threaded; nothing else changes it meanwhile."""
+    global _current
+    translations(lang)
+    before, _current = _current, lang
+    try:
+        yield
+    finally:
+        _current = before

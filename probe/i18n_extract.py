@@ -4,7 +4,8 @@ A maintainer's tool, never imported by a running probe: it walks the source of T
 `ast` and collects what `probe.i18n._` / `ngettext` / `N_` wrap, the `help=` texts of click options
 and commands, and the docstrings of click commands (split into the paragraphs the help formatter
 translates, probe.cli.help_i18n), plus click's own words our formatter translates and the command
-table of `probe --help`. Babel's extractor sees only the first kind; the rest are click's conventions.
+table of `probe --help` and the words for verdicts (probe.evidence.explain). Babel's extractor sees
+only the first kind; the rest are click's and this project's conventions.
 scripts/i18n-update writes these into probe/locale/probe.pot and the .po files; the test
 tests/unit/test_i18n_catalogs.py fails when one of them is missing or untranslated.
 """
@@ -22,6 +23,8 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "cli/main.py",
     "cli/evidence.py",
     "evidence/consent.py",
+    "evidence/report.py",
+    "evidence/howto.py",
 )
 # Words click writes into help and prompts that our formatter passes through the catalogs.
 CLICK_WORDS: tuple[str, ...] = (
@@ -75,10 +78,14 @@ def messages_in(source: str) -> list[str]:
 def messages() -> list[str]:
     """Every message to translate, in a stable order without repeats."""
     from probe.cli.main import COMMANDS, cli
+    from probe.evidence.explain import SHORT, TECHNIQUES
 
     found: list[str] = list(CLICK_WORDS)
     found += help_units(cli.help or "")
     found += [help_text for _module, _attr, help_text in COMMANDS.values()]
+    # What verdicts mean, in words (the report translates these; the labels themselves stay).
+    found += [text for family, description in TECHNIQUES.values() for text in (family, description)]
+    found += [*SHORT.values(), "TLS SNI filtering", "Other"]
     for relative in TRANSLATED_MODULES:
         found += messages_in((PACKAGE / relative).read_text(encoding="utf-8"))
     return list(dict.fromkeys(found))

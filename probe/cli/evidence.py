@@ -147,8 +147,11 @@ def key_show_command(key_path: Path | None, pem: bool) -> None:
               help="Also refuse to export if this address appears anywhere (the addresses this probe "
                    "learned in its runs are always checked). Repeatable.")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@click.option("--lang", "languages", multiple=True, type=click.Choice(["ru", "kk"]),
+              help="Also write report.LANG.html and VERIFY.LANG.txt in Russian (ru) or Kazakh (kk); the English "
+                   "ones are always included. Repeatable.")
 def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None, scrub_ips: tuple[str, ...],
-                   force: bool, **filters: str | None) -> None:
+                   force: bool, languages: tuple[str, ...], **filters: str | None) -> None:
     """Write a signed evidence bundle: measurements, artifacts, OONI JSONL, report and how to verify it.
 
     \b
@@ -166,7 +169,8 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
     key = load_private_key(key_path or default_key_path())
     filt = make_filter(**filters)
     with Store.open(store_path, create=False) as store:
-        result = export_bundle(store, out, key=key, filt=filt, scrub_ips=scrub_ips, overwrite=force)
+        result = export_bundle(store, out, key=key, filt=filt, scrub_ips=scrub_ips, overwrite=force,
+                               languages=languages)
     m = result.manifest
     gaps = sum(b - a + 1 for a, b in m.chain.gaps)
     click.echo(f"wrote {result.path}: {_n(m.counts.measurements, 'measurement')} of "
