@@ -35,7 +35,8 @@ from probe.evidence.keys import fingerprint, own_address_key_path, public_key_pe
 from probe.evidence.ooni_export import to_ooni
 from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.report import ReportMeta, render
-from probe.evidence.report_data import ReportData
+from probe.evidence.report_data import NOT_CLASSIFIED, ReportData
+from probe.evidence.statements import BundleFacts, all_sentences
 from probe.evidence.third_party_bundle import add_section, report_section, write_third_party
 from probe.evidence.verify_chain import SignatureContinuity, bundle_key_problem
 from probe.evidence.verify_result import measurement_label
@@ -87,7 +88,7 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         third_party = write_third_party(root, store.path, filt)  # OONI's, imported: their own member
         languages = ("en", *(lang for lang in mf.TRANSLATIONS if lang in languages))
-        _write_derived(root, pass_, key, created, filt, languages)
+        _write_derived(root, pass_, key, created, filt, languages, third_party=len(third_party))
         for lang in languages:
             _add_report_section(root / mf.report_in(lang), report_section(third_party))
         _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)),
@@ -180,6 +181,7 @@ class _Pass:
         self.artifacts.add(m)
         ooni.write(canonical_json(to_ooni(m, v, self.artifacts.data)) + b"\n")
         self.report.add(m, v)
+        self.report.add_signature(entry.key_fingerprint if entry.signature else None)
         self.verdicts[v.label if v else "unclassified"] += 1
         if m.control is not None and m.control.client_ip:
             # The measure layer should have dropped it; if not, it is the probe's address: hunt for it.
@@ -191,7 +193,7 @@ class _Pass:
 
 
 def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, filt: EntryFilter,
-                   languages: tuple[str, ...]) -> None:
+                   languages: tuple[str, ...], *, third_party: int) -> None:
     fp = fingerprint(key.public_key())
     meta = report_meta(created=created, version=__version__, key_fingerprint=fp, filters=filters_used(filt))
     for lang in languages:
@@ -199,9 +201,14 @@ def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, f
     (root / mf.PUBLIC_KEY).write_bytes(public_key_pem(key.public_key()))
     seqs = [link.seq for link in p.all_links()]
     missing = sum(b - a + 1 for a, b in mf.gaps_of(seqs))
+    data = p.report
+    facts = BundleFacts(measurements=data.count, exporting_key=fp, signers=data.signers,
+                        without_verdict=data.labels[NOT_CLASSIFIED], first=data.first, last=data.last,
+                        third_party=third_party, pruned_items=data.pruning.count,
+                        pruned_measurements=data.pruning.measurements)
     for lang in languages:
         text = verify_text(count=len(p.links), version=__version__, created=created, first=seqs[0],
-                           last=seqs[-1], gaps=missing, fingerprint=fp, lang=lang)
+                           last=seqs[-1], gaps=missing, fingerprint=fp, facts=all_sentences(facts), lang=lang)
         (root / mf.verify_txt_in(lang)).write_text(text, encoding="utf-8")
 
 

@@ -6,6 +6,8 @@ text cannot drift from what the bundle really holds.
 
 from __future__ import annotations
 
+import textwrap
+
 from probe.evidence.manifest import (
     CHAIN_RECORDS,
     MANIFEST,
@@ -24,8 +26,8 @@ _SECTIONS: tuple[str, ...] = (
        "------------\n"
        "{count} internet-censorship measurements exported by probe {version} on {created} (UTC),\n"
        "seq {first} to {last} of the probe's hash chain{gaps}.\n"
-       "Every measurement was signed when it was taken, every verdict when it was reached, and this bundle's\n"
-       "manifest when it was exported, by the probe key with the fingerprint\n"
+       "{facts}\n"
+       "This bundle's manifest was signed when it was exported, by the probe key with the fingerprint\n"
        "\n"
        "    {fingerprint}\n"
        "\n"
@@ -38,8 +40,8 @@ _SECTIONS: tuple[str, ...] = (
        "It checks every file's SHA-256, every measurement's and verdict's hash, chain link and signature,\n"
        "that every verdict stated here (verdicts.jsonl, the OONI file, the report) is a signed verdict\n"
        "record, and every artifact (certificates, DNS replies, web pages) against the signed records, and\n"
-       "names exactly what fails (which file, which measurement). Exit status 0 means nothing failed; it also says "
-       "when\n"
+       "names exactly what fails (which file, which measurement). Exit status 0 means nothing "
+       "failed; it also says when\n"
        "something could not be checked (a warning) and when the key was not compared with a fingerprint.\n"),
     N_("2. By hand, with unzip, sha256sum and OpenSSL 3\n"
        "-----------------------------------------------\n"
@@ -94,12 +96,18 @@ _TEMPLATE = "\n".join(_SECTIONS)
 
 
 def verify_text(*, count: int, version: str, created: str, first: int, last: int, gaps: int,
-                fingerprint: str, lang: str = "en") -> str:
-    """The text in `lang` (en, ru, kk); commands, file names and fingerprints are the same in each."""
+                fingerprint: str, facts: list[str], lang: str = "en") -> str:
+    """`facts`: what the bundle holds, in sentences computed from it (probe.evidence.statements; English in
+    every language for now). `lang` (en, ru, kk): commands, file names and fingerprints are the same in each."""
     with using(lang):
         template = "\n".join(_(section) for section in _SECTIONS)
         gap_text = _(", with {gaps} link(s) in between not selected").format(gaps=gaps) if gaps else ""
-    return template.format(count=count, version=version, created=created, first=first, last=last,
+    return template.format(facts=_wrap(" ".join(facts)), count=count, version=version, created=created,
+                            first=first, last=last,
                             gaps=gap_text, fingerprint=fingerprint, public_key=PUBLIC_KEY, manifest=MANIFEST,
                             signature=SIGNATURE, sums=SHA256SUMS, measurements=MEASUREMENTS,
                             records=CHAIN_RECORDS)
+
+
+def _wrap(text: str, width: int = 100) -> str:
+    return "\n".join(textwrap.wrap(text, width=width, break_long_words=False, break_on_hyphens=False))

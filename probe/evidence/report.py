@@ -14,9 +14,18 @@ from dataclasses import dataclass
 from html import escape
 
 from probe.evidence.explain import TECHNIQUES, host_of, human_time, key_evidence, short
-from probe.evidence.report_data import ArtifactInfo, Pruning, ReportData, TargetRow, collect, status_class
+from probe.evidence.report_data import (
+    NOT_CLASSIFIED,
+    ArtifactInfo,
+    Pruning,
+    ReportData,
+    TargetRow,
+    collect,
+    status_class,
+)
 from probe.evidence.report_style import CSS
 from probe.evidence.report_svg import bar_chart, timeline
+from probe.evidence.statements import BundleFacts, signing_sentences, span_sentence
 from probe.i18n import N_, _, current_language, using
 from probe.models import Measurement, Verdict
 
@@ -50,7 +59,7 @@ def render(data: ReportData, meta: ReportMeta, *, lang: str = "en") -> str:
     """The page in `lang` (en, ru, kk): verdict labels, URLs and figures are the same in each."""
     with using(lang):
         body = "".join((_header(data), _networks(data), _findings(data), _evidence(data), _all_targets(data),
-                        _pruned(data.pruning), _how_to_check(meta), _footer(meta)))
+                        _pruned(data.pruning), _how_to_check(meta, data), _footer(meta)))
         title = _title(data)
     return (f"<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">"
@@ -219,11 +228,15 @@ def _day(iso: str) -> str:
     return " ".join(human_time(iso).split()[:3])
 
 
-def _how_to_check(meta: ReportMeta) -> str:
-    key = ("<p>" + _("Every measurement was signed when it was taken by the probe key {fingerprint}. Compare it "
-                     "with the fingerprint the probe's operator published.").format(
-        fingerprint=f'<span class="mono">{escape(meta.key_fingerprint)}</span>') + "</p>"
-           ) if meta.key_fingerprint else ""
+def _how_to_check(meta: ReportMeta, data: ReportData) -> str:
+    key = ""
+    if meta.key_fingerprint and data.count and sum(data.signers.values()) == data.count:
+        facts = BundleFacts(measurements=data.count, exporting_key=meta.key_fingerprint, signers=data.signers,
+                            without_verdict=data.labels[NOT_CLASSIFIED], first=data.first, last=data.last)
+        # The signing statements are shared with VERIFY.txt (probe.evidence.statements) and stay English for now.
+        said = " ".join((*signing_sentences(facts), span_sentence(facts)))
+        compare = _("Compare the key with the fingerprint the probe's operator published.")
+        key = f"<p>{escape(said)} {escape(compare)}</p>"
     how = ("<p>" + _("The files next to this page ({manifest}, its signature, and {verify}) let anyone check that "
                      "no measurement was changed, added or removed since it was recorded: run {command}, or "
                      "follow VERIFY.txt by hand.").format(

@@ -118,6 +118,11 @@ class ReportData:
     labels: Counter[str] = field(default_factory=Counter)
     artifact_info: ArtifactInfo | None = field(default=None, repr=False, compare=False)
     pruning: Pruning = field(default_factory=Pruning)
+    signers: Counter[str] = field(default_factory=Counter)  # key fingerprint -> measurements ("": unsigned)
+
+    def add_signature(self, key_fingerprint: str | None) -> None:
+        """Who signed the measurement just added (None: nobody); a bundle's report says it, counted."""
+        self.signers[key_fingerprint or ""] += 1
 
     def add(self, m: Measurement, v: Verdict | None) -> None:
         when = m.test_start_time

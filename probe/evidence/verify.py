@@ -303,7 +303,7 @@ def _check_measurements(reader: BundleReader, manifest: mf.Manifest, r: VerifyRe
         record = _parse(line, link, r)
         if record is not None:
             refs[link.measurement_id] = mf.referenced_artifacts(record)
-            report.add(record)
+            report.add(record, link.key_fingerprint if link.signature else None)
             r.checked["measurement records"] += 1
     if reader.failed(mf.MEASUREMENTS):
         return refs  # unreadable (already reported): what it lacks says nothing about removed records

@@ -145,8 +145,9 @@ class ReportRebuild:
         known = {e.sha256: (e.kind, e.size or 0, e.pruned_at) for e in manifest.artifacts if e.status != "missing"}
         self._data = ReportData(artifact_info=known.get)
 
-    def add(self, record: Measurement) -> None:
+    def add(self, record: Measurement, signed_by: str | None) -> None:
         self._data.add(record, _verdict(self._backed.get(record.measurement_id)))
+        self._data.add_signature(signed_by)
 
     def compare(self, reader: Members, r: VerifyResult, *, third_party: list[Shown] | None = None) -> None:
         m = self._manifest

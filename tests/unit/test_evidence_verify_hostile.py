@@ -25,7 +25,8 @@ from probe.errors import EvidenceError
 from probe.evidence import manifest as mf
 from probe.evidence.bundle import export_bundle, report_meta
 from probe.evidence.keys import fingerprint, generate_key, load_signer, public_key_pem
-from probe.evidence.report import render_report
+from probe.evidence.report import render
+from probe.evidence.report_data import collect
 from probe.evidence.samples import sample_set
 from probe.evidence.verify import verify_bundle
 from probe.evidence.verify_chain import bundle_key_problem
@@ -134,7 +135,10 @@ def forge(files: Files, key: Ed25519PrivateKey, links: str) -> Files:
                   if verdicts[r["measurement_id"]] else None) for r in records]
         meta = report_meta(created=manifest["created_at"], version=manifest["software_version"],
                            key_fingerprint=fp, filters=manifest["filters"])
-        files[mf.REPORT] = render_report(pairs, meta, artifact_info=info.get).encode()
+        data = collect(pairs, artifact_info=info.get)
+        for link in manifest["measurements"]:  # who signed each, as the report counts it
+            data.add_signature(link["key_fingerprint"] if link["signature"] else None)
+        files[mf.REPORT] = render(data, meta).encode()
 
     return refresh(files, key, edit)
 
