@@ -22,6 +22,8 @@ PACKAGE = Path(__file__).parent
 TRANSLATED_MODULES: tuple[str, ...] = (
     "cli/main.py",
     "cli/evidence.py",
+    "cli/run.py",
+    "cli/tables.py",
     "evidence/consent.py",
     "evidence/report.py",
     "evidence/howto.py",

@@ -84,3 +84,14 @@ def test_an_error_in_russian_is_one_line(tmp_path: Path) -> None:
 def test_unknown_language_is_refused_in_one_line(tmp_path: Path) -> None:
     bad = probe("--lang", "de", "init", locale={}, key=tmp_path / "k")
     assert bad.returncode == 2 and "'de' is not one of 'en', 'ru', 'kk'" in bad.stderr
+
+
+def test_run_speaks_the_volunteers_language(tmp_path: Path) -> None:
+    not_pem = tmp_path / "roots.txt"
+    not_pem.write_text("not a certificate\n", encoding="utf-8")
+    bad = probe("run", "https://example.org/", "--ca-bundle", str(not_pem), "--store", str(tmp_path / "s.sqlite"),
+                locale={"LANG": "kk_KZ.UTF-8"}, key=tmp_path / "k")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("қате: --ca-bundle ") and "PEM жинағы емес" in bad.stderr
+    helped = probe("--lang", "ru", "run", "--help", locale={}, key=tmp_path / "k")
+    assert "Список сайтов: имя поставляемого списка" in helped.stdout and "Без индикатора выполнения." in helped.stdout
