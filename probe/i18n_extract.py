@@ -23,6 +23,8 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "cli/main.py",
     "cli/evidence.py",
     "cli/run.py",
+    "cli/results.py",
+    "cli/options.py",
     "cli/tables.py",
     "evidence/consent.py",
     "evidence/report.py",

@@ -95,3 +95,14 @@ def test_run_speaks_the_volunteers_language(tmp_path: Path) -> None:
     assert bad.stderr.startswith("қате: --ca-bundle ") and "PEM жинағы емес" in bad.stderr
     helped = probe("--lang", "ru", "run", "--help", locale={}, key=tmp_path / "k")
     assert "Список сайтов: имя поставляемого списка" in helped.stdout and "Без индикатора выполнения." in helped.stdout
+
+
+def test_results_in_russian(tmp_path: Path) -> None:
+    from probe.store import Store
+
+    with Store.open(tmp_path / "s.sqlite"):
+        pass
+    empty = probe("results", "--store", str(tmp_path / "s.sqlite"), locale={"LANG": "ru_KZ.UTF-8"}, key=tmp_path)
+    assert empty.returncode == 0 and "нет подходящих сохранённых измерений" in empty.stderr
+    missing = probe("--lang", "kk", "show", "abcdef12", "--store", str(tmp_path / "s.sqlite"), locale={}, key=tmp_path)
+    assert missing.returncode == 2 and "идентификаторы бар өлшеу жоқ" in missing.stderr
