@@ -25,6 +25,7 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "cli/run.py",
     "cli/results.py",
     "cli/options.py",
+    "cli/lists.py",  # its --help; its output lines are not wrapped yet
     "cli/tables.py",
     "evidence/consent.py",
     "evidence/report.py",
