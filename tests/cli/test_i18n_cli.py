@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,25 @@ def test_results_in_russian(tmp_path: Path) -> None:
     assert empty.returncode == 0 and "нет подходящих сохранённых измерений" in empty.stderr
     missing = probe("--lang", "kk", "show", "abcdef12", "--store", str(tmp_path / "s.sqlite"), locale={}, key=tmp_path)
     assert missing.returncode == 2 and "идентификаторы бар өлшеу жоқ" in missing.stderr
+
+
+def test_export_with_lang_then_verify(tmp_path: Path) -> None:
+    from probe.evidence.keys import load_signer
+    from probe.evidence.samples import sample_set
+    from probe.store import Store
+
+    key = tmp_path / "config" / "key"
+    assert probe("--lang", "kk", "init", "--yes", locale={}, key=key).returncode == 0
+    store = tmp_path / "results" / "probe.sqlite"
+    with Store.open(store) as s:
+        for m, a, v in sample_set(1):
+            s.append(m, a, v, signer=load_signer(key))
+    out = tmp_path / "kz.zip"
+    made = probe("export", "--out", str(out), "--store", str(store), "--lang", "ru", "--lang", "kk",
+                 locale={"LANG": "kk_KZ.UTF-8"}, key=key)
+    assert made.returncode == 0, made.stderr
+    with zipfile.ZipFile(out) as zf:
+        assert {"report.html", "report.ru.html", "report.kk.html", "VERIFY.txt", "VERIFY.ru.txt",
+                "VERIFY.kk.txt"} <= set(zf.namelist())
+    checked = probe("verify", str(out), locale={"LANG": "ru_KZ.UTF-8"}, key=key)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
