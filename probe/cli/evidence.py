@@ -182,9 +182,10 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
         click.echo(f"{_n(m.counts.unsigned_verdicts, 'measurement')} exported without a verdict: theirs were made "
                    "before verdicts were signed (run `probe reclassify` to sign new ones)")
     if any(f.path == "third_party/ooni.jsonl" for f in m.files):
-        click.echo("with OONI's imported measurements beside them (third_party/ooni.jsonl: OONI's, not signed as ours)")
-    click.echo(f"signed by {m.key_fingerprint}")
-    click.echo(f"check it with: probe verify {result.path}")
+        click.echo(_("with OONI's imported measurements beside them (third_party/ooni.jsonl: OONI's, not signed "
+                     "as ours)"))
+    click.echo(_("signed by {fingerprint}").format(fingerprint=m.key_fingerprint))
+    click.echo(_("check it with: probe verify {path}").format(path=result.path))
 
 
 def _export_ooni(out: Path, store_path: Path, scrub_ips: tuple[str, ...], force: bool,

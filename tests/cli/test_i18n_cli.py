@@ -129,3 +129,4 @@ def test_export_with_lang_then_verify(tmp_path: Path) -> None:
                 "VERIFY.kk.txt"} <= set(zf.namelist())
     checked = probe("verify", str(out), locale={"LANG": "ru_KZ.UTF-8"}, key=key)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "тексеру командасы: probe verify" in made.stdout and "кілтімен қол қойылды" in made.stdout
