@@ -18,6 +18,7 @@ from probe import __version__
 from probe.cli.damage import store_read_errors
 from probe.cli.options import store_option
 from probe.errors import EvidenceError, InputError
+from probe.i18n import _
 from probe.store import DEFAULT_STORE, EntryFilter, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,6 +62,13 @@ def make_filter(url: str | None, host: str | None, category: str | None, since: 
                        asn=asn.upper() if asn else None)
 
 
+def confirm(text: str) -> None:
+    """click.confirm with the answer accepted in the volunteer's language too (y/yes, д/да, и/иә)."""
+    answer = click.prompt(f"{text} [{_('y/N')}]", default="", show_default=False, prompt_suffix=" ")
+    if answer.strip().lower() not in {"y", "yes", _("y"), _("yes")}:
+        raise click.exceptions.Abort()
+
+
 @click.command("init")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (the explanation is printed anyway).")
 @key_option
@@ -72,25 +80,27 @@ def init_command(yes: bool, key_path: Path | None) -> None:
       probe init
       PROBE_KEY=/srv/probe/key probe init --yes
     """
-    from probe.evidence.consent import CONSENT, QUESTION
+    from probe.evidence.consent import consent_text, question
     from probe.evidence.keys import default_key_path, fingerprint, generate_key, load_private_key
 
     path = key_path or default_key_path()
     if "results" in path.expanduser().resolve().parent.parts:
         # results/ is what volunteers copy and share: a key there would travel with the evidence.
-        raise InputError(f"--key {path}: the signing key must live outside results/ (sharing results would "
-                         "share the key)", hint="leave --key out (it goes to ~/.config/probe/), or pick another folder")
-    click.echo(CONSENT)
+        raise InputError(_("--key {path}: the signing key must live outside results/ (sharing results would "
+                           "share the key)").format(path=path),
+                         hint=_("leave --key out (it goes to ~/.config/probe/), or pick another folder"))
+    click.echo(consent_text())
     if path.exists():
-        click.echo(f"This probe already has a key ({path}); it was kept.")
-        click.echo(f"Key fingerprint: {fingerprint(load_private_key(path).public_key())}")
+        click.echo(_("This probe already has a key ({path}); it was kept.").format(path=path))
+        click.echo(_("Key fingerprint: {fingerprint}").format(
+            fingerprint=fingerprint(load_private_key(path).public_key())))
         return
     if not yes:
-        click.confirm(QUESTION, abort=True)
+        confirm(question())
     key = generate_key(path)
-    click.echo(f"Made the signing key {path} (readable only by you; back it up, never share it).")
-    click.echo(f"Key fingerprint: {fingerprint(key.public_key())}")
-    click.echo("Publish this fingerprint where people who receive your evidence can find it.")
+    click.echo(_("Made the signing key {path} (readable only by you; back it up, never share it).").format(path=path))
+    click.echo(_("Key fingerprint: {fingerprint}").format(fingerprint=fingerprint(key.public_key())))
+    click.echo(_("Publish this fingerprint where people who receive your evidence can find it."))
 
 
 @click.group("key")
@@ -139,8 +149,11 @@ def key_show_command(key_path: Path | None, pem: bool) -> None:
                    "learned in its runs are always checked). Repeatable.")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @store_read_errors
+@click.option("--lang", "languages", multiple=True, type=click.Choice(["ru", "kk"]),
+              help="Also write report.LANG.html and VERIFY.LANG.txt in Russian (ru) or Kazakh (kk); the English "
+                   "ones are always included. Repeatable.")
 def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None, scrub_ips: tuple[str, ...],
-                   force: bool, **filters: str | None) -> None:
+                   force: bool, languages: tuple[str, ...], **filters: str | None) -> None:
     """Write a signed evidence bundle: measurements, artifacts, OONI JSONL, report and how to verify it.
 
     \b
@@ -158,7 +171,8 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
     key = load_private_key(key_path or default_key_path())
     filt = make_filter(**filters)
     with Store.open(store_path, create=False) as store:
-        result = export_bundle(store, out, key=key, filt=filt, scrub_ips=scrub_ips, overwrite=force)
+        result = export_bundle(store, out, key=key, filt=filt, scrub_ips=scrub_ips, overwrite=force,
+                               languages=languages)
     m = result.manifest
     gaps = sum(b - a + 1 for a, b in m.chain.gaps)
     click.echo(f"wrote {result.path}: {_n(m.counts.measurements, 'measurement')} of "
@@ -170,9 +184,10 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
         click.echo(f"{_n(m.counts.unsigned_verdicts, 'measurement')} exported without a verdict: theirs were made "
                    "before verdicts were signed (run `probe reclassify` to sign new ones)")
     if any(f.path == "third_party/ooni.jsonl" for f in m.files):
-        click.echo("with OONI's imported measurements beside them (third_party/ooni.jsonl: OONI's, not signed as ours)")
-    click.echo(f"signed by {m.key_fingerprint}")
-    click.echo(f"check it with: probe verify {result.path}")
+        click.echo(_("with OONI's imported measurements beside them (third_party/ooni.jsonl: OONI's, not signed "
+                     "as ours)"))
+    click.echo(_("signed by {fingerprint}").format(fingerprint=m.key_fingerprint))
+    click.echo(_("check it with: probe verify {path}").format(path=result.path))
 
 
 def _export_ooni(out: Path, store_path: Path, scrub_ips: tuple[str, ...], force: bool,

@@ -13,7 +13,9 @@ import click
 
 from probe import __version__
 from probe.cli.fit import shorten_end
+from probe.cli.help_i18n import TranslatedContext, translate_tree
 from probe.errors import ProbeError
+from probe.i18n import LANGUAGES, _, set_language
 
 # Every command: its module, the click object's name there, and its one-line help. The group imports a
 # command's module only when that command runs (or its own --help is asked), so `probe --version` and
@@ -59,7 +61,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A click group whose commands are imported when used; its own help lists them from COMMANDS."""
+    """A click group whose commands are imported when used; its own help lists them from COMMANDS.
+
+    Its help, and that of every command it hands out, is formatted in the volunteer's language.
+    """
+
+    context_class = TranslatedContext
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -70,17 +77,21 @@ class LazyGroup(click.Group):
         module, attribute, _ = COMMANDS[cmd_name]
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command), f"{module}.{attribute} is not a click command"
-        return command
+        return translate_tree(command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
-        rows = [(name, shorten_end(COMMANDS[name][2], limit)) for name in self.list_commands(ctx)]
+        rows = [(name, shorten_end(_(COMMANDS[name][2]), limit)) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="probe")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None, is_eager=True, expose_value=False,
+              callback=lambda _ctx, _param, value: set_language(value),
+              help="Language of messages, help and consent (default: from LANGUAGE, LC_ALL, LC_MESSAGES or "
+                   "LANG, e.g. ru_KZ.UTF-8; else English).")
 def cli() -> None:
     """Measure internet censorship: DNS, TCP, TLS and HTTP reachability of listed sites,
     compared with an uncensored control, stored as tamper-evident evidence.
@@ -96,10 +107,10 @@ def main() -> None:
     try:
         sys.exit(cli.main(standalone_mode=False) or 0)
     except ProbeError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(_("error: {message}").format(message=exc), err=True)
         sys.exit(2)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        click.echo(_("aborted"), err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -107,7 +118,7 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted; finished measurements are kept", err=True)
+        click.echo(_("interrupted; finished measurements are kept"), err=True)
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)

@@ -13,6 +13,7 @@ from probe.cli.damage import store_read_errors
 from probe.cli.options import store_option
 from probe.errors import InputError
 from probe.evidence.history import HistoryMark, HistoryPoint, history_marks
+from probe.i18n import _
 from probe.store import EntryFilter, Store, StoredEntry
 
 
@@ -54,7 +55,7 @@ def results_command(store_path: Path, url: str | None, host: str | None, since: 
                                                                until=_until(until), verdict=verdict,
                                                                limit=limit or None), as_json=as_json)
         if not shown:
-            click.echo("no imported OONI measurement matches", err=True)
+            click.echo(_("no imported OONI measurement matches"), err=True)
         return
     filt = EntryFilter(url=url, host=host, since=since, until=_until(until), verdict=verdict, limit=limit or None)
     with Store.open(store_path, create=False) as store:
@@ -67,10 +68,10 @@ def results_command(store_path: Path, url: str | None, host: str | None, since: 
             n = print_entries(store.entries(filt), wide=wide)
             _print_marks(marks)
         if n == 0:
-            click.echo("no stored measurement matches", err=True)
+            click.echo(_("no stored measurement matches"), err=True)
         elif limit and n == limit and (total := store.count(filt)) > n:
-            click.echo(f"showing {n} of {total} matching measurements (the newest); "
-                       "--limit 0 shows all, --since narrows by date", err=True)
+            click.echo(_("showing {shown} of {total} matching measurements (the newest); "
+                         "--limit 0 shows all, --since narrows by date").format(shown=n, total=total), err=True)
 
 
 def _marks(store: Store, filt: EntryFilter) -> dict[str, HistoryMark]:
@@ -124,8 +125,9 @@ def show_command(measurement_id: str, store_path: Path, as_json: bool) -> None:
     with Store.open(store_path, create=False) as store:
         entry = store.get(measurement_id)
         if entry is None:
-            raise InputError(f"no measurement with id {measurement_id!r} in {store_path}",
-                             hint="`probe results` lists ids; give at least 6 characters")
+            raise InputError(_("no measurement with id {id} in {store}").format(id=repr(measurement_id),
+                                                                               store=store_path),
+                             hint=_("`probe results` lists ids; give at least 6 characters"))
         record = json.loads(entry.record)
         verdict = entry.verdict.model_dump(mode="json") if entry.verdict else None
         if as_json:

@@ -18,6 +18,7 @@ from probe.cli.options import registry_option, store_option
 from probe.cli.progress import RunDisplay
 from probe.cli.wiring import build_run_context, load_run_targets, make_identify
 from probe.errors import InputError, StoreError
+from probe.i18n import _
 from probe.measure.runner import RunOutcome, RunSummary, run_targets
 from probe.models import ProbeNetwork
 from probe.models.settings import MeasureSettings, Timeouts
@@ -87,7 +88,7 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
             body_cap_bytes=body_cap, registries=registries, well_known=list(well_known) or None,
             timeouts=Timeouts(dns_s=timeout_dns, tcp_s=timeout_tcp, tls_s=timeout_tls, http_s=timeout_http))
     except ValidationError as exc:
-        raise InputError(_first_problem(exc), hint="see `probe run --help`") from exc
+        raise InputError(_first_problem(exc), hint=_("see `probe run --help`")) from exc
     _check_trust_store(settings)
     targets, total = load_run_targets(urls, list_name, category, on_error=_print_input_error,
                                       settings=settings)
@@ -103,7 +104,7 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
                                        progress=not no_progress and not as_json and sys.stderr.isatty(),
                                        signer=signer, identify=identify))
         except (asyncio.CancelledError, KeyboardInterrupt):
-            click.echo("interrupted: in-flight measurements abandoned; finished ones are stored", err=True)
+            click.echo(_("interrupted: in-flight measurements abandoned; finished ones are stored"), err=True)
             sys.exit(130)
     if not as_json:
         from probe.cli.tables import print_run_table
@@ -114,19 +115,19 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
         click.echo(f"network down: {summary.network_down.summary()} Every verdict of this run is "
                    "'inconclusive'.", err=True)
     if summary.interrupted:
-        click.echo("stopped early: finished measurements are stored", err=True)
+        click.echo(_("stopped early: finished measurements are stored"), err=True)
         sys.exit(130)
 
 
 def _note_gaps(settings: MeasureSettings, *, signed: bool) -> None:
     """One stderr line for each part that is not configured: the probe measures anyway, with less."""
     if not settings.control_urls and not settings.doh_url:
-        click.echo("note: no control helper given (--control URL): without an uncensored view to compare "
-                   "with, verdicts will be 'inconclusive'", err=True)
+        click.echo(_("note: no control helper given (--control URL): without an uncensored view to compare "
+                     "with, verdicts will be 'inconclusive'"), err=True)
     if settings.asn_db is None:
-        click.echo("note: no IP-to-ASN database given (--asn-db FILE): networks will show as AS0/ZZ", err=True)
+        click.echo(_("note: no IP-to-ASN database given (--asn-db FILE): networks will show as AS0/ZZ"), err=True)
     if not signed:
-        click.echo("note: measurements are chained but not signed: run `probe init` to make this probe's key",
+        click.echo(_("note: measurements are chained but not signed: run `probe init` to make this probe's key"),
                    err=True)
 
 
@@ -148,11 +149,12 @@ def _check_trust_store(settings: MeasureSettings) -> None:
     try:
         check_bundle(settings.ca_bundle)
     except (ValueError, OSError) as exc:
-        raise InputError(f"--ca-bundle {settings.ca_bundle}: not a PEM bundle of CA certificates ({exc})") from exc
+        raise InputError(_("--ca-bundle {path}: not a PEM bundle of CA certificates ({problem})").format(
+            path=settings.ca_bundle, problem=exc)) from exc
 
 
 def _print_input_error(message: str) -> None:
-    click.echo(f"skipped: {message}", err=True)
+    click.echo(_("skipped: {message}").format(message=message), err=True)
 
 
 def _open_store(path: Path) -> Store:
@@ -160,8 +162,8 @@ def _open_store(path: Path) -> Store:
     free = shutil.disk_usage(path.parent).free
     if free < MIN_FREE_BYTES:
         store.close()
-        raise StoreError(f"only {free // 1024} KiB free where the store lives ({path.parent})",
-                         hint="free some space or choose another place with --store PATH")
+        raise StoreError(_("only {kib} KiB free where the store lives ({folder})").format(
+            kib=free // 1024, folder=path.parent), hint=_("free some space or choose another place with --store PATH"))
     return store
 
 
@@ -199,7 +201,7 @@ def _stopper(stop: asyncio.Event, display: Any, main: asyncio.Task[Any]) -> Any:
             main.cancel()  # second signal: abandon what is in flight
             return
         stop.set()
-        display.note("stopping: finishing the measurements in flight (Ctrl-C again to abandon them)")
+        display.note(_("stopping: finishing the measurements in flight (Ctrl-C again to abandon them)"))
     return handler
 
 

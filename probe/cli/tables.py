@@ -11,6 +11,7 @@ from rich.text import Text
 
 from probe.cli.fit import Column, fit, shorten
 from probe.cli.progress import ResultRow
+from probe.i18n import _
 from probe.measure.runner import RunSummary
 from probe.store import StoredEntry
 
@@ -26,8 +27,8 @@ def print_run_table(summary: RunSummary, rows: list[ResultRow], hidden_ok: int, 
     shortened in the middle and reasons at a word; the failure goes before anything else must.
     `wide` shows every column in full, wrapped."""
     console = console or Console()
-    columns = [Column("verdict", 0, 8), Column("URL", 1, 16, "middle", want=30), Column("id", 2, 8),
-               Column("first reason", 3, 20, "end", want=28), Column("failure", 4, 16, "end", want=24)]
+    columns = [Column(_("verdict"), 0, 8), Column("URL", 1, 16, "middle", want=30), Column("id", 2, 8),
+               Column(_("first reason"), 3, 20, "end", want=28), Column(_("failure"), 4, 16, "end", want=24)]
     cells = []
     for row in rows:
         ok = row.verdict == "ok"
@@ -35,14 +36,15 @@ def print_run_table(summary: RunSummary, rows: list[ResultRow], hidden_ok: int, 
         failure = f"{row.step}: {row.failure}" if row.step and row.failure else row.failure
         cells.append((verdict, row.url, row.measurement_id[:8], "" if ok else clip(row.reason), failure))
     styles = ["green" if r.verdict == "ok" else "red" if r.failure or "." in r.verdict else None for r in rows]
-    title = f"{summary.total} measured · stored in {store_path}"
+    title = _("{total} measured · stored in {store}").format(total=summary.total, store=store_path)
     _print_fitted(console, title, columns, cells, styles, wide=wide)
     if hidden_ok:
-        console.print(f"… and {hidden_ok} more ok (see `probe results`)")
+        console.print(_("… and {count} more ok (see `probe results`)").format(count=hidden_ok))
     if hidden_other:
-        console.print(f"… and {hidden_other} more that are not ok (see `probe results --limit 0`)")
+        console.print(_("… and {count} more that are not ok (see `probe results --limit 0`)").format(
+            count=hidden_other))
     counts = ", ".join(f"{label}: {n}" for label, n in sorted(summary.counts.items()))
-    console.print(f"verdicts: {counts or 'none'}")
+    console.print(_("verdicts: {counts}").format(counts=counts or _("none")))
 
 
 def _print_fitted(console: Console, title: str | None, columns: list[Column], cells: Sequence[tuple[str, ...]],
@@ -66,7 +68,8 @@ def _print_fitted(console: Console, title: str | None, columns: list[Column], ce
     console.print(table)
     left_out = [columns[i].header for i in range(len(columns)) if i not in shown]
     if left_out:
-        console.print(f"(not shown at this width: {', '.join(left_out)}; --wide shows every column)")
+        console.print(_("(not shown at this width: {columns}; --wide shows every column)").format(
+            columns=", ".join(left_out)))
 
 
 def clip(text: str, limit: int = REASON_CHARS) -> str:
@@ -81,8 +84,9 @@ def clip(text: str, limit: int = REASON_CHARS) -> str:
 def print_entries(entries: Iterable[StoredEntry], *, console: Console | None = None, wide: bool = False) -> int:
     """Stored measurements, one line each (fitted to the terminal unless `wide`): the verdict, the time
     and URL, the network, the id for `probe show`, and the failure when there is room."""
-    columns = [Column("verdict", 0, 8), Column("URL", 1, 16, "middle", want=30), Column("time (UTC)", 2, 16),
-               Column("id", 3, 8), Column("network", 4, 8, "end", want=10), Column("failure", 5, 16, "end", want=24)]
+    columns = [Column(_("verdict"), 0, 8), Column("URL", 1, 16, "middle", want=30),
+               Column(_("time (UTC)"), 2, 16), Column("id", 3, 8), Column(_("network"), 4, 8, "end", want=10),
+               Column(_("failure"), 5, 16, "end", want=24)]
     # Shown left to right as: verdict, time, URL, id, network, failure (the order a reader scans).
     columns = [columns[0], columns[2], columns[1], *columns[3:]]
     cells: list[tuple[str, ...]] = []

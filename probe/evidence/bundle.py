@@ -66,8 +66,11 @@ def filters_used(filt: EntryFilter) -> dict[str, str]:
 
 
 def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: EntryFilter,
-                  scrub_ips: tuple[str, ...] = (), overwrite: bool = False) -> ExportResult:
-    """Write the bundle for the entries `filt` selects; EvidenceError if none, or if an address leaks."""
+                  scrub_ips: tuple[str, ...] = (), overwrite: bool = False,
+                  languages: tuple[str, ...] = ()) -> ExportResult:
+    """Write the bundle for the entries `filt` selects; EvidenceError if none, or if an address leaks.
+
+    `languages` (of mf.TRANSLATIONS) adds report.<lang>.html and VERIFY.<lang>.txt beside the English ones."""
     _check_addresses(scrub_ips)
     if out.exists() and not overwrite:
         raise EvidenceError(f"{out} already exists; nothing was written", hint="choose another --out or --force")
@@ -85,8 +88,10 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
         _refuse_unproven(pass_.links, fingerprint(key.public_key()))
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         third_party = write_third_party(root, store.path, filt)  # OONI's, imported: their own member
-        _write_derived(root, pass_, key, created, filt, third_party=len(third_party))
-        _add_report_section(root / mf.REPORT, report_section(third_party))
+        languages = ("en", *(lang for lang in mf.TRANSLATIONS if lang in languages))
+        _write_derived(root, pass_, key, created, filt, languages, third_party=len(third_party))
+        for lang in languages:
+            _add_report_section(root / mf.report_in(lang), report_section(third_party))
         _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)),
                       OwnAddressMemory.load(memory_path(store.path), own_address_key_path(), create=False))
         manifest = _manifest(root, pass_, key, created, filt, store)
@@ -189,11 +194,12 @@ class _Pass:
                                        key_fingerprint=entry.key_fingerprint))
 
 
-def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, filt: EntryFilter, *,
-                   third_party: int) -> None:
+def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, filt: EntryFilter,
+                   languages: tuple[str, ...], *, third_party: int) -> None:
     fp = fingerprint(key.public_key())
     meta = report_meta(created=created, version=__version__, key_fingerprint=fp, filters=filters_used(filt))
-    (root / mf.REPORT).write_text(render(p.report, meta), encoding="utf-8")
+    for lang in languages:
+        (root / mf.report_in(lang)).write_text(render(p.report, meta, lang=lang), encoding="utf-8")
     (root / mf.PUBLIC_KEY).write_bytes(public_key_pem(key.public_key()))
     seqs = [link.seq for link in p.all_links()]
     missing = sum(b - a + 1 for a, b in mf.gaps_of(seqs))
@@ -202,9 +208,10 @@ def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, f
                         without_verdict=data.labels[NOT_CLASSIFIED], first=data.first, last=data.last,
                         third_party=third_party, pruned_items=data.pruning.count,
                         pruned_measurements=data.pruning.measurements)
-    text = verify_text(count=len(p.links), version=__version__, created=created, first=seqs[0], last=seqs[-1],
-                       gaps=missing, fingerprint=fp, facts=all_sentences(facts))
-    (root / mf.VERIFY_TXT).write_text(text, encoding="utf-8")
+    for lang in languages:
+        text = verify_text(count=len(p.links), version=__version__, created=created, first=seqs[0],
+                           last=seqs[-1], gaps=missing, fingerprint=fp, facts=all_sentences(facts), lang=lang)
+        (root / mf.verify_txt_in(lang)).write_text(text, encoding="utf-8")
 
 
 def report_meta(*, created: str, version: str, key_fingerprint: str, filters: dict[str, str]) -> ReportMeta:

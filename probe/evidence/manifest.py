@@ -50,8 +50,22 @@ UNLISTED = (MANIFEST, SIGNATURE)
 MAX_MEMBER_BYTES = 64 << 20  # a file checked whole, in memory: the manifest, the key, each artifact file
 MAX_BUNDLE_BYTES = 1 << 30  # every file together, unpacked; also the limit of a file read as a stream
 MAX_LINE_BYTES = 16 << 20  # one line of a JSONL file (a record cites its bodies, it never holds them)
+# The languages a bundle may also hold the report and VERIFY.txt in (`probe export --lang`), beside the
+# English ones: report.ru.html, VERIFY.kk.txt. Listed in the manifest like any file.
+TRANSLATIONS = ("ru", "kk")
+
+
+def report_in(lang: str) -> str:
+    return REPORT if lang == "en" else f"report.{lang}.html"
+
+
+def verify_txt_in(lang: str) -> str:
+    return VERIFY_TXT if lang == "en" else f"VERIFY.{lang}.txt"
+
+
 # read line by line or only hashed
-STREAMED = (MEASUREMENTS, VERDICTS, CHAIN_RECORDS, OONI, REPORT, VERIFY_TXT, THIRD_PARTY_OONI)
+STREAMED = (MEASUREMENTS, VERDICTS, CHAIN_RECORDS, OONI, REPORT, VERIFY_TXT, THIRD_PARTY_OONI,
+            *(report_in(lang) for lang in TRANSLATIONS), *(verify_txt_in(lang) for lang in TRANSLATIONS))
 
 
 def member_cap(path: str) -> int:

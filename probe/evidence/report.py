@@ -29,17 +29,19 @@ from probe.evidence.report_style import CSS
 from probe.evidence.report_svg import bar_chart, outage_timeline, timeline
 from probe.evidence.statements import BundleFacts, signing_sentences, span_sentence
 from probe.evidence.takedown import render_marks, render_takedowns
+from probe.i18n import N_, _, current_language, using
 from probe.models import Measurement, Verdict
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"
-# What each artifact kind is, in words (one, many).
-_KIND_WORDS = {"http_body": ("downloaded page", "downloaded pages"),
-               "x509_der": ("certificate", "certificates"),
-               "dns_wire": ("DNS reply", "DNS replies"),
-               "http_headers": ("set of HTTP headers", "sets of HTTP headers")}
-_LEGEND = (("blocked", "blocked"), ("ok", "reachable"), ("slowed", "slowed down"),
-           ("notcensorship", "site down or refusing (not censorship)"),
-           ("takedown", "taken down for everyone (host or registry)"), ("unknown", "inconclusive"))
+# What each artifact kind is, in words (one, many): the English plural chooses a word; a translation says
+# "{things}: {count}" with the plural noun, which reads right in Russian and Kazakh for any number.
+_KIND_WORDS = {"http_body": ("downloaded page", N_("downloaded pages")),
+               "x509_der": ("certificate", N_("certificates")),
+               "dns_wire": ("DNS reply", N_("DNS replies")),
+               "http_headers": ("set of HTTP headers", N_("sets of HTTP headers"))}
+_LEGEND = (("blocked", N_("blocked")), ("ok", N_("reachable")), ("slowed", N_("slowed down")),
+           ("notcensorship", N_("site down or refusing (not censorship)")),
+           ("takedown", "taken down for everyone (host or registry)"), ("unknown", N_("inconclusive")))
 
 
 @dataclass(frozen=True)
@@ -58,55 +60,62 @@ def render_report(pairs: Iterable[tuple[Measurement, Verdict | None]], meta: Rep
     return render(collect(pairs, artifact_info=artifact_info, artifact_bytes=artifact_bytes), meta)
 
 
-def render(data: ReportData, meta: ReportMeta) -> str:
+def render(data: ReportData, meta: ReportMeta, *, lang: str = "en") -> str:
+    """The page in `lang` (en, ru, kk): verdict labels, URLs and figures are the same in each."""
     marks = history_marks(data.history).values()
-    body = "".join((_header(data), _networks(data), _findings(data), _evidence(data),
-                    render_takedowns(data.takedowns.values()), render_marks(marks), _all_targets(data),
-                    _pruned(data.pruning), _how_to_check(meta, data), _footer(meta)))
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    with using(lang):
+        body = "".join((_header(data), _networks(data), _findings(data), _evidence(data),
+                        render_takedowns(data.takedowns.values()), render_marks(marks), _all_targets(data),
+                        _pruned(data.pruning), _how_to_check(meta, data), _footer(meta)))
+        title = _title(data)
+    return (f"<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{escape(_title(data))}</title><style>{CSS}</style></head>"
+            f"<title>{escape(title)}</title><style>{CSS}</style></head>"
             f"<body><main>{body}</main></body></html>\n")
 
 
 def _title(data: ReportData) -> str:
     countries = sorted({n.cc for n in data.networks.values()})
-    return f"Internet censorship measurements{' in ' + ', '.join(countries) if countries else ''}"
+    if countries:
+        return _("Internet censorship measurements in {countries}").format(countries=", ".join(countries))
+    return _("Internet censorship measurements")
 
 
 def _period(data: ReportData) -> str:
     if not data.count:
-        return "no measurements"
-    return f"{human_time(data.first)} to {human_time(data.last)}"
+        return _("no measurements")
+    return _("{first} to {last}").format(first=human_time(data.first), last=human_time(data.last))
 
 
 def _header(data: ReportData) -> str:
     blocked = len(data.blocked_targets)
-    nets = ", ".join(f"{n.name or 'unnamed network'} ({n.asn})" for n in data.networks.values())
-    cards = (("measurements", data.count), ("websites tested", len(data.targets)),
-             ("websites found blocked", blocked), ("networks", len(data.networks)))
-    card_html = "".join(f'<div class="card"><span class="n">{n}</span><span class="what">{w}</span></div>'
+    nets = ", ".join(f"{n.name or _('unnamed network')} ({n.asn})" for n in data.networks.values())
+    cards = ((_("measurements"), data.count), (_("websites tested"), len(data.targets)),
+             (_("websites found blocked"), blocked), (_("networks"), len(data.networks)))
+    card_html = "".join(f'<div class="card"><span class="n">{n}</span><span class="what">{escape(w)}</span></div>'
                         for w, n in cards)
+    lead = _("{count} measurements of {targets} websites from {networks}, {period}.").format(
+        count=data.count, targets=len(data.targets), networks=nets or _("no network"), period=_period(data))
     return (f"<header><h1>{escape(_title(data))}</h1>"
-            f'<p class="lead">{data.count} measurements of {len(data.targets)} websites from '
-            f"{escape(nets or 'no network')}, {escape(_period(data))}.</p>"
+            f'<p class="lead">{escape(lead)}</p>'
             f'<div class="cards">{card_html}</div>'
-            '<p>Each measurement is one attempt to reach one website, step by step (name lookup, connection, '
-            "secure handshake, page download), compared with the same attempt made at the same time from an "
-            "uncensored place (the <em>control</em>). A website is called blocked only when the probe's "
-            "network fails in a way the control does not.</p></header>")
+            "<p>" + _("Each measurement is one attempt to reach one website, step by step (name lookup, connection, "
+                      "secure handshake, page download), compared with the same attempt made at the same time from "
+                      "an uncensored place (the <em>control</em>). A website is called blocked only when the "
+                      "probe's network fails in a way the control does not.") + "</p></header>")
 
 
 def _networks(data: ReportData) -> str:
     rows = "".join(f"<tr><td>{escape(n.asn)}</td><td>{escape(n.name or '—')}</td><td>{escape(n.cc)}</td>"
                    f'<td class="num">{n.count}</td><td>{escape(human_time(n.first))}</td>'
                    f"<td>{escape(human_time(n.last))}</td></tr>" for n in data.networks.values())
-    return ("<section><h2>Where and when</h2><p>Networks are named by their operator and autonomous system "
-            "number (ASN). The volunteer's own internet address is never recorded.</p>"
-            "<table><thead><tr><th>ASN</th><th>Network</th><th>Country</th><th class=\"num\">Measurements"
-            f"</th><th>From</th><th>To</th></tr></thead><tbody>{rows}</tbody></table>{_unknown_network_note(data)}"
-            f"{_outages(data)}</section>")
+    return (f"<section><h2>{_('Where and when')}</h2><p>"
+            + _("Networks are named by their operator and autonomous system number (ASN). The volunteer's own "
+                "internet address is never recorded.")
+            + f"</p><table><thead><tr><th>ASN</th><th>{_('Network')}</th><th>{_('Country')}</th>"
+            f"<th class=\"num\">{_('Measurements')}</th><th>{_('From')}</th><th>{_('To')}</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>{_unknown_network_note(data)}{_outages(data)}</section>")
 
 
 def _outages(data: ReportData) -> str:
@@ -134,29 +143,31 @@ def _unknown_network_note(data: ReportData) -> str:
     unknown = sum(n.count for n in data.networks.values() if n.asn in ("AS0", "") or n.cc in ("ZZ", ""))
     if not unknown:
         return ""
-    return (f"<p class=\"note\">{unknown} measurement(s) show network AS0 / country ZZ: the network was not "
-            "identified, either because the probe had no IP-to-ASN database (<code>--asn-db</code>) or because "
-            "no control helper answered to tell it which public address it used (a blocked helper does "
-            "this). Their results stand; only the network they were taken from is not named.</p>")
+    return ("<p class=\"note\">" + _(
+        "{count} measurement(s) show network AS0 / country ZZ: the network was not identified, either because "
+        "the probe had no IP-to-ASN database (<code>--asn-db</code>) or because no control helper answered to "
+        "tell it which public address it used (a blocked helper does this). Their results stand; only the "
+        "network they were taken from is not named.").format(count=unknown) + "</p>")
 
 
 def _legend() -> str:
-    items = "".join(f'<span><i class="{css}"></i>{escape(text)}</span>' for css, text in _LEGEND)
+    items = "".join(f'<span><i class="{css}"></i>{escape(_(text))}</span>' for css, text in _LEGEND)
     return f'<div class="legend">{items}</div>'
 
 
 def _findings(data: ReportData) -> str:
-    bars = [(short(label), n, status_class(label)) for label, n in data.labels.most_common()]
+    bars = [(_(short(label)), n, status_class(label)) for label, n in data.labels.most_common()]
     techniques = sorted(data.techniques.values(), key=lambda r: (-len(r.targets), r.family))
-    rows = "".join(f"<tr><td>{escape(r.family)}</td><td>{escape(r.description)}</td>"
+    rows = "".join(f"<tr><td>{escape(_(r.family))}</td><td>{escape(_(r.description))}</td>"
                    f"<td>{escape(r.detail) or '—'}</td><td class=\"num\">{len(r.targets)}</td>"
                    f'<td class="num">{r.measurements}</td></tr>' for r in techniques)
-    table = ("<table><thead><tr><th>Technique</th><th>What the network does</th><th>Detail</th>"
-             '<th class="num">Websites</th><th class="num">Measurements</th></tr></thead>'
-             f"<tbody>{rows}</tbody></table>") if rows else "<p>No blocking was found.</p>"
-    return ("<section><h2>What was found</h2><h3>Results of all measurements</h3>"
-            f"{bar_chart(bars, title='Number of measurements by result')}{_legend()}"
-            f"<h3>Blocking techniques</h3>{table}</section>")
+    table = (f"<table><thead><tr><th>{_('Technique')}</th><th>{_('What the network does')}</th>"
+             f"<th>{_('Detail')}</th><th class=\"num\">{_('Websites')}</th>"
+             f"<th class=\"num\">{_('Measurements')}</th></tr></thead>"
+             f"<tbody>{rows}</tbody></table>") if rows else f"<p>{_('No blocking was found.')}</p>"
+    return (f"<section><h2>{_('What was found')}</h2><h3>{_('Results of all measurements')}</h3>"
+            f"{bar_chart(bars, title=_('Number of measurements by result'))}{_legend()}"
+            f"<h3>{_('Blocking techniques')}</h3>{table}</section>")
 
 
 def _evidence(data: ReportData) -> str:
@@ -164,8 +175,9 @@ def _evidence(data: ReportData) -> str:
     if not targets:
         return ""
     blocks = "".join(_evidence_block(t, data) for t in targets)
-    return ("<section><h2>Blocked websites: the evidence</h2><p>For each website, what the measurements "
-            "show, in plain words, followed by the probe's own reasons.</p>" + blocks + "</section>")
+    return (f"<section><h2>{_('Blocked websites: the evidence')}</h2><p>"
+            + _("For each website, what the measurements show, in plain words, followed by the probe's own "
+                "reasons.") + "</p>" + blocks + "</section>")
 
 
 def _evidence_block(target: TargetRow, data: ReportData) -> str:
@@ -174,12 +186,14 @@ def _evidence_block(target: TargetRow, data: ReportData) -> str:
                          for t in sorted(target.tallies.values(), key=lambda t: -t.count))
     reasons = [r for t in target.tallies.values() for r, _ in t.reasons.most_common(4)]
     reason_list = "".join(f"<li>{escape(r)}</li>" for r in dict.fromkeys(reasons))
-    labels = ", ".join(f"{TECHNIQUES.get(label, ('', label))[1]} ({t.count}×)"
+    labels = ", ".join(f"{_(TECHNIQUES[label][1]) if label in TECHNIQUES else label} ({t.count}×)"
                        for label, t in target.tallies.items())
+    category = (" · " + _("category {code}").format(code=escape(target.category))) if target.category else ""
+    blocked = _("blocked in {blocked} of {attempts} measurements: {labels}").format(
+        blocked=target.blocked_count, attempts=attempts, labels=escape(labels))
     return (f'<article class="evidence"><h3>{escape(host_of(target.url))}</h3>'
             f'<div class="meta"><span class="mono">{escape(target.url)}</span>'
-            f"{' · category ' + escape(target.category) if target.category else ''} · blocked in "
-            f"{target.blocked_count} of {attempts} measurements: {escape(labels)}</div>"
+            f"{category} · {blocked}</div>"
             f"{paragraphs}"
             f"{timeline(target.attempts, start=data.first, end=data.last)}"
             f"<ul>{reason_list}</ul></article>")
@@ -193,37 +207,48 @@ def _all_targets(data: ReportData) -> str:
                     f'<td class="num">{t.blocked_count} / {len(t.attempts)}</td>'
                     f'<td class="tl">{timeline(t.attempts, start=data.first, end=data.last, width=300)}</td>'
                     f'<td><span class="badge {status_class(latest)}" title="{escape(latest)}">'
-                    f"{escape(short(latest))}</span></td></tr>")
-    return ("<section><h2>Every website, over time</h2>"
-            f"<p>Each mark is one measurement, placed in time from {escape(_period(data))}.</p>{_legend()}"
-            "<table><thead><tr><th>Website</th><th>Category</th><th class=\"num\">Blocked</th>"
-            f"<th>Timeline</th><th>Latest result</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            "</section>")
+                    f"{escape(_(short(latest)))}</span></td></tr>")
+    marks = _("Each mark is one measurement, placed in time from {period}.").format(period=_period(data))
+    return (f"<section><h2>{_('Every website, over time')}</h2>"
+            f"<p>{escape(marks)}</p>{_legend()}"
+            f"<table><thead><tr><th>{_('Website')}</th><th>{_('Category')}</th><th class=\"num\">{_('Blocked')}"
+            f"</th><th>{_('Timeline')}</th><th>{_('Latest result')}</th></tr></thead><tbody>{''.join(rows)}</tbody>"
+            "</table></section>")
 
 
 def _pruned(p: Pruning) -> str:
     if not p.count:
         return ""
-    kinds = ", ".join(f"{n} {_KIND_WORDS.get(kind, ('other item', 'other items'))[n != 1]}"
+    kinds = ", ".join(_count(n, *_KIND_WORDS.get(kind, ("other item", N_("other items"))))
                       for kind, n in sorted(p.kinds.items(), key=lambda kv: (-kv[1], kv[0])))
-    items = "item" if p.count == 1 else "items"
-    measurements = "measurement" if p.measurements == 1 else "measurements"
-    return ("<section><h2>Raw data deleted to save space</h2><div class=\"note\">"
-            "<p>This probe was set to keep the raw data behind its measurements (downloaded pages, "
-            f"certificates, DNS replies) only for a limited time, so it deleted {p.count} such {items} that "
-            f"these measurements refer to ({escape(kinds)}), {escape(_between(p.pruned_first, p.pruned_last))}. "
-            f"They came from {p.measurements} {measurements} taken "
-            f"{escape(_between(p.measured_first, p.measured_last))}.</p>"
-            "<p>Retention deletes nothing else. Those measurements, their results and the SHA-256 hash of "
-            "every deleted item (a fingerprint that identifies it exactly) remain, so it can still be checked "
-            "that no measurement was changed, added or removed. Only the deleted data itself can no longer "
-            "be shown.</p></div></section>")
+    # {items} and {measurement_word} are the English singular or plural; a translation may leave them out.
+    first = _("This probe was set to keep the raw data behind its measurements (downloaded pages, certificates, "
+              "DNS replies) only for a limited time, so it deleted {count} such {items} that these measurements "
+              "refer to ({kinds}), {when}. They came from {measurements} {measurement_word} taken "
+              "{measured}.").format(
+        count=p.count, items="item" if p.count == 1 else "items", kinds=kinds,
+        when=_between(p.pruned_first, p.pruned_last), measurements=p.measurements,
+        measurement_word="measurement" if p.measurements == 1 else "measurements",
+        measured=_between(p.measured_first, p.measured_last))
+    return (f"<section><h2>{_('Raw data deleted to save space')}</h2><div class=\"note\">"
+            f"<p>{escape(first)}</p><p>"
+            + _("Retention deletes nothing else. Those measurements, their results and the SHA-256 hash of every "
+                "deleted item (a fingerprint that identifies it exactly) remain, so it can still be checked that "
+                "no measurement was changed, added or removed. Only the deleted data itself can no longer be "
+                "shown.") + "</p></div></section>")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    """'1 certificate' / '2 certificates' in English; '<plural noun>: 2' in a translation."""
+    if current_language() == "en":
+        return f"{n} {one if n == 1 else many}"
+    return _("{things}: {count}").format(things=_(many), count=n)
 
 
 def _between(first: str, last: str) -> str:
     """'on 3 Dec 2026' or 'between 3 Dec 2026 and 10 Dec 2026' (dates only, UTC)."""
     a, b = _day(first), _day(last)
-    return f"on {a}" if a == b else f"between {a} and {b}"
+    return _("on {day}").format(day=a) if a == b else _("between {first} and {last}").format(first=a, last=b)
 
 
 def _day(iso: str) -> str:
@@ -235,19 +260,25 @@ def _how_to_check(meta: ReportMeta, data: ReportData) -> str:
     if meta.key_fingerprint and data.count and sum(data.signers.values()) == data.count:
         facts = BundleFacts(measurements=data.count, exporting_key=meta.key_fingerprint, signers=data.signers,
                             without_verdict=data.labels[NOT_CLASSIFIED], first=data.first, last=data.last)
+        # The signing statements are shared with VERIFY.txt (probe.evidence.statements) and stay English for now.
         said = " ".join((*signing_sentences(facts), span_sentence(facts)))
-        key = (f"<p>{escape(said)} Compare the key with the fingerprint the probe's operator published.</p>")
-    where = ("The files next to this page (<span class=\"mono\">manifest.json</span>, its signature, "
-             "and <span class=\"mono\">VERIFY.txt</span>) let anyone check")
-    how = (f"<p>{where} that no measurement was changed, added or removed since it was recorded: run "
-           "<span class=\"mono\">probe verify bundle.zip</span>, or follow VERIFY.txt by hand.</p>"
-           if meta.in_bundle else "<p>Export the measurements with <span class=\"mono\">probe export"
-           "</span> to get a signed bundle that anyone can verify.</p>")
+        compare = _("Compare the key with the fingerprint the probe's operator published.")
+        key = f"<p>{escape(said)} {escape(compare)}</p>"
+    how = ("<p>" + _("The files next to this page ({manifest}, its signature, and {verify}) let anyone check that "
+                     "no measurement was changed, added or removed since it was recorded: run {command}, or "
+                     "follow VERIFY.txt by hand.").format(
+        manifest='<span class="mono">manifest.json</span>', verify='<span class="mono">VERIFY.txt</span>',
+        command='<span class="mono">probe verify bundle.zip</span>') + "</p>"
+           if meta.in_bundle else "<p>" + _("Export the measurements with {command} to get a signed bundle that "
+                                            "anyone can verify.").format(
+        command='<span class="mono">probe export</span>') + "</p>")
     filters = ", ".join(f"{k}={v}" for k, v in meta.filters)
-    chosen = f"<p>Selection: {escape(filters)}.</p>" if filters else ""
-    return f'<section><h2>How to check this evidence</h2><div class="note">{key}{how}{chosen}</div></section>'
+    chosen = f"<p>{escape(_('Selection: {filters}.').format(filters=filters))}</p>" if filters else ""
+    return (f"<section><h2>{_('How to check this evidence')}</h2>"
+            f'<div class="note">{key}{how}{chosen}</div></section>')
 
 
 def _footer(meta: ReportMeta) -> str:
-    made = escape(human_time(meta.generated_at))
-    return f"<footer>Made by probe {escape(meta.software_version)} on {made}. All times are UTC.</footer>"
+    made = _("Made by probe {version} on {time}. All times are UTC.").format(
+        version=meta.software_version, time=human_time(meta.generated_at))
+    return f"<footer>{escape(made)}</footer>"

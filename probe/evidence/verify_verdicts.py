@@ -165,14 +165,18 @@ class ReportRebuild:
                               "cannot render it again, so the verdicts it shows were not checked (those in "
                               f"{mf.VERDICTS} and the OONI file were)")
             return
-        data = reader.read(mf.REPORT)
-        if data is None:
-            return
         meta = report_meta(created=m.created_at, version=m.software_version, key_fingerprint=m.key_fingerprint,
                            filters=m.filters)
-        html = add_section(render(self._data, meta), report_section(third_party or []))
-        if html.encode("utf-8") != data:
-            r.fail(mf.REPORT, "it is not the report its records and signed verdicts make: a verdict, a measurement "
-                              "or a word of it was changed")
-        else:
-            r.checked["report"] += 1
+        listed = {f.path for f in m.files}
+        # The English report, and each translation the manifest lists, rendered again in its language.
+        for lang in ("en", *(lang for lang in mf.TRANSLATIONS if mf.report_in(lang) in listed)):
+            name = mf.report_in(lang)
+            data = reader.read(name)
+            if data is None:
+                continue
+            html = add_section(render(self._data, meta, lang=lang), report_section(third_party or []))
+            if html.encode("utf-8") != data:
+                r.fail(name, "it is not the report its records and signed verdicts make: a verdict, a measurement "
+                             "or a word of it was changed")
+            else:
+                r.checked["report"] += 1

@@ -16,7 +16,7 @@ ALLOWED = {
     "classify": {"probe.models", "probe.classify", "probe.failures", "probe.errors"},
     "store": {"probe.models", "probe.store", "probe.errors", "probe.addresses"},
     "evidence": {"probe.models", "probe.evidence", "probe.store", "probe.errors", "probe.failures", "probe",
-                 "probe.addresses"},
+                 "probe.addresses", "probe.i18n"},
     "ooni": {"probe.models", "probe.ooni", "probe.classify", "probe.store", "probe.errors", "probe.failures"},
     "measure": {"probe.models", "probe.net", "probe.measure", "probe.failures", "probe.errors", "probe.store",
                 "probe", "probe.addresses"},
@@ -28,6 +28,7 @@ def test_the_shared_pure_modules_import_nothing_above_them() -> None:
     for path in (PACKAGE / "addresses").rglob("*.py"):
         assert {m for m in _probe_imports(path) if not m.startswith("probe.addresses")} == set(), path
     assert _probe_imports(PACKAGE / "failures.py") <= {"probe.addresses", "probe.errors"}
+    assert _probe_imports(PACKAGE / "i18n.py") == set()  # the message catalogs: the stdlib's gettext alone
 
 
 def _probe_imports(path: Path) -> set[str]:
