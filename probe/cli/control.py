@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from probe.cli.options import registry_option
+from probe.config.hub import split_listen
 from probe.control.app import DEFAULT_MAX_CONCURRENCY
 from probe.control.guard import AddressGuard, normalise_ip, parse_cidrs
 from probe.control.server import ControlServer, server_ssl_context
@@ -29,17 +30,12 @@ _FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    """'0.0.0.0:8443', '[::]:443' → (ip, port); InputError otherwise."""
-    host, sep, port = text.strip().rpartition(":")
-    host = host.strip("[]")
+    """'0.0.0.0:8443', '[::]:443' → (ip, port); InputError otherwise (the parsing is the hub's `listen`'s)."""
     try:
-        ipaddress.ip_address(host)
-        number = int(port)
-    except ValueError:
-        number = -1
-    if not sep or not 0 <= number <= 65535:
-        raise InputError(f"--listen needs IP:PORT, got {text!r}", hint="e.g. --listen 0.0.0.0:443 --listen [::]:443")
-    return host, number
+        return split_listen(text)
+    except ValueError as exc:
+        raise InputError(f"--listen needs IP:PORT, got {text!r}",
+                         hint="e.g. --listen 0.0.0.0:443 --listen [::]:443") from exc
 
 
 def _check_resolver(resolver: str | None) -> str | None:

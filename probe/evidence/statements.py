@@ -52,7 +52,8 @@ def signing_sentences(f: BundleFacts) -> list[str]:
         out = ["; ".join(parts) + "."]
     verdicts = n - f.without_verdict
     if f.without_verdict == 0:
-        out.append("Every verdict stated here is a verdict record signed when it was reached.")
+        out.append("Every verdict stated here is a signed verdict record (signed when the probe reached it, "
+                   "or reached it again with `probe reclassify`).")
     else:
         out.append(f"{verdicts} of the {_n(n, 'measurement')} carry a verdict, each a signed verdict record; "
                    f"{f.without_verdict} carry none here (their verdicts were reached before verdicts were signed; "

@@ -61,7 +61,7 @@ def test_a_fully_signed_bundle_says_all_were_signed(tmp_path: Path) -> None:
     for text in _texts(bundle):
         assert f"All 4 measurements were signed when they were taken, by this bundle's key {fp}" in text
         assert "not signed at all" not in text
-        assert "Every verdict stated here is a verdict record signed when it was reached" in text
+        assert "Every verdict stated here is a signed verdict record" in text
     assert verify_bundle(bundle).ok
 
 
