@@ -13,6 +13,8 @@ Network failures are never errors: they are data (failure strings in observation
 
 from __future__ import annotations
 
+from probe.i18n import _
+
 
 class ProbeError(Exception):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
@@ -21,7 +23,9 @@ class ProbeError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message} (hint: {self.hint})"
+        # The message and hint are translated where they are raised (those a volunteer meets); the frame here.
+        return self.message if not self.hint else _("{message} (hint: {hint})").format(message=self.message,
+                                                                                      hint=self.hint)
 
 
 class ConfigError(ProbeError):

@@ -21,6 +21,7 @@ from probe.cli.wiring import build_run_context, load_run_targets
 from probe.config import ProbeConfig, ScheduleEntry, default_config_path, load_config, render_config
 from probe.errors import ConfigError
 from probe.evidence.keys import load_signer
+from probe.i18n import N_, _
 from probe.measure.runner import RunSummary, run_targets
 from probe.schedule.plan import RECENT_RUNS, run_counts
 from probe.store import DEFAULT_STORE, Signer, Store
@@ -73,7 +74,7 @@ def _stderr_is_journal() -> bool:
     import os
 
     stream = os.environ.get("JOURNAL_STREAM", "")
-    device, _, inode = stream.partition(":")
+    device, _sep, inode = stream.partition(":")
     try:
         info = os.fstat(sys.stderr.fileno())
     except (OSError, ValueError):
@@ -111,8 +112,8 @@ def daemon_command(config_path: Path | None, log_format: str) -> None:
     path = config_path or default_config_path()
     config = load_config(path)
     if not any(e.enabled for e in config.schedule):
-        raise ConfigError(f"{path}: nothing to run: add a [[schedule]] entry (or enable one)",
-                          hint="see docs/configuration.md")
+        raise ConfigError(_("{path}: nothing to run: add a [[schedule]] entry (or enable one)").format(path=path),
+                          hint=_("see docs/configuration.md"))
     assert config.store is not None
     log = LineLog(as_json=log_format == "json")
     _check_fingerprints(config)
@@ -155,7 +156,7 @@ def _list_runner(store: Store, log: LineLog) -> Any:
         def skipped(message: str) -> None:
             log("input_skipped", list=entry.key, error=message)
 
-        targets, _ = load_run_targets((), entry.list, entry.category, on_error=skipped,
+        targets, _skipped = load_run_targets((), entry.list, entry.category, on_error=skipped,
                                       settings=config.measure)
         ctx = await build_run_context(config.measure, store, on_result=lambda _: None, list_name=entry.key,
                                       stop=stop, signer=load_signer(config.key))
@@ -214,7 +215,7 @@ def status_command(config_path: Path | None, store_path: Path | None, as_json: b
         config = ProbeConfig(store=store_path or DEFAULT_STORE)
     status = collect_status(config, config_path=path)
     if not configured:
-        status.config = f"none (no configuration file at {path})"
+        status.config = _("none (no configuration file at {path})").format(path=path)
     if as_json:
         click.echo(json.dumps(status.as_dict(), indent=1))
         return
@@ -222,45 +223,54 @@ def status_command(config_path: Path | None, store_path: Path | None, as_json: b
 
 
 def _print_status(status: Any, *, configured: bool) -> None:
+    # The network's state (up, down, …) is an identifier the daemon records; the words around it are translated.
     if status.daemon_running:
-        click.echo(f"daemon: running (pid {status.daemon_pid}, since {status.daemon_started_at}); "
-                   f"network: {status.network}" + (f" since {status.network_since}" if status.network_since else ""))
+        since = _(" since {time}").format(time=status.network_since) if status.network_since else ""
+        click.echo(_("daemon: running (pid {pid}, since {started}); network: {network}").format(
+            pid=status.daemon_pid, started=status.daemon_started_at, network=status.network) + since)
     else:
-        click.echo("daemon: not running (next runs below are what the schedule says)")
-    size = f"{status.store_size_bytes / 1_048_576:.1f} MiB" if status.store_exists else "not created yet"
-    click.echo(f"store: {status.store} ({status.measurements} measurements, {size})")
-    click.echo(f"config: {status.config}")
+        click.echo(_("daemon: not running (next runs below are what the schedule says)"))
+    size = (_("{size} MiB").format(size=f"{status.store_size_bytes / 1_048_576:.1f}") if status.store_exists
+            else _("not created yet"))
+    click.echo(_("store: {store} ({count} measurements, {size})").format(
+        store=status.store, count=status.measurements, size=size))
+    click.echo(_("config: {config}").format(config=status.config))
     for hub in status.uploads:
-        error = f", last error: {hub['last_error']}" if hub["last_error"] else ""
-        click.echo(f"hub {hub['hub_url']} ({hub['hub_name']}): backlog {hub['backlog']}, "
-                   f"last success {hub['last_success_at'] or 'never'}{error}")
+        error = _(", last error: {error}").format(error=hub["last_error"]) if hub["last_error"] else ""
+        click.echo(_("hub {url} ({name}): backlog {backlog}, last success {when}").format(
+            url=hub["hub_url"], name=hub["hub_name"], backlog=hub["backlog"],
+            when=hub["last_success_at"] or _("never")) + error)
     if not configured:
-        click.echo("schedule: no configuration")
+        click.echo(_("schedule: no configuration"))
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="times in UTC")
-    for col in ("list", "schedule", "next run", "last run", "status", "counts"):
-        table.add_column(col, overflow="fold")
+    table = Table(title=_("times in UTC"))
+    for col in (N_("list"), N_("schedule"), N_("next run"), N_("last run"), N_("status"), N_("counts")):
+        table.add_column(_(col), overflow="fold")
     for item in status.lists:
         last = item.last_run or {}
         counts = ", ".join(f"{k}: {v}" for k, v in sorted((last.get("counts") or {}).items()))
-        next_run = "running now" if item.running else (_short(item.next_runs[0]) if item.next_runs else "disabled")
-        table.add_row(item.name, item.trigger, next_run, _short(str(last.get("started_at") or "never")),
+        next_run = _("running now") if item.running else (
+            _short(item.next_runs[0]) if item.next_runs else _("disabled"))
+        started = last.get("started_at")
+        table.add_row(item.name, item.trigger, next_run, _short(str(started)) if started else _("never"),
                       _run_status(last, item.failing), counts or "-")
     Console(width=max(120, Console().width)).print(table)
     for item in status.lists:
         if item.failing:  # in full, below the table: this is what the volunteer has to act on
-            click.echo(f"{item.name}: FAILING since {_short(str(item.failing.get('since')))} "
-                       f"({item.failing.get('failures')} attempts): {item.failing.get('error')}")
+            click.echo(_("{name}: FAILING since {since} ({attempts} attempts): {error}").format(
+                name=item.name, since=_short(str(item.failing.get("since"))), attempts=item.failing.get("failures"),
+                error=item.failing.get("error")))
 
 
 def _run_status(last: dict[str, Any], failing: dict[str, Any] | None) -> str:
     if not failing:
-        return str(last.get("status") or "-")
+        return str(last.get("status") or "-")  # finished, interrupted, failed: the store's words, as stored
     retry = failing.get("retry_at")
-    return "FAILING, " + (f"retry {_short(str(retry))}" if retry else "next window tries again")
+    return (_("FAILING, retry {time}").format(time=_short(str(retry))) if retry
+            else _("FAILING, next window tries again"))
 
 
 def _short(iso: str) -> str:
@@ -297,16 +307,16 @@ def config_check_command(config_path: Path | None) -> None:
     _check_fingerprints(config)  # what the daemon checks at start, so "valid" means it will start
     if config.key is not None:
         load_signer(config.key)  # a key file that is no key, or readable by others: one line now
-    click.echo(f"# {path}: valid\n")
+    click.echo(_("# {path}: valid").format(path=path) + "\n")
     click.echo(render_config(config))
     tz = zone(config.daemon.timezone)
     now = datetime.now(tz)
     for entry in config.schedule:
         # An interval runs first at daemon start (or `every` after its last run); cron at its times.
         times = next_fire_times(entry, timezone=tz, now=now, count=3, start=now if entry.every else None)
-        what = "disabled" if not entry.enabled else "next, if started now (before jitter): " + ", ".join(
-            t.isoformat(sep=" ", timespec="minutes") for t in times)
-        click.echo(f"# schedule {entry.key}: {what}")
+        what = _("disabled") if not entry.enabled else _("next, if started now (before jitter): {times}").format(
+            times=", ".join(t.isoformat(sep=" ", timespec="minutes") for t in times))
+        click.echo(_("# schedule {name}: {what}").format(name=entry.key, what=what))
 
 
 @click.command("prune")
@@ -329,8 +339,8 @@ def prune_command(days: int, store_path: Path | None, config_path: Path | None) 
     path = store_path or _configured_store(config_path)
     with Store.open(path, create=False) as store:
         pruned = prune_older_than(store, days=days)
-    click.echo(f"pruned {pruned} artifact(s) no measurement stored in the last {days} days from {path}; "
-               "measurements and hashes are kept")
+    click.echo(_("pruned {count} artifact(s) no measurement stored in the last {days} days from {path}; "
+                 "measurements and hashes are kept").format(count=pruned, days=days, path=path))
 
 
 def _configured_store(config_path: Path | None) -> Path:

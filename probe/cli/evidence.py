@@ -18,7 +18,7 @@ from probe import __version__
 from probe.cli.damage import store_read_errors
 from probe.cli.options import store_option
 from probe.errors import EvidenceError, InputError
-from probe.i18n import _
+from probe.i18n import LANGUAGES, _, current_language
 from probe.store import DEFAULT_STORE, EntryFilter, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,10 +52,11 @@ def make_filter(url: str | None, host: str | None, category: str | None, since: 
 
     for name, value in (("--since", since), ("--until", until)):
         if value and not _DATE.match(value):
-            raise InputError(f"{name} {value!r} is not a UTC date or time", hint="use e.g. 2026-11-01")
+            raise InputError(_("{option} {value} is not a UTC date or time").format(option=name, value=repr(value)),
+                             hint=_("use e.g. 2026-11-01"))
     if verdict and verdict != "blocked" and verdict not in VERDICT_LABELS:
-        raise InputError(f"--verdict {verdict!r} is not a verdict label",
-                         hint="use 'blocked' or one of: " + ", ".join(VERDICT_LABELS))
+        raise InputError(_("--verdict {value} is not a verdict label").format(value=repr(verdict)),
+                         hint=_("use 'blocked' or one of: {labels}").format(labels=", ".join(VERDICT_LABELS)))
     if until and len(until) == 10:
         until += "T23:59:59.999999Z"  # a bare date means the whole of that day
     return EntryFilter(url=url, host=host, category=category, since=since, until=until, verdict=verdict,
@@ -132,7 +133,7 @@ def key_show_command(key_path: Path | None, pem: bool) -> None:
         click.echo(public_key_pem(public).decode("ascii"), nl=False)
         return
     click.echo(fingerprint(public))
-    click.echo(f"(key file: {path})", err=True)
+    click.echo(_("(key file: {path})").format(path=path), err=True)
 
 
 @click.command("export")
@@ -175,14 +176,20 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
                                languages=languages)
     m = result.manifest
     gaps = sum(b - a + 1 for a, b in m.chain.gaps)
-    click.echo(f"wrote {result.path}: {_n(m.counts.measurements, 'measurement')} of "
-               f"{_n(m.counts.targets, 'website')} "
-               f"(seq {m.chain.first_seq}-{m.chain.last_seq}" + (f", {gaps} not selected" if gaps else "") + "), "
-               f"{m.counts.artifacts_included} artifacts" +
-               (f" ({m.counts.artifacts_pruned} pruned before export)" if m.counts.artifacts_pruned else ""))
+    # {measurement_word} and {website_word} are the English singular or plural; a translation may leave them out.
+    not_selected = _(", {count} not selected").format(count=gaps) if gaps else ""
+    pruned = (_(" ({count} pruned before export)").format(count=m.counts.artifacts_pruned)
+              if m.counts.artifacts_pruned else "")
+    click.echo(_("wrote {path}: {count} {measurement_word} of {websites} {website_word} (seq {first}-{last}"
+                 "{not_selected}), {artifacts} artifacts{pruned}").format(
+        path=result.path, count=m.counts.measurements, measurement_word=_word(m.counts.measurements),
+        websites=m.counts.targets, website_word="website" if m.counts.targets == 1 else "websites",
+        first=m.chain.first_seq, last=m.chain.last_seq, not_selected=not_selected,
+        artifacts=m.counts.artifacts_included, pruned=pruned))
     if m.counts.unsigned_verdicts:
-        click.echo(f"{_n(m.counts.unsigned_verdicts, 'measurement')} exported without a verdict: theirs were made "
-                   "before verdicts were signed (run `probe reclassify` to sign new ones)")
+        click.echo(_("{count} {measurement_word} exported without a verdict: theirs were made before verdicts were "
+                     "signed (run `probe reclassify` to sign new ones)").format(
+            count=m.counts.unsigned_verdicts, measurement_word=_word(m.counts.unsigned_verdicts)))
     if any(f.path == "third_party/ooni.jsonl" for f in m.files):
         click.echo(_("with OONI's imported measurements beside them (third_party/ooni.jsonl: OONI's, not signed "
                      "as ours)"))
@@ -196,7 +203,8 @@ def _export_ooni(out: Path, store_path: Path, scrub_ips: tuple[str, ...], force:
 
     with Store.open(store_path, create=False) as store:
         count = export_ooni_jsonl(store, out, filt=make_filter(**filters), scrub_ips=scrub_ips, overwrite=force)
-    click.echo(f"wrote {out}: {_n(count, 'measurement')} in OONI's web_connectivity format (unsigned)")
+    click.echo(_("wrote {path}: {count} {measurement_word} in OONI's web_connectivity format (unsigned)").format(
+        path=out, count=count, measurement_word=_word(count)))
 
 
 @click.command("verify")
@@ -222,8 +230,8 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
       probe verify --store
     """
     if (bundle is None) == (store_path is None):
-        raise InputError("give a bundle FILE.zip or --store, not both or neither",
-                         hint="probe verify FILE.zip   or   probe verify --store")
+        raise InputError(_("give a bundle FILE.zip or --store, not both or neither"),
+                         hint=_("probe verify FILE.zip   or   probe verify --store"))
     if bundle is not None:
         from probe.evidence.verify import verify_bundle
 
@@ -244,7 +252,7 @@ def _verify_store(store_path: Path, key_path: Path | None) -> Any:
     from probe.evidence.verify_store import verify_store_file
 
     if store_path.suffix == ".zip":
-        raise InputError(f"{store_path} looks like a bundle", hint=f"probe verify {store_path}")
+        raise InputError(_("{path} looks like a bundle").format(path=store_path), hint=f"probe verify {store_path}")
     return verify_store_file(store_path, public_key=_public_key(key_path))
 
 
@@ -267,20 +275,24 @@ def _print_result(result: Any, *, quiet: bool) -> None:
         if finding.level == "fail" or not quiet:
             click.echo(f"  {finding.level.upper():4}  {_printable(str(finding))}", err=finding.level == "fail")
     if not quiet and result.checked:
-        click.echo("  checked: " + ", ".join(f"{n} {what}" for what, n in result.checked.items()))
+        # What was counted (measurements, links, report …) names the checks, as the result records them.
+        click.echo("  " + _("checked: {counts}").format(
+            counts=", ".join(f"{n} {what}" for what, n in result.checked.items())))
     subject = _printable(result.subject)
+    # PASS, FAIL and WARN stay as they are in every language: scripts and people compare them.
     if failures:
-        click.echo(f"FAIL {subject}: {len(failures)} problem(s) found")
+        click.echo(_("FAIL {subject}: {count} problem(s) found").format(subject=subject, count=len(failures)))
         return
     unchecked = sum(1 for finding in result.findings if finding.level == "warn")
     if unchecked:
         # A warning is something that could not be checked (an unsigned link, a key not held here):
         # never claim that everything was.
-        shown = "see the WARN lines above" if not quiet else "run without --quiet to see them"
-        click.echo(f"PASS {subject}: nothing failed, but not everything could be checked "
-                   f"({_n(unchecked, 'warning')}: {shown})")
+        shown = _("see the WARN lines above") if not quiet else _("run without --quiet to see them")
+        click.echo(_("PASS {subject}: nothing failed, but not everything could be checked ({count} {warning_word}: "
+                     "{shown})").format(subject=subject, count=unchecked,
+                                        warning_word="warning" if unchecked == 1 else "warnings", shown=shown))
     else:
-        click.echo(f"PASS {subject}: every hash, link and signature checked out")
+        click.echo(_("PASS {subject}: every hash, link and signature checked out").format(subject=subject))
 
 
 def _print_key(fp: str | None, *, bundle: bool, expected: str | None) -> None:
@@ -288,13 +300,14 @@ def _print_key(fp: str | None, *, bundle: bool, expected: str | None) -> None:
     if fp is None:
         return
     if not bundle:
-        click.echo(f"checked with this probe's key {fp}")
+        click.echo(_("checked with this probe's key {fingerprint}").format(fingerprint=fp))
     elif expected:
-        click.echo(f"signed by {fp}, the key you expected (--fingerprint)")
+        click.echo(_("signed by {fingerprint}, the key you expected (--fingerprint)").format(fingerprint=fp))
     else:
-        click.echo(f"KEY NOT YET COMPARED: signed by {fp}; anyone can sign a bundle with a key of their own, so "
-                   "this proves who made it only if that is the probe's published fingerprint (`probe key show` "
-                   "on the probe, or the one its operator published): check it, or re-run with --fingerprint")
+        click.echo(_("KEY NOT YET COMPARED: signed by {fingerprint}; anyone can sign a bundle with a key of their own, "
+                     "so this proves who made it only if that is the probe's published fingerprint (`probe key show` "
+                     "on the probe, or the one its operator published): check it, or re-run with --fingerprint").format(
+            fingerprint=fp))
 
 
 def _printable(text: str) -> str:
@@ -309,13 +322,18 @@ def _printable(text: str) -> str:
 @filter_options
 @key_option
 @store_read_errors
-def report_command(out: Path, store_path: Path, key_path: Path | None, **filters: str | None) -> None:
+@click.option("--lang", "lang", type=click.Choice(LANGUAGES), default=None,
+              help="Write the report in English (en), Russian (ru) or Kazakh (kk) (default: the language of "
+                   "messages).")
+def report_command(out: Path, store_path: Path, key_path: Path | None, lang: str | None,
+                   **filters: str | None) -> None:
     """Write a self-contained HTML report for advocates: networks, timelines, techniques, evidence.
 
     \b
     Example:
       probe report --out report.html --since 2026-11-01
       probe report --out selftanu.html --host selftanu.kz
+      probe report --out report.ru.html --lang ru
     """
     from datetime import UTC, datetime
 
@@ -337,23 +355,25 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, **filters
                 count += 1
                 yield entry.measurement(), entry.verdict
 
-        html = render_report(pairs(), meta, artifact_bytes=store.artifact)
-        html = _with_third_party(html, store_path, filt)
+        language = lang or current_language()
+        html = render_report(pairs(), meta, artifact_bytes=store.artifact, lang=language)
+        html = _with_third_party(html, store_path, filt, lang=language)
     if not count:
-        raise EvidenceError("nothing to report: no measurement matches the selection; nothing was written")
+        raise EvidenceError(_("nothing to report: no measurement matches the selection; nothing was written"))
     try:
         out.write_text(html, encoding="utf-8")
     except OSError as exc:
-        raise EvidenceError(f"cannot write {out}: {exc.strerror}") from exc
-    click.echo(f"wrote {out}: {count} measurements")
+        raise EvidenceError(_("cannot write {path}: {problem}").format(path=out, problem=exc.strerror)) from exc
+    click.echo(_("wrote {path}: {count} measurements").format(path=out, count=count))
 
 
-def _with_third_party(html: str, store_path: Path, filt: EntryFilter) -> str:
+def _with_third_party(html: str, store_path: Path, filt: EntryFilter, *, lang: str) -> str:
     """OONI's imported measurements in their own section of the report, labelled as OONI's."""
     from probe.evidence.third_party_bundle import add_section, report_section, write_third_party
 
-    return add_section(html, report_section(write_third_party(None, store_path, filt), in_bundle=False))
+    section = report_section(write_third_party(None, store_path, filt), in_bundle=False, lang=lang)
+    return add_section(html, section, lang=lang)
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+def _word(count: int) -> str:
+    return "measurement" if count == 1 else "measurements"

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from probe.errors import InputError
+from probe.i18n import N_, _
 from probe.targets.edit import NewEntry, add_target, remove_target
 from probe.targets.importer import import_lists
 from probe.targets.legend import Legend, default_legend, load_legend, parse_categories
@@ -61,7 +62,11 @@ def _counts(problems: list[Problem]) -> tuple[int, int]:
 
 
 def _plural(count: int, word: str, plural: str = "") -> str:
-    return f"{count} {word if count == 1 else plural or word + 's'}"
+    """'1 row' / '3 rows' in English; '<plural noun>: 3' in a translation (right for any number there)."""
+    many = plural or word + "s"
+    if _(many) == many:
+        return f"{count} {word if count == 1 else many}"
+    return _("{things}: {count}").format(things=_(many), count=count)
 
 
 legend_option = click.option("--legend", "legend_path", type=click.Path(path_type=Path, dir_okay=False),
@@ -94,8 +99,9 @@ def validate_cmd(files: tuple[str, ...], strict: bool, legend_path: Path | None)
         _print_problems(problems)
         errors, warnings = _counts(problems)
         total_errors, total_warnings = total_errors + errors, total_warnings + warnings
-        click.echo(f"{item.parsed.path}: {_plural(item.parsed.line_count(), 'row')}, "
-                   f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}", err=True)
+        click.echo(f"{item.parsed.path}: {_plural(item.parsed.line_count(), 'row', N_('rows'))}, "
+                   f"{_plural(errors, 'error', N_('errors'))}, {_plural(warnings, 'warning', N_('warnings'))}",
+                   err=True)
     if total_errors or (strict and total_warnings):
         sys.exit(1)  # not ctx.exit: the root runs click with standalone_mode=False
 
@@ -121,16 +127,19 @@ def lint_cmd(files: tuple[str, ...], fix: bool, legend_path: Path | None) -> Non
     failed = False
     for name in files:
         result = lint_file(_edit_path(name), name=name, legend=legend, write=fix)
-        errors, _ = _counts(result.remaining)
+        errors, _warnings = _counts(result.remaining)
         also = f" ({'; '.join(result.layout)})" if result.layout else ""
         if fix:
-            state = "rewritten" if result.changed else "already in normal form"
-            click.echo(f"{name}: {state}; {_plural(len(result.fixed), 'problem')} fixed{also}", err=True)
+            state = _("rewritten") if result.changed else _("already in normal form")
+            click.echo(_("{name}: {state}; {fixed} fixed{also}").format(
+                name=name, state=state, fixed=_plural(len(result.fixed), "problem", N_("problems")), also=also),
+                err=True)
             _print_problems(result.remaining)
         else:
             _print_problems(result.fixed)
             if result.changed:
-                click.echo(f"{name}: would be rewritten{also}; run `probe lists lint --fix {name}`", err=True)
+                click.echo(_("{name}: would be rewritten{also}; run `probe lists lint --fix {name}`").format(
+                    name=name, also=also), err=True)
         failed = failed or bool(errors) or (not fix and result.changed)
     if failed:
         sys.exit(1)  # not ctx.exit: the root runs click with standalone_mode=False
@@ -150,12 +159,12 @@ def show_cmd(file: str, category: str | None, counts: bool) -> None:
     """
     parsed = parse_file(resolve_list(file), name=file)
     if parsed.fatal:
-        raise InputError(f"cannot show {file}: {parsed.problems[-1]}",
-                         hint=f"run `probe lists validate {file}`")
+        raise InputError(_("cannot show {file}: {problem}").format(file=file, problem=parsed.problems[-1]),
+                         hint=_("run `probe lists validate {file}`").format(file=file))
     wanted = parse_categories(category) if category else None
     rows = [r for r in parsed.rows if wanted is None or r.get(1).strip() in wanted]
     if not counts:
-        table = [("LINE", "URL", "CATEGORY", "DATE", "SOURCE", "NOTES")]
+        table = [(_("LINE"), "URL", _("CATEGORY"), _("DATE"), _("SOURCE"), _("NOTES"))]
         table += [(str(r.line), r.url, r.get(1), r.get(3), r.get(4), r.get(5)) for r in rows]
         for line in _format_table(table, limits=(6, 60, 8, 10, 20, 50)):
             click.echo(line)
@@ -163,9 +172,11 @@ def show_cmd(file: str, category: str | None, counts: bool) -> None:
     legend = default_legend()
     per_category = Counter(r.get(1).strip() or "-" for r in rows)
     for code, count in sorted(per_category.items(), key=lambda item: (-item[1], item[0])):
-        name = legend.description(code) if code in legend else "(not in the legend)"
+        name = legend.description(code) if code in legend else _("(not in the legend)")
         click.echo(f"{code:<8}{count:>6}  {name}")
-    click.echo(f"{_plural(len(rows), 'URL')} in {_plural(len(per_category), 'category', 'categories')}")
+    click.echo(_("{urls} in {categories}").format(urls=_plural(len(rows), "URL", N_("URLs")),
+                                                   categories=_plural(len(per_category), "category",
+                                                                      N_("categories"))))
 
 
 def _format_table(table: Sequence[Sequence[str]], *, limits: tuple[int, ...]) -> list[str]:
@@ -195,8 +206,9 @@ def add_cmd(file: str, url: str, category: str | None, notes: str, source: str, 
     """
     entry = NewEntry(url=url, category=category or "", notes=notes, source=source, date_added=date_added)
     row = add_target(_edit_path(file), entry, today=dt.datetime.now(dt.UTC).date())
-    click.echo(f"added {row.url} ({row.get(1) or 'no category'}) to {file}")
-    click.echo(f"next: probe lists validate {file}", err=True)
+    click.echo(_("added {url} ({category}) to {file}").format(url=row.url, category=row.get(1) or _("no category"),
+                                                              file=file))
+    click.echo(_("next: probe lists validate {file}").format(file=file), err=True)
 
 
 @lists.command("remove")
@@ -210,7 +222,7 @@ def remove_cmd(file: str, url: str) -> None:
       probe lists remove targetlists/article15.csv https://www.unaids.org/
     """
     for row in remove_target(_edit_path(file), url):
-        click.echo(f"removed {row.url} (line {row.line}) from {file}")
+        click.echo(_("removed {url} (line {line}) from {file}").format(url=row.url, line=row.line, file=file))
 
 
 @lists.command("import")
@@ -235,10 +247,12 @@ def import_cmd(sources: tuple[Path, ...], country: str, output: Path | None) -> 
         output = Path("targetlists") / f"{cc}.csv" if Path("targetlists").is_dir() else Path(f"{cc}.csv")
     result = import_lists(list(sources), country=cc, output=output)
     _print_problems(result.skipped)
-    click.echo(f"{output}: {_plural(result.added, 'new row')}, {result.already_listed} already listed, "
-               f"{len(result.skipped)} skipped")
+    click.echo(_("{output}: {added}, {listed} already listed, {skipped} skipped").format(
+        output=output, added=_plural(result.added, "new row", N_("new rows")), listed=result.already_listed,
+        skipped=len(result.skipped)))
     if result.provenance:
-        click.echo(f"recorded in {output}.provenance: {result.provenance}", err=True)
+        click.echo(_("recorded in {file}: {provenance}").format(file=f"{output}.provenance",
+                                                               provenance=result.provenance), err=True)
 
 
 @lists.command("shipped")
@@ -251,4 +265,4 @@ def shipped_cmd() -> None:
     """
     for name, path in shipped_lists().items():
         parsed = parse_file(path)
-        click.echo(f"{name:<12}{_plural(parsed.line_count(), 'URL'):>10}  {path}")
+        click.echo(f"{name:<12}{_plural(parsed.line_count(), 'URL', N_('URLs')):>10}  {path}")

@@ -91,7 +91,7 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
         languages = ("en", *(lang for lang in mf.TRANSLATIONS if lang in languages))
         _write_derived(root, pass_, key, created, filt, languages, third_party=len(third_party))
         for lang in languages:
-            _add_report_section(root / mf.report_in(lang), report_section(third_party))
+            _add_report_section(root / mf.report_in(lang), report_section(third_party, lang=lang), lang=lang)
         _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)),
                       OwnAddressMemory.load(memory_path(store.path), own_address_key_path(), create=False))
         manifest = _manifest(root, pass_, key, created, filt, store)
@@ -209,8 +209,9 @@ def _write_derived(root: Path, p: _Pass, key: Ed25519PrivateKey, created: str, f
                         third_party=third_party, pruned_items=data.pruning.count,
                         pruned_measurements=data.pruning.measurements)
     for lang in languages:
+        said = all_sentences(facts, lang=lang)
         text = verify_text(count=len(p.links), version=__version__, created=created, first=seqs[0],
-                           last=seqs[-1], gaps=missing, fingerprint=fp, facts=all_sentences(facts), lang=lang)
+                           last=seqs[-1], gaps=missing, fingerprint=fp, facts=said, lang=lang)
         (root / mf.verify_txt_in(lang)).write_text(text, encoding="utf-8")
 
 
@@ -221,9 +222,9 @@ def report_meta(*, created: str, version: str, key_fingerprint: str, filters: di
                       filters=tuple(sorted(filters.items())), in_bundle=True)
 
 
-def _add_report_section(report: Path, section: str) -> None:
+def _add_report_section(report: Path, section: str, *, lang: str) -> None:
     if section:
-        report.write_text(add_section(report.read_text(encoding="utf-8"), section), encoding="utf-8")
+        report.write_text(add_section(report.read_text(encoding="utf-8"), section, lang=lang), encoding="utf-8")
 
 
 def _refuse_unproven(links: list[mf.ChainLink], key_fp: str) -> None:

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from probe.i18n import N_, _
 from probe.models import Measurement, Verdict
 
 FAILURE_WORDS = {
@@ -101,14 +102,29 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or url).lower()
 
 
+# Month names as dates show them, in the current language (Russian and Kazakh say them in full, in the
+# form a date takes); numbers and "UTC" are the same in every language.
+_MONTHS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"), N_("Jul"), N_("Aug"), N_("Sep"),
+           N_("Oct"), N_("Nov"), N_("Dec"))
+
+
 def human_time(iso: str) -> str:
-    """'26 Nov 2026 23:20 UTC' from an ISO-8601 UTC time (as stored)."""
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    """'26 Nov 2026 23:20 UTC' from an ISO-8601 UTC time (as stored), in the current language."""
     try:
         year, month, day = iso[0:4], int(iso[5:7]), int(iso[8:10])
-        return f"{day} {months[month - 1]} {year} {iso[11:16]} UTC"
+        return _("{day} {month} {year} {time} UTC").format(day=day, month=_(_MONTHS[month - 1]), year=year,
+                                                            time=iso[11:16])
     except (ValueError, IndexError):
         return iso
+
+
+def human_date(iso: str) -> str:
+    """'26 Nov 2026' (the day alone), in the current language."""
+    try:
+        year, month, day = iso[0:4], int(iso[5:7]), int(iso[8:10])
+        return _("{day} {month} {year}").format(day=day, month=_(_MONTHS[month - 1]), year=year)
+    except (ValueError, IndexError):
+        return iso[:10]
 
 
 @dataclass
@@ -268,7 +284,7 @@ def _dns_words(t: Tally, host: str, ratio: str) -> str:
                 "dns.injected": "answers that raced the real one (injected on the way)"}.get(
                     t.label, "an address that did not prove to be the site")
         text = f"{who} answered {answer} for {host}, {kind}, {ratio}"
-    addrs = ", ".join(a for a, _ in t.control_details.most_common(3))
+    addrs = ", ".join(a for a, _count in t.control_details.most_common(3))
     return text + _control_clause(t, f"resolved it to {addrs}" if addrs else "resolved it") + "."
 
 
@@ -280,7 +296,7 @@ def _tcp_words(t: Tally, ratio: str) -> str:
 
 def _http_words(t: Tally, url: str, ratio: str) -> str:
     control = _top(t.control_details)
-    got = ", ".join(d for d, _ in t.details.most_common() if not d.startswith("fingerprint"))
+    got = ", ".join(d for d, _count in t.details.most_common() if not d.startswith("fingerprint"))
     if t.label == "http.blockpage":
         fingerprint = next((d.removeprefix("fingerprint ") for d in t.details if d.startswith("fingerprint")),
                            "of a known kind")

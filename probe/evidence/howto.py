@@ -97,8 +97,8 @@ _TEMPLATE = "\n".join(_SECTIONS)
 
 def verify_text(*, count: int, version: str, created: str, first: int, last: int, gaps: int,
                 fingerprint: str, facts: list[str], lang: str = "en") -> str:
-    """`facts`: what the bundle holds, in sentences computed from it (probe.evidence.statements; English in
-    every language for now). `lang` (en, ru, kk): commands, file names and fingerprints are the same in each."""
+    """`facts`: what the bundle holds, in sentences computed from it (probe.evidence.statements, already in
+    `lang`). `lang` (en, ru, kk): commands, file names and fingerprints are the same in each."""
     with using(lang):
         template = "\n".join(_(section) for section in _SECTIONS)
         gap_text = _(", with {gaps} link(s) in between not selected").format(gaps=gaps) if gaps else ""

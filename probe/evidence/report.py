@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
-from probe.evidence.explain import TECHNIQUES, host_of, human_time, key_evidence, short
+from probe.evidence.explain import TECHNIQUES, host_of, human_date, human_time, key_evidence, short
 from probe.evidence.history import history_marks
 from probe.evidence.report_data import (
     NOT_CLASSIFIED,
@@ -41,7 +41,7 @@ _KIND_WORDS = {"http_body": ("downloaded page", N_("downloaded pages")),
                "http_headers": ("set of HTTP headers", N_("sets of HTTP headers"))}
 _LEGEND = (("blocked", N_("blocked")), ("ok", N_("reachable")), ("slowed", N_("slowed down")),
            ("notcensorship", N_("site down or refusing (not censorship)")),
-           ("takedown", "taken down for everyone (host or registry)"), ("unknown", N_("inconclusive")))
+           ("takedown", N_("taken down for everyone (host or registry)")), ("unknown", N_("inconclusive")))
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,11 @@ class ReportMeta:
 
 
 def render_report(pairs: Iterable[tuple[Measurement, Verdict | None]], meta: ReportMeta, *,
-                  artifact_info: ArtifactInfo | None = None, artifact_bytes: ArtifactBytes | None = None) -> str:
-    """The page; pass the store's `artifact_info` so it can say which cited raw data was pruned, and
+                  artifact_info: ArtifactInfo | None = None, artifact_bytes: ArtifactBytes | None = None,
+                  lang: str = "en") -> str:
+    """The page in `lang`; pass the store's `artifact_info` so it can say which cited raw data was pruned, and
     `artifact` so it can quote registries' raw answers."""
-    return render(collect(pairs, artifact_info=artifact_info, artifact_bytes=artifact_bytes), meta)
+    return render(collect(pairs, artifact_info=artifact_info, artifact_bytes=artifact_bytes), meta, lang=lang)
 
 
 def render(data: ReportData, meta: ReportMeta, *, lang: str = "en") -> str:
@@ -125,17 +126,17 @@ def _outages(data: ReportData) -> str:
         periods = n.outages()
         if not periods:
             continue
-        items = "".join(f"<li>{escape(human_time(a))} to {escape(human_time(b))}: {k} measurement(s), all "
-                        "inconclusive</li>" for a, b, k in periods)
-        blocks.append(f"<h3>{escape(n.name or 'unnamed network')} ({escape(n.asn)})</h3>"
+        items = "".join("<li>" + escape(_("{first} to {last}: {count} measurement(s), all inconclusive").format(
+            first=human_time(a), last=human_time(b), count=k)) + "</li>" for a, b, k in periods)
+        blocks.append(f"<h3>{escape(n.name or _('unnamed network'))} ({escape(n.asn)})</h3>"
                       f"{outage_timeline(n.checks, periods, start=data.first, end=data.last)}<ul>{items}</ul>")
     if not blocks:
         return ""
-    return ("<h3>Network down</h3><p>Runs that started with nothing answering: no control helper, no well-known "
-            "address (an internet shutdown, or the volunteer's own connection). The band on each strip covers the "
-            "measurements that found the network down; the outage began after the last working run before it "
-            "and ended before the next one. Failures in those runs are not counted as blocking.</p>"
-            + "".join(blocks))
+    return (f"<h3>{_('Network down')}</h3><p>" + _(
+        "Runs that started with nothing answering: no control helper, no well-known address (an internet "
+        "shutdown, or the volunteer's own connection). The band on each strip covers the measurements that found "
+        "the network down; the outage began after the last working run before it and ended before the next one. "
+        "Failures in those runs are not counted as blocking.") + "</p>" + "".join(blocks))
 
 
 def _unknown_network_note(data: ReportData) -> str:
@@ -252,7 +253,7 @@ def _between(first: str, last: str) -> str:
 
 
 def _day(iso: str) -> str:
-    return " ".join(human_time(iso).split()[:3])
+    return human_date(iso)
 
 
 def _how_to_check(meta: ReportMeta, data: ReportData) -> str:
@@ -260,7 +261,7 @@ def _how_to_check(meta: ReportMeta, data: ReportData) -> str:
     if meta.key_fingerprint and data.count and sum(data.signers.values()) == data.count:
         facts = BundleFacts(measurements=data.count, exporting_key=meta.key_fingerprint, signers=data.signers,
                             without_verdict=data.labels[NOT_CLASSIFIED], first=data.first, last=data.last)
-        # The signing statements are shared with VERIFY.txt (probe.evidence.statements) and stay English for now.
+        # The signing statements are shared with VERIFY.txt (probe.evidence.statements), in this page's language.
         said = " ".join((*signing_sentences(facts), span_sentence(facts)))
         compare = _("Compare the key with the fingerprint the probe's operator published.")
         key = f"<p>{escape(said)} {escape(compare)}</p>"

@@ -11,6 +11,7 @@ from html import escape
 
 from probe.evidence.explain import human_time, short
 from probe.evidence.report_data import status_class
+from probe.i18n import _
 
 
 def _seconds(iso: str) -> float:
@@ -25,7 +26,7 @@ def bar_chart(rows: list[tuple[str, int, str]], *, title: str) -> str:
     if not rows:
         return ""
     label_w, bar_w, row_h = 260, 360, 26
-    top = max(value for _, value, _ in rows) or 1
+    top = max(value for _label, value, _css in rows) or 1
     height = row_h * len(rows) + 8
     parts = [f'<svg class="chart bars" role="img" viewBox="0 0 {label_w + bar_w + 60} {height}" '
              f'width="100%" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
@@ -47,15 +48,16 @@ def timeline(attempts: list[tuple[str, str]], *, start: str, end: str, width: in
     span = max(t1 - t0, 1.0)
     mark_w = max(3.0, min(12.0, width / max(len(attempts), 1) * 0.8))
     height = 22
+    title = _("Results over time, {first} to {last}").format(first=human_time(start), last=human_time(end))
     parts = [f'<svg class="chart timeline" role="img" viewBox="0 0 {width + mark_w:.0f} {height}" '
              f'width="100%" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">'
-             f'<title>Results over time, {escape(human_time(start))} to {escape(human_time(end))}</title>'
+             f'<title>{escape(title)}</title>'
              f'<line x1="0" y1="{height / 2}" x2="{width + mark_w:.0f}" y2="{height / 2}" class="baseline"/>']
     for when, label in sorted(attempts):
         x = (width * (_seconds(when) - t0) / span) if t1 > t0 else width / 2
         parts.append(f'<rect x="{x:.1f}" y="2" width="{mark_w:.1f}" height="{height - 4}" '
                      f'class="{status_class(label)}"><title>{escape(human_time(when))}: '
-                     f'{escape(short(label))} ({escape(label)})</title></rect>')
+                     f'{escape(_(short(label)))} ({escape(label)})</title></rect>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -71,15 +73,17 @@ def outage_timeline(checks: list[tuple[str, bool]], outages: list[tuple[str, str
     def x(when: str) -> float:
         return (width * (_seconds(when) - t0) / span) if t1 > t0 else width / 2
 
+    title = _("Network down periods, {first} to {last}").format(first=human_time(start), last=human_time(end))
     parts = [f'<svg class="chart timeline outages" role="img" viewBox="0 0 {width + 3} {height}" '
              f'width="100%" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">'
-             f'<title>Network down periods, {escape(human_time(start))} to {escape(human_time(end))}</title>'
+             f'<title>{escape(title)}</title>'
              f'<line x1="0" y1="{height / 2}" x2="{width + 3}" y2="{height / 2}" class="baseline"/>']
     for first, last, count in outages:
         left = x(first)
         parts.append(f'<rect x="{left:.1f}" y="0" width="{max(x(last) - left, 3.0):.1f}" height="{height}" '
-                     f'class="outage"><title>Network down (nothing answered): {escape(human_time(first))} to '
-                     f'{escape(human_time(last))}, {count} measurement(s)</title></rect>')
+                     'class="outage"><title>' + escape(_("Network down (nothing answered): {first} to {last}, {count} "
+                                                            "measurement(s)").format(
+                         first=human_time(first), last=human_time(last), count=count)) + '</title></rect>')
     for when, down in sorted(checks):
         parts.append(f'<rect x="{x(when):.1f}" y="6" width="1.5" height="{height - 12}" '
                      f'class="{"down" if down else "up"}"/>')

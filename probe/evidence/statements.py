@@ -4,7 +4,8 @@ VERIFY.txt and report.html both state who signed the measurements, how many carr
 verdict, the time span, OONI's measurements riding along and what retention deleted. A bundle that
 holds 7 measurements of which 6 are unsigned must say so, not "every measurement was signed". These
 are pure functions over counts (`BundleFacts`); the exporter and `probe verify` (which renders the
-report again) fill the counts from the records themselves.
+report again) fill the counts from the records themselves. The sentences are in the current language
+(probe.i18n); figures, keys and file names read the same in each.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from probe.evidence.explain import human_time
+from probe.i18n import _, using
 
 
 @dataclass(frozen=True)
@@ -28,36 +30,45 @@ class BundleFacts:
     pruned_measurements: int = 0
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+def _word(count: int) -> str:
+    """The English noun after a count: a translation may leave {measurement_word} out (its grammar differs)."""
+    return "measurement" if count == 1 else "measurements"
 
 
 def signing_sentences(f: BundleFacts) -> list[str]:
-    """Who signed the measurements and their verdicts, and what is unsigned."""
+    """Who signed the measurements and their verdicts, and what is unsigned (in the current language)."""
     n = f.measurements
     own = f.signers.get(f.exporting_key, 0)
     unsigned = f.signers.get("", 0)
     others = sorted((fp, c) for fp, c in f.signers.items() if fp not in ("", f.exporting_key))
+    key = f.exporting_key
     if own == n:
-        out = [f"{'Both' if n == 2 else 'All'} {_n(n, 'measurement')} were signed when they were taken, by this "
-               f"bundle's key {f.exporting_key}." if n > 1 else
-               f"The measurement was signed when it was taken, by this bundle's key {f.exporting_key}."]
+        if n == 2:
+            said = _("Both {count} measurements were signed when they were taken, by this bundle's key {key}.")
+        elif n > 1:
+            said = _("All {count} measurements were signed when they were taken, by this bundle's key {key}.")
+        else:
+            said = _("The measurement was signed when it was taken, by this bundle's key {key}.")
+        out = [said.format(count=n, key=key)]
     else:
-        parts = [f"{own} of the {_n(n, 'measurement')} were signed when they were taken, by this bundle's key "
-                 f"{f.exporting_key}"]
-        parts += [f"{c} by another key, {fp}" for fp, c in others]
+        parts = [_("{signed} of the {count} {measurement_word} were signed when they were taken, by this bundle's "
+                   "key {key}").format(signed=own, count=n, measurement_word=_word(n), key=key)]
+        parts += [_("{count} by another key, {key}").format(count=c, key=fp) for fp, c in others]
         if unsigned:
-            parts.append(f"{unsigned} {'was' if unsigned == 1 else 'were'} not signed at all (stored before the probe "
-                         "had a key: only their place in the hash chain vouches for them)")
+            parts.append((_("{count} was not signed at all (stored before the probe had a key: only their place in "
+                            "the hash chain vouches for them)") if unsigned == 1 else
+                          _("{count} were not signed at all (stored before the probe had a key: only their place in "
+                            "the hash chain vouches for them)")).format(count=unsigned))
         out = ["; ".join(parts) + "."]
     verdicts = n - f.without_verdict
     if f.without_verdict == 0:
-        out.append("Every verdict stated here is a signed verdict record (signed when the probe reached it, "
-                   "or reached it again with `probe reclassify`).")
+        out.append(_("Every verdict stated here is a signed verdict record (signed when the probe reached it, "
+                     "or reached it again with `probe reclassify`)."))
     else:
-        out.append(f"{verdicts} of the {_n(n, 'measurement')} carry a verdict, each a signed verdict record; "
-                   f"{f.without_verdict} carry none here (their verdicts were reached before verdicts were signed; "
-                   "`probe reclassify` signs new ones).")
+        out.append(_("{verdicts} of the {count} {measurement_word} carry a verdict, each a signed verdict record; "
+                     "{without} carry none here (their verdicts were reached before verdicts were signed; "
+                     "`probe reclassify` signs new ones).").format(
+            verdicts=verdicts, count=n, measurement_word=_word(n), without=f.without_verdict))
     return out
 
 
@@ -65,26 +76,33 @@ def span_sentence(f: BundleFacts) -> str:
     if not f.first:
         return ""
     if f.first[:16] == f.last[:16]:
-        return f"Taken on {human_time(f.first)}, by the probe computer's clock."
-    return f"Taken between {human_time(f.first)} and {human_time(f.last)}, by the probe computer's clock."
+        return _("Taken on {time}, by the probe computer's clock.").format(time=human_time(f.first))
+    return _("Taken between {first} and {last}, by the probe computer's clock.").format(
+        first=human_time(f.first), last=human_time(f.last))
 
 
 def third_party_sentence(f: BundleFacts) -> str:
     if not f.third_party:
-        return "It holds no third-party measurements."
-    return (f"It also carries {_n(f.third_party, 'measurement')} by OONI (third_party/ooni.jsonl): OONI's, as "
-            "OONI published them, not taken or signed by this probe.")
+        return _("It holds no third-party measurements.")
+    return _("It also carries {count} {measurement_word} by OONI (third_party/ooni.jsonl): OONI's, as OONI "
+             "published them, not taken or signed by this probe.").format(
+        count=f.third_party, measurement_word=_word(f.third_party))
 
 
 def retention_sentence(f: BundleFacts) -> str:
     if f.pruned_items < 0:
         return ""
     if f.pruned_items == 0:
-        return "Retention deleted none of the raw data (pages, certificates, DNS replies) these measurements cite."
-    return (f"Retention deleted {_n(f.pruned_items, 'raw item')} (pages, certificates or DNS replies) cited by "
-            f"{_n(f.pruned_measurements, 'measurement')} before this export; their SHA-256 hashes remain, so the "
-            "records still verify, but those bytes cannot be shown.")
+        return _("Retention deleted none of the raw data (pages, certificates, DNS replies) these measurements cite.")
+    return _("Retention deleted {count} {items} (pages, certificates or DNS replies) cited by {measurements} "
+             "{measurement_word} before this export; their SHA-256 hashes remain, so the records still verify, "
+             "but those bytes cannot be shown.").format(
+        count=f.pruned_items, items="raw item" if f.pruned_items == 1 else "raw items",
+        measurements=f.pruned_measurements, measurement_word=_word(f.pruned_measurements))
 
 
-def all_sentences(f: BundleFacts) -> list[str]:
-    return [s for s in (*signing_sentences(f), span_sentence(f), third_party_sentence(f), retention_sentence(f)) if s]
+def all_sentences(f: BundleFacts, *, lang: str = "en") -> list[str]:
+    """Every statement, in `lang` (VERIFY.txt in each language of the bundle)."""
+    with using(lang):
+        said = (*signing_sentences(f), span_sentence(f), third_party_sentence(f), retention_sentence(f))
+    return [s for s in said if s]

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from probe.evidence import manifest as mf
 from probe.evidence.verify_result import VerifyResult
+from probe.i18n import N_, _, gettext_in, using
 from probe.models import Verdict
 from probe.models.canonical import canonical_json, sha256_hex
 from probe.store import EntryFilter
@@ -89,39 +90,49 @@ def _ooni_text(blocking: object, accessible: object) -> str:
     return f"blocking={json.dumps(blocking)}, accessible={json.dumps(accessible)}".replace('"', "")
 
 
-def report_section(shown: list[Shown], *, in_bundle: bool = True) -> str:
-    """The report's section for OONI's measurements ("" when there are none)."""
-    where = "the bundle's file third_party/ooni.jsonl" if in_bundle else "the store (`probe results --source ooni`)"
+def report_section(shown: list[Shown], *, in_bundle: bool = True, lang: str = "en") -> str:
+    """The report's section for OONI's measurements ("" when there are none), in `lang` (en, ru, kk):
+    OONI's answers, our labels, times and links read the same in each."""
     if not shown:
         return ""
+    with using(lang):
+        return _section(shown, in_bundle=in_bundle)
+
+
+def _section(shown: list[Shown], *, in_bundle: bool) -> str:
+    where = _("the bundle's file third_party/ooni.jsonl") if in_bundle else _(
+        "the store (`probe results --source ooni`)")
     more = max(len(shown) - REPORT_ROWS, 0)
     rows = "".join(
         f"<tr><td>{escape(s.time.replace('T', ' ').removesuffix('Z'))}</td><td>{escape(s.network)}</td>"
         f"<td>{escape(s.input)}</td>"
         f"<td>{escape(s.ooni)}</td><td>{escape(s.ours)}</td><td>"
-        + (f'<a href="{escape(s.link)}">OONI Explorer</a>' if s.link else "not published by OONI")
+        + (f'<a href="{escape(s.link)}">OONI Explorer</a>' if s.link else escape(_("not published by OONI")))
         + "</td></tr>" for s in shown[more:])
-    return ("<section id=\"ooni\"><h2>OONI's measurements (third-party evidence)</h2><div class=\"note\">"
-            f"{len(shown)} measurement{'s' if len(shown) != 1 else ''} made by OONI Probe and published by OONI: "
-            "what OONI's probe saw, from OONI's volunteers' networks. They are not this probe's measurements, "
-            "not in its hash chain and not signed by its key; "
-            f"{where} holds each as OONI published it. \"OONI says\" is OONI's own reading; "
-            "\"our rules say\" is this probe's classification of OONI's observations.</div>"
-            "<table><thead><tr><th>time (UTC)</th><th>network</th>"
-            "<th>URL</th><th>OONI says</th><th>our rules say</th><th>source</th></tr></thead>"
+    # {measurement_word} is the English singular or plural; a translation may leave it out.
+    about = _("{count} {measurement_word} made by OONI Probe and published by OONI: what OONI's probe saw, from "
+              "OONI's volunteers' networks. They are not this probe's measurements, not in its hash chain and not "
+              "signed by its key; {where} holds each as OONI published it. \"OONI says\" is OONI's own reading; "
+              "\"our rules say\" is this probe's classification of OONI's observations.").format(
+        count=len(shown), measurement_word="measurement" if len(shown) == 1 else "measurements", where=where)
+    heads = "".join(f"<th>{escape(_(h))}</th>" for h in (
+        N_("time (UTC)"), N_("network"), "URL", N_("OONI says"), N_("our rules say"), N_("source")))
+    older = _("Showing the newest {shown}; {more} older ones are in {where}.").format(
+        shown=REPORT_ROWS, more=more, where=where)
+    heading = _("OONI's measurements (third-party evidence)")
+    return (f"<section id=\"ooni\"><h2>{heading}</h2>"
+            f"<div class=\"note\">{about}</div>"
+            f"<table><thead><tr>{heads}</tr></thead>"
             f"<tbody>{rows}</tbody></table>"
-            + (f"<p>Showing the newest {REPORT_ROWS}; {more} older ones are in {where}.</p>"
-               if more else "") + "</section>")
+            + (f"<p>{older}</p>" if more else "") + "</section>")
 
 
-_BEFORE = "<section><h2>How to check this evidence</h2>"
-
-
-def add_section(html: str, section: str) -> str:
-    """The report with the section placed after our own findings (before "How to check")."""
+def add_section(html: str, section: str, *, lang: str = "en") -> str:
+    """The report with the section placed after our own findings (before "How to check", in `lang`)."""
     if not section:
         return html
-    marker = _BEFORE if _BEFORE in html else "</main>"
+    before = "<section><h2>" + gettext_in(lang, "How to check this evidence") + "</h2>"
+    marker = before if before in html else "</main>"
     return html.replace(marker, section + marker, 1) if marker in html else html
 
 

@@ -174,7 +174,8 @@ class ReportRebuild:
             data = reader.read(name)
             if data is None:
                 continue
-            html = add_section(render(self._data, meta, lang=lang), report_section(third_party or []))
+            section = report_section(third_party or [], lang=lang)
+            html = add_section(render(self._data, meta, lang=lang), section, lang=lang)
             if html.encode("utf-8") != data:
                 r.fail(name, "it is not the report its records and signed verdicts make: a verdict, a measurement "
                              "or a word of it was changed")

@@ -19,7 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from probe.i18n import N_, _
+
 Severity = Literal["error", "warning"]
+_SEVERITIES = (N_("error"), N_("warning"))  # for the catalogs: shown translated
 
 # Problems that make a list unusable for measuring: `load_targets` refuses the list on any of these.
 # A row that cannot be measured (SKIPPED_ON_LOAD) is reported and skipped, and the other rows are
@@ -49,8 +52,9 @@ class Problem:
         return f"{self.path}:{self.line}" if self.line else self.path
 
     def __str__(self) -> str:
-        text = f"{self.location}: {self.severity}: {self.message}"
-        return f"{text} (fix: {self.hint})" if self.hint else text
+        # The frame (severity, "fix") in the current language; the code stays the identifier scripts match on.
+        text = f"{self.location}: {_(self.severity)}: {self.message}"
+        return _("{problem} (fix: {hint})").format(problem=text, hint=self.hint) if self.hint else text
 
 
 def error(path: str, line: int, code: str, message: str, hint: str = "", *,
