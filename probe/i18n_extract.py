@@ -37,6 +37,14 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "cli/evidence.py",
     "errors.py",
     "targets/problems.py",
+    "targets/parse.py",
+    "targets/reader.py",
+    "targets/validate.py",
+    "targets/urls.py",
+    "targets/loader.py",
+    "targets/registry.py",
+    "evidence/keys.py",
+    "store/store.py",
 )
 # Words click writes into help and prompts that our formatter passes through the catalogs.
 CLICK_WORDS: tuple[str, ...] = (

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from probe.errors import EvidenceError
+from probe.i18n import _
 from probe.models.canonical import sha256_hex
 from probe.store.store import Signer
 
@@ -54,8 +55,8 @@ def generate_key(path: Path | None = None) -> Ed25519PrivateKey:
     """Make a new key at `path` (default: `default_key_path()`), mode 0600; never overwrite one."""
     path = path or default_key_path()
     if path.exists():
-        raise EvidenceError(f"a key already exists at {path}; it was not replaced",
-                            hint="`probe key show` prints its fingerprint")
+        raise EvidenceError(_("a key already exists at {path}; it was not replaced").format(path=path),
+                            hint=_("`probe key show` prints its fingerprint"))
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
@@ -65,10 +66,10 @@ def generate_key(path: Path | None = None) -> Ed25519PrivateKey:
         # so the private key is never readable by others, not even for an instant.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
-        raise EvidenceError(f"a key already exists at {path}; it was not replaced") from exc
+        raise EvidenceError(_("a key already exists at {path}; it was not replaced").format(path=path)) from exc
     except OSError as exc:
-        raise EvidenceError(f"cannot create the key file {path}: {exc.strerror}",
-                            hint="set PROBE_KEY=/path/to/key or XDG_CONFIG_HOME") from exc
+        raise EvidenceError(_("cannot create the key file {path}: {problem}").format(path=path, problem=exc.strerror),
+                            hint=_("set PROBE_KEY=/path/to/key or XDG_CONFIG_HOME")) from exc
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     return key
@@ -80,24 +81,25 @@ def load_private_key(path: Path | None = None) -> Ed25519PrivateKey:
         mode = path.stat().st_mode
         data = path.read_bytes()
     except FileNotFoundError as exc:
-        raise EvidenceError(f"no signing key at {path}", hint="run `probe init` first") from exc
+        raise EvidenceError(_("no signing key at {path}").format(path=path), hint=_("run `probe init` first")) from exc
     except OSError as exc:
-        raise EvidenceError(f"cannot read the key file {path}: {exc.strerror}") from exc
+        raise EvidenceError(_("cannot read the key file {path}: {problem}").format(path=path,
+                                                                                   problem=exc.strerror)) from exc
     if b"PRIVATE KEY-----" not in data[:4096]:
         # Said before the permission check, whose hint (chmod 600) would be harmful for a file such
         # as /etc/passwd given here by mistake.
-        raise EvidenceError(f"the key file {path} is not a readable private key (no PEM private key in it)",
-                            hint="give the file `probe init` made, e.g. probe_ed25519.key")
+        raise EvidenceError(_("the key file {path} is not a readable private key (no PEM private key in it)").format(
+            path=path), hint=_("give the file `probe init` made, e.g. probe_ed25519.key"))
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         # Like ssh: a private key others can read may have been copied, so signatures prove nothing.
-        raise EvidenceError(f"the key file {path} is readable by other users",
+        raise EvidenceError(_("the key file {path} is readable by other users").format(path=path),
                             hint=f"chmod 600 {path}")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise EvidenceError(f"the key file {path} is not a readable private key") from exc
+        raise EvidenceError(_("the key file {path} is not a readable private key").format(path=path)) from exc
     if not isinstance(key, Ed25519PrivateKey):
-        raise EvidenceError(f"the key file {path} is not an Ed25519 key")
+        raise EvidenceError(_("the key file {path} is not an Ed25519 key").format(path=path))
     return key
 
 
@@ -124,7 +126,8 @@ def load_signer(key_path: Path | None = None) -> Signer | None:
 
 def missing_key_error(path: Path) -> EvidenceError:
     """An explicitly named key file that is not there."""
-    return EvidenceError(f"no signing key at {path}", hint=f"run `probe init --key {path}` or leave --key out")
+    return EvidenceError(_("no signing key at {path}").format(path=path),
+                         hint=_("run `probe init --key {path}` or leave --key out").format(path=path))
 
 
 def load_public_key_pem(data: bytes) -> Ed25519PublicKey:

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from probe.errors import StoreError
+from probe.i18n import _
 from probe.models import Artifact, Measurement, Verdict
 from probe.models.canonical import canonical_json
 from probe.models.chain import Link, RunRecord, VerdictRecord, record_bytes
@@ -85,14 +86,16 @@ class Store:
     def open(cls, path: Path | str = DEFAULT_STORE, *, create: bool = True) -> Store:
         path = Path(path)
         if not create and not path.exists():
-            raise StoreError(f"no store at {path}", hint="run `probe run` first, or pass --store PATH")
+            raise StoreError(_("no store at {path}").format(path=path),
+                             hint=_("run `probe run` first, or pass --store PATH"))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the store folder {path.parent}: {exc.strerror}") from exc
+            raise StoreError(_("cannot create the store folder {path}: {problem}").format(
+                path=path.parent, problem=exc.strerror)) from exc
         if create and not os.access(path.parent, os.W_OK):
-            raise StoreError(f"the store folder {path.parent} is not writable",
-                             hint="choose another place with --store PATH")
+            raise StoreError(_("the store folder {path} is not writable").format(path=path.parent),
+                             hint=_("choose another place with --store PATH"))
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -100,8 +103,8 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             migrate(conn)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the store {path}: {exc}",
-                             hint="is it a probe store? is the disk full or read-only?") from exc
+            raise StoreError(_("cannot open the store {path}: {problem}").format(path=path, problem=exc),
+                             hint=_("is it a probe store? is the disk full or read-only?")) from exc
         return cls(conn, path)
 
     def __enter__(self) -> Store:
@@ -444,14 +447,16 @@ def write_error(path: Path, exc: sqlite3.Error) -> StoreError:
     """A failed write as one line that names its cause: a full disk, another process's lock, or else."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code == sqlite3.SQLITE_FULL:
-        return StoreError(f"disk full: cannot write to the store {path}",
-                          hint="free some space (or `probe prune`); everything stored before is kept")
+        return StoreError(_("disk full: cannot write to the store {path}").format(path=path),
+                          hint=_("free some space (or `probe prune`); everything stored before is kept"))
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return StoreError(f"the store {path} is locked by another process: {exc}",
-                          hint="a long export or another program holds it; the write is tried again later")
+        return StoreError(_("the store {path} is locked by another process: {problem}").format(path=path, problem=exc),
+                          hint=_("a long export or another program holds it; the write is tried again later"))
     if code == sqlite3.SQLITE_READONLY:
-        return StoreError(f"the store {path} is read-only: {exc}", hint="check the file's owner and permissions")
-    return StoreError(f"cannot write to the store {path}: {exc}", hint="is the disk full or the file read-only?")
+        return StoreError(_("the store {path} is read-only: {problem}").format(path=path, problem=exc),
+                          hint=_("check the file's owner and permissions"))
+    return StoreError(_("cannot write to the store {path}: {problem}").format(path=path, problem=exc),
+                      hint=_("is the disk full or the file read-only?"))
 
 
 def _entry(row: tuple[object, ...]) -> StoredEntry:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from probe.errors import InputError
+from probe.i18n import _
 from probe.models.target import Target
 from probe.targets.legend import Legend, default_legend, parse_categories
 from probe.targets.lint import fixed_rows
@@ -37,8 +38,8 @@ def load_targets(path: Path, *, categories: set[str] | None = None, legend: Lege
     checked = validate_file(path, legend=legend)
     _refuse_unusable(checked, path, skip_rows=on_error is not None)
     if categories is not None and checked.parsed.kind != "csv":
-        raise InputError(f"{path} is a plain URL list without categories, so a category filter "
-                         "cannot apply", hint="drop --category, or use a Citizen Lab CSV list")
+        raise InputError(_("{path} is a plain URL list without categories, so a category filter cannot apply").format(
+            path=path), hint=_("drop --category, or use a Citizen Lab CSV list"))
     if categories is not None:
         parse_categories(",".join(sorted(categories)) or ",", legend=legend)  # unknown codes are errors
     unusable = {p.line: p for p in checked.problems if p.code in SKIPPED_ON_LOAD}
@@ -54,8 +55,9 @@ def load_targets(path: Path, *, categories: set[str] | None = None, legend: Lege
             continue
         targets.append(target)
     if not targets:
-        which = f" in categories {', '.join(sorted(categories))}" if categories else ""
-        raise InputError(f"{path} has no targets{which}", hint="see `probe lists show` for what it holds")
+        which = _(" in categories {codes}").format(codes=", ".join(sorted(categories))) if categories else ""
+        raise InputError(_("{path} has no targets{which}").format(path=path, which=which),
+                         hint=_("see `probe lists show` for what it holds"))
     return targets
 
 
@@ -66,10 +68,10 @@ def _refuse_unusable(checked: Checked, path: Path, *, skip_rows: bool) -> None:
     if checked.parsed.fatal and not fatal:
         fatal = [p for p in checked.problems if p.severity == "error"]
     if fatal:
-        more = f" (and {len(fatal) - 1} more problems)" if len(fatal) > 1 else ""
+        more = _(" (and {count} more problems)").format(count=len(fatal) - 1) if len(fatal) > 1 else ""
+        every = _("`probe lists validate {path}` shows every problem").format(path=path)
         raise InputError(f"{fatal[0].location}: {fatal[0].message}{more}",
-                         hint=f"{fatal[0].hint + '; ' if fatal[0].hint else ''}"
-                              f"`probe lists validate {path}` shows every problem")
+                         hint=f"{fatal[0].hint}; {every}" if fatal[0].hint else every)
 
 
 def parse_url_arg(url: str) -> Target:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from probe.errors import InputError
+from probe.i18n import _
 from probe.targets.problems import Problem, error
 from probe.targets.reader import MAX_FILE_BYTES, LineReader
 
@@ -69,19 +70,22 @@ def parse_file(path: Path, *, name: str | None = None, max_file_bytes: int = MAX
                 return _too_large(label, size, max_file_bytes)
             return parse_stream(stream, label, kind=_kind_from_name(path), max_file_bytes=max_file_bytes)
     except FileNotFoundError as exc:
-        raise InputError(f"{label}: no such file", hint="check the path, or use a shipped list name "
-                         "(see `probe lists shipped`)") from exc
+        raise InputError(_("{file}: no such file").format(file=label),
+                         hint=_("check the path, or use a shipped list name (see `probe lists shipped`)")) from exc
     except IsADirectoryError as exc:
-        raise InputError(f"{label} is a directory, not a list file", hint="give a .csv file") from exc
+        raise InputError(_("{file} is a directory, not a list file").format(file=label),
+                         hint=_("give a .csv file")) from exc
     except PermissionError as exc:
-        raise InputError(f"{label}: permission denied", hint="check the file's permissions") from exc
+        raise InputError(_("{file}: permission denied").format(file=label),
+                         hint=_("check the file's permissions")) from exc
 
 
 def _too_large(label: str, size: int, limit: int) -> ParsedList:
     parsed = ParsedList(label, "csv", fatal=True)
-    parsed.problems.append(error(label, 0, "too-large", f"file is {size / 1e6:.1f} MB; lists over "
-                                 f"{limit // (1024 * 1024)} MiB are refused",
-                                 "split it into several smaller lists"))
+    parsed.problems.append(error(label, 0, "too-large", _("file is {size} MB; lists over {limit} MiB are "
+                                                          "refused").format(size=f"{size / 1e6:.1f}",
+                                                                            limit=limit // (1024 * 1024)),
+                                 _("split it into several smaller lists")))
     return parsed
 
 
@@ -103,8 +107,9 @@ def parse_stream(stream: BinaryIO, name: str, *, kind: Kind | None = None,
         else:
             _parse_plain(parsed, first, lines, reader)
     elif kind == "csv" and not reader.fatal:
-        parsed.problems.append(error(name, 0, "empty", "file is empty", f"write the header line "
-                                     f"{HEADER_LINE}, or run `probe lists lint --fix {name}`", fixable=True))
+        parsed.problems.append(error(name, 0, "empty", _("file is empty"), _(
+            "write the header line {header}, or run `probe lists lint --fix {file}`").format(
+                header=HEADER_LINE, file=name), fixable=True))
     parsed.problems[:0] = reader.problems
     parsed.fatal = parsed.fatal or reader.fatal
     parsed.normal_layout = not (reader.has_bom or reader.crlf_lines or not reader.ends_with_newline)
@@ -117,18 +122,20 @@ def _parse_csv(parsed: ParsedList, first: str, lines: Iterator[str], reader: Lin
     if [cell.strip().lower() for cell in header] != list(HEADER) or 1 in reader.bad_lines:
         if len(header) == len(HEADER) and "://" in header[0]:
             parsed.has_header = False  # a data row where the header should be
-            parsed.problems.append(error(parsed.path, 1, "header", "the header line is missing", "run "
-                                         f"`probe lists lint --fix {parsed.path}` to add it", fixable=True))
+            parsed.problems.append(error(parsed.path, 1, "header", _("the header line is missing"), _(
+                "run `probe lists lint --fix {file}` to add it").format(file=parsed.path), fixable=True))
             body = itertools.chain([first], lines)
         else:
             parsed.fatal = True
-            parsed.problems.append(error(parsed.path, 1, "header", f"wrong columns {_clip(first)!r} for a "
-                                         "Citizen Lab list", f"the first line must be {HEADER_LINE}"))
+            parsed.problems.append(error(parsed.path, 1, "header", _(
+                "wrong columns {columns} for a Citizen Lab list").format(columns=repr(_clip(first))),
+                _("the first line must be {header}").format(header=HEADER_LINE)))
             return
     elif header != list(HEADER):
-        parsed.problems.append(error(parsed.path, 1, "header", f"header {_clip(first)!r} is not written "
-                                     f"exactly as {HEADER_LINE}",
-                                     f"run `probe lists lint --fix {parsed.path}`", fixable=True))
+        parsed.problems.append(error(parsed.path, 1, "header", _(
+            "header {header} is not written exactly as {expected}").format(header=repr(_clip(first)),
+                                                                          expected=HEADER_LINE),
+            _("run `probe lists lint --fix {file}`").format(file=parsed.path), fixable=True))
     _read_csv_rows(parsed, body, reader, offset=1 if parsed.has_header else 0)
 
 
@@ -143,20 +150,22 @@ def _read_csv_rows(parsed: ParsedList, body: Iterator[str], reader: LineReader, 
         except csv.Error as exc:
             parsed.fatal = True
             parsed.problems.append(error(parsed.path, rows.line_num + offset, "csv-syntax",
-                                         f"CSV syntax error: {exc}", 'put fields that contain commas, '
-                                         'quotes or line breaks in double quotes and double any " inside'))
+                                         _("CSV syntax error: {problem}").format(problem=exc),
+                                         _('put fields that contain commas, quotes or line breaks in double '
+                                           'quotes and double any " inside')))
             return
         start, end = end + 1 + offset, rows.line_num
         if start in reader.bad_lines:
             continue
         if not fields:
-            parsed.problems.append(error(parsed.path, start, "blank-line", "blank line",
-                                         "delete it, or run `probe lists lint --fix FILE`", fixable=True))
+            parsed.problems.append(error(parsed.path, start, "blank-line", _("blank line"),
+                                         _("delete it, or run `probe lists lint --fix FILE`"), fixable=True))
             continue
         if len(fields) != len(HEADER):
-            parsed.problems.append(error(parsed.path, start, "columns", f"row has {len(fields)} columns; "
-                                         f"expected {len(HEADER)} ({HEADER_LINE})", "quote a field that "
-                                         'contains a comma with double quotes ("...")'))
+            parsed.problems.append(error(parsed.path, start, "columns", _(
+                "row has {count} columns; expected {expected} ({header})").format(
+                    count=len(fields), expected=len(HEADER), header=HEADER_LINE),
+                _('quote a field that contains a comma with double quotes ("...")')))
         parsed.rows.append(Row(start, fields))
 
 
@@ -168,7 +177,7 @@ def _parse_plain(parsed: ParsedList, first: str, lines: Iterator[str], reader: L
         if not stripped or stripped.startswith("#"):
             parsed.comments.append((number, text.rstrip("\n")))
             continue
-        url, _, note = stripped.partition(" #")
+        url, _sep, note = stripped.partition(" #")
         parsed.rows.append(Row(number, [url.strip(), "", "", "", "", note.strip()]))
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from probe.i18n import N_, _
 from probe.targets.problems import Problem, error
 
 MAX_FILE_BYTES = 4 * 1024 * 1024  # ~80,000 rows; the largest Citizen Lab list (global.csv) is 0.17 MB
 MAX_LINE_BYTES = 64 * 1024
 _UTF8_BOM = b"\xef\xbb\xbf"
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_FIX = "run `probe lists lint --fix FILE`"
+_FIX = N_("run `probe lists lint --fix FILE`")
 _SNIFF_BYTES = 8192
 
 
@@ -58,8 +59,8 @@ class LineReader:
             self._stop(1, "utf16", "file is UTF-16 or UTF-32, not UTF-8", "save it as UTF-8")
         elif b"\x00" in head:
             line = head[: head.index(b"\x00")].count(b"\n") + 1
-            self._stop(line, "binary", "line contains a NUL byte: this looks like a binary file, "
-                       "not a target list", "give a UTF-8 CSV or text file")
+            self._stop(line, "binary", _("line contains a NUL byte: this looks like a binary file, not a target "
+                                         "list"), _("give a UTF-8 CSV or text file"))
 
     def _read_line(self) -> bytes | None:
         raw = self.stream.readline(self.max_line_bytes + 1)
@@ -68,14 +69,14 @@ class LineReader:
         self._bytes += len(raw)
         if self._bytes > self.max_file_bytes:
             self._stop(self.lines + 1, "too-large",
-                       f"file is larger than {self.max_file_bytes // (1024 * 1024)} MiB; "
-                       "lists this large are refused", "split it into several smaller lists")
+                       _("file is larger than {limit} MiB; lists this large are refused").format(
+                           limit=self.max_file_bytes // (1024 * 1024)), _("split it into several smaller lists"))
             return None
         if len(raw) > self.max_line_bytes and not raw.endswith(b"\n"):
             self._skip_rest_of_line()
             self.problems.append(error(self.name, self.lines + 1, "line-too-long",
-                                       f"line is longer than {self.max_line_bytes // 1024} KiB",
-                                       "a list line holds one URL and a short note; shorten it"))
+                                       _("line is longer than {limit} KiB").format(limit=self.max_line_bytes // 1024),
+                                       _("a list line holds one URL and a short note; shorten it")))
             self.bad_lines.add(self.lines + 1)
             return b"\n"
         return raw
@@ -90,27 +91,27 @@ class LineReader:
     def _decode(self, raw: bytes) -> str | None:
         number = self.lines
         if b"\x00" in raw:
-            self._stop(number, "binary", "line contains a NUL byte: this looks like a binary file, "
-                       "not a target list", "give a UTF-8 CSV or text file")
+            self._stop(number, "binary", _("line contains a NUL byte: this looks like a binary file, not a target "
+                                           "list"), _("give a UTF-8 CSV or text file"))
             return None
         if number == 1 and raw.startswith(_UTF8_BOM):
             self.has_bom = True
             raw = raw[len(_UTF8_BOM):]
-            self.problems.append(error(self.name, 1, "bom", "file starts with a UTF-8 byte-order mark "
-                                       "(BOM)", f"{_FIX} or save as UTF-8 without BOM", fixable=True))
+            self.problems.append(error(self.name, 1, "bom", _("file starts with a UTF-8 byte-order mark (BOM)"),
+                                       _("{fix} or save as UTF-8 without BOM").format(fix=_(_FIX)), fixable=True))
         self.ends_with_newline = raw.endswith(b"\n")
         if raw.endswith(b"\r\n"):
             self.crlf_lines += 1
             if self.crlf_lines == 1:
-                self.problems.append(error(self.name, number, "crlf", "line ends with CRLF (Windows); "
-                                           "lists use LF line ends", _FIX, fixable=True))
+                self.problems.append(error(self.name, number, "crlf", _("line ends with CRLF (Windows); lists use "
+                                                                       "LF line ends"), _(_FIX), fixable=True))
             raw = raw[:-2] + b"\n"
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            self.problems.append(error(self.name, number, "encoding", f"line is not valid UTF-8 (byte "
-                                       f"{exc.start + 1}: {raw[exc.start:exc.start + 1]!r})",
-                                       "save the file as UTF-8"))
+            self.problems.append(error(self.name, number, "encoding", _(
+                "line is not valid UTF-8 (byte {position}: {byte})").format(
+                    position=exc.start + 1, byte=repr(raw[exc.start:exc.start + 1])), _("save the file as UTF-8")))
             self.bad_lines.add(number)
             return "\n"
         return text if text.endswith("\n") else text + "\n"

@@ -15,6 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from probe.errors import InputError
+from probe.i18n import _
 
 _CHECKOUT_DIR = Path(__file__).resolve().parent.parent.parent
 LIST_SUFFIXES = (".csv", ".txt")
@@ -51,11 +52,12 @@ def resolve_list(name_or_path: str, *, search_dirs: Sequence[Path] | None = None
     if path.is_file():
         return path
     if path.is_dir():
-        raise InputError(f"{name_or_path} is a directory, not a list file", hint="give a .csv file")
+        raise InputError(_("{file} is a directory, not a list file").format(file=name_or_path),
+                         hint=_("give a .csv file"))
     shipped = shipped_lists(search_dirs=search_dirs)
     name = name_or_path.removesuffix(".csv").removesuffix(".txt")
     if name in shipped and "/" not in name_or_path:
         return shipped[name]
-    names = ", ".join(sorted(shipped)) or "none found"
-    raise InputError(f"no list file or shipped list named {name_or_path!r}",
-                     hint=f"give the path to a CSV file, or one of the shipped lists: {names}")
+    names = ", ".join(sorted(shipped)) or _("none found")
+    raise InputError(_("no list file or shipped list named {name}").format(name=repr(name_or_path)),
+                     hint=_("give the path to a CSV file, or one of the shipped lists: {names}").format(names=names))

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import idna
 
 from probe.errors import InputError
+from probe.i18n import _
 from probe.net.scope import private_target
 
 __all__ = ["private_target"]  # where lists and the CLI look for it
@@ -44,14 +45,15 @@ def normalise_url(url: str) -> str:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise InputError(f"malformed URL {url!r}: {exc}", hint="write it as https://host/path") from exc
+        raise InputError(_("malformed URL {url}: {problem}").format(url=repr(url), problem=exc),
+                         hint=_("write it as https://host/path")) from exc
     if parts.username is not None or parts.password is not None:
-        raise InputError(f"URL {url!r} contains a user name or password",
-                         hint="remove the 'user:password@' part; never list credentials")
+        raise InputError(_("URL {url} contains a user name or password").format(url=repr(url)),
+                         hint=_("remove the 'user:password@' part; never list credentials"))
     host = normalise_host(parts.hostname or "", url)
     netloc = host if port is None or port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
     if port == 0:
-        raise InputError(f"URL {url!r} has port 0", hint="remove ':0' or give the real port")
+        raise InputError(_("URL {url} has port 0").format(url=repr(url)), hint=_("remove ':0' or give the real port"))
     path = quote(parts.path, safe=_SAFE_ASCII) or "/"
     query = quote(parts.query, safe=_SAFE_ASCII)
     return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
@@ -59,28 +61,31 @@ def normalise_url(url: str) -> str:
 
 def _check_characters(url: str) -> None:
     if not url:
-        raise InputError("empty URL", hint="give a URL such as https://example.org/")
+        raise InputError(_("empty URL"), hint=_("give a URL such as https://example.org/"))
     if len(url) > MAX_URL_LENGTH:
-        raise InputError(f"URL is {len(url)} characters long; at most {MAX_URL_LENGTH} are accepted",
-                         hint="list a shorter URL for the same site")
+        raise InputError(_("URL is {length} characters long; at most {limit} are accepted").format(
+            length=len(url), limit=MAX_URL_LENGTH), hint=_("list a shorter URL for the same site"))
     bad = _BAD_CHAR.search(url)
     if bad:
-        what = "a space" if bad.group() == " " else f"the character {bad.group()!r}"
-        raise InputError(f"URL {_clip(url)!r} contains {what}",
-                         hint="percent-encode it (a space is %20) or remove it")
+        what = _("URL {url} contains a space") if bad.group() == " " else _(
+            "URL {url} contains the character {character}")
+        raise InputError(what.format(url=repr(_clip(url)), character=repr(bad.group())),
+                         hint=_("percent-encode it (a space is %20) or remove it"))
 
 
 def _scheme_of(url: str) -> str:
     scheme, sep, rest = url.partition(":")
     if not sep or not _SCHEME.fullmatch(scheme) or (scheme.isalpha() and len(scheme) == 1):
-        raise InputError(f"URL {_clip(url)!r} has no scheme",
-                         hint=f"write https://{url.lstrip('/')} or http://{url.lstrip('/')}")
+        raise InputError(_("URL {url} has no scheme").format(url=repr(_clip(url))),
+                         hint=_("write {https} or {http}").format(https=f"https://{url.lstrip('/')}",
+                                                                 http=f"http://{url.lstrip('/')}"))
     scheme = scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise InputError(f"URL {_clip(url)!r} has the scheme '{scheme}:'; only http and https URLs "
-                         "can be measured", hint="list the site's http:// or https:// address instead")
+        raise InputError(_("URL {url} has the scheme '{scheme}:'; only http and https URLs can be measured").format(
+            url=repr(_clip(url)), scheme=scheme), hint=_("list the site's http:// or https:// address instead"))
     if not rest.startswith("//"):
-        raise InputError(f"URL {_clip(url)!r} has no host", hint=f"write {scheme}://host/path")
+        raise InputError(_("URL {url} has no host").format(url=repr(_clip(url))),
+                         hint=_("write {example}").format(example=f"{scheme}://host/path"))
     return scheme
 
 
@@ -88,7 +93,8 @@ def normalise_host(host: str, url: str = "") -> str:
     """Lower-case, punycode, canonical IP literal; `InputError` if it is not a public-looking host."""
     where = url or host
     if not host:
-        raise InputError(f"URL {_clip(where)!r} has no host", hint="write it as https://host/path")
+        raise InputError(_("URL {url} has no host").format(url=repr(_clip(where))),
+                         hint=_("write it as https://host/path"))
     if ":" in host:
         return f"[{_ip_literal(host, where)}]"
     host = host.rstrip(".")
@@ -98,15 +104,16 @@ def normalise_host(host: str, url: str = "") -> str:
         try:
             host = idna.encode(host, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError) as exc:
-            raise InputError(f"host {host!r} in {_clip(where)!r} is not a valid domain name: {exc}",
-                             hint="check the spelling of the host name") from exc
+            raise InputError(_("host {host} in {url} is not a valid domain name: {problem}").format(
+                host=repr(host), url=repr(_clip(where)), problem=exc),
+                hint=_("check the spelling of the host name")) from exc
     labels = host.lower().split(".")
     if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
-        raise InputError(f"host {host!r} in {_clip(where)!r} is not a valid public domain name",
-                         hint="use the full domain name, such as www.example.org")
+        raise InputError(_("host {host} in {url} is not a valid public domain name").format(
+            host=repr(host), url=repr(_clip(where))), hint=_("use the full domain name, such as www.example.org"))
     if len(host) > 253:
-        raise InputError(f"host name in {_clip(where)!r} is longer than 253 characters",
-                         hint="check the URL")
+        raise InputError(_("host name in {url} is longer than 253 characters").format(url=repr(_clip(where))),
+                         hint=_("check the URL"))
     return ".".join(labels)
 
 
@@ -114,8 +121,9 @@ def _ip_literal(host: str, where: str) -> str:
     try:
         address = ipaddress.ip_address(host)
     except ValueError as exc:
-        raise InputError(f"host {host!r} in {_clip(where)!r} is not a valid IP address or domain name",
-                         hint="write a domain name or a dotted IPv4 / bracketed IPv6 address") from exc
+        raise InputError(_("host {host} in {url} is not a valid IP address or domain name").format(
+            host=repr(host), url=repr(_clip(where))),
+            hint=_("write a domain name or a dotted IPv4 / bracketed IPv6 address")) from exc
     return address.compressed
 
 
@@ -144,7 +152,7 @@ def host_of(normalised: str) -> str:
 
 def sort_key(url: str) -> tuple[str, str]:
     """Citizen Lab's order: by the URL after '//' (host, then path), then by scheme."""
-    scheme, _, rest = url.partition("//")
+    scheme, _sep, rest = url.partition("//")
     return (rest, scheme) if rest else (url, "")
 
 

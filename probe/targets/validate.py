@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from probe.errors import InputError
+from probe.i18n import _
 from probe.targets.legend import Legend, default_legend
 from probe.targets.parse import HEADER, ParsedList, Row, parse_file
 from probe.targets.problems import Problem, error, sort_problems, warning
@@ -70,15 +71,16 @@ def check_url(row: Row, path: str) -> tuple[str | None, list[Problem]]:
     raw = row.url
     problems: list[Problem] = []
     if raw != raw.strip():
-        problems.append(error(path, row.line, "whitespace", f"URL {raw!r} has spaces around it",
+        problems.append(error(path, row.line, "whitespace", _("URL {url} has spaces around it").format(url=repr(raw)),
                               _lint_hint(path), fixable=True))
     try:
         url = normalise_url(raw.strip())
     except InputError as exc:
         return None, [*problems, error(path, row.line, "url", exc.message, exc.hint or "")]
     if url != raw.strip():
-        problems.append(warning(path, row.line, "url-form", f"URL {raw.strip()} is not in normal form; "
-                                f"it is measured as {url}", _lint_hint(path), fixable=True))
+        problems.append(warning(path, row.line, "url-form", _(
+            "URL {url} is not in normal form; it is measured as {normal}").format(url=raw.strip(), normal=url),
+            _lint_hint(path), fixable=True))
     return url, problems
 
 
@@ -107,12 +109,12 @@ def check_fields(row: Row, path: str, legend: Legend) -> list[Problem]:
     problems += _check_category(row, path, legend)
     date = row.get(3)
     if not date.strip():
-        problems.append(error(path, row.line, "date", "date_added is empty",
-                              "write the date the URL was added, as YYYY-MM-DD"))
+        problems.append(error(path, row.line, "date", _("date_added is empty"),
+                              _("write the date the URL was added, as YYYY-MM-DD")))
     elif not _is_iso_date(date):
         fixed = fixed_date(date)
-        problems.append(error(path, row.line, "date", f"date_added {date!r} is not a YYYY-MM-DD date",
-                              _lint_hint(path) if fixed != date else "write it as YYYY-MM-DD",
+        problems.append(error(path, row.line, "date", _("date_added {date} is not a YYYY-MM-DD date").format(
+                              date=repr(date)), _lint_hint(path) if fixed != date else _("write it as YYYY-MM-DD"),
                               fixable=fixed != date))
     return problems
 
@@ -129,34 +131,37 @@ def _check_text(row: Row, path: str) -> list[Problem]:
     for index in range(1, len(HEADER)):
         value = row.get(index)
         if _CONTROL.search(value):
-            problems.append(error(path, row.line, "control-char", f"{_FIELD_NAMES[index]} contains a tab, "
-                                  "line break or other control character", _lint_hint(path), fixable=True))
+            problems.append(error(path, row.line, "control-char", _(
+                "{field} contains a tab, line break or other control character").format(field=_FIELD_NAMES[index]),
+                _lint_hint(path), fixable=True))
         elif index <= 3 and value != value.strip():
-            problems.append(error(path, row.line, "whitespace", f"{_FIELD_NAMES[index]} {value!r} has "
-                                  "spaces around it", _lint_hint(path), fixable=True))
+            problems.append(error(path, row.line, "whitespace", _("{field} {value} has spaces around it").format(
+                field=_FIELD_NAMES[index], value=repr(value)), _lint_hint(path), fixable=True))
     return problems
 
 
 def _check_category(row: Row, path: str, legend: Legend) -> list[Problem]:
     code, description = row.get(1).strip(), row.get(2)
     if not code:
-        return [error(path, row.line, "category-missing", "category_code is empty",
-                      f"add one of: {', '.join(legend.codes())}")]
+        return [error(path, row.line, "category-missing", _("category_code is empty"),
+                      _("add one of: {codes}").format(codes=", ".join(legend.codes())))]
     fixed = fixed_category(code, legend)
     if fixed not in legend:
-        return [error(path, row.line, "category-unknown", f"unknown category code {code!r}",
-                      f"use one of: {', '.join(legend.codes())}")]
+        return [error(path, row.line, "category-unknown", _("unknown category code {code}").format(code=repr(code)),
+                      _("use one of: {codes}").format(codes=", ".join(legend.codes())))]
     problems = []
     if fixed != code:
         legacy = code.upper() in legend.legacy
-        what = f"is an old code, replaced by {fixed}" if legacy else "is not in capitals"
-        problems.append(error(path, row.line, "category-legacy", f"category code {code!r} {what}",
+        what = (_("category code {code} is an old code, replaced by {fixed}") if legacy
+                else _("category code {code} is not in capitals"))
+        problems.append(error(path, row.line, "category-legacy", what.format(code=repr(code), fixed=fixed),
                               _lint_hint(path), fixable=True))
     expected = legend.description(fixed)
     if description.strip() != expected:
-        problems.append(error(path, row.line, "category-description", f"category_description "
-                              f"{description!r} does not match {fixed}: expected {expected!r}",
-                              _lint_hint(path), fixable=True))
+        problems.append(error(path, row.line, "category-description", _(
+            "category_description {description} does not match {code}: expected {expected}").format(
+                description=repr(description), code=fixed, expected=repr(expected)),
+            _lint_hint(path), fixable=True))
     return problems
 
 
@@ -168,17 +173,18 @@ def check_duplicates(rows: Sequence[Row], normalised: Sequence[str | None], path
             continue
         key = url_key(url)
         if key in first:
-            problems.append(error(path, row.line, "duplicate", f"duplicate of line {first[key]}: both "
-                                  f"measure {url}", f"delete this line; `probe lists lint --fix {path}` "
-                                  "keeps the first", fixable=True))
+            problems.append(error(path, row.line, "duplicate", _(
+                "duplicate of line {line}: both measure {url}").format(line=first[key], url=url), _(
+                "delete this line; `probe lists lint --fix {file}` keeps the first").format(file=path),
+                fixable=True))
         else:
             first[key] = row.line
     for row, url in zip(rows, normalised, strict=True):
         twin = https_twin(url_key(url)) if url else None
         if twin is not None and twin in first:
-            problems.append(warning(path, row.line, "http-https-twin", f"{url} is also listed over https "
-                                    f"(line {first[twin]})", "keep both only to compare plain HTTP with "
-                                    "HTTPS; otherwise delete the http:// line"))
+            problems.append(warning(path, row.line, "http-https-twin", _(
+                "{url} is also listed over https (line {line})").format(url=url, line=first[twin]),
+                _("keep both only to compare plain HTTP with HTTPS; otherwise delete the http:// line")))
     return problems
 
 
@@ -193,9 +199,10 @@ def check_hosts(rows: Sequence[Row], normalised: Sequence[str | None], path: str
         categories = seen.setdefault(host_of(url), {})
         if categories and code not in categories:
             other, line = next(iter(categories.items()))
-            problems.append(warning(path, row.line, "host-categories", f"host {host_of(url)} is listed "
-                                    f"as {code} here but as {other} on line {line}", "give one host one "
-                                    "category unless its pages really differ"))
+            problems.append(warning(path, row.line, "host-categories", _(
+                "host {host} is listed as {code} here but as {other} on line {line}").format(
+                    host=host_of(url), code=code, other=other, line=line),
+                _("give one host one category unless its pages really differ")))
         categories.setdefault(code, row.line)
     return problems
 
@@ -212,13 +219,13 @@ def check_across(checked: Iterable[Checked]) -> list[Problem]:
                 continue
             local.add(key)
             if key in first:
-                problems.append(warning(item.parsed.path, row.line, "duplicate", f"{url} is also listed in "
-                                        f"{first[key]}", "delete it from one of the lists if they are "
-                                        "measured together"))
+                problems.append(warning(item.parsed.path, row.line, "duplicate", _(
+                    "{url} is also listed in {where}").format(url=url, where=first[key]),
+                    _("delete it from one of the lists if they are measured together")))
             else:
                 first[key] = f"{item.parsed.path}:{row.line}"
     return problems
 
 
 def _lint_hint(path: str) -> str:
-    return f"run `probe lists lint --fix {path}`"
+    return _("run `probe lists lint --fix {file}`").format(file=path)

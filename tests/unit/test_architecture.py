@@ -14,7 +14,7 @@ ALLOWED = {
     "models": {"probe.models"},
     "net": {"probe.models", "probe.net", "probe.failures", "probe.errors", "probe.addresses"},
     "classify": {"probe.models", "probe.classify", "probe.failures", "probe.errors"},
-    "store": {"probe.models", "probe.store", "probe.errors", "probe.addresses"},
+    "store": {"probe.models", "probe.store", "probe.errors", "probe.addresses", "probe.i18n"},
     "evidence": {"probe.models", "probe.evidence", "probe.store", "probe.errors", "probe.failures", "probe",
                  "probe.addresses", "probe.i18n"},
     "ooni": {"probe.models", "probe.ooni", "probe.classify", "probe.store", "probe.errors", "probe.failures"},

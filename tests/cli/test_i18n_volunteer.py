@@ -1,0 +1,132 @@
+"""A volunteer with a Russian or Kazakh locale goes init, run, status, export, verify, report and lists in
+their language: no English message left on the way.
+
+Each step runs twice from the same inputs, once with an English locale and once with ru_KZ / kk_KZ, as
+`python -m probe` against a real HTTP server on loopback and a real store. A line of the translated run
+fails the test if it still holds an English word the English run printed, once identifiers are set
+aside: URLs, paths, commands and options, fingerprints, numbers, acronyms, verdict labels and the
+confidence word (they read the same in every language by design). A new English message on this path
+fails here even if the catalog test does not know about its module. At 80 columns `probe run`'s table
+leaves out the verdicts' reasons: those are part of the signed verdict record and stay as recorded.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from probe.models import VERDICT_LABELS
+
+LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+# Words that are identifiers, not English prose: verdict labels and their parts, confidences, PASS/FAIL.
+IDENTIFIERS = {part for label in VERDICT_LABELS for part in re.split(r"[._]", label)} | {
+    "blocked", "possible", "likely", "confirmed", "probe", "seq", "pid", "id", "ed25519", "sha256", "zip", "csv",
+    "sqlite", "html", "txt", "jsonl", "ooni", "kz", "url",
+    # Names the consent text keeps as they are (a network's name, a program, a key) and the English term
+    # it gives in parentheses beside its translation, so a volunteer recognises it elsewhere.
+    "tor", "ctrl", "jsc", "kazakhtelecom", "fingerprint"}
+_ASIDE = (
+    re.compile(r"`[^`]*`"),  # a command quoted in backticks
+    re.compile(r"\bprobe(?: [a-z][a-z-]*)+"),  # a command
+    re.compile(r"[a-z][a-z0-9+.-]*://\S+"),  # a URL
+    re.compile(r"(?<![\w])--?[a-z][a-z-]*"),  # an option
+    re.compile(r"\S*[/\\]\S*"),  # a path
+    re.compile(r"\S+\.[a-z]{2,5}\b"),  # a file name
+    re.compile(r"\b[A-Z][A-Z0-9_-]+\b"),  # an acronym or a placeholder (DNS, UTC, FILE, PASS)
+    re.compile(r"'[a-z0-9_.]+'"),  # a quoted identifier ('inconclusive')
+    re.compile(r"\b[a-z]+(?:_[a-z]+)+\b"),  # a column or field name (date_added)
+)
+_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def english_words(text: str) -> list[str]:
+    """The Latin-script words of `text` that are prose, once identifiers are set aside."""
+    for pattern in _ASIDE:
+        text = pattern.sub(" ", text)
+    return [w.lower() for w in _WORD.findall(text) if w.lower() not in IDENTIFIERS]
+
+
+def untranslated(english: str, translated: str) -> list[str]:
+    """The lines of `translated` holding a word the English output says in English."""
+    said = set(english_words(english))
+    return [line for line in translated.splitlines() if said & set(english_words(line))]
+
+
+@pytest.fixture(scope="module")
+def origin() -> Iterator[str]:
+    class Site(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            body = b"<html><title>Lab origin</title></html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def walk(home: Path, locale: str, origin: str) -> list[tuple[str, str]]:
+    """The volunteer's path in one locale: (step, everything it printed) for each step."""
+    home.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if k not in LOCALE_VARS}
+    env.update(LANG=locale, PROBE_KEY=str(home / "key"), XDG_CONFIG_HOME=str(home / "config"),
+               PYTHONIOENCODING="utf-8", COLUMNS="80")
+    store, bundle = str(home / "probe.sqlite"), str(home / "evidence.zip")
+    listed = home / "mine.csv"
+    listed.write_text("url,category_code,category_description,date_added,source,notes\n"
+                      f"{origin},NEWS,News Media,2026-12-01,volunteer,\n"
+                      f"{origin},NEWS,News Media,2026-12-01,volunteer,\n"
+                      "https://example.org/,XXXX,Unknown,2026-13-01,volunteer,\n", encoding="utf-8")
+    steps = {
+        "init": ["init", "--yes"],
+        "run": ["run", "--allow-private-targets", "--no-progress", "--store", store, origin],
+        "status": ["status", "--store", store],
+        "export": ["export", "--out", bundle, "--store", store, "--lang", "ru", "--lang", "kk"],
+        "verify": ["verify", "--quiet", bundle],
+        "key": ["key", "show"],
+        "report": ["report", "--out", str(home / "report.html"), "--store", store],
+        "lists": ["lists", "validate", str(listed)],
+        "missing store": ["results", "--store", str(home / "none.sqlite")],
+    }
+    said = []
+    for step, args in steps.items():
+        done = subprocess.run([sys.executable, "-m", "probe", *args], capture_output=True, text=True, env=env,
+                              encoding="utf-8", timeout=120)
+        assert "Traceback" not in done.stderr, done.stderr
+        said.append((step, done.stdout + done.stderr))
+    return said
+
+
+@pytest.mark.parametrize("locale", ["ru_KZ.UTF-8", "kk_KZ.UTF-8"])
+def test_the_volunteers_path_has_no_english_left(tmp_path: Path, origin: str, locale: str) -> None:
+    english = walk(tmp_path / "en", "en_US.UTF-8", origin)
+    translated = walk(tmp_path / locale, locale, origin)
+    assert "PASS" in dict(english)["verify"] and "PASS" in dict(translated)["verify"]
+    left = {step: lines for (step, en), (_, out) in zip(english, translated, strict=True)
+            if (lines := untranslated(en, out))}
+    assert not left, f"{locale}: English left on the volunteer's path: {left}"
+    letters = "әғқңөұүһі" if locale.startswith("kk") else "ыэъё"
+    assert any(c in text for _, text in translated for c in letters)  # the text is in that language
+
+
+def test_the_check_catches_a_new_english_line() -> None:
+    english = "wrote evidence.zip: 3 measurements\nsigned by ed25519:ab\nnote: the store is busy\n"
+    translated = "записан evidence.zip: измерений — 3\nподписано ключом ed25519:ab\nnote: the store is busy\n"
+    assert untranslated(english, translated) == ["note: the store is busy"]
+    # Identifiers are not English prose: URLs, commands, options, labels, acronyms.
+    assert untranslated("run probe verify x.zip --fingerprint now for http://a.kz/ blocked DNS",
+                        "запустите probe verify x.zip --fingerprint для http://a.kz/ blocked DNS") == []
