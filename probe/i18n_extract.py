@@ -33,6 +33,8 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "evidence/explain.py",
     "evidence/report_svg.py",
     "evidence/third_party_bundle.py",
+    "evidence/takedown.py",
+    "evidence/history.py",
     "cli/daemon.py",
     "cli/evidence.py",
     "errors.py",

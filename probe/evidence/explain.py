@@ -9,6 +9,7 @@ Pure functions over models: no I/O. Addresses named are the *sites'*, never the 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -17,19 +18,19 @@ from probe.i18n import N_, _
 from probe.models import Measurement, Verdict
 
 FAILURE_WORDS = {
-    "generic_timeout_error": "timed out",
-    "connection_reset": "was cut by a reset",
-    "connection_refused": "was refused",
-    "eof_error": "was cut off (the connection was closed)",
-    "ssl_failed_handshake": "failed (the handshake was broken off)",
-    "ssl_unknown_authority": "was signed by an authority that browsers do not trust",
-    "ssl_invalid_hostname": "carried a certificate for another name",
-    "ssl_invalid_certificate": "carried an invalid certificate",
-    "dns_nxdomain_error": "said the name does not exist (NXDOMAIN)",
-    "dns_servfail_error": "failed to answer (SERVFAIL)",
-    "dns_refused_error": "refused to answer (REFUSED)",
-    "dns_no_answer": "gave no address",
-    "host_unreachable": "could not reach the address",
+    "generic_timeout_error": N_("timed out"),
+    "connection_reset": N_("was cut by a reset"),
+    "connection_refused": N_("was refused"),
+    "eof_error": N_("was cut off (the connection was closed)"),
+    "ssl_failed_handshake": N_("failed (the handshake was broken off)"),
+    "ssl_unknown_authority": N_("was signed by an authority that browsers do not trust"),
+    "ssl_invalid_hostname": N_("carried a certificate for another name"),
+    "ssl_invalid_certificate": N_("carried an invalid certificate"),
+    "dns_nxdomain_error": N_("said the name does not exist (NXDOMAIN)"),
+    "dns_servfail_error": N_("failed to answer (SERVFAIL)"),
+    "dns_refused_error": N_("refused to answer (REFUSED)"),
+    "dns_no_answer": N_("gave no address"),
+    "host_unreachable": N_("could not reach the address"),
 }
 
 # Verdict label -> (technique family shown in the techniques table, what it means in words).
@@ -80,9 +81,12 @@ def short(label: str) -> str:
 
 
 def words(failure: str | None) -> str:
+    """What a step did, in the current language (the failure string itself stays, as an identifier)."""
     if failure is None:
-        return "succeeded"
-    return FAILURE_WORDS.get(failure, f"failed ({failure})")
+        return _("succeeded")
+    if failure in FAILURE_WORDS:
+        return _(FAILURE_WORDS[failure])
+    return _("failed ({failure})").format(failure=failure)
 
 
 def technique(verdict: Verdict) -> tuple[str, str, str]:
@@ -96,6 +100,14 @@ def technique(verdict: Verdict) -> tuple[str, str, str]:
     elif detail:
         detail = f"fingerprint {detail}"
     return family, description, detail
+
+
+def technique_detail(detail: str) -> str:
+    """A technique's detail ("issuer …", "fingerprint …", as `technique` tallies it) in the current language."""
+    for word, said in (("issuer ", N_("issuer {name}")), ("fingerprint ", N_("fingerprint {name}"))):
+        if detail.startswith(word):
+            return _(said).format(name=detail.removeprefix(word))
+    return detail
 
 
 def host_of(url: str) -> str:
@@ -216,26 +228,38 @@ def _add_http(t: Tally, m: Measurement, v: Verdict) -> None:
 
 def _span(t: Tally) -> str:
     if t.first == t.last:
-        return f"on {human_time(t.first)}"
-    return f"between {human_time(t.first)} and {human_time(t.last)}"
+        return _("on {time}").format(time=human_time(t.first))
+    return _("between {first} and {last}").format(first=human_time(t.first), last=human_time(t.last))
 
 
 def _top(counter: Counter[str]) -> str:
     return counter.most_common(1)[0][0] if counter else ""
 
 
+_STATUS = re.compile(r"\bstatus (\d+)")
+_TITLE = re.compile(r"\btitle “(.*)”", re.S)
+
+
+def _detail(text: str) -> str:
+    """A tallied detail ("status 403, title “…”") in the current language; the tally keeps it in English
+    so that one collection renders in every language."""
+    text = _STATUS.sub(lambda m: _("status {code}").format(code=m.group(1)), text)
+    return _TITLE.sub(lambda m: _("title “{title}”").format(title=m.group(1)), text)
+
+
 def _control_clause(t: Tally, what: str) -> str:
     if not t.control_ok:
         return ""
     if t.control_ok >= t.count:
-        return f", while the uncensored control {what} each time"
-    return f", while the uncensored control {what} on {t.control_ok} of them"
+        return _(", while the uncensored control {what} each time").format(what=what)
+    return _(", while the uncensored control {what} on {count} of them").format(what=what, count=t.control_ok)
 
 
 def key_evidence(t: Tally, url: str, attempts: int) -> str:
-    """One paragraph in plain words; `attempts` is how often the website was measured in all."""
+    """One paragraph in plain words, in the current language; `attempts` is how often the website was
+    measured in all. Labels, failure strings, names and addresses stay as they are."""
     host = host_of(url)
-    ratio = f"on {t.count} of {attempts} attempts {_span(t)}"
+    ratio = _("on {count} of {attempts} attempts {span}").format(count=t.count, attempts=attempts, span=_span(t))
     layer = t.label.split(".", 1)[0]
     if t.label == "tls.mitm":
         text = _mitm_words(t, host, ratio)
@@ -248,62 +272,70 @@ def key_evidence(t: Tally, url: str, attempts: int) -> str:
     elif layer == "http":
         text = _http_words(t, url, ratio)
     else:
-        text = f"The probe concluded “{t.label}” {ratio}."
+        text = _("The probe concluded “{label}” {ratio}.").format(label=t.label, ratio=ratio)
     return text
 
 
 def _tls_words(t: Tally, host: str, ratio: str) -> str:
     failed = words(_top(t.failures) or None)
-    text = f"The TLS handshake with SNI {host} {failed} after the ClientHello {ratio}"
-    text += _control_clause(t, "completed it") + "."
+    text = _("The TLS handshake with SNI {host} {failed} after the ClientHello {ratio}{control}.").format(
+        host=host, failed=failed, ratio=ratio, control=_control_clause(t, _("completed it")))
     if t.decoy_ok:
         names = ", ".join(sorted(t.decoy_names))
-        times = "each time" if t.decoy_ok >= t.count else f"on {t.decoy_ok} of those attempts"
-        text += (f" A handshake to the same address with another name ({names}) succeeded {times}, "
-                 "so the name of the site is what is blocked, not the server.")
+        times = _("each time") if t.decoy_ok >= t.count else _("on {count} of those attempts").format(
+            count=t.decoy_ok)
+        text += " " + _("A handshake to the same address with another name ({names}) succeeded {times}, so the "
+                        "name of the site is what is blocked, not the server.").format(names=names, times=times)
     return text
 
 
 def _mitm_words(t: Tally, host: str, ratio: str) -> str:
-    issuer = _top(t.details) or "an unknown issuer"
-    text = (f"The certificate presented for {host} was issued by {issuer}, which browsers do not trust, "
-            f"{ratio}")
-    text += _control_clause(t, "received the site's valid certificate") + "."
-    return text + " The certificates received are kept in the bundle (artifacts/certs)."
+    issuer = _top(t.details) or _("an unknown issuer")
+    text = _("The certificate presented for {host} was issued by {issuer}, which browsers do not trust, "
+             "{ratio}{control}.").format(host=host, issuer=issuer, ratio=ratio,
+                                          control=_control_clause(t, _("received the site's valid certificate")))
+    return text + " " + _("The certificates received are kept in the bundle (artifacts/certs).")
 
 
 def _dns_words(t: Tally, host: str, ratio: str) -> str:
     resolver = ", ".join(sorted(r.rsplit(":", 1)[0] if r.count(":") == 1 else r for r in t.resolvers))
-    who = f"The network's DNS resolver ({resolver})" if resolver else "The network's DNS resolver"
+    addrs = ", ".join(a for a, _count in t.control_details.most_common(3))
+    control = _control_clause(t, _("resolved it to {addresses}").format(addresses=addrs) if addrs
+                              else _("resolved it"))
     failure = _top(t.failures)
     if failure:
-        text = f"{who} {words(failure)} for {host} {ratio}"
-    else:
-        answer = ", ".join(sorted(t.addresses)) or "no usable address"
-        kind = {"dns.bogon": "a private address that cannot be the site",
-                "dns.injected": "answers that raced the real one (injected on the way)"}.get(
-                    t.label, "an address that did not prove to be the site")
-        text = f"{who} answered {answer} for {host}, {kind}, {ratio}"
-    addrs = ", ".join(a for a, _count in t.control_details.most_common(3))
-    return text + _control_clause(t, f"resolved it to {addrs}" if addrs else "resolved it") + "."
+        said = (_("The network's DNS resolver ({resolver}) {failed} for {host} {ratio}{control}.") if resolver
+                else _("The network's DNS resolver {failed} for {host} {ratio}{control}."))
+        return said.format(resolver=resolver, failed=words(failure), host=host, ratio=ratio, control=control)
+    answer = ", ".join(sorted(t.addresses)) or _("no usable address")
+    kind = {"dns.bogon": N_("a private address that cannot be the site"),
+            "dns.injected": N_("answers that raced the real one (injected on the way)")}.get(
+                t.label, N_("an address that did not prove to be the site"))
+    said = (_("The network's DNS resolver ({resolver}) answered {answer} for {host}, {kind}, {ratio}{control}.")
+            if resolver else _("The network's DNS resolver answered {answer} for {host}, {kind}, {ratio}{control}."))
+    return said.format(resolver=resolver, answer=answer, host=host, kind=_(kind), ratio=ratio, control=control)
 
 
 def _tcp_words(t: Tally, ratio: str) -> str:
-    where = ", ".join(sorted(t.addresses)[:3]) or "the site's address"
-    text = f"Connecting to {where} (the site's address) {words(_top(t.failures) or None)} {ratio}"
-    return text + _control_clause(t, "connected to it") + "."
+    where = ", ".join(sorted(t.addresses)[:3]) or _("the site's address")
+    return _("Connecting to {where} (the site's address) {failed} {ratio}{control}.").format(
+        where=where, failed=words(_top(t.failures) or None), ratio=ratio,
+        control=_control_clause(t, _("connected to it")))
 
 
 def _http_words(t: Tally, url: str, ratio: str) -> str:
-    control = _top(t.control_details)
-    got = ", ".join(d for d, _count in t.details.most_common() if not d.startswith("fingerprint"))
+    control = _detail(_top(t.control_details))
+    got = ", ".join(_detail(d) for d, _count in t.details.most_common() if not d.startswith("fingerprint"))
+    clause = _control_clause(t, _("got the real site ({page})").format(page=control) if control else _("fetched it"))
     if t.label == "http.blockpage":
         fingerprint = next((d.removeprefix("fingerprint ") for d in t.details if d.startswith("fingerprint")),
-                           "of a known kind")
-        text = f"The web page returned for {url} matched the block page {fingerprint}"
-        text += f" ({got}) {ratio}" if got else f" {ratio}"
-    elif t.label == "http.diff":
-        text = f"The web page returned for {url} ({got or 'no page'}) differed from the control's {ratio}"
-    else:
-        text = f"The web request for {url} {words(_top(t.failures) or None)} {ratio}"
-    return text + _control_clause(t, f"got the real site ({control})" if control else "fetched it") + "."
+                           "")
+        said = (_("The web page returned for {url} matched the block page {fingerprint}") if fingerprint
+                else _("The web page returned for {url} matched the block page of a known kind"))
+        text = said.format(url=url, fingerprint=fingerprint)
+        return text + (f" ({got}) {ratio}" if got else f" {ratio}") + clause + "."
+    if t.label == "http.diff":
+        return _("The web page returned for {url} ({page}) differed from the control's {ratio}{control}.").format(
+            url=url, page=got or _("no page"), ratio=ratio, control=clause)
+    return _("The web request for {url} {failed} {ratio}{control}.").format(
+        url=url, failed=words(_top(t.failures) or None), ratio=ratio, control=clause)

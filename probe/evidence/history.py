@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from probe.i18n import _, using
+
 UNAVAILABLE_EVERYWHERE = frozenset({"down", "site.takedown", "dns.takedown"})
 _SILENT = frozenset({"inconclusive", None})
 
@@ -42,19 +44,23 @@ class HistoryMark:
         return any(label != "down" for label in self.labels)
 
     def sentence(self) -> str:
-        head = (f"reachable until {_day(self.reachable_until)}, unavailable everywhere since "
-                f"{_day(self.unavailable_since)}")
+        """The mark in words, in the current language (the report's); `to_json` keeps it English."""
+        head = _("reachable until {until}, unavailable everywhere since {since}").format(
+            until=_day(self.reachable_until), since=_day(self.unavailable_since))
         if self.explained:
             why = ", ".join(label for label in self.labels if label != "down")
-            return f"{head} ({why}: see that verdict's fingerprint or registry status)"
-        return (f"{head}: for review. The control fails too, so this is no blocking by the network; it is "
-                "what a takedown at the host or registry looks like, and also what a site that is simply "
-                "down looks like. Nothing here says which.")
+            return _("{mark} ({labels}: see that verdict's fingerprint or registry status)").format(mark=head,
+                                                                                                   labels=why)
+        return _("{mark}: for review. The control fails too, so this is no blocking by the network; it is what a "
+                 "takedown at the host or registry looks like, and also what a site that is simply down looks "
+                 "like. Nothing here says which.").format(mark=head)
 
     def to_json(self) -> dict[str, object]:
+        with using("en"):  # data, read by programs: the same words whatever language the CLI speaks
+            note = self.sentence()
         return {"reachable_until": self.reachable_until, "reachable_measurement": self.reachable_id,
                 "unavailable_since": self.unavailable_since, "unavailable_measurement": self.unavailable_id,
-                "labels": list(self.labels), "explained": self.explained, "note": self.sentence()}
+                "labels": list(self.labels), "explained": self.explained, "note": note}
 
 
 def _day(iso: str) -> str:

@@ -13,7 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
-from probe.evidence.explain import TECHNIQUES, host_of, human_date, human_time, key_evidence, short
+from probe.evidence.explain import (
+    TECHNIQUES,
+    host_of,
+    human_date,
+    human_time,
+    key_evidence,
+    short,
+    technique_detail,
+)
 from probe.evidence.history import history_marks
 from probe.evidence.report_data import (
     NOT_CLASSIFIED,
@@ -160,7 +168,7 @@ def _findings(data: ReportData) -> str:
     bars = [(_(short(label)), n, status_class(label)) for label, n in data.labels.most_common()]
     techniques = sorted(data.techniques.values(), key=lambda r: (-len(r.targets), r.family))
     rows = "".join(f"<tr><td>{escape(_(r.family))}</td><td>{escape(_(r.description))}</td>"
-                   f"<td>{escape(r.detail) or '—'}</td><td class=\"num\">{len(r.targets)}</td>"
+                   f"<td>{escape(technique_detail(r.detail)) or '—'}</td><td class=\"num\">{len(r.targets)}</td>"
                    f'<td class="num">{r.measurements}</td></tr>' for r in techniques)
     table = (f"<table><thead><tr><th>{_('Technique')}</th><th>{_('What the network does')}</th>"
              f"<th>{_('Detail')}</th><th class=\"num\">{_('Websites')}</th>"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from html import escape
 
 from probe.evidence.history import HistoryMark
+from probe.i18n import N_, _
 from probe.models import Measurement, Verdict
 from probe.models.registry import RegistryObservation
 
@@ -52,42 +53,48 @@ def _seen(who: str, obs: RegistryObservation, read: Callable[[str], bytes | None
 
 
 def takedown_evidence(m: Measurement, v: Verdict, read: Callable[[str], bytes | None] | None) -> TakedownEvidence:
-    seen = [_seen("the probe", o, read) for o in m.registry if o.failure is None]
+    seen = [_seen(N_("the probe"), o, read) for o in m.registry if o.failure is None]
     if m.control is not None and m.control.registry is not None and m.control.registry.observation.failure is None:
-        seen.append(_seen("the control", m.control.registry.observation, read))
+        seen.append(_seen(N_("the control"), m.control.registry.observation, read))
     return TakedownEvidence(url=m.input, time=m.test_start_time, measurement_id=m.measurement_id, label=v.label,
                             confidence=v.confidence, fingerprint=v.fingerprint, reasons=tuple(v.reasons),
                             registry=tuple(seen))
 
 
 def _registry_block(r: RegistrySeen) -> str:
-    statuses = ", ".join(f"“{s}”" for s in r.statuses) or "no status"
-    raw = (f"<pre>{escape(r.raw_text)}</pre>" if r.raw_text is not None else
-           f"<p>The raw answer ({r.raw_length} bytes, sha256 {escape(r.raw_sha256 or '—')}) is not in this store "
-           "any more (retention); the statuses above were read from it when it was.</p>")
-    cut = f" (the first {RAW_SHOWN_BYTES} of {r.raw_length} bytes)" if r.raw_length > RAW_SHOWN_BYTES else ""
-    return (f"<p>The registry ({escape(r.protocol.upper())} at <span class=\"mono\">{escape(r.server)}</span>), "
-            f"asked by {r.who} about <span class=\"mono\">{escape(r.domain)}</span>, lists {escape(statuses)}. "
-            f"Its raw answer{cut}, sha256 <span class=\"mono\">{escape(r.raw_sha256 or '—')}</span>:</p>{raw}")
+    statuses = ", ".join(f"“{s}”" for s in r.statuses) or _("no status")
+    raw = (f"<pre>{escape(r.raw_text)}</pre>" if r.raw_text is not None else "<p>" + escape(_(
+        "The raw answer ({length} bytes, sha256 {sha256}) is not in this store any more (retention); the statuses "
+        "above were read from it when it was.").format(length=r.raw_length, sha256=r.raw_sha256 or "—")) + "</p>")
+    cut = (_(" (the first {shown} of {length} bytes)").format(shown=RAW_SHOWN_BYTES, length=r.raw_length)
+           if r.raw_length > RAW_SHOWN_BYTES else "")
+    mono = '<span class="mono">{}</span>'
+    # Registry statuses, the server, the domain and the hash are the registry's words and names: as they are.
+    return "<p>" + _("The registry ({protocol} at {server}), asked by {who} about {domain}, lists {statuses}. "
+                     "Its raw answer{cut}, sha256 {sha256}:").format(
+        protocol=escape(r.protocol.upper()), server=mono.format(escape(r.server)), who=_(r.who),
+        domain=mono.format(escape(r.domain)), statuses=escape(statuses), cut=cut,
+        sha256=mono.format(escape(r.raw_sha256 or "—"))) + f"</p>{raw}"
 
 
 def render_takedowns(items: Iterable[TakedownEvidence]) -> str:
     blocks = []
     for t in sorted(items, key=lambda t: t.url):
-        what = (f"The page everyone gets matches the takedown fingerprint <span class=\"mono\">"
-                f"{escape(t.fingerprint)}</span>." if t.label == "site.takedown" and t.fingerprint else "")
+        what = (_("The page everyone gets matches the takedown fingerprint {fingerprint}.").format(
+            fingerprint=f'<span class="mono">{escape(t.fingerprint)}</span>')
+            if t.label == "site.takedown" and t.fingerprint else "")
         registry = "".join(_registry_block(r) for r in t.registry)
         reasons = "".join(f"<li>{escape(r)}</li>" for r in t.reasons)
         blocks.append(f'<article class="evidence takedown"><h3 class="mono">{escape(t.url)}</h3>'
-                      f'<div class="meta">{escape(t.label)} ({escape(t.confidence)}) · measurement '
+                      f'<div class="meta">{escape(t.label)} ({escape(t.confidence)}) · {escape(_("measurement"))} '
                       f'<span class="mono">{escape(t.measurement_id)}</span> · {escape(t.time)}</div>'
                       f"<p>{what}</p>{registry}<ul>{reasons}</ul></article>")
     if not blocks:
         return ""
-    return ("<section><h2>Taken down for everyone</h2><p>These sites are unavailable for everyone, the control "
-            "included, and a hosting provider's page or the registry says why. This is not blocking by the "
-            "network measured here; who ordered it is not something a measurement can show.</p>"
-            + "".join(blocks) + "</section>")
+    return (f"<section><h2>{_('Taken down for everyone')}</h2><p>" + _(
+        "These sites are unavailable for everyone, the control included, and a hosting provider's page or the "
+        "registry says why. This is not blocking by the network measured here; who ordered it is not something a "
+        "measurement can show.") + "</p>" + "".join(blocks) + "</section>")
 
 
 def render_marks(marks: Iterable[HistoryMark]) -> str:
@@ -97,10 +104,11 @@ def render_marks(marks: Iterable[HistoryMark]) -> str:
                    "</tr>" for m in sorted(marks, key=lambda m: m.url))
     if not rows:
         return ""
-    return ("<section><h2>Reachable, then unavailable everywhere (for review)</h2><p>Each site below was "
-            "reachable, and every measurement since has found it unavailable for everyone, the control too. "
-            "That is what a takedown looks like from outside, and also what a site that is simply down looks "
-            "like: a reviewer should check. Both measurements are in this report's data "
-            "(<code>probe show ID</code>).</p><table><thead><tr><th>Website</th><th>History</th>"
-            "<th>Last reachable (measurement)</th><th>First unavailable (measurement)</th></tr></thead>"
+    return (f"<section><h2>{_('Reachable, then unavailable everywhere (for review)')}</h2><p>" + _(
+        "Each site below was reachable, and every measurement since has found it unavailable for everyone, the "
+        "control too. That is what a takedown looks like from outside, and also what a site that is simply down "
+        "looks like: a reviewer should check. Both measurements are in this report's data ({command}).").format(
+            command="<code>probe show ID</code>")
+            + f"</p><table><thead><tr><th>{_('Website')}</th><th>{_('History')}</th>"
+            f"<th>{_('Last reachable (measurement)')}</th><th>{_('First unavailable (measurement)')}</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></section>")
