@@ -6,6 +6,7 @@ A real store of signed synthetic measurements, a real bundle, the real verifier.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import zipfile
@@ -100,3 +101,70 @@ def test_without_lang_only_english(tmp_path: Path) -> None:
     names = set(members(tmp_path / "b.zip"))
     assert mf.REPORT in names and not any(re.match(r"(report|VERIFY)\.(ru|kk)\.", n) for n in names)
     assert verify_bundle(tmp_path / "b.zip").checked["report"] == 1
+
+
+# Words that read the same in every language: identifiers, names and the terms kept beside translations.
+# The program and the tools VERIFY.txt names (and OpenSSL's own words, quoted), TLS terms, a JSON key.
+_KEPT = {"probe", "openssl", "unzip", "sha", "sum", "signature", "verified", "successfully", "clienthello",
+         "handshake", "ooni", "kind"}
+_IDENTIFIER = re.compile(r'`[^`]*`|"[^"\s]*"|\bseq\b|\bprobe(?: [a-z][a-z.-]*)+|'
+                         r"[a-z][a-z0-9+.-]*://\S+|\S*[/=]\S*|\S+\.[a-z]{2,5}\b|\b[A-Z][A-Z0-9_-]+\b|"
+                         r"\b[a-z0-9]+(?:[._][a-z0-9]+)+\b|--?[a-z][a-z-]*|ed25519:\w+")
+
+
+def prose_words(text: str, data: list[str]) -> set[str]:
+    """Latin-script words of prose in `text`, once the measurements' own data (`data`: reasons, titles, issuers,
+    which the report quotes as recorded) and identifiers are set aside."""
+    for quoted in sorted(data, key=len, reverse=True):
+        text = text.replace(quoted, " ")
+    return {w.lower() for w in re.findall(r"[A-Za-z]{3,}", _IDENTIFIER.sub(" ", text))} - _KEPT
+
+
+def recorded_data(store_path: Path) -> list[str]:
+    found: list[str] = []
+    with Store.open(store_path, create=False) as store:
+        for entry in store.entries(EntryFilter()):
+            verdict, m = entry.verdict, entry.measurement()
+            found.append(m.network.probe_network_name)
+            if verdict is not None:
+                found += [*verdict.reasons, verdict.mitm_issuer or "", verdict.fingerprint or ""]
+            found += [r.response.title for r in m.requests if r.response is not None and r.response.title]
+            if m.control is not None and m.control.http is not None and m.control.http.title:
+                found.append(m.control.http.title)
+    return [f for f in found if f]
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk"])
+def test_a_translated_report_and_verify_txt_have_no_english_sentence(made: tuple[Path, Ed25519PrivateKey],
+                                                                     lang: str) -> None:
+    """Every sentence of the page and of VERIFY.txt is translated: the bundle statements, the dates, the evidence
+    paragraphs of blocked sites; only identifiers and the measurements' own recorded words stay as they are."""
+    files = members(made[0])
+    data = recorded_data(made[0].parent / "probe.sqlite")
+    def shown(name: str) -> str:
+        body = re.sub(rb"<style>.*?</style>", b"", files[name], flags=re.S)
+        # VERIFY.txt's command lines (indented) are the same in every language, by design (tested above).
+        body = b"\n".join(line for line in body.split(b"\n") if not line.startswith(b"    "))
+        return html.unescape(text(body))
+
+    for english, translated in ((mf.REPORT, f"report.{lang}.html"), (mf.VERIFY_TXT, f"VERIFY.{lang}.txt")):
+        said = prose_words(shown(english), data)
+        left = prose_words(shown(translated), data) & said
+        assert not left, f"{translated}: English words left: {sorted(left)}"
+    page = text(files[f"report.{lang}.html"])
+    month = {"ru": "ноября", "kk": "қараша"}[lang]  # the samples are from late November 2026
+    assert month in page and " Nov " not in page
+
+
+def test_a_changed_word_in_a_translated_statement_fails_verify(made: tuple[Path, Ed25519PrivateKey],
+                                                               tmp_path: Path) -> None:
+    bundle, key = made
+    signed = "подписаны в момент проведения".encode()
+    assert signed in members(bundle)["report.ru.html"]  # the signing statement, in Russian
+
+    def change(files: dict[str, bytes]) -> None:
+        files["report.ru.html"] = files["report.ru.html"].replace(signed, "подписаны позже".encode(), 1)
+        resign(files, key, lambda manifest: None)
+
+    result = verify_bundle(rewrite(bundle, tmp_path / "t.zip", change))
+    assert not result.ok and "report.ru.html" in failures(result)
