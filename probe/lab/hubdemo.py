@@ -1,0 +1,247 @@
+"""`probe lab demo --hub`: two probes on two ISPs upload to a hub in the lab's internet; one bundle of both.
+
+The lab is built with its second ISP. Kazakhtelecom (AS9198) censors by DNS tampering and an SNI
+reset, Kar-Tel "Beeline" (AS21299) by IP blocking and an injected blockpage, on the same sites.
+A hub (PostgreSQL from `TempPostgres`, `probe hub serve` on uvicorn) listens in the inet
+namespace on a lab address. Each probe, with a key of its own, joins with an invite token, measures
+the same URLs with the real `probe run` and sends them with `probe upload`, all from its client
+namespace, as a volunteer would. Then the advocate's side: one bundle of everything the hub holds,
+checked offline. The summary is read from that bundle (who signed what, on which network, with
+which verdict), not from what the probes printed. Everything (namespaces, hub, PostgreSQL, the
+probes' throwaway keys and stores) is removed at the end, also after Ctrl-C or a failure; only the
+bundle stays. This module prints through `echo` and returns; the CLI sets the exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from probe.lab import addressing as A
+from probe.lab.lab import Lab
+from probe.lab.netns import require_root
+from probe.lab.scenario import Censor
+from probe.lab.servers import Server, python_module, socket_ready, start_all
+
+URLS = ("https://selftanu.kz/", "https://who.int/", "http://who.int/")
+HUB_URL = f"http://{A.HUB_V4}:{A.HUB_PORT}"
+STEP_TIMEOUT_S = 180.0
+
+
+@dataclass(frozen=True)
+class LabIsp:
+    """One of the lab's two networks, the probe on it, and what that probe must find."""
+
+    tag: str  # "a": the first ISP (namespace client), "b": the second (clientb)
+    probe_name: str  # the probe's name on the hub
+    asn: str
+    network: str
+    censors: tuple[Censor, ...]
+    expect: dict[str, str]  # URL -> verdict label
+    addresses: tuple[str, str]  # the probe's own (v4, v6): never in the bundle
+
+
+ISPS = (
+    LabIsp("a", "Lab Almaty (Kazakhtelecom)", f"AS{A.ISP_A_AS[0]}", A.ISP_A_AS[1],
+           (Censor(action="dns_nxdomain", match="selftanu.kz"), Censor(action="tls_sni_reset", match="who.int")),
+           {"https://selftanu.kz/": "dns.nxdomain", "https://who.int/": "tls.reset", "http://who.int/": "ok"},
+           (A.CLIENT_V4, A.CLIENT_V6)),
+    LabIsp("b", "Lab Astana (Beeline)", f"AS{A.ISP_B_AS[0]}", A.ISP_B_AS[1],
+           (Censor(action="ip_reset", match="selftanu.kz"),
+            Censor(action="http_blockpage", match="who.int", status=403)),
+           {"https://selftanu.kz/": "tcp.refused", "https://who.int/": "ok", "http://who.int/": "http.blockpage"},
+           (A.B_CLIENT_V4, A.B_CLIENT_V6)),
+)
+
+
+@dataclass
+class ProbeSeen:
+    """One probe as the bundle shows it."""
+
+    name: str
+    key_fingerprint: str
+    verified: bool
+    networks: set[str] = field(default_factory=set)  # "AS9198 JSC Kazakhtelecom"
+    verdicts: dict[str, str] = field(default_factory=dict)  # URL -> label (blocking)
+    labels: dict[str, str] = field(default_factory=dict)  # URL -> label
+
+
+@dataclass
+class HubDemoResult:
+    bundle: Path
+    probes: list[ProbeSeen] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # each mismatch or failure, one line
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and len(self.probes) == len(ISPS)
+
+
+def run_hub_demo(lab: Lab, *, bundle: Path, echo: Callable[[str], None]) -> HubDemoResult:
+    """Build, enrol, measure, upload, export, verify, summarise; tear everything down whatever happens."""
+    from probe.hub.tempdb import TempPostgres
+
+    require_root()
+    result = HubDemoResult(bundle=bundle)
+    work = Path(tempfile.mkdtemp(prefix="probe-hubdemo-"))
+    pg: TempPostgres | None = None
+    try:
+        echo("Building the lab with two ISPs: Kazakhtelecom (AS9198) and Kar-Tel \"Beeline\" (AS21299)…")
+        lab.up(None, bulk_hosts=sorted({u.split("/")[2] for u in URLS}), extra_censors=ISPS[0].censors,
+               second_isp=ISPS[1].censors)
+        echo("Starting the hub (PostgreSQL + `probe hub serve`) in the lab's internet at " + HUB_URL)
+        pg = TempPostgres().start()
+        dsn = pg.create_database("probe_hub")
+        _start_hub(lab, dsn=dsn, work=work)
+        with ThreadPoolExecutor(max_workers=len(ISPS)) as pool:
+            runs = list(pool.map(lambda isp: _volunteer(lab, isp, dsn=dsn, work=work), ISPS))
+        for isp, problem in zip(ISPS, runs, strict=True):
+            if problem:
+                result.problems.append(f"{isp.probe_name}: {problem}")
+        if not result.problems:
+            _advocate(result, dsn=dsn)
+    finally:
+        lab.down()
+        if pg is not None:
+            pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    _report(result, echo)
+    return result
+
+
+def _start_hub(lab: Lab, *, dsn: str, work: Path) -> None:
+    argv = python_module("probe", "hub", "serve", "--database", dsn, "--listen", f"{A.HUB_V4}:{A.HUB_PORT}")
+    # Its own (empty) configuration home: a [hub] section of the user's must not change the demo.
+    hub = Server("hub", lab.names.inet, ["env", f"XDG_CONFIG_HOME={work / 'hub-config'}", *argv],
+                 socket_ready(A.HUB_PORT, A.HUB_V4))
+    start_all([hub], logs=lab.state / "log", pids=lab.state / "pids", timeout_s=30.0)
+
+
+def _volunteer(lab: Lab, isp: LabIsp, *, dsn: str, work: Path) -> str | None:
+    """Key, invite, `probe hub join`, `probe run`, `probe upload`, from the ISP's client namespace.
+    Returns what went wrong, or None."""
+    import psycopg
+
+    from probe.evidence.keys import generate_key
+    from probe.hub.enrol import create_invite
+
+    home = work / isp.tag
+    home.mkdir()
+    key, store = home / "probe.key", home / "probe.sqlite"
+    generate_key(key)
+    with psycopg.connect(dsn, autocommit=True) as conn:  # `probe hub invite`, on the hub host
+        token = create_invite(conn, name=isp.probe_name)
+    ns = lab.names.client if isp.tag == "a" else lab.names.clientb
+    env = ["env", f"XDG_CONFIG_HOME={home / 'config'}"]
+    probe = [*env, sys.executable, "-m", "probe"]
+    steps = [
+        [*probe, "hub", "join", HUB_URL, "--token", token, "--key", str(key), "--store", str(store)],
+        [*probe, "run", *lab.probe_args(isp_b=isp.tag == "b"), "--store", str(store), "--key", str(key), *URLS],
+        [*probe, "upload", "--store", str(store)],
+    ]
+    for argv in steps:
+        done = _ns_run(ns, argv)
+        if done is not None:
+            return f"`probe {argv[len(probe)]}` failed: {done}"
+    return None
+
+
+def _ns_run(ns: str, argv: list[str]) -> str | None:
+    import subprocess
+
+    from probe.lab.netns import ns_argv
+
+    try:
+        proc = subprocess.run(ns_argv(ns, argv), capture_output=True, text=True, timeout=STEP_TIMEOUT_S,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        return f"no answer in {STEP_TIMEOUT_S:.0f} s"
+    if proc.returncode != 0:
+        return " ".join(proc.stderr.strip().splitlines()[-2:]) or f"exit {proc.returncode}"
+    return None
+
+
+def _advocate(result: HubDemoResult, *, dsn: str) -> None:
+    """Export one bundle of everything on the hub, verify it offline, read it back."""
+    for check in export_and_verify(dsn, result.bundle):
+        seen = ProbeSeen(name=check.name, key_fingerprint=check.key_fingerprint, verified=not check.failures)
+        if check.failures:
+            result.problems.append(f"{check.name}: the bundle does not verify: {check.failures[0]}")
+        result.probes.append(seen)
+    _read_bundle(result)
+    raw = result.bundle.read_bytes()
+    for isp in ISPS:
+        probe = next((p for p in result.probes if p.name == isp.probe_name), None)
+        if probe is None:
+            result.problems.append(f"the bundle has no measurement from {isp.probe_name}")
+            continue
+        if probe.networks != {f"{isp.asn} {isp.network}"}:
+            result.problems.append(f"{isp.probe_name}: network {sorted(probe.networks)}, expected {isp.asn}")
+        for url, label in isp.expect.items():
+            if probe.labels.get(url) != label:
+                result.problems.append(f"{isp.probe_name}: {url}: expected {label}, got {probe.labels.get(url)}")
+        if _mentions(result.bundle, raw, isp.addresses):
+            result.problems.append(f"the bundle holds {isp.probe_name}'s own address")
+
+
+def export_and_verify(dsn: str, out: Path) -> list[Any]:
+    """The one place this demo calls the hub's export and offline check (`probe hub export` / `verify`)."""
+    import psycopg
+
+    from probe.hub.export import ExportFilter, export_bundle, verify_bundle
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        export_bundle(conn, out, filt=ExportFilter())
+    return list(verify_bundle(out))
+
+
+def _read_bundle(result: HubDemoResult) -> None:
+    """Each probe's networks and verdicts, from the records its links carry."""
+    by_fp = {p.key_fingerprint: p for p in result.probes}
+    with zipfile.ZipFile(result.bundle) as zf:
+        for fp, probe in by_fp.items():
+            inputs: dict[str, str] = {}
+            with zf.open(f"links/{fp.removeprefix('ed25519:')}.jsonl") as handle:
+                for line in handle:
+                    link = json.loads(line)
+                    record = json.loads(link["record"])
+                    if link["kind"] == "measurement":
+                        inputs[record["measurement_id"]] = record["input"]
+                        net = record.get("network") or {}
+                        probe.networks.add(f"{net.get('probe_asn')} {net.get('probe_network_name')}")
+                    elif link["kind"] == "verdict" and record.get("measurement_id") in inputs:
+                        url, verdict = inputs[record["measurement_id"]], record.get("verdict") or {}
+                        probe.labels[url] = label = str(verdict.get("label"))
+                        blocking = verdict.get("blocking")
+                        probe.verdicts[url] = label + (f"  blocking: {blocking}" if blocking else "")
+
+
+def _mentions(bundle: Path, raw: bytes, addresses: tuple[str, ...]) -> bool:
+    """Whether any of `addresses` is in the bundle, in its stored bytes or any member uncompressed."""
+    with zipfile.ZipFile(bundle) as zf:
+        texts = [raw, *(zf.read(name) for name in zf.namelist())]
+    return any(a.encode() in t for a in addresses for t in texts)
+
+
+def _report(result: HubDemoResult, echo: Callable[[str], None]) -> None:
+    for probe in result.probes:
+        isp = next((i for i in ISPS if i.probe_name == probe.name), None)
+        state = "verifies" if probe.verified else "DOES NOT VERIFY"
+        echo(f"\n■ {probe.name}  key {probe.key_fingerprint}  ({state})")
+        echo(f"  network: {', '.join(sorted(probe.networks)) or '(none)'}")
+        for url in URLS:
+            mark = "✓" if isp and probe.labels.get(url) == isp.expect.get(url) else "✗"
+            echo(f"  {mark} {url:<22} {probe.verdicts.get(url, '(no verdict)')}")
+    for problem in result.problems:
+        echo(f"✗ {problem}")
+    if result.ok:
+        echo(f"\nOne bundle from the hub, {result.bundle}, holds both probes' signed measurements and "
+             "verifies offline; neither probe's address is in it.")
