@@ -172,10 +172,14 @@ def demo_command(prefix: str, store_path: Path, key_path: Path | None, with_hub:
     key (one is made, as `probe init` would, if there is none), so the demo ends with an export and a
     verify command that work as printed. Exits 1 unless every verdict names what the lab's censor did.
 
+    With --hub, instead: two probes on two ISPs join a hub in the lab, upload, and one bundle of both
+    is exported and verified (the bundle stays in the current folder; --store and --key are not used).
+
     \b
     Example:
       sudo probe lab demo
       probe results               # the demo's measurements are in the store
+      sudo probe lab demo --hub
     """
     if with_hub:
         _hub_demo(prefix)

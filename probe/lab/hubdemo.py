@@ -79,6 +79,7 @@ class HubDemoResult:
     bundle: Path
     probes: list[ProbeSeen] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # each mismatch or failure, one line
+    hub_links: dict[str, int] = field(default_factory=dict)  # key fingerprint -> links the hub stored
 
     @property
     def ok(self) -> bool:
@@ -171,10 +172,19 @@ def _ns_run(ns: str, argv: list[str]) -> str | None:
 
 def _advocate(result: HubDemoResult, *, dsn: str) -> None:
     """Export one bundle of everything on the hub, verify it offline, read it back."""
+    import psycopg
+
+    from probe.hub.enrol import list_probes
+
+    with psycopg.connect(dsn, autocommit=True) as conn:  # `probe hub probes`
+        result.hub_links = {row.key_fingerprint: row.links for row in list_probes(conn)}
     for check in export_and_verify(dsn, result.bundle):
         seen = ProbeSeen(name=check.name, key_fingerprint=check.key_fingerprint, verified=not check.failures)
         if check.failures:
             result.problems.append(f"{check.name}: the bundle does not verify: {check.failures[0]}")
+        if check.links != result.hub_links.get(check.key_fingerprint):
+            result.problems.append(f"{check.name}: the bundle holds {check.links} links, the hub "
+                                   f"{result.hub_links.get(check.key_fingerprint)}")
         result.probes.append(seen)
     _read_bundle(result)
     raw = result.bundle.read_bytes()
@@ -236,7 +246,8 @@ def _report(result: HubDemoResult, echo: Callable[[str], None]) -> None:
         isp = next((i for i in ISPS if i.probe_name == probe.name), None)
         state = "verifies" if probe.verified else "DOES NOT VERIFY"
         echo(f"\n■ {probe.name}  key {probe.key_fingerprint}  ({state})")
-        echo(f"  network: {', '.join(sorted(probe.networks)) or '(none)'}")
+        echo(f"  network: {', '.join(sorted(probe.networks)) or '(none)'};  "
+             f"links on the hub: {result.hub_links.get(probe.key_fingerprint, 0)}")
         for url in URLS:
             mark = "✓" if isp and probe.labels.get(url) == isp.expect.get(url) else "✗"
             echo(f"  {mark} {url:<22} {probe.verdicts.get(url, '(no verdict)')}")
