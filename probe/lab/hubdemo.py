@@ -3,9 +3,9 @@
 The lab is built with its second ISP. Kazakhtelecom (AS9198) censors by DNS tampering and an SNI
 reset, Kar-Tel "Beeline" (AS21299) by IP blocking and an injected blockpage, on the same sites.
 A hub (PostgreSQL from `TempPostgres`, `probe hub serve` on uvicorn) listens in the inet
-namespace on a lab address. Each probe, with a key of its own, joins with an invite token, measures
-the same URLs with the real `probe run` and sends them with `probe upload`, all from its client
-namespace, as a volunteer would. Then the advocate's side: one bundle of everything the hub holds,
+namespace on a lab address. Each probe, with a key of its own, measures the same URLs with the real
+`probe run`, joins with an invite token (`probe hub join`) and sends its measurements with `probe
+upload`, all from its client namespace, as a volunteer would. Then the advocate's side: one bundle of everything the hub holds,
 checked offline. The summary is read from that bundle (who signed what, on which network, with
 which verdict), not from what the probes printed. Everything (namespaces, hub, PostgreSQL, the
 probes' throwaway keys and stores) is removed at the end, also after Ctrl-C or a failure; only the
@@ -20,7 +20,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,35 +87,61 @@ class HubDemoResult:
 
 
 def run_hub_demo(lab: Lab, *, bundle: Path, echo: Callable[[str], None]) -> HubDemoResult:
-    """Build, enrol, measure, upload, export, verify, summarise; tear everything down whatever happens."""
-    from probe.hub.tempdb import TempPostgres
+    """Build, measure, enrol, upload, export, verify, summarise; tear everything down whatever happens.
 
+    Steps that wait on other processes overlap (this runs in CI): PostgreSQL's initdb with the lab's
+    build, the hub's start with the probes' runs. So each probe measures first and then joins, as a
+    volunteer who had measured before there was a hub: its first upload sends that backlog.
+    """
     require_root()
     result = HubDemoResult(bundle=bundle)
     work = Path(tempfile.mkdtemp(prefix="probe-hubdemo-"))
-    pg: TempPostgres | None = None
+    pool = ThreadPoolExecutor(max_workers=len(ISPS) + 1)
+    database: Future[tuple[Any, str]] | None = None
     try:
         echo("Building the lab with two ISPs: Kazakhtelecom (AS9198) and Kar-Tel \"Beeline\" (AS21299)…")
+        database = pool.submit(_start_postgres)
         lab.up(None, bulk_hosts=sorted({u.split("/")[2] for u in URLS}), extra_censors=ISPS[0].censors,
                second_isp=ISPS[1].censors)
-        echo("Starting the hub (PostgreSQL + `probe hub serve`) in the lab's internet at " + HUB_URL)
-        pg = TempPostgres().start()
-        dsn = pg.create_database("probe_hub")
-        _start_hub(lab, dsn=dsn, work=work)
-        with ThreadPoolExecutor(max_workers=len(ISPS)) as pool:
-            runs = list(pool.map(lambda isp: _volunteer(lab, isp, dsn=dsn, work=work), ISPS))
-        for isp, problem in zip(ISPS, runs, strict=True):
-            if problem:
-                result.problems.append(f"{isp.probe_name}: {problem}")
+        dsn = database.result()[1]
+        echo(f"Starting the hub (PostgreSQL + `probe hub serve`) in the lab's internet at {HUB_URL}; "
+             "meanwhile each probe measures the same URLs through its own ISP…")
+        hub = pool.submit(_start_hub, lab, dsn=dsn, work=work)
+        runs = [pool.submit(_measure, lab, isp, work=work) for isp in ISPS]
+        hub.result()
+        _note(result, [f.result() for f in runs])
+        if not result.problems:
+            echo("Each probe joins the hub with an invite token and uploads; then one bundle of both…")
+            _note(result, list(pool.map(lambda isp: _join_and_upload(lab, isp, dsn=dsn, work=work), ISPS)))
         if not result.problems:
             _advocate(result, dsn=dsn)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         lab.down()
-        if pg is not None:
-            pg.stop()
+        if database is not None and not database.cancelled() and database.exception() is None:
+            database.result()[0].stop()
         shutil.rmtree(work, ignore_errors=True)
     _report(result, echo)
     return result
+
+
+def _note(result: HubDemoResult, problems: list[str | None]) -> None:
+    for isp, problem in zip(ISPS, problems, strict=True):
+        if problem:
+            result.problems.append(f"{isp.probe_name}: {problem}")
+
+
+def _start_postgres() -> tuple[Any, str]:
+    """A throwaway cluster with the hub's database: (its TempPostgres, the connection string)."""
+    from probe.hub.tempdb import TempPostgres
+
+    pg = TempPostgres()
+    try:
+        pg.start()
+        return pg, pg.create_database("probe_hub")
+    except BaseException:
+        pg.stop()
+        raise
 
 
 def _start_hub(lab: Lab, *, dsn: str, work: Path) -> None:
@@ -123,35 +149,51 @@ def _start_hub(lab: Lab, *, dsn: str, work: Path) -> None:
     # Its own (empty) configuration home: a [hub] section of the user's must not change the demo.
     hub = Server("hub", lab.names.inet, ["env", f"XDG_CONFIG_HOME={work / 'hub-config'}", *argv],
                  socket_ready(A.HUB_PORT, A.HUB_V4))
-    start_all([hub], logs=lab.state / "log", pids=lab.state / "pids", timeout_s=30.0)
+    start_all([hub], logs=lab.state / "log", pids=lab.state / "pids", timeout_s=60.0)
 
 
-def _volunteer(lab: Lab, isp: LabIsp, *, dsn: str, work: Path) -> str | None:
-    """Key, invite, `probe hub join`, `probe run`, `probe upload`, from the ISP's client namespace.
-    Returns what went wrong, or None."""
+def _probe(isp: LabIsp, work: Path) -> tuple[list[str], Path, Path]:
+    """The `probe` command for this ISP's volunteer (a configuration home of its own), key, store."""
+    home = work / isp.tag
+    return ([*_ENV, f"XDG_CONFIG_HOME={home / 'config'}", sys.executable, "-m", "probe"],
+            home / "probe.key", home / "probe.sqlite")
+
+
+_ENV = ["env", "-u", "PROBE_CONFIG", "-u", "PROBE_KEY"]
+
+
+def _client_ns(lab: Lab, isp: LabIsp) -> str:
+    return lab.names.client if isp.tag == "a" else lab.names.clientb
+
+
+def _measure(lab: Lab, isp: LabIsp, *, work: Path) -> str | None:
+    """A key of the volunteer's own, and `probe run` of the URLs from the ISP's client namespace."""
+    from probe.evidence.keys import generate_key
+
+    probe, key, store = _probe(isp, work)
+    key.parent.mkdir()
+    generate_key(key)
+    argv = [*probe, "run", *lab.probe_args(isp_b=isp.tag == "b"), "--store", str(store), "--key", str(key), *URLS]
+    failed = _ns_run(_client_ns(lab, isp), argv)
+    return f"`probe run` failed: {failed}" if failed else None
+
+
+def _join_and_upload(lab: Lab, isp: LabIsp, *, dsn: str, work: Path) -> str | None:
+    """An invite (as `probe hub invite` on the hub host), `probe hub join` and `probe upload` from the
+    ISP's client namespace. Returns what went wrong, or None."""
     import psycopg
 
-    from probe.evidence.keys import generate_key
     from probe.hub.enrol import create_invite
 
-    home = work / isp.tag
-    home.mkdir()
-    key, store = home / "probe.key", home / "probe.sqlite"
-    generate_key(key)
-    with psycopg.connect(dsn, autocommit=True) as conn:  # `probe hub invite`, on the hub host
+    with psycopg.connect(dsn, autocommit=True) as conn:
         token = create_invite(conn, name=isp.probe_name)
-    ns = lab.names.client if isp.tag == "a" else lab.names.clientb
-    env = ["env", f"XDG_CONFIG_HOME={home / 'config'}"]
-    probe = [*env, sys.executable, "-m", "probe"]
-    steps = [
-        [*probe, "hub", "join", HUB_URL, "--token", token, "--key", str(key), "--store", str(store)],
-        [*probe, "run", *lab.probe_args(isp_b=isp.tag == "b"), "--store", str(store), "--key", str(key), *URLS],
-        [*probe, "upload", "--store", str(store)],
-    ]
-    for argv in steps:
-        done = _ns_run(ns, argv)
-        if done is not None:
-            return f"`probe {argv[len(probe)]}` failed: {done}"
+    probe, key, store = _probe(isp, work)
+    steps = {"hub join": [*probe, "hub", "join", HUB_URL, "--token", token, "--key", str(key), "--store", str(store)],
+             "upload": [*probe, "upload", "--store", str(store)]}
+    for name, argv in steps.items():
+        failed = _ns_run(_client_ns(lab, isp), argv)
+        if failed:
+            return f"`probe {name}` failed: {failed}"
     return None
 
 
