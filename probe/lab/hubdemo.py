@@ -5,11 +5,12 @@ reset, Kar-Tel "Beeline" (AS21299) by IP blocking and an injected blockpage, on 
 A hub (PostgreSQL from `TempPostgres`, `probe hub serve` on uvicorn) listens in the inet
 namespace on a lab address. Each probe, with a key of its own, measures the same URLs with the real
 `probe run`, joins with an invite token (`probe hub join`) and sends its measurements with `probe
-upload`, all from its client namespace, as a volunteer would. Then the advocate's side: one bundle of everything the hub holds,
-checked offline. The summary is read from that bundle (who signed what, on which network, with
-which verdict), not from what the probes printed. Everything (namespaces, hub, PostgreSQL, the
-probes' throwaway keys and stores) is removed at the end, also after Ctrl-C or a failure; only the
-bundle stays. This module prints through `echo` and returns; the CLI sets the exit status.
+upload`, all from its client namespace, as a volunteer would. Then the advocate's side: one bundle
+of everything the hub holds, checked offline. The summary is read from that bundle (who signed
+what, on which network, with which verdict), not from what the probes printed. Everything
+(namespaces, hub, PostgreSQL, the probes' throwaway keys and stores) is removed at the end, also
+after Ctrl-C or a failure; only the bundle stays. This module prints through `echo` and returns;
+the CLI sets the exit status.
 """
 
 from __future__ import annotations
