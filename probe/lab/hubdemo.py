@@ -91,13 +91,13 @@ def run_hub_demo(lab: Lab, *, bundle: Path, echo: Callable[[str], None]) -> HubD
     """Build, measure, enrol, upload, export, verify, summarise; tear everything down whatever happens.
 
     Steps that wait on other processes overlap (this runs in CI): PostgreSQL's initdb with the lab's
-    build, the hub's start with the probes' runs. So each probe measures first and then joins, as a
-    volunteer who had measured before there was a hub: its first upload sends that backlog.
+    build; the hub's start and each probe's `probe hub join` with the probes' runs (the store exists
+    before either, as `probe init` leaves it, so the two only append to it).
     """
     require_root()
     result = HubDemoResult(bundle=bundle)
     work = Path(tempfile.mkdtemp(prefix="probe-hubdemo-"))
-    pool = ThreadPoolExecutor(max_workers=len(ISPS) + 1)
+    pool = ThreadPoolExecutor(max_workers=2 * len(ISPS) + 1)  # the joins wait for the hub: room for all
     database: Future[tuple[Any, str]] | None = None
     try:
         echo("Building the lab with two ISPs: Kazakhtelecom (AS9198) and Kar-Tel \"Beeline\" (AS21299)…")
@@ -106,14 +106,18 @@ def run_hub_demo(lab: Lab, *, bundle: Path, echo: Callable[[str], None]) -> HubD
                second_isp=ISPS[1].censors)
         dsn = database.result()[1]
         echo(f"Starting the hub (PostgreSQL + `probe hub serve`) in the lab's internet at {HUB_URL}; "
-             "meanwhile each probe measures the same URLs through its own ISP…")
+             "each probe measures the same URLs through its own ISP and joins the hub with an invite token…")
+        for isp in ISPS:
+            _new_volunteer(isp, work)
         hub = pool.submit(_start_hub, lab, dsn=dsn, work=work)
         runs = [pool.submit(_measure, lab, isp, work=work) for isp in ISPS]
+        joins = [pool.submit(_join, lab, isp, dsn=dsn, work=work, hub=hub) for isp in ISPS]
         hub.result()
         _note(result, [f.result() for f in runs])
+        _note(result, [f.result() for f in joins])
         if not result.problems:
-            echo("Each probe joins the hub with an invite token and uploads; then one bundle of both…")
-            _note(result, list(pool.map(lambda isp: _join_and_upload(lab, isp, dsn=dsn, work=work), ISPS)))
+            echo("Each probe uploads (`probe upload`); then one bundle of both from the hub…")
+            _note(result, list(pool.map(lambda isp: _upload(lab, isp, work=work), ISPS)))
         if not result.problems:
             _advocate(result, dsn=dsn)
     finally:
@@ -167,35 +171,46 @@ def _client_ns(lab: Lab, isp: LabIsp) -> str:
     return lab.names.client if isp.tag == "a" else lab.names.clientb
 
 
-def _measure(lab: Lab, isp: LabIsp, *, work: Path) -> str | None:
-    """A key of the volunteer's own, and `probe run` of the URLs from the ISP's client namespace."""
+def _new_volunteer(isp: LabIsp, work: Path) -> None:
+    """The volunteer's own key and an empty store, as `probe init` leaves them."""
     from probe.evidence.keys import generate_key
+    from probe.store import Store
 
-    probe, key, store = _probe(isp, work)
+    _, key, store = _probe(isp, work)
     key.parent.mkdir()
     generate_key(key)
+    with Store.open(store):
+        pass
+
+
+def _measure(lab: Lab, isp: LabIsp, *, work: Path) -> str | None:
+    """`probe run` of the URLs, signed, from the ISP's client namespace."""
+    probe, key, store = _probe(isp, work)
     argv = [*probe, "run", *lab.probe_args(isp_b=isp.tag == "b"), "--store", str(store), "--key", str(key), *URLS]
     failed = _ns_run(_client_ns(lab, isp), argv)
     return f"`probe run` failed: {failed}" if failed else None
 
 
-def _join_and_upload(lab: Lab, isp: LabIsp, *, dsn: str, work: Path) -> str | None:
-    """An invite (as `probe hub invite` on the hub host), `probe hub join` and `probe upload` from the
-    ISP's client namespace. Returns what went wrong, or None."""
+def _join(lab: Lab, isp: LabIsp, *, dsn: str, work: Path, hub: Future[None]) -> str | None:
+    """Once the hub is up: an invite (as `probe hub invite` on the hub host), then `probe hub join`
+    from the ISP's client namespace."""
     import psycopg
 
     from probe.hub.enrol import create_invite
 
+    hub.result()
     with psycopg.connect(dsn, autocommit=True) as conn:
         token = create_invite(conn, name=isp.probe_name)
     probe, key, store = _probe(isp, work)
-    steps = {"hub join": [*probe, "hub", "join", HUB_URL, "--token", token, "--key", str(key), "--store", str(store)],
-             "upload": [*probe, "upload", "--store", str(store)]}
-    for name, argv in steps.items():
-        failed = _ns_run(_client_ns(lab, isp), argv)
-        if failed:
-            return f"`probe {name}` failed: {failed}"
-    return None
+    argv = [*probe, "hub", "join", HUB_URL, "--token", token, "--key", str(key), "--store", str(store)]
+    failed = _ns_run(_client_ns(lab, isp), argv)
+    return f"`probe hub join` failed: {failed}" if failed else None
+
+
+def _upload(lab: Lab, isp: LabIsp, *, work: Path) -> str | None:
+    probe, _, store = _probe(isp, work)
+    failed = _ns_run(_client_ns(lab, isp), [*probe, "upload", "--store", str(store)])
+    return f"`probe upload` failed: {failed}" if failed else None
 
 
 def _ns_run(ns: str, argv: list[str]) -> str | None:
