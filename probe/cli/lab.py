@@ -200,7 +200,7 @@ def demo_command(prefix: str, store_path: Path, key_path: Path | None, with_hub:
 
 def _hub_demo(prefix: str) -> None:
     """`probe lab demo --hub`: the bundle stays in the current folder; exit 1 unless all is as expected."""
-    from probe.lab.hubdemo import run_hub_demo
+    from probe.lab.hubdemo import VERIFY_ARGS, run_hub_demo
 
     started = datetime.now(UTC).replace(microsecond=0)
     bundle = Path(f"hub-demo-evidence-{started:%Y%m%d-%H%M%S}.zip").resolve()
@@ -209,7 +209,7 @@ def _hub_demo(prefix: str) -> None:
     click.echo("\nTo reproduce: the whole demo, then the advocate's offline check of the bundle:")
     click.echo(f"  sudo {program} lab demo --hub")
     if bundle.exists():
-        click.echo(f"  {program} hub verify {bundle}")
+        click.echo(f"  {program} {' '.join(VERIFY_ARGS)} {bundle}")
     raise SystemExit(0 if result.ok else 1)
 
 

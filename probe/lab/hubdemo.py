@@ -260,6 +260,10 @@ def _advocate(result: HubDemoResult, *, dsn: str) -> None:
             result.problems.append(f"the bundle holds {isp.probe_name}'s own address")
 
 
+# How an advocate checks the bundle offline (printed by the CLI, run as printed by the test).
+VERIFY_ARGS = ("hub", "verify")
+
+
 def export_and_verify(dsn: str, out: Path) -> list[Any]:
     """The one place this demo calls the hub's export and offline check (`probe hub export` / `verify`)."""
     import psycopg

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from labhelpers import lab_prefix, skip_unless_lab_possible
 
-from probe.lab.hubdemo import run_hub_demo
+from probe.lab.hubdemo import VERIFY_ARGS, run_hub_demo
 from probe.lab.lab import Lab
 from probe.lab.netns import list_namespaces
 
@@ -71,7 +71,7 @@ def test_two_probes_on_two_isps_one_bundle_that_verifies(tmp_path: Path) -> None
         assert not any(address.encode() in blob for blob in everything), address
 
     # The advocate's offline check, as the demo prints it: names both probes by fingerprint.
-    verify = subprocess.run([sys.executable, "-m", "probe", "hub", "verify", str(bundle)], capture_output=True,
+    verify = subprocess.run([sys.executable, "-m", "probe", *VERIFY_ARGS, str(bundle)], capture_output=True,
                             text=True, timeout=60, check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     for fp, links in result.hub_links.items():
