@@ -3,8 +3,10 @@
 Another network with another AS number (Kar-Tel "Beeline", AS21299, in the lab's IP-to-ASN data)
 and a censor policy of its own, so two probes measure the same sites and see different techniques.
 Built only when `Lab.up(second_isp=…)` asks for it; the one-ISP lab is unchanged. Its files live in
-`<state>/ispb/`. This module renders configuration and lists servers; `topology.build_second_isp`
-makes the namespaces and links, and `Lab` starts and removes everything.
+`<state>/ispb/`. Its network conditions are the defaults (no NAT, delay or loss), and a DNS lie
+pointing at "blockpage" names the first ISP's blockpage server. This module renders configuration
+and lists servers; `topology.build_second_isp` makes the namespaces and links, and `Lab` starts
+and removes everything.
 """
 
 from __future__ import annotations
