@@ -47,6 +47,7 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "targets/registry.py",
     "evidence/keys.py",
     "store/store.py",
+    "config/load.py",
 )
 # Words click writes into help and prompts that our formatter passes through the catalogs.
 CLICK_WORDS: tuple[str, ...] = (

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from probe.config.model import ProbeConfig, check_measure
 from probe.errors import ConfigError, InputError
+from probe.i18n import _
 
 CONFIG_NAME = "config.toml"
 STORE_NAME = "probe.sqlite"
@@ -59,17 +60,18 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(f"no configuration file at {path}",
-                          hint="copy deploy/config.example.toml there (see docs/configuration.md), "
-                               "or pass --config PATH") from exc
+        raise ConfigError(_("no configuration file at {path}").format(path=path),
+                          hint=_("copy deploy/config.example.toml there (see docs/configuration.md), "
+                                 "or pass --config PATH")) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the configuration file {path}: {exc}") from exc
+        raise ConfigError(_("cannot read the configuration file {path}: {problem}").format(path=path,
+                                                                                           problem=exc)) from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        raise ConfigError(_("{path}: not valid TOML: {problem}").format(path=path, problem=exc)) from exc
     except RecursionError as exc:  # tomllib recurses once per nested array or table
-        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from exc
+        raise ConfigError(_("{path}: not valid TOML: arrays or tables nested too deeply").format(path=path)) from exc
 
 
 def describe(exc: ValidationError) -> str:
@@ -154,14 +156,17 @@ def _check_files(config: ProbeConfig, path: Path) -> None:
     for name in ("ca_bundle", "asn_db"):
         value = getattr(config.measure, name)
         if value is not None and not value.is_file():
-            raise ConfigError(f"{path}: measure.{name}: no such file {value}")
+            raise ConfigError(_("{path}: {key}: no such file {file}").format(path=path, key=f"measure.{name}",
+                                                                             file=value))
     folder = config.measure.fingerprints_dir
     if folder is not None and not folder.is_dir():
-        raise ConfigError(f"{path}: measure.fingerprints_dir: {folder} is not a folder",
-                          hint="give a folder of OONI-format fingerprint CSV files, or remove the key")
+        raise ConfigError(_("{path}: {key}: {folder} is not a folder").format(
+            path=path, key="measure.fingerprints_dir", folder=folder),
+            hint=_("give a folder of OONI-format fingerprint CSV files, or remove the key"))
     _check_store_path(config, path)
     if config.key is not None and not config.key.is_file():
-        raise ConfigError(f"{path}: key: no key file at {config.key}", hint="run `probe init` to make one")
+        raise ConfigError(_("{path}: key: no key file at {file}").format(path=path, file=config.key),
+                          hint=_("run `probe init` to make one"))
 
 
 def _check_store_path(config: ProbeConfig, path: Path) -> None:
@@ -175,6 +180,8 @@ def _check_store_path(config: ProbeConfig, path: Path) -> None:
     store = config.store
     assert store is not None
     if store.is_dir():
-        raise ConfigError(f"{path}: store: {store} is a folder; give a file in it, e.g. {store / STORE_NAME}")
+        raise ConfigError(_("{path}: store: {store} is a folder; give a file in it, e.g. {example}").format(
+            path=path, store=store, example=store / STORE_NAME))
     if store.parent.exists() and not store.parent.is_dir():
-        raise ConfigError(f"{path}: store: {store.parent} is not a folder")
+        raise ConfigError(_("{path}: {key}: {folder} is not a folder").format(path=path, key="store",
+                                                                             folder=store.parent))

@@ -1,5 +1,6 @@
 """A volunteer with a Russian or Kazakh locale goes init, run, status, export, verify, report and lists in
-their language: no English message left on the way.
+their language, and meets bad input (a broken list, no store, no configuration) in it too: no English
+message left on the way.
 
 Each step runs twice from the same inputs, once with an English locale and once with ru_KZ / kk_KZ, as
 `python -m probe` against a real HTTP server on loopback and a real store. A line of the translated run
@@ -101,6 +102,7 @@ def walk(home: Path, locale: str, origin: str) -> list[tuple[str, str]]:
         "report": ["report", "--out", str(home / "report.html"), "--store", store],
         "lists": ["lists", "validate", str(listed)],
         "missing store": ["results", "--store", str(home / "none.sqlite")],
+        "missing config": ["config", "check", "--config", str(home / "none.toml")],
     }
     said = []
     for step, args in steps.items():
