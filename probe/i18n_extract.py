@@ -22,6 +22,7 @@ PACKAGE = Path(__file__).parent
 TRANSLATED_MODULES: tuple[str, ...] = (
     "cli/main.py",
     "cli/run.py",
+    "cli/classify.py",
     "cli/results.py",
     "cli/options.py",
     "cli/lists.py",

@@ -17,6 +17,7 @@ from probe.classify import ClassifyContext, classify, make_context
 from probe.cli.damage import store_read_errors
 from probe.cli.evidence import key_option
 from probe.errors import ConfigError, InputError
+from probe.i18n import _
 from probe.models import Measurement, Verdict
 from probe.models.settings import MeasureSettings
 from probe.store.store import DEFAULT_STORE, EntryFilter, Store
@@ -26,9 +27,9 @@ def _context(fingerprints: Path | None, not_bogon: tuple[str, ...]) -> ClassifyC
     try:
         return make_context(MeasureSettings(fingerprints_dir=fingerprints, not_bogon=list(not_bogon)))
     except FileNotFoundError as exc:
-        raise InputError(str(exc), hint="--fingerprints takes a folder of OONI-format *.csv files") from exc
+        raise InputError(str(exc), hint=_("--fingerprints takes a folder of OONI-format *.csv files")) from exc
     except ValueError as exc:
-        raise ConfigError(f"cannot build the classification context: {exc}") from exc
+        raise ConfigError(_("cannot build the classification context: {problem}").format(problem=exc)) from exc
 
 
 def _bodies(store: Store, measurement: Measurement) -> dict[str, bytes]:
@@ -80,7 +81,7 @@ def reclassify(store_path: Path, url: str | None, since: str | None, fingerprint
     signer = None if dry_run else load_signer(key_path)
     ctx = _context(fingerprints, not_bogon)
     for warning in ctx.fingerprints.warnings:
-        click.echo(f"warning: fingerprints: {warning}", err=True)
+        click.echo(_("warning: fingerprints: {problem}").format(problem=warning), err=True)
     seen = changed = 0
     moves: Counter[str] = Counter()
     with Store.open(store_path, create=False) as store:
@@ -100,7 +101,8 @@ def reclassify(store_path: Path, url: str | None, since: str | None, fingerprint
                 moves[f"{old} -> {verdict.label}"] += 1
             if not dry_run:
                 store.append_verdict(measurement_id, verdict, signer=signer)
-    what = "would change" if dry_run else "changed"
-    click.echo(f"{seen} measurements reclassified with rules {ctx.rules_version}: {changed} verdicts {what}.")
+    said = (_("{seen} measurements reclassified with rules {rules}: {changed} verdicts would change.") if dry_run
+            else _("{seen} measurements reclassified with rules {rules}: {changed} verdicts changed."))
+    click.echo(said.format(seen=seen, rules=ctx.rules_version, changed=changed))
     for move, count in sorted(moves.items(), key=lambda kv: (-kv[1], kv[0])):
         click.echo(f"  {count:6d}  {move}")
