@@ -35,6 +35,8 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "evidence/report_svg.py",
     "evidence/third_party_bundle.py",
     "evidence/takedown.py",
+    "evidence/bundle.py",
+    "evidence/staging.py",
     "evidence/history.py",
     "cli/daemon.py",
     "cli/evidence.py",

@@ -43,6 +43,7 @@ from probe.evidence.third_party_bundle import add_section, report_section, write
 from probe.evidence.verify_chain import SignatureContinuity, bundle_key_problem
 from probe.evidence.verify_result import measurement_label
 from probe.evidence.verify_store_rows import index_row_problem
+from probe.i18n import _
 from probe.models import Verdict
 from probe.models.canonical import canonical_json
 from probe.models.chain import Link, VerdictRecord, parse_record
@@ -73,7 +74,8 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
     `languages` (of mf.TRANSLATIONS) adds report.<lang>.html and VERIFY.<lang>.txt beside the English ones."""
     _check_addresses(scrub_ips)
     if out.exists() and not overwrite:
-        raise EvidenceError(f"{out} already exists; nothing was written", hint="choose another --out or --force")
+        raise EvidenceError(_("{path} already exists; nothing was written").format(path=out),
+                            hint=_("choose another --out or --force"))
     with staging_folder(out) as root:
         pass_ = _Pass(store, root)
         try:
@@ -82,8 +84,8 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
             raise EvidenceError(f"refusing to export: the store holds a malformed record ({_first_error(exc)}); "
                                 "nothing was written", hint="run `probe verify --store` to see which") from exc
         if not pass_.links:
-            raise EvidenceError("nothing to export: no measurement matches the selection; nothing was written",
-                                hint="check the filters with `probe results`")
+            raise EvidenceError(_("nothing to export: no measurement matches the selection; nothing was written"),
+                                hint=_("check the filters with `probe results`"))
         _refuse_signature_gaps(pass_.all_links(), fingerprint(key.public_key()))
         _refuse_unproven(pass_.links, fingerprint(key.public_key()))
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -270,7 +272,7 @@ def _refuse_oversize(manifest: mf.Manifest, manifest_bytes: bytes) -> None:
     sizes = [(mf.MANIFEST, len(manifest_bytes), mf.MAX_MEMBER_BYTES),
              *((f.path, f.size, mf.member_cap(f.path)) for f in manifest.files)]
     over = [path for path, size, cap in sizes if size > cap]
-    total = sum(size for _, size, _ in sizes)
+    total = sum(size for _name, size, _kind in sizes)
     if over or total > mf.MAX_BUNDLE_BYTES:
         what = (f"{', '.join(over[:5])} would be larger than a bundle file may be" if over else
                 f"it would unpack to {mf.size_text(total)}, more than the {mf.size_text(mf.MAX_BUNDLE_BYTES)} "
@@ -294,9 +296,10 @@ def _refuse_leaks(root: Path, addresses: tuple[str, ...], memory: OwnAddressMemo
         if _file_contains(path, addresses, memory):
             leaks.append(path.relative_to(root).as_posix())
     if leaks:
-        raise EvidenceError(f"refusing to export: the probe's address appears in {', '.join(leaks[:5])}"
-                            f"{' and more' if len(leaks) > 5 else ''}; nothing was written",
-                            hint="these records were stored unscrubbed; export a selection without them")
+        more = _(" and more") if len(leaks) > 5 else ""
+        raise EvidenceError(_("refusing to export: the probe's address appears in {where}{more}; nothing was "
+                              "written").format(where=", ".join(leaks[:5]), more=more),
+                            hint=_("these records were stored unscrubbed; export a selection without them"))
 
 
 def _file_contains(path: Path, addresses: tuple[str, ...], memory: OwnAddressMemory) -> bool:
@@ -352,4 +355,4 @@ def _write_zip(out: Path, root: Path, manifest: mf.Manifest, manifest_bytes: byt
                 zf.write(root / entry.path, entry.path)
         os.replace(partial, out)
     except OSError as exc:
-        raise EvidenceError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        raise EvidenceError(_("cannot write {path}: {problem}").format(path=out, problem=exc.strerror or exc)) from exc

@@ -193,7 +193,7 @@ def _evidence_block(target: TargetRow, data: ReportData) -> str:
     attempts = len(target.attempts)
     paragraphs = "".join(f"<p>{escape(key_evidence(t, target.url, attempts))}</p>"
                          for t in sorted(target.tallies.values(), key=lambda t: -t.count))
-    reasons = [r for t in target.tallies.values() for r, _ in t.reasons.most_common(4)]
+    reasons = [r for t in target.tallies.values() for r, _count in t.reasons.most_common(4)]
     reason_list = "".join(f"<li>{escape(r)}</li>" for r in dict.fromkeys(reasons))
     labels = ", ".join(f"{_(TECHNIQUES[label][1]) if label in TECHNIQUES else label} ({t.count}×)"
                        for label, t in target.tallies.items())

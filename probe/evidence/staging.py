@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from probe.errors import EvidenceError
+from probe.i18n import _
 from probe.store.liveness import owner_alive, this_process
 
 MARK = ".probe-export-"
@@ -33,11 +34,11 @@ def staging_folder(out: Path) -> Iterator[Path]:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         remove_stale(out.parent)
-        _, _, pid, started = this_process().split("|")
+        _host, _boot, pid, started = this_process().split("|")
         path = Path(tempfile.mkdtemp(prefix=f".{out.name}{MARK}{pid}-{started}-", dir=out.parent))
     except OSError as exc:
-        raise EvidenceError(f"cannot write beside {out}: {exc.strerror or exc}",
-                            hint="choose a writable folder with --out") from exc
+        raise EvidenceError(_("cannot write beside {path}: {problem}").format(path=out, problem=exc.strerror or exc),
+                            hint=_("choose a writable folder with --out")) from exc
     try:
         yield path
     except BaseException:
@@ -52,7 +53,7 @@ def staging_folder(out: Path) -> Iterator[Path]:
 def remove_stale(folder: Path) -> list[Path]:
     """Remove the staging folders in `folder` whose export process is gone; returns them."""
     removed = []
-    host, boot, _, _ = this_process().split("|")
+    host, boot, _pid, _started = this_process().split("|")
     for path in folder.glob(f".*{MARK}*"):
         found = _OWNER.search(path.name)
         if found is None or not path.is_dir() or path.is_symlink():

@@ -94,3 +94,21 @@ def demo() -> None:
 def test_translated_modules_exist() -> None:
     for relative in TRANSLATED_MODULES:
         assert (ROOT / "probe" / relative).is_file(), relative
+
+
+def test_no_module_that_translates_rebinds_the_underscore() -> None:
+    """`x, _ = pair` in a function that also calls `_("…")` makes `_` local there: the call then fails with
+    UnboundLocalError (a traceback for the user) on exactly the error path the message was for."""
+    import ast
+
+    rebound = []
+    for path in sorted((ROOT / "probe").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imports_it = any(isinstance(n, ast.ImportFrom) and n.module == "probe.i18n" and
+                         any(a.name == "_" for a in n.names) for n in ast.walk(tree))
+        if not imports_it:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store):
+                rebound.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not rebound, f"`_` rebound where it translates (name the throwaway `_unused`): {rebound}"
