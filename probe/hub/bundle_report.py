@@ -22,7 +22,8 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _LEGEND = (("blocked", "blocked"), ("takedown", "taken down for everyone"), ("slowed", "slowed down"),
            ("unknown", "inconclusive or not classified"), ("notcensorship", "site down or refusing (not censorship)"),
            ("ok", "reachable"))
-_EXTRA_CSS = ("svg.grid text { font-size: 11px; fill: var(--ink); font-family: inherit; } "
+_EXTRA_CSS = ("svg.grid { max-width: 100%; height: auto; display: block; } "
+              "svg.grid text { font-size: 11px; fill: var(--ink); font-family: inherit; } "
               "svg.grid rect.none { fill: var(--soft); } .claim { color: var(--muted); font-style: italic; }")
 
 
@@ -145,10 +146,12 @@ def grid(host: str, site: Site, facts: HubFacts) -> str:
     """Inline SVG: networks × days, a rect per day with measurements, each with a <title>."""
     days, nets = facts.days, sorted(site.networks)
     label_w, row_h = 230, 20
-    cell_w = max(4.0, min(24.0, 600 / max(len(days), 1)))
-    width, height = label_w + cell_w * len(days) + 4, row_h * len(nets) + 18
-    parts = [f'<svg class="chart grid" role="img" viewBox="0 0 {width:.0f} {height}" width="100%" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(host)}: results per network and day</title>']
+    cell_w = max(4.0, min(40.0, 560 / max(len(days), 1)))
+    width, height = max(label_w + cell_w * len(days) + 4, label_w + 220), row_h * len(nets) + 18
+    # Drawn at its own size (never stretched: a few days would make giant cells), shrunk on narrow screens.
+    parts = [f'<svg class="chart grid" role="img" viewBox="0 0 {width:.0f} {height}" width="{width:.0f}" '
+             f'height="{height}" xmlns="http://www.w3.org/2000/svg">'
+             f"<title>{escape(host)}: results per network and day</title>"]
     for i, asn in enumerate(nets):
         y = i * row_h
         label = escape(_network(facts, asn)[:34])
@@ -159,9 +162,8 @@ def grid(host: str, site: Site, facts: HubFacts) -> str:
             parts.append(f'<rect x="{label_w + j * cell_w:.1f}" y="{y + 2}" width="{max(cell_w - 1, 2):.1f}" '
                          f'height="{row_h - 4}" class="{css}"><title>{escape(_cell_title(day, asn, cell))}'
                          "</title></rect>")
-    parts.append(f'<text x="{label_w}" y="{height - 3}">{escape(_day(days[0]) if days else "")}</text>')
-    if len(days) > 1:
-        parts.append(f'<text x="{width - 4:.0f}" y="{height - 3}" text-anchor="end">{escape(_day(days[-1]))}</text>')
+    span = (_day(days[0]) + (f" to {_day(days[-1])}" if len(days) > 1 else "")) if days else ""
+    parts.append(f'<text x="{label_w}" y="{height - 3}">{escape(span)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
