@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def is_hub_bundle(path: Path) -> bool:
             if info.file_size > _MAX_JSON:
                 return False
             manifest = json.loads(zf.read(info))
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, RuntimeError):
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, RuntimeError, EOFError, zlib.error):
         return False
     return isinstance(manifest, dict) and str(manifest.get("format", "")).startswith("probe-hub-bundle/")
 
@@ -88,7 +89,7 @@ def _json(zf: zipfile.ZipFile, name: str, path: Path) -> Any:
         if info.file_size > _MAX_JSON:
             raise EvidenceError(f"{path}: {name} is implausibly large")
         return json.loads(zf.read(info))
-    except (KeyError, ValueError, zipfile.BadZipFile, RuntimeError) as exc:
+    except (KeyError, ValueError, zipfile.BadZipFile, RuntimeError, EOFError, zlib.error) as exc:
         raise EvidenceError(f"{path} is not a hub bundle (no readable {name})") from exc
 
 
@@ -152,21 +153,32 @@ def _check_probe(zf: zipfile.ZipFile, probe: dict[str, Any], listed: Any, collec
         check.failures.append("the public key does not have the fingerprint the bundle names")
         return check
     digest, prev, prev_seq = hashlib.sha256(), None, 0
-    with zf.open(member_name(check.key_fingerprint)) as handle:
-        for number, line in enumerate(handle, 1):
-            digest.update(line)
-            link, problem = _check_link(line, check.key_fingerprint, key)
-            if link is None:
-                check.failures.append(f"line {number}: {problem}")
-                continue
-            if prev != link["prev_hash"]:  # the first line, or a break in the chain
-                check.segments += 1
-                if prev is not None:
-                    check.gaps.append((prev_seq, int(link["seq"])))
-            prev, prev_seq = link["chain_hash"], int(link["seq"])
-            check.links += 1
-            collector.add(key_fingerprint=check.key_fingerprint, kind=str(link["kind"]), seq=int(link["seq"]),
-                          record=link["record"], record_sha256=link["record_sha256"])
+    seen: set[str] = set()  # chain and previous hashes so far: a repeated link or a fork shows here
+    try:
+        with zf.open(member_name(check.key_fingerprint)) as handle:
+            for number, line in enumerate(handle, 1):
+                digest.update(line)
+                link, problem = _check_link(line, check.key_fingerprint, key)
+                if link is None:
+                    check.failures.append(f"line {number}: {problem}")
+                    continue
+                seq = int(link["seq"])
+                if seq <= prev_seq or link["chain_hash"] in seen or "prev:" + link["prev_hash"] in seen:
+                    check.failures.append(f"line {number}: seq {seq} repeats a link, comes out of order or forks "
+                                          "the chain (two links after one predecessor)")
+                    continue
+                seen.update((link["chain_hash"], "prev:" + link["prev_hash"]))
+                if prev != link["prev_hash"]:  # the first line, or a break in the chain
+                    check.segments += 1
+                    if prev is not None:
+                        check.gaps.append((prev_seq, seq))
+                prev, prev_seq = link["chain_hash"], seq
+                check.links += 1
+                collector.add(key_fingerprint=check.key_fingerprint, kind=str(link["kind"]), seq=seq,
+                              record=link["record"], record_sha256=link["record_sha256"])
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error) as exc:
+        check.failures.append(f"the file is unreadable in the zip ({exc}): damaged or altered")
+        return check
     if not isinstance(listed, dict) or listed.get("sha256") != digest.hexdigest():
         check.failures.append("the file's SHA-256 differs from the manifest's (changed after export)")
     return check
@@ -195,10 +207,18 @@ def _check_fixed(zf: zipfile.ZipFile, files: dict[str, Any], r: VerifyResult) ->
         listed = files.get(name)
         if name not in zf.namelist() or not isinstance(listed, dict):
             continue  # reported above as missing or added
-        if listed.get("sha256") != sha256_hex(zf.read(name)):
+        if listed.get("sha256") != sha256_hex(_read(zf, name)):
             r.fail(name, "its SHA-256 differs from the manifest's (changed after export)")
         else:
             r.checked["files"] += 1
+
+
+def _read(zf: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes; a damaged one reads as empty (its hash then fails, by name)."""
+    try:
+        return zf.read(name)
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error):
+        return b""
 
 
 def _check_rendered(zf: zipfile.ZipFile, manifest: dict[str, Any], probes: list[Any], facts: Any,
@@ -215,7 +235,7 @@ def _check_rendered(zf: zipfile.ZipFile, manifest: dict[str, Any], probes: list[
     for name, text in (("report.html", render_report(facts, meta)), ("VERIFY.txt", verify_text(facts, meta))):
         if name not in zf.namelist():
             r.fail(name, "missing")
-        elif zf.read(name) != text.encode("utf-8"):
+        elif _read(zf, name) != text.encode("utf-8"):
             r.fail(name, "differs from what the bundle's signed links give (rendered again): it claims "
                          "something the links do not hold")
         else:

@@ -166,6 +166,12 @@ def test_tampered_hub_bundles_fail_verify_and_gaps_are_shown_as_gaps(make_hub: A
     # A report that claims more than the links hold (manifest made consistent): rendered again, it differs.
     report = entries["report.html"].replace(b"blocked for 2 probes", b"blocked for 7 probes")
     fails({**entries, "report.html": report}, "claims something the links do not hold", "report")
+    # A link repeated (the report would count it twice): refused, not joined.
+    fails({**entries, name_a: lines_a[0] + entries[name_a]}, "repeats a link", "repeat")
+    # Hostile files: one line, never a traceback.
+    bad = {**entries, "probes.json": b'{"not": "a list"}'}
+    done = verify(write(tmp_path / "hostile.zip", bad))
+    assert done.returncode != 0 and "probes.json is not a list" in done.stderr and "Traceback" not in done.stderr
     # A gap: two chain segments per probe (a site filter selects), a warning naming the seqs, not a failure.
     done = verify(good)
     assert done.returncode == 0 and re.search(r"WARN .*gap: the links between seq \d+ and seq \d+", done.stdout)
