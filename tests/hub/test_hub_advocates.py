@@ -11,8 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
+import signal
+import socket
 import subprocess
+import sys
+import threading
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,7 @@ import httpx
 import psycopg
 
 from probe.hub.readers import create_read_token
-from tests.hub.conftest import Hub, make_volunteer, probe_cli
+from tests.hub.conftest import REPO, Hub, make_volunteer, probe_cli
 from tests.hub.test_hub_enrol_upload import CHROMIUM, upload
 from tests.hub.test_hub_faults import enrol
 
@@ -119,16 +123,14 @@ def test_export_from_the_hub_and_on_the_hub_host_write_the_same_bundle_which_ver
     checked = probe_cli("hub", "verify", str(later))
     assert checked.returncode == 0 and f"probe {almaty}: the hub says this key was revoked" in checked.stdout
     assert "revoked on the hub on" in members(later)["report.html"].decode()
-    if CHROMIUM:
-        page = tmp_path / "report.html"
-        page.write_bytes(a["report.html"])
-        dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                              f"--user-data-dir={tmp_path / 'chr'}", "--dump-dom", page.as_uri()],
-                             capture_output=True, text=True, timeout=120, check=False)
-        assert "rferl.org was blocked for 2 probes" in dom.stdout, dom.stderr[-500:]
-        assert re.search(r'<svg class="chart grid"[^>]*>.*<rect[^>]*class="blocked"', dom.stdout), dom.stdout[-2000:]
-    else:
-        assert shutil.which("chromium"), "headless Chromium is needed for the report's browser check"
+    # What a browser renders (headless Chromium, from the file: no server, and the CSP forbids any fetch).
+    page = tmp_path / "report.html"
+    page.write_bytes(a["report.html"])
+    dom = subprocess.run([CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          f"--user-data-dir={tmp_path / 'chr'}", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert "rferl.org was blocked for 2 probes" in dom.stdout, dom.stderr[-500:]
+    assert re.search(r'<svg class="chart grid"[^>]*>.*<rect[^>]*class="blocked"', dom.stdout), dom.stdout[-2000:]
 
 
 def test_tampered_hub_bundles_fail_verify_and_gaps_are_shown_as_gaps(make_hub: Any, tmp_path: Path) -> None:
@@ -175,3 +177,47 @@ def test_tampered_hub_bundles_fail_verify_and_gaps_are_shown_as_gaps(make_hub: A
     # A gap: two chain segments per probe (a site filter selects), a warning naming the seqs, not a failure.
     done = verify(good)
     assert done.returncode == 0 and re.search(r"WARN .*gap: the links between seq \d+ and seq \d+", done.stdout)
+
+
+def _partial_server(*, hang: bool) -> tuple[socket.socket, threading.Thread]:
+    """A 'hub' that promises a large zip, sends 64 KiB of it, then hangs (or closes the connection)."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/zip\r\ncontent-length: 10000000\r\n\r\n"
+                         + b"PK" + b"\0" * 65534)
+            if hang:
+                time.sleep(30)
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def test_a_killed_or_cut_off_download_leaves_nothing_beside_the_destination(tmp_path: Path) -> None:
+    out = tmp_path / "out" / "b.zip"
+    server, _ = _partial_server(hang=True)
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    with subprocess.Popen([sys.executable, "-m", "probe", "export", "--hub", url, "--token", "t" * 40,
+                           "--out", str(out)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+                p.stat().st_size >= 65536 for p in out.parent.glob(".*probe-export-*/*.partial")):
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+    server.close()
+    assert list(out.parent.glob(".*probe-export-*")), "the download never started"
+    assert not out.exists()
+    cut, _ = _partial_server(hang=False)  # the next export: cut off mid-body, and it clears the killed one's folder
+    done = probe_cli("export", "--hub", f"http://127.0.0.1:{cut.getsockname()[1]}", "--token", "t" * 40,
+                     "--out", str(out))
+    cut.close()
+    assert done.returncode != 0 and "the hub did not answer" in done.stderr and "Traceback" not in done.stderr
+    assert list(out.parent.iterdir()) == []
