@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from probe.evidence.keys import load_private_key, public_key_pem
 from probe.hub.readers import create_read_token
 from tests.hub.conftest import REPO, Hub, make_volunteer, probe_cli
 from tests.hub.test_hub_enrol_upload import CHROMIUM, upload
@@ -77,8 +78,10 @@ def test_only_a_valid_read_token_downloads_and_tokens_do_not_cross(make_hub: Any
     assert httpx.get(url, headers={"authorization": "Bearer " + token[:-2] + "xx"}, timeout=30).status_code == 401
     invite = hub.invite("Almaty 9")  # a probe's invite is not a read token
     assert httpx.get(url, headers={"authorization": f"Bearer {invite}"}, timeout=30).status_code == 401
-    join = httpx.post(hub.url + "/api/v1/join", json={"token": token, "public_key_pem": "-" * 60}, timeout=30)
-    assert join.status_code in (400, 403)  # a read token enrols nothing (the key is checked first: both refuse)
+    newcomer = make_volunteer(tmp_path / "newcomer")
+    pem = public_key_pem(load_private_key(newcomer.key).public_key()).decode()
+    join = httpx.post(hub.url + "/api/v1/join", json={"token": token, "public_key_pem": pem}, timeout=30)
+    assert join.status_code == 403 and "token is unknown" in join.json()["error"]  # a read token enrols nothing
     ok = httpx.get(url, headers={"authorization": f"Bearer {token}"}, params={"site": "rferl.org"}, timeout=60)
     assert ok.status_code == 200 and ok.headers["content-type"] == "application/zip"
     assert probe_cli("hub", "revoke", ident, "--database", hub.database).returncode == 0
