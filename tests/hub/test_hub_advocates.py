@@ -84,6 +84,14 @@ def test_only_a_valid_read_token_downloads_and_tokens_do_not_cross(make_hub: Any
     assert join.status_code == 403 and "token is unknown" in join.json()["error"]  # a read token enrols nothing
     ok = httpx.get(url, headers={"authorization": f"Bearer {token}"}, params={"site": "rferl.org"}, timeout=60)
     assert ok.status_code == 200 and ok.headers["content-type"] == "application/zip"
+    auth = {"authorization": f"Bearer {token}"}
+    for bad in ({"limit": "many"}, {"since": "yesterday"}, {"until": "2026-13"}):
+        answer = httpx.get(url, headers=auth, params=bad, timeout=30)
+        assert answer.status_code == 400 and "error" in answer.json(), bad
+    newest = tmp_path / "newest.zip"
+    newest.write_bytes(httpx.get(url, headers=auth, params={"limit": "3", "asn": "as9198"}, timeout=60).content)
+    manifest = json.loads(members(newest)["manifest.json"])
+    assert manifest["measurements"] == 3 and manifest["filters"] == {"asn": "AS9198", "limit": 3}
     assert probe_cli("hub", "revoke", ident, "--database", hub.database).returncode == 0
     revoked = httpx.get(url, headers={"authorization": f"Bearer {token}"}, timeout=30)
     assert revoked.status_code == 401 and "revoked" in revoked.json()["error"]
@@ -114,6 +122,12 @@ def test_export_from_the_hub_and_on_the_hub_host_write_the_same_bundle_which_ver
     for key, name in ((almaty, "Almaty 3"), (astana, "Astana 1")):
         assert f"probe {key}: named '{name}' by the hub (the hub's claim" in checked.stdout
     assert "reports rendered again" in checked.stdout and "KEYS NOT YET COMPARED" in checked.stdout
+    assert probe_cli("verify", str(remote), "--fingerprint", astana).returncode == 0
+    other = probe_cli("verify", str(remote), "--fingerprint", "ed25519:" + "0" * 64)
+    assert other.returncode == 1 and "no probe in the bundle has the expected key" in other.stderr
+    refused = probe_cli("export", "--hub", hub.url, "--token", token, "--out", str(tmp_path / "x.zip"),
+                        "--verdict", "blocked")
+    assert refused.returncode != 0 and "--verdict: not available with --hub" in refused.stderr
     report = a["report.html"].decode()
     assert "rferl.org was blocked for 2 probes on 1 network (AS9198" in report
     assert "<script" not in report and "http://" not in report.replace('xmlns="http://www.w3.org/2000/svg"', "")
