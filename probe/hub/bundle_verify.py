@@ -129,8 +129,8 @@ def _verify(zf: zipfile.ZipFile, path: Path, manifest: dict[str, Any], probes: l
 
 def _describe(check: ProbeCheck, r: VerifyResult) -> None:
     where = f"probe {check.key_fingerprint}"
-    r.note(where, f"named {check.name!r} by the hub (the hub's claim; the key is what the signatures prove): "
-                  f"{check.links} links verified, {check.segments} chain segment(s)")
+    r.note(where, f"{check.links} links verified, {check.segments} chain segment(s); named {check.name!r} by the "
+                  "hub (the hub's claim; the key is what the signatures prove)")
     if check.revoked:
         r.warn(where, "the hub says this key was revoked: it refuses the key's new uploads; the links here were "
                       "signed before and verify")
