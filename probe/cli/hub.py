@@ -107,11 +107,13 @@ def check_command(config_path: Path | None, database: str | None) -> None:
     conn = _connect(settings)
     with conn:
         probes = conn.execute("SELECT count(*), count(revoked_at) FROM probes").fetchone()
+        readers = conn.execute("SELECT count(*), count(revoked_at) FROM read_tokens").fetchone()
         names = [r[0] for r in conn.execute("SELECT name FROM hub_migrations ORDER BY name")]
     click.echo("# [hub] settings: valid; database reachable")
     for key, value in settings.model_dump(mode="json").items():
         click.echo(f"{key} = {value!r}")
-    click.echo(f"# schema: {', '.join(names)}; probes enrolled: {probes[0]} ({probes[1]} revoked)")
+    click.echo(f"# schema: {', '.join(names)}; probes enrolled: {probes[0]} ({probes[1]} revoked); "
+               f"read tokens: {readers[0]} ({readers[1]} revoked)")
 
 
 @hub_group.command("invite")
