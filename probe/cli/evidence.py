@@ -213,20 +213,22 @@ def _export_from_hub(hub_url: str, token: str | None, out: Path, force: bool, fm
     from probe.hub.fetch import download_bundle
 
     if not token:
-        raise InputError("--hub needs --token (a read token from the hub's operator)",
-                         hint='on the hub: probe hub invite --read --name "KZ advocates"')
+        raise InputError(_("--hub needs --token (a read token from the hub's operator)"),
+                         hint=_("on the hub: {command}").format(
+                             command='probe hub invite --read --name "KZ advocates"'))
     unsupported = [f"--{name}" for name in ("url", "category", "verdict") if filters.get(name)]
     unsupported += ["--format ooni"] * (fmt == "ooni") + ["--scrub-ip"] * bool(scrub_ips) + ["--lang"] * bool(languages)
     if unsupported:
-        raise InputError(f"{', '.join(unsupported)}: not available with --hub",
-                         hint="a hub selects by --host, --asn, --since and --until")
+        raise InputError(_("{options}: not available with --hub").format(options=", ".join(unsupported)),
+                         hint=_("a hub selects by --host, --asn, --since and --until"))
     filt = make_filter(None, filters.get("host"), None, filters.get("since"), None, None, filters.get("asn"))
     until = filters.get("until")
     if until and not _DATE.match(until):
-        raise InputError(f"--until {until!r} is not a UTC date or time", hint="use e.g. 2026-11-01")
+        raise InputError(_("{option} {value} is not a UTC date or time").format(option="--until", value=repr(until)),
+                         hint=_("use e.g. 2026-11-01"))
     got = download_bundle(hub_url=hub_url, token=token, out=out, overwrite=force,
                           filt=ExportFilter(host=filt.host, asn=filt.asn, since=filt.since, until=until))
-    click.echo(f"wrote {got.path} ({got.size} bytes) from {hub_url}")
+    click.echo(_("wrote {path} ({size} bytes) from {hub}").format(path=got.path, size=got.size, hub=hub_url))
     click.echo(_("check it with: probe verify {path}").format(path=got.path))
 
 
@@ -294,8 +296,9 @@ def _verify_hub(bundle: Path, expected: str | None, quiet: bool) -> None:
     if not checked.result.ok:
         sys.exit(1)
     keys = ", ".join(c.key_fingerprint for c in checked.probes)
-    click.echo(f"KEYS NOT YET COMPARED: signed by {len(checked.probes)} probe key(s): {keys}; the names are the "
-               "hub's claim: compare each fingerprint with the one its volunteer published")
+    click.echo(_("KEYS NOT YET COMPARED: signed by {count} probe key(s): {keys}; the names are the hub's claim: "
+                 "compare each fingerprint with the one its volunteer published").format(count=len(checked.probes),
+                                                                                      keys=keys))
 
 
 def _verify_store(store_path: Path, key_path: Path | None) -> Any:
