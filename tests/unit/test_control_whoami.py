@@ -16,7 +16,9 @@ from test_control_fixtures import TestCA
 from probe.control.client import ControlClient
 from probe.control.server import ControlServer
 from probe.control.settings import HelperSettings
-from probe.control.whoami import _client_ip
+from probe.control.whoami import Sighting, _sighting
+from probe.identity import AsnDatabase
+from probe.identity.model import NetworkIdentity
 
 
 def _has_ipv6_loopback() -> bool:
@@ -93,4 +95,42 @@ def test_a_helper_url_that_cannot_be_asked_is_skipped_not_a_crash() -> None:
     (b"\xff", None),
 ])
 def test_only_a_real_address_is_taken_from_the_answer(body: bytes, expected: str | None) -> None:
-    assert _client_ip(body) == expected
+    seen = _sighting("https://helper.example/", body)
+    assert (seen.address if seen is not None else None) == expected
+
+
+def test_a_helper_with_a_database_names_the_network_it_sees_the_probe_on(tmp_path: Path) -> None:
+    rows = tmp_path / "asn.tsv"
+    rows.write_text("127.0.0.0\t127.255.255.255\t9198\tKZ\tJSC Kazakhtelecom\n", encoding="utf-8")
+
+    async def main() -> list[Sighting]:
+        ca = TestCA(tmp_path)
+        cert = ca.issue("helper", ips=("127.0.0.1",))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert.cert, cert.key)
+        helper = ControlServer(settings=HelperSettings(), ssl_context=context, asn_db=AsnDatabase.open(rows))
+        [(_, port)] = await helper.start([("127.0.0.1", 0)])
+        client = ControlClient(urls=[f"https://127.0.0.1:{port}/"], ca_bundle=ca.bundle, doh_url=None, timeout_s=10.0)
+        try:
+            return await client.whoami()
+        finally:
+            await client.aclose()
+            await helper.close()
+
+    [seen] = asyncio.run(main())
+    assert seen.address == "127.0.0.1" and seen.problem is None
+    assert seen.network == NetworkIdentity(asn="AS9198", cc="KZ", name="JSC Kazakhtelecom", known=True)
+
+
+@pytest.mark.parametrize(("network", "problem"), [
+    ('{"probe_asn": "AS9198", "probe_cc": "KZ", "probe_network_name": "JSC Kazakhtelecom"}', None),
+    ("null", None),
+    ('{"probe_asn": 99999999999, "probe_cc": "KZ", "probe_network_name": "x"}', "outside the range"),
+    ('{"probe_asn": "AS9198", "probe_cc": "KZ", "probe_network_name": "seen at 203.0.113.7"}', "IP address"),
+])
+def test_the_network_in_a_health_answer_is_checked(network: str, problem: str | None) -> None:
+    body = f'{{"client_ip": "203.0.113.7", "network": {network}}}'.encode()
+    seen = _sighting("https://helper.example/", body)
+    assert seen is not None and seen.address == "203.0.113.7"
+    assert (seen.network is not None) == (network.startswith('{"probe_asn": "AS9198"') and problem is None)
+    assert (seen.problem is None) if problem is None else (seen.problem is not None and problem in seen.problem)
