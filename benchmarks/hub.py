@@ -47,6 +47,7 @@ from probe.hub.enrol import create_invite  # noqa: E402
 from probe.hub.page import read_latest  # noqa: E402
 from probe.hub.schema import migrate  # noqa: E402
 from probe.hub.tempdb import TempPostgres  # noqa: E402
+from probe.hub.upload import BATCH  # noqa: E402
 from probe.models.canonical import GENESIS_HASH, canonical_json, chain_hash, sha256_hex  # noqa: E402
 
 ID_SLOT = "00000000-0000-4000-8000-000000000000"
@@ -66,12 +67,11 @@ def templates() -> list[tuple[str, str]]:
     return out
 
 
-def make_probe(args: tuple[int, int, str]) -> tuple[str, str, list[Path]]:
+def make_probe(args: tuple[int, int, str, int]) -> tuple[str, str, list[Path]]:
     """One probe's key and chain, written as upload bodies of `batch` links; returns (fp, pem, files)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    index, count, folder = args
-    batch = 500
+    index, count, folder, batch = args
     key = Ed25519PrivateKey.generate()
     fp = fingerprint(key.public_key())
     temps = templates()
@@ -201,6 +201,7 @@ def main() -> None:
     parser.add_argument("--durable", action="store_true",
                         help="PostgreSQL with fsync, synchronous_commit and full_page_writes on (a production "
                              "hub's settings; the default cluster turns them off, as the tests' does)")
+    parser.add_argument("--batch", type=int, default=BATCH, help="links per upload, as `probe upload` sends")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     per_probe = args.measurements // args.probes
@@ -212,7 +213,7 @@ def main() -> None:
             migrate(conn)
         folder = Path(tempfile.mkdtemp(prefix="probe-hub-bench-"))
         with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            made = list(pool.map(make_probe, [(i, per_probe, str(folder)) for i in range(args.probes)]))
+            made = list(pool.map(make_probe, [(i, per_probe, str(folder), args.batch) for i in range(args.probes)]))
         port = 18480 + os.getpid() % 1000
         hub = start_hub(database, port, args.workers, folder)
         url = f"http://127.0.0.1:{port}"
@@ -235,7 +236,7 @@ def main() -> None:
                 rows = read_latest(conn)
                 times.append((time.perf_counter() - t0) * 1000)
         export_s, export_rss = export_figures(database, folder, args.export) if args.export else (0.0, 0.0)
-        figures = {"measurements": stored, "probes": args.probes, "hub_workers": args.workers,
+        figures = {"measurements": stored, "probes": args.probes, "hub_workers": args.workers, "batch": args.batch,
                    "postgres_durable": args.durable,
                    "ingest_s": round(wall, 2), "ingest_per_s": round(stored / wall, 1), "busy_answers": busy,
                    # CPU the hub and PostgreSQL spent per measurement, and the rate 2 idle cores would give
