@@ -78,7 +78,15 @@ async def sightings(helpers: Iterable[str], *, ssl_context: ssl.SSLContext, time
         answers = await asyncio.gather(*asks, return_exceptions=True)
     finally:
         await http.aclose()
-    return [answer for answer in answers if isinstance(answer, Sighting)]
+    seen = [answer for answer in answers if isinstance(answer, tuple)]
+    # Each answer's network is checked against every address the helpers saw (a helper reached over
+    # IPv6 must not be able to spell the IPv4 address another ask revealed).
+    own = [address for _, address, _ in seen]
+    found = []
+    for helper, address, raw in seen:
+        network, problem = parse_network(raw, own=own)
+        found.append(Sighting(helper=helper, address=address, network=network, problem=problem))
+    return found
 
 
 async def _one_address_per_family(host: str, port: int, timeout_s: float) -> list[str]:
@@ -96,7 +104,7 @@ async def _one_address_per_family(host: str, port: int, timeout_s: float) -> lis
 
 
 async def _ask(http: httpx.AsyncClient, helper: str, scheme: str, address: str, port: int, server_name: str,
-               host_header: str, timeout_s: float) -> Sighting | None:
+               host_header: str, timeout_s: float) -> tuple[str, str, Any] | None:
     """One GET of the health path pinned to `address`: Host and SNI name the helper as its URL does."""
     literal = f"[{address}]" if ":" in address else address
     extensions = {} if _is_ip(server_name) else {"sni_hostname": server_name}
@@ -120,8 +128,8 @@ def _is_ip(host: str) -> bool:
     return False
 
 
-def _sighting(helper: str, body: bytes) -> Sighting | None:
-    """A health answer read: None unless its `client_ip` is an address."""
+def _sighting(helper: str, body: bytes) -> tuple[str, str, Any] | None:
+    """A health answer read: (helper, address, its unchecked `network`), None unless `client_ip` is an address."""
     try:
         answer: Any = json.loads(body)
     except (ValueError, RecursionError):
@@ -129,8 +137,7 @@ def _sighting(helper: str, body: bytes) -> Sighting | None:
     address = _client_ip(answer)
     if address is None:
         return None
-    network, problem = parse_network(answer.get("network"), own=[address])
-    return Sighting(helper=helper, address=address, network=network, problem=problem)
+    return helper, address, answer.get("network")
 
 
 def _client_ip(answer: Any) -> str | None:
