@@ -47,6 +47,7 @@ from probe.hub.enrol import create_invite  # noqa: E402
 from probe.hub.page import read_latest  # noqa: E402
 from probe.hub.schema import migrate  # noqa: E402
 from probe.hub.tempdb import TempPostgres  # noqa: E402
+from probe.hub.upload import BATCH  # noqa: E402
 from probe.models.canonical import GENESIS_HASH, canonical_json, chain_hash, sha256_hex  # noqa: E402
 
 ID_SLOT = "00000000-0000-4000-8000-000000000000"
@@ -66,12 +67,11 @@ def templates() -> list[tuple[str, str]]:
     return out
 
 
-def make_probe(args: tuple[int, int, str]) -> tuple[str, str, list[Path]]:
+def make_probe(args: tuple[int, int, str, int]) -> tuple[str, str, list[Path]]:
     """One probe's key and chain, written as upload bodies of `batch` links; returns (fp, pem, files)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    index, count, folder = args
-    batch = 500
+    index, count, folder, batch = args
     key = Ed25519PrivateKey.generate()
     fp = fingerprint(key.public_key())
     temps = templates()
@@ -172,16 +172,23 @@ def export_figures(database: str, folder: Path, count: int) -> tuple[float, floa
     return wall, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
-def cpu_seconds(*pgids: int) -> float:
-    """CPU (user + system) of every live process in these process groups: the hub's workers, PostgreSQL."""
+def cpu_seconds(*, pgid: int | None = None, postmaster: int | None = None) -> float:
+    """CPU (user + system) of the hub's workers (process group `pgid`) or of PostgreSQL: the postmaster,
+    its live children (each backend calls setsid(), so a process group misses them) and the children
+    it has reaped (its cutime/cstime)."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            pid = int(stat.parent.name)
+        except (OSError, ValueError):
             continue
-        if int(fields[2]) in pgids:
+        if pgid is not None and int(fields[2]) == pgid:
             total += int(fields[11]) + int(fields[12])
+        elif postmaster is not None and postmaster in (pid, int(fields[1])):
+            total += int(fields[11]) + int(fields[12])
+            if pid == postmaster:
+                total += int(fields[13]) + int(fields[14])
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -191,10 +198,14 @@ def main() -> None:
     parser.add_argument("--measurements", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="hub processes")
     parser.add_argument("--export", type=int, default=100_000, help="measurements in the export (0: skip)")
+    parser.add_argument("--durable", action="store_true",
+                        help="PostgreSQL with fsync, synchronous_commit and full_page_writes on (a production "
+                             "hub's settings; the default cluster turns them off, as the tests' does)")
+    parser.add_argument("--batch", type=int, default=BATCH, help="links per upload, as `probe upload` sends")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     per_probe = args.measurements // args.probes
-    pg = TempPostgres().start()
+    pg = TempPostgres(durable=args.durable).start()
     hub = None
     try:
         database = pg.create_database("bench")
@@ -202,17 +213,20 @@ def main() -> None:
             migrate(conn)
         folder = Path(tempfile.mkdtemp(prefix="probe-hub-bench-"))
         with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            made = list(pool.map(make_probe, [(i, per_probe, str(folder)) for i in range(args.probes)]))
+            made = list(pool.map(make_probe, [(i, per_probe, str(folder), args.batch) for i in range(args.probes)]))
         port = 18480 + os.getpid() % 1000
         hub = start_hub(database, port, args.workers, folder)
         url = f"http://127.0.0.1:{port}"
         asyncio.run(enrol(url, database, [pem for _, pem, _ in made]))
-        pg_group = os.getpgid(int((pg.data / "postmaster.pid").read_text().split()[0]))
-        cpu_before = cpu_seconds(hub.pid, pg_group)
+        postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
+        hub_before, pg_before = cpu_seconds(pgid=hub.pid), cpu_seconds(postmaster=postmaster)
+        client_before = time.process_time()
         started = time.perf_counter()
         busy = asyncio.run(upload(url, [files for _, _, files in made]))
         wall = time.perf_counter() - started
-        cpu = cpu_seconds(hub.pid, pg_group) - cpu_before
+        client_cpu = time.process_time() - client_before
+        hub_cpu, pg_cpu = cpu_seconds(pgid=hub.pid) - hub_before, cpu_seconds(postmaster=postmaster) - pg_before
+        cpu = hub_cpu + pg_cpu
         with psycopg.connect(database, autocommit=True) as conn:
             stored = int(conn.execute("SELECT count(*) FROM links").fetchone()[0])  # type: ignore[index]
             conn.execute("ANALYZE")
@@ -222,11 +236,16 @@ def main() -> None:
                 rows = read_latest(conn)
                 times.append((time.perf_counter() - t0) * 1000)
         export_s, export_rss = export_figures(database, folder, args.export) if args.export else (0.0, 0.0)
-        figures = {"measurements": stored, "probes": args.probes, "hub_workers": args.workers,
+        figures = {"measurements": stored, "probes": args.probes, "hub_workers": args.workers, "batch": args.batch,
+                   "postgres_durable": args.durable,
                    "ingest_s": round(wall, 2), "ingest_per_s": round(stored / wall, 1), "busy_answers": busy,
                    # CPU the hub and PostgreSQL spent per measurement, and the rate 2 idle cores would give
                    "ingest_cpu_us_per_measurement": round(cpu / stored * 1e6, 1),
                    "ingest_per_s_on_2_idle_cores": round(2 * stored / cpu, 1) if cpu else None,
+                   # the same CPU split: the hub's workers, PostgreSQL, and this script's uploading client
+                   "ingest_hub_cpu_us": round(hub_cpu / stored * 1e6, 1),
+                   "ingest_postgres_cpu_us": round(pg_cpu / stored * 1e6, 1),
+                   "upload_client_cpu_us": round(client_cpu / stored * 1e6, 1),
                    "latest_rows": len(rows), "latest_query_ms": round(statistics.median(times), 2),
                    "export_measurements": min(args.export, stored), "export_s": round(export_s, 2),
                    "export_peak_rss_mb": round(export_rss, 1), "cpus": os.cpu_count(),

@@ -24,6 +24,7 @@ from probe.control.guard import AddressGuard, normalise_ip, parse_cidrs
 from probe.control.server import ControlServer, server_ssl_context
 from probe.control.settings import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, HelperSettings
 from probe.errors import ConfigError, InputError
+from probe.identity import AsnDatabase
 from probe.net.dns import split_resolver
 
 _FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
@@ -57,6 +58,15 @@ def _tls(cert: Path, key: Path) -> ssl.SSLContext:
     except (ssl.SSLError, OSError, ValueError) as exc:
         raise ConfigError(f"cannot load the helper's certificate {cert} and key {key}: {exc}",
                           hint="give a PEM certificate chain and its unencrypted PEM private key") from exc
+
+
+def _asn_db(path: Path | None) -> AsnDatabase | None:
+    """The operator's IP-to-ASN database, loaded once before listening (a bad file: ConfigError)."""
+    if path is None:
+        return None
+    database = AsnDatabase.open(path)
+    _log(f"naming probes' networks from {path}")
+    return database
 
 
 def _raise_file_limit() -> None:
@@ -127,10 +137,13 @@ def control_group() -> None:
 @click.option("--budget", type=click.FloatRange(1.0, 300.0), default=DEFAULT_BUDGET_S, show_default=True,
               help="Seconds one request may take; step timeouts shrink to fit (keep it below the probe's wait).")
 @click.option("--log-clients", is_flag=True, help="Put requesters' addresses in the log (off: privacy).")
+@click.option("--asn-db", type=_FILE,
+              help="IP-to-ASN database (iptoasn .tsv(.gz) or .mmdb): tell each probe its network's ASN, "
+                   "country and name, so volunteers need no database of their own.")
 @registry_option
 def serve_command(listens: tuple[str, ...], cert: Path | None, key: Path | None, plain_http: bool,
                   proxies: tuple[str, ...], ca_bundle: Path | None, resolver: str | None, allows: tuple[str, ...],
-                  max_concurrency: int, max_body: int, budget: float, log_clients: bool,
+                  max_concurrency: int, max_body: int, budget: float, log_clients: bool, asn_db: Path | None,
                   registries: dict[str, str]) -> None:
     """Serve the control API (POST /api/v1/control) over HTTPS (uvicorn), for probes to compare with.
 
@@ -159,8 +172,10 @@ def serve_command(listens: tuple[str, ...], cert: Path | None, key: Path | None,
                               guard=AddressGuard(allow=parse_cidrs(allows)), body_cap=max_body,
                               registries=registries).with_budget(budget)
     context = _tls(cert, key) if cert is not None and key is not None else None
+    database = _asn_db(asn_db)
     server = ControlServer(settings=settings, ssl_context=context, max_concurrency=max_concurrency,
-                           trusted_proxies=[str(normalise_ip(p)) for p in proxies], log=_log, log_clients=log_clients)
+                           trusted_proxies=[str(normalise_ip(p)) for p in proxies], log=_log, log_clients=log_clients,
+                           asn_db=database)
     _raise_file_limit()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(server, listen))

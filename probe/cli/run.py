@@ -7,7 +7,6 @@ import json
 import shutil
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,8 @@ from probe.cli.progress import RunDisplay
 from probe.cli.wiring import build_run_context, load_run_targets, make_identify
 from probe.errors import InputError, StoreError
 from probe.i18n import _
+from probe.identity.identifier import NetworkIdentifier
 from probe.measure.runner import RunOutcome, RunSummary, run_targets
-from probe.models import ProbeNetwork
 from probe.models.settings import MeasureSettings, Timeouts
 from probe.store import Signer, Store
 
@@ -124,11 +123,20 @@ def _note_gaps(settings: MeasureSettings, *, signed: bool) -> None:
     if not settings.control_urls and not settings.doh_url:
         click.echo(_("note: no control helper given (--control URL): without an uncensored view to compare "
                      "with, verdicts will be 'inconclusive'"), err=True)
-    if settings.asn_db is None:
+    if settings.asn_db is None and not settings.control_urls:
         click.echo(_("note: no IP-to-ASN database given (--asn-db FILE): networks will show as AS0/ZZ"), err=True)
     if not signed:
         click.echo(_("note: measurements are chained but not signed: run `probe init` to make this probe's key"),
                    err=True)
+
+
+def _note_network(settings: MeasureSettings, identify: NetworkIdentifier) -> None:
+    """With helpers and no database of our own: whether a helper named the network, once it was asked."""
+    for problem in identify.problems:
+        click.echo(_("note: a control helper's network answer was refused ({problem})").format(problem=problem),
+                   err=True)
+    if settings.asn_db is None and settings.control_urls and not identify.helper_named_a_network:
+        click.echo(_("note: no IP-to-ASN database given (--asn-db FILE): networks will show as AS0/ZZ"), err=True)
 
 
 _FLAGS = {"dns_s": "--timeout-dns", "tcp_s": "--timeout-tcp", "tls_s": "--timeout-tls", "http_s": "--timeout-http",
@@ -169,7 +177,7 @@ def _open_store(path: Path) -> Store:
 
 async def _run(targets: Any, total: int, settings: MeasureSettings, store: Store, *, list_name: str | None,
                as_json: bool, progress: bool, signer: Signer | None,
-               identify: Callable[[str | None], ProbeNetwork]) -> tuple[RunSummary, RunDisplay]:
+               identify: NetworkIdentifier) -> tuple[RunSummary, RunDisplay]:
     display = RunDisplay(total=total, enabled=progress)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -187,6 +195,7 @@ async def _run(targets: Any, total: int, settings: MeasureSettings, store: Store
     ctx = await build_run_context(settings, store, on_result=on_result, list_name=list_name, stop=stop,
                                   signer=signer, on_error=lambda _target, message: display.note(message),
                                   identify=identify)
+    _note_network(settings, identify)
     try:
         with display:
             return await run_targets(targets, ctx), display

@@ -1,8 +1,9 @@
 """Builds what a run needs from settings: targets, control client, classifier, identity, signer.
 
 A part that is not configured leaves a gap the run command names on stderr, and the probe still
-measures: no control → verdicts are `inconclusive`; no ASN database → AS0/ZZ; no key → measurements
-are chained but unsigned. The own-address memory (`probe.store.own_addresses`) sits beside the store.
+measures: no control → verdicts are `inconclusive`; no ASN database here or at the helper → AS0/ZZ;
+no key → measurements are chained but unsigned. The own-address memory (`probe.store.own_addresses`)
+sits beside the store.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 
 from probe.errors import InputError
 from probe.evidence.keys import own_address_key_path
+from probe.identity.identifier import NetworkIdentifier
 from probe.measure.netcheck import check_network, well_known_set
 from probe.measure.runner import RunContext, RunOutcome
-from probe.models import Measurement, ProbeNetwork, Target, Verdict
+from probe.models import Measurement, Target, Verdict
 from probe.models.settings import MeasureSettings
 from probe.net.dns import system_nameserver
 from probe.store import Signer, Store
@@ -89,18 +91,9 @@ def make_classifier(settings: MeasureSettings) -> Callable[[Measurement, Mapping
     return classifier
 
 
-def make_identify(asn_db: Path | None) -> Callable[[str | None], ProbeNetwork]:
-    from probe.identity import AsnDatabase
-
-    db = AsnDatabase.open(asn_db)
-
-    def identify(ip: str | None) -> ProbeNetwork:
-        if not ip:
-            return ProbeNetwork()
-        found = db.lookup(ip)
-        return ProbeNetwork(probe_asn=found.asn, probe_cc=found.cc, probe_network_name=found.name)
-
-    return identify
+def make_identify(asn_db: Path | None) -> NetworkIdentifier:
+    """The run's network lookup: `asn_db` first, then what the helpers name (learned before measuring)."""
+    return NetworkIdentifier.open(asn_db)
 
 
 def make_control(settings: MeasureSettings) -> Any:
@@ -116,29 +109,34 @@ def make_control(settings: MeasureSettings) -> Any:
 async def build_run_context(settings: MeasureSettings, store: Store, *, on_result: Callable[[RunOutcome], None],
                             list_name: str | None, stop: asyncio.Event, signer: Signer | None,
                             on_error: Callable[[Target, str], None] | None = None,
-                            identify: Callable[[str | None], ProbeNetwork] | None = None) -> RunContext:
+                            identify: NetworkIdentifier | None = None) -> RunContext:
     """`identify`: an ASN lookup made earlier (`probe run` opens the database before the store, so a
-    bad file leaves nothing behind); None opens `settings.asn_db` here."""
+    bad file leaves nothing behind); None opens `settings.asn_db` here. It learns the networks the
+    helpers name before the first measurement."""
     resolver = settings.resolver or system_nameserver()
     control = make_control(settings)
     memory = OwnAddressMemory.load(memory_path(store.path), own_address_key_path())
+    identify = identify or make_identify(settings.asn_db)
     if control is not None:
-        await _learn_public_addresses(control, memory)
+        await _learn_public_addresses(control, memory, identify)
     well_known = well_known_set(settings.well_known, settings.control_urls)
     check = functools.partial(check_network, control_urls=settings.control_urls, resolver=resolver,
                               name=settings.decoy_sni, well_known=well_known)
     return RunContext(settings=settings, store=store, resolver=resolver, control=control, check_network=check,
-                      classifier=make_classifier(settings), identify=identify or make_identify(settings.asn_db),
+                      classifier=make_classifier(settings), identify=identify,
                       signer=signer, on_result=on_result, list_name=list_name, stop=stop,
                       on_error=on_error, own_addresses=_OWN_ADDRESSES,
                       own_memory=memory)
 
 
-async def _learn_public_addresses(control: Any, memory: OwnAddressMemory) -> None:
+async def _learn_public_addresses(control: Any, memory: OwnAddressMemory, identify: NetworkIdentifier) -> None:
     """Before measuring: the public addresses the helpers see us at, per address family, so the very
     first measurements scrub them too (an origin may echo the IPv4 address while the helper is reached
-    over IPv6). Loopback means a helper on this machine: not an address anyone could leak."""
-    learned = {a for a in await control.public_addresses() if not ipaddress.ip_address(a).is_loopback}
+    over IPv6), and the networks their databases name. Loopback means a helper on this machine: not
+    an address anyone could leak."""
+    seen = await control.whoami()
+    identify.learn((s.helper, s.address, s.network, s.problem) for s in seen)
+    learned = {s.address for s in seen if not ipaddress.ip_address(s.address).is_loopback}
     _OWN_ADDRESSES.update(learned)
     with contextlib.suppress(OSError):
         memory.remember(learned)

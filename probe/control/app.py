@@ -1,8 +1,11 @@
 """The control helper's HTTP API as an ASGI app (Starlette), served by uvicorn (see server.py).
 
     POST /api/v1/control   ControlRequest JSON → ControlResponse JSON (see probe.models.control)
-    GET  /api/v1/health    {"status": "ok", "client_ip": ..., ...}: deployment checks, the lab's readiness
-                           wait, and the probe learning its public address per family (whoami.py)
+    GET  /api/v1/health    {"status": "ok", "client_ip": ..., "network": ..., ...}: deployment checks,
+                           the lab's readiness wait, and the probe learning its public address per family
+                           and, when the operator installed an IP-to-ASN database, that address's ASN,
+                           country and network name (`network`, see probe.control.network; null without
+                           a database or for an address it does not know) — whoami.py
 
 Limits the app keeps (the connection gate, gate.py, keeps those on connections and heads): bodies
 ≤ 16 KiB (413) arriving within `body_timeout_s` (408); at most `max_concurrency` measurements at once,
@@ -38,7 +41,9 @@ from probe import __version__
 from probe.control.fetch import parse_target
 from probe.control.guard import normalise_ip
 from probe.control.helper import answer
+from probe.control.network import network_of
 from probe.control.settings import HelperSettings
+from probe.identity import AsnDatabase
 from probe.models.control import ControlRequest
 
 CONTROL_PATH = "/api/v1/control"
@@ -74,15 +79,20 @@ def client_ip(request: Request) -> str | None:
 
 def create_app(*, settings: HelperSettings, max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
                log: Callable[[str], None] | None = None, log_clients: bool = False,
-               connections: Callable[[], int] = lambda: 0, body_timeout_s: float = BODY_TIMEOUT_S) -> ASGIApp:
-    """The helper's app. `connections` reports the open connections (the gate's count) for health."""
+               connections: Callable[[], int] = lambda: 0, body_timeout_s: float = BODY_TIMEOUT_S,
+               asn_db: AsnDatabase | None = None) -> ASGIApp:
+    """The helper's app. `connections` reports the open connections (the gate's count) for health;
+    `asn_db` names the requester's network in health answers (the volunteer then needs no database)."""
     busy = _Busy(max_concurrency)
 
     async def health(request: Request) -> Response:
         # client_ip: the probe learns its public address per address family before it measures
         # (probe.control.whoami), so it can scrub it even where origins echo it first.
+        seen = client_ip(request)
+        network = network_of(asn_db.lookup(seen)) if asn_db is not None and seen is not None else None
         return JSONResponse({"status": "ok", "software_version": __version__, "busy": busy.now,
-                             "connections": connections(), "client_ip": client_ip(request)}, headers=_NO_STORE)
+                             "connections": connections(), "client_ip": seen, "network": network},
+                            headers=_NO_STORE)
 
     async def control(request: Request) -> Response:
         body = await _read_body(request, body_timeout_s)

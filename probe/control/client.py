@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from probe import __version__, failures
 from probe.control.doh import doh_resolve, transport_failure
 from probe.control.fetch import parse_target
-from probe.control.whoami import public_addresses
+from probe.control.whoami import Sighting, public_addresses, sightings
 from probe.errors import InputError
 from probe.models.control import ControlRequest, ControlResponse
 
@@ -110,6 +110,11 @@ class ControlClient:
         """The addresses the helpers see this probe at, one ask per helper and address family (whoami.py)."""
         return await public_addresses([url for url, _ in self._helpers], ssl_context=self._ssl_context,
                                       timeout_s=self._whoami_timeout_s, user_agent=f"probe/{__version__}")
+
+    async def whoami(self) -> list[Sighting]:
+        """What each helper sees, per address family: the address, and the network its database names."""
+        return await sightings([url for url, _ in self._helpers], ssl_context=self._ssl_context,
+                               timeout_s=self._whoami_timeout_s, user_agent=f"probe/{__version__}")
 
     async def aclose(self) -> None:
         for shard in self._shards:

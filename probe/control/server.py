@@ -24,6 +24,7 @@ import uvicorn
 from probe.control.app import DEFAULT_MAX_CONCURRENCY, create_app
 from probe.control.gate import GateLimits, GateState, gated_protocol
 from probe.control.settings import HelperSettings
+from probe.identity import AsnDatabase
 
 SHUTDOWN_GRACE_S = 2.0
 
@@ -63,11 +64,12 @@ class ControlServer:
     def __init__(self, *, settings: HelperSettings, ssl_context: ssl.SSLContext | None,
                  max_concurrency: int = DEFAULT_MAX_CONCURRENCY, limits: GateLimits | None = None,
                  trusted_proxies: Sequence[str] = (), log: Callable[[str], None] | None = None,
-                 log_clients: bool = False) -> None:
+                 log_clients: bool = False, asn_db: AsnDatabase | None = None) -> None:
         self.gate = GateState(limits=limits or GateLimits(), ssl_context=ssl_context,
                               trusted_proxies=frozenset(trusted_proxies))
         app = create_app(settings=settings, max_concurrency=max_concurrency, log=log, log_clients=log_clients,
-                         connections=lambda: self.gate.connections, body_timeout_s=self.gate.limits.head_timeout_s)
+                         connections=lambda: self.gate.connections, body_timeout_s=self.gate.limits.head_timeout_s,
+                         asn_db=asn_db)
         self._config = uvicorn.Config(
             app, http=gated_protocol(self.gate), ws="none", lifespan="off", log_config=None, access_log=False,
             server_header=False, proxy_headers=bool(trusted_proxies), forwarded_allow_ips=list(trusted_proxies),

@@ -6,8 +6,9 @@ so the public IPv4 address (what most origins and blockpages would echo) is neve
 first measurements finish before any answer arrives. So each helper is asked once per address
 family: one connection to one of its IPv4 addresses and one to one of its IPv6 addresses, each a
 `GET /api/v1/health` (httpx, the URL pinned to the address, Host and SNI the helper's name), whose
-answer carries `client_ip`. Best effort and bounded: a helper that is blocked or old (no
-`client_ip`) teaches nothing, and the run goes on.
+answer carries `client_ip` and, from a helper with an IP-to-ASN database, the `network` of that
+address (checked by probe.control.network; a refused one comes back with the reason). Best effort and
+bounded: a helper that is blocked or old (no `client_ip`) teaches nothing, and the run goes on.
 
 The addresses are the caller's to scrub and to remember as keyed hashes, never to store.
 """
@@ -21,12 +22,27 @@ import json
 import socket
 import ssl
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from probe.control.network import parse_network
+from probe.identity.model import NetworkIdentity
+
 HEALTH_PATH = "/api/v1/health"
 MAX_ANSWER_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One helper's view of the probe over one address family."""
+
+    helper: str  # the helper's URL
+    address: str  # where it saw the probe: the caller's to scrub, never to store
+    network: NetworkIdentity | None  # the helper's database's answer, when it has one and it was sound
+    problem: str | None  # why the helper's `network` was refused (a fixed sentence, never its content)
 
 
 async def public_addresses(helpers: Iterable[str], *, ssl_context: ssl.SSLContext, timeout_s: float,
@@ -35,6 +51,13 @@ async def public_addresses(helpers: Iterable[str], *, ssl_context: ssl.SSLContex
 
     A loopback answer means the helper runs on this machine (tests); dropping those is the caller's call.
     """
+    return {s.address for s in await sightings(helpers, ssl_context=ssl_context, timeout_s=timeout_s,
+                                                user_agent=user_agent)}
+
+
+async def sightings(helpers: Iterable[str], *, ssl_context: ssl.SSLContext, timeout_s: float,
+                    user_agent: str) -> list[Sighting]:
+    """What each helper saw, per address family: the address and the network it names, if any."""
     asks = []
     http = httpx.AsyncClient(verify=ssl_context, trust_env=False, follow_redirects=False,
                              headers={"User-Agent": user_agent, "Accept": "application/json"},
@@ -49,16 +72,20 @@ async def public_addresses(helpers: Iterable[str], *, ssl_context: ssl.SSLContex
         if parts.hostname is None or parts.scheme not in ("http", "https"):
             continue
         for address in await _one_address_per_family(parts.hostname, port, timeout_s):
-            asks.append(_ask(http, parts.scheme, address, port, parts.hostname, parts.netloc.rsplit("@", 1)[-1],
-                             timeout_s))
+            asks.append(_ask(http, helper, parts.scheme, address, port, parts.hostname,
+                             parts.netloc.rsplit("@", 1)[-1], timeout_s))
     try:
         answers = await asyncio.gather(*asks, return_exceptions=True)
     finally:
         await http.aclose()
-    found: set[str] = set()
-    for answer in answers:
-        if isinstance(answer, str):
-            found.add(answer)
+    seen = [answer for answer in answers if isinstance(answer, tuple)]
+    # Each answer's network is checked against every address the helpers saw (a helper reached over
+    # IPv6 must not be able to spell the IPv4 address another ask revealed).
+    own = [address for _, address, _ in seen]
+    found = []
+    for helper, address, raw in seen:
+        network, problem = parse_network(raw, own=own)
+        found.append(Sighting(helper=helper, address=address, network=network, problem=problem))
     return found
 
 
@@ -76,8 +103,8 @@ async def _one_address_per_family(host: str, port: int, timeout_s: float) -> lis
     return list(chosen.values())
 
 
-async def _ask(http: httpx.AsyncClient, scheme: str, address: str, port: int, server_name: str,
-               host_header: str, timeout_s: float) -> str | None:
+async def _ask(http: httpx.AsyncClient, helper: str, scheme: str, address: str, port: int, server_name: str,
+               host_header: str, timeout_s: float) -> tuple[str, str, Any] | None:
     """One GET of the health path pinned to `address`: Host and SNI name the helper as its URL does."""
     literal = f"[{address}]" if ":" in address else address
     extensions = {} if _is_ip(server_name) else {"sni_hostname": server_name}
@@ -91,7 +118,7 @@ async def _ask(http: httpx.AsyncClient, scheme: str, address: str, port: int, se
                 body += chunk
                 if len(body) > MAX_ANSWER_BYTES:
                     return None
-    return _client_ip(bytes(body))
+    return _sighting(helper, bytes(body))
 
 
 def _is_ip(host: str) -> bool:
@@ -101,12 +128,23 @@ def _is_ip(host: str) -> bool:
     return False
 
 
-def _client_ip(body: bytes) -> str | None:
+def _sighting(helper: str, body: bytes) -> tuple[str, str, Any] | None:
+    """A health answer read: (helper, address, its unchecked `network`), None unless `client_ip` is an address."""
+    try:
+        answer: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    address = _client_ip(answer)
+    if address is None:
+        return None
+    return helper, address, answer.get("network")
+
+
+def _client_ip(answer: Any) -> str | None:
     """The `client_ip` of a health answer, if it is an address."""
     try:
-        value = json.loads(body).get("client_ip")
-        ip = ipaddress.ip_address(str(value).strip("[]"))
-    except (ValueError, AttributeError, TypeError, RecursionError):
+        ip = ipaddress.ip_address(str(answer.get("client_ip")).strip("[]"))
+    except (ValueError, AttributeError, TypeError):
         return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped

@@ -5,10 +5,20 @@ cannot store a link twice. A link the hub already has is counted as a duplicate 
 stores nothing new). A link after a predecessor the hub has not seen is stored and a gap recorded
 (resolved when the missing link arrives). Two links after one predecessor is a fork: the batch is
 refused and the fork logged as tampering. Signature and schema checks happen before (probe.hub.verify).
+
+Speed (benchmarks/hub.py, docs/scaling.md): almost every batch is the next stretch of its probe's
+chain, so the links are first COPYed optimistically, inside a savepoint; the table's two unique
+constraints per probe (chain_hash, prev_hash) refuse exactly the rows that are already there or that
+fork, and then — a replay, a retry, a fork, rare — the savepoint is rolled back and the batch is
+sorted out against the stored links as before. A batch that goes in whole then needs one look-up:
+whether the predecessors it does not carry itself (usually one) are stored. Hash lists travel as one
+comma-joined text each (hex has no commas), and the `latest` rows as one JSON document in a single
+statement, rather than as a parameter per hash or a statement per row.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,11 +30,15 @@ from probe.models.canonical import GENESIS_HASH
 
 _COPY = ("COPY links (key_fingerprint, seq, kind, record, record_sha256, prev_hash, chain_hash, signature, label, "
          "measurement_id, input, host, probe_asn, probe_cc, test_start_time) FROM STDIN")
+# The newest measurement per (host, probe_asn) of a batch, as one JSON array of rows, in one statement.
 _LATEST = ("INSERT INTO latest AS l (host, probe_asn, input, test_start_time, label, label_signed, measurement_id,"
-           " key_fingerprint) VALUES (%s, %s, %s, %s, %s, false, %s, %s) ON CONFLICT (host, probe_asn) DO UPDATE"
+           " key_fingerprint) SELECT r->>0, r->>1, r->>2, r->>3, r->>4, false, r->>5, %s"
+           " FROM jsonb_array_elements(%s::jsonb) AS r ON CONFLICT (host, probe_asn) DO UPDATE"
            " SET input = excluded.input, test_start_time = excluded.test_start_time, label = excluded.label,"
            " label_signed = false, measurement_id = excluded.measurement_id,"
            " key_fingerprint = excluded.key_fingerprint WHERE l.test_start_time < excluded.test_start_time")
+_SIGNED = ("UPDATE latest SET label = r->>0, label_signed = true FROM jsonb_array_elements(%s::jsonb) AS r"
+           " WHERE measurement_id = r->>1")
 
 
 class ForkRefused(BatchRejected):
@@ -36,27 +50,64 @@ class ForkRefused(BatchRejected):
 async def store_batch(conn: psycopg.AsyncConnection[Any], *, key_fingerprint: str,
                       checked: Sequence[CheckedLink]) -> UploadResult:
     """Store what is new in `checked` (all signed by `key_fingerprint`); ForkRefused stores nothing."""
-    chains = [c.link.chain_hash for c in checked]
-    prevs = [c.link.prev_hash for c in checked]
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key_fingerprint,))
-        cur = await conn.execute(
-            "SELECT chain_hash, prev_hash FROM links WHERE key_fingerprint = %s "
-            "AND (chain_hash = ANY(%s) OR prev_hash = ANY(%s))", (key_fingerprint, chains + prevs, prevs))
-        rows = await cur.fetchall()
-        known = {str(r[0]) for r in rows}
-        after = {str(r[1]): str(r[0]) for r in rows}  # predecessor → its stored successor
-        new = _new_links(checked, known=known, after=after)
+        new = await _copy_if_all_new(conn, key_fingerprint, checked)
+        if new is None:  # something in the batch is stored already, or forks: sort it out link by link
+            new, known = await _sort_out(conn, key_fingerprint, checked)
+            if new:
+                await _copy_links(conn, key_fingerprint, new)
+        else:
+            known = await _stored(conn, key_fingerprint, _outside_prevs(new))
         batch_chains = {c.link.chain_hash for c in new}
         gaps = [c for c in new if c.link.prev_hash != GENESIS_HASH and c.link.prev_hash not in known
                 and c.link.prev_hash not in batch_chains]
         if new:
-            await _copy_links(conn, key_fingerprint, new)
             await _record_events(conn, key_fingerprint, new, gaps)
             await _update_latest(conn, key_fingerprint, new)
         await conn.execute("UPDATE probes SET last_upload_at = now() WHERE key_fingerprint = %s", (key_fingerprint,))
     return UploadResult(accepted=len(new), duplicates=len(checked) - len(new), gaps=len(gaps),
                         clock_ahead=sum(c.clock_ahead for c in new))
+
+
+async def _copy_if_all_new(conn: psycopg.AsyncConnection[Any], key_fingerprint: str,
+                           checked: Sequence[CheckedLink]) -> list[CheckedLink] | None:
+    """COPY the whole batch in a savepoint; None (and nothing stored) when a unique constraint refuses a row."""
+    try:
+        async with conn.transaction():
+            await _copy_links(conn, key_fingerprint, checked)
+    except psycopg.errors.UniqueViolation:
+        return None
+    return list(checked)
+
+
+async def _sort_out(conn: psycopg.AsyncConnection[Any], key_fingerprint: str,
+                    checked: Sequence[CheckedLink]) -> tuple[list[CheckedLink], set[str]]:
+    """The links not stored yet (ForkRefused if one forks) and the batch's hashes the hub already has."""
+    chains = [c.link.chain_hash for c in checked]
+    prevs = [c.link.prev_hash for c in checked]
+    cur = await conn.execute(
+        "SELECT chain_hash, prev_hash FROM links WHERE key_fingerprint = %s "
+        "AND (chain_hash = ANY(string_to_array(%s, ',')) OR prev_hash = ANY(string_to_array(%s, ',')))",
+        (key_fingerprint, ",".join(chains + prevs), ",".join(prevs)))
+    rows = await cur.fetchall()
+    known = {str(r[0]) for r in rows}
+    after = {str(r[1]): str(r[0]) for r in rows}  # predecessor → its stored successor
+    return _new_links(checked, known=known, after=after), known
+
+
+def _outside_prevs(new: Sequence[CheckedLink]) -> list[str]:
+    """Predecessors of the batch's links that the batch does not carry (usually the first link's)."""
+    chains = {c.link.chain_hash for c in new}
+    return [c.link.prev_hash for c in new if c.link.prev_hash != GENESIS_HASH and c.link.prev_hash not in chains]
+
+
+async def _stored(conn: psycopg.AsyncConnection[Any], key_fingerprint: str, hashes: list[str]) -> set[str]:
+    if not hashes:
+        return set()
+    cur = await conn.execute("SELECT chain_hash FROM links WHERE key_fingerprint = %s "
+                             "AND chain_hash = ANY(string_to_array(%s, ','))", (key_fingerprint, ",".join(hashes)))
+    return {str(r[0]) for r in await cur.fetchall()}
 
 
 def _new_links(checked: Sequence[CheckedLink], *, known: set[str], after: dict[str, str]) -> list[CheckedLink]:
@@ -77,7 +128,8 @@ def _new_links(checked: Sequence[CheckedLink], *, known: set[str], after: dict[s
     return new
 
 
-async def _copy_links(conn: psycopg.AsyncConnection[Any], key_fingerprint: str, new: list[CheckedLink]) -> None:
+async def _copy_links(conn: psycopg.AsyncConnection[Any], key_fingerprint: str,
+                      new: Sequence[CheckedLink]) -> None:
     async with conn.cursor() as cur, cur.copy(_COPY) as copy:
         for c in new:
             link = c.link
@@ -89,10 +141,17 @@ async def _copy_links(conn: psycopg.AsyncConnection[Any], key_fingerprint: str, 
 async def _record_events(conn: psycopg.AsyncConnection[Any], key_fingerprint: str, new: list[CheckedLink],
                          gaps: list[CheckedLink]) -> None:
     async with conn.cursor() as cur:
-        await cur.execute(
-            "UPDATE chain_events SET resolved_at = now() WHERE key_fingerprint = %s AND kind = 'gap' "
-            "AND resolved_at IS NULL AND missing_hash = ANY(%s)",
-            (key_fingerprint, [c.link.chain_hash for c in new]))
+        # Open gaps are few (usually none): read them and close the ones this batch fills, rather than
+        # sending every hash of the batch to be matched.
+        await cur.execute("SELECT missing_hash FROM chain_events WHERE key_fingerprint = %s AND kind = 'gap' "
+                          "AND resolved_at IS NULL", (key_fingerprint,))
+        open_gaps = {str(r[0]) for r in await cur.fetchall()}
+        filled = [c.link.chain_hash for c in new if c.link.chain_hash in open_gaps]
+        if filled:
+            await cur.execute(
+                "UPDATE chain_events SET resolved_at = now() WHERE key_fingerprint = %s AND kind = 'gap' "
+                "AND resolved_at IS NULL AND missing_hash = ANY(string_to_array(%s, ','))",
+                (key_fingerprint, ",".join(filled)))
         events: list[tuple[str, str, int, str, str | None, str]] = [
             (key_fingerprint, "gap", c.link.seq, c.link.chain_hash, c.link.prev_hash,
              f"link {c.link.seq} follows a link the hub has not received") for c in gaps]
@@ -114,15 +173,17 @@ async def _update_latest(conn: psycopg.AsyncConnection[Any], key_fingerprint: st
             if key not in newest or (newest[key].test_start_time or "") < c.test_start_time:
                 newest[key] = c
     # Sorted: concurrent batches of different probes lock `latest` rows in one order, never deadlock.
-    rows = [(c.host, c.probe_asn, c.input, c.test_start_time, c.link.label, c.measurement_id, key_fingerprint)
+    # One row per (host, probe_asn): a single INSERT … ON CONFLICT never meets its own row twice.
+    rows = [[c.host, c.probe_asn, c.input, c.test_start_time, c.link.label, c.measurement_id]
             for _, c in sorted(newest.items())]
-    signed = [(c.verdict_label, c.measurement_id) for c in new if c.verdict_label and c.measurement_id]
+    # The last signed label per measurement wins, as it would one UPDATE after another.
+    labels = {c.measurement_id: c.verdict_label for c in new if c.verdict_label and c.measurement_id}
+    signed = [[label, mid] for mid, label in labels.items()]
     async with conn.cursor() as cur:
         if rows:
-            await cur.executemany(_LATEST, rows)
+            await cur.execute(_LATEST, (key_fingerprint, json.dumps(rows)))
         if signed:
-            await cur.executemany("UPDATE latest SET label = %s, label_signed = true WHERE measurement_id = %s",
-                                  signed)
+            await cur.execute(_SIGNED, (json.dumps(signed),))
 
 
 async def record_fork(conn: psycopg.AsyncConnection[Any], *, key_fingerprint: str, fork: ForkRefused) -> None:

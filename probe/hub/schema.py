@@ -99,6 +99,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
 ]
+MIGRATIONS.append(
+    (
+        # Records are ~1.5-3 KB of JSON, so most rows are compressed as they are stored (TOAST), by
+        # default with pglz; lz4 costs a fraction of the CPU for about the same size (benchmarks/hub.py,
+        # docs/scaling.md). Rows stored before keep their compression until rewritten. A server built
+        # without lz4 keeps pglz: the migration then changes nothing and still counts as applied.
+        "0003_links_record_lz4",
+        """
+        DO $$
+        BEGIN
+            ALTER TABLE links ALTER COLUMN record SET COMPRESSION lz4;
+        EXCEPTION WHEN feature_not_supported THEN
+            RAISE NOTICE 'this PostgreSQL has no lz4: records stay pglz-compressed';
+        END
+        $$;
+        """,
+    ),
+)
 
 
 def migrate(conn: psycopg.Connection[Any], *,

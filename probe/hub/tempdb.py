@@ -4,7 +4,9 @@ initdb and pg_ctl from Debian's `postgresql` package (found under /usr/lib/postg
 PATH), run as an unprivileged user when started as root (PostgreSQL refuses to run as root). It
 listens only on a unix socket inside its own folder, so it never clashes with another server and is
 never reachable over the network. Trust authentication: only its owner can reach that folder.
-fsync is off: a test cluster holds nothing worth the disk's time (a restart still keeps all data).
+fsync is off: a test cluster holds nothing worth the disk's time (a restart still keeps all data);
+`durable=True` keeps PostgreSQL's own defaults (fsync, synchronous_commit, full_page_writes on), for
+benchmark figures that a production hub would see.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def _tool(name: str) -> str:
 class TempPostgres:
     """`start()` a cluster, `conninfo(db)` to reach it, `restart()`, `stop()` (removes the folder)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="probe-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
@@ -64,8 +67,9 @@ class TempPostgres:
         return self
 
     def _pg_ctl(self, action: str, *extra: str) -> None:
-        options = (f"-k {self.root} -c listen_addresses='' -p {PORT} -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB")
+        unsafe = "" if self.durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        options = (f"-k {self.root} -c listen_addresses='' -p {PORT} {unsafe}"
+                   "-c max_connections=300 -c shared_buffers=128MB")
         self._run(_tool("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60",
                   *extra, action)
 

@@ -325,7 +325,8 @@ class Lab:
                              "--listen", f"{A.CONTROL_V4}:443", "--listen", f"[{A.CONTROL_V6}]:443",
                              "--cert", str(s / "certs" / "_control.pem"),
                              "--key", str(s / "certs" / "_control.pem"),
-                             "--ca-bundle", str(self.ca_path), "--resolver", A.PUBLIC_RESOLVER_V4)
+                             "--ca-bundle", str(self.ca_path), "--resolver", A.PUBLIC_RESOLVER_V4,
+                             "--asn-db", str(self.asn_db_path))  # it names the probe's network, as a real one can
         for net in A.LAB_RANGES:
             argv += ["--allow", str(net)]
         return argv + registry.registry_args()

@@ -6,6 +6,10 @@ without touching the evidence. The probe's IP address never appears here.
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
+
 from probe.models.artifacts import ArtifactRef
 from probe.models.base import Frozen
 from probe.models.control import ControlResponse
@@ -24,6 +28,11 @@ class ProbeNetwork(Frozen):
     probe_cc: str = "ZZ"
     probe_network_name: str = ""
     resolver_address: str = ""
+    # Who named the network above: "asn_db" (the probe's own IP-to-ASN file), "helper" (the control
+    # helper's database, in its whoami answer, checked by probe.control.network), None (nobody: AS0/ZZ).
+    network_source: Literal["asn_db", "helper"] | None = None
+    # Why a helper's network answer was refused: one of that checker's fixed sentences, never the answer.
+    network_problem: str | None = Field(default=None, max_length=200)
 
 
 class Measurement(Frozen):

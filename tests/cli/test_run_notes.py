@@ -7,13 +7,19 @@ The origin is a loopback HTTP server reached by IP literal: nothing leaves the m
 from __future__ import annotations
 
 import http.server
+import json
 import os
+import socket
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
+import httpx
 import pytest
 
 from probe.evidence.keys import generate_key
@@ -91,3 +97,38 @@ def test_a_bad_row_in_a_list_is_reported_and_the_other_rows_are_measured(tmp_pat
     assert out.returncode == 0, out.stderr
     assert f"skipped: {listed}:3:" in out.stderr and "javascript" in out.stderr
     assert "1 measured" in out.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_helper_with_a_database_names_the_network_and_the_note_goes(tmp_path: Path, origin: str) -> None:
+    """No --asn-db here: the helper's operator installed one (`control serve --asn-db`), so the run
+    records the network the helper names, says who named it, and does not warn about AS0/ZZ."""
+    asn = tmp_path / "helper-asn.tsv"
+    asn.write_text("127.0.0.0\t127.255.255.255\t9198\tKZ\tJSC Kazakhtelecom\n", encoding="utf-8")
+    port = _free_port()
+    helper = subprocess.Popen([sys.executable, "-m", "probe", "control", "serve", "--listen", f"127.0.0.1:{port}",
+                               "--plain-http", "--allow", "127.0.0.0/8", "--asn-db", str(asn)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        out = probe(tmp_path, "--control", f"http://127.0.0.1:{port}/", origin)
+    finally:
+        helper.terminate()
+        helper.wait(10)
+    assert out.returncode == 0, out.stderr
+    assert NO_ASN_DB not in out.stderr and "refused" not in out.stderr, out.stderr
+    with closing(sqlite3.connect(tmp_path / "s.sqlite")) as store:
+        [(record,)] = store.execute("SELECT record FROM measurements").fetchall()
+    network = json.loads(record)["network"]
+    assert (network["probe_asn"], network["probe_cc"], network["probe_network_name"], network["network_source"]) == (
+        "AS9198", "KZ", "JSC Kazakhtelecom", "helper")

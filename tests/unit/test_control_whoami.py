@@ -6,6 +6,7 @@ A real helper (ControlServer) on 127.0.0.1 and ::1 with a certificate from a thr
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import ssl
 from pathlib import Path
@@ -14,9 +15,12 @@ import pytest
 from test_control_fixtures import TestCA
 
 from probe.control.client import ControlClient
+from probe.control.network import parse_network
 from probe.control.server import ControlServer
 from probe.control.settings import HelperSettings
-from probe.control.whoami import _client_ip
+from probe.control.whoami import Sighting, _sighting
+from probe.identity import AsnDatabase
+from probe.identity.model import NetworkIdentity
 
 
 def _has_ipv6_loopback() -> bool:
@@ -93,4 +97,75 @@ def test_a_helper_url_that_cannot_be_asked_is_skipped_not_a_crash() -> None:
     (b"\xff", None),
 ])
 def test_only_a_real_address_is_taken_from_the_answer(body: bytes, expected: str | None) -> None:
-    assert _client_ip(body) == expected
+    seen = _sighting("https://helper.example/", body)
+    assert (seen[1] if seen is not None else None) == expected
+
+
+def test_a_helper_with_a_database_names_the_network_it_sees_the_probe_on(tmp_path: Path) -> None:
+    rows = tmp_path / "asn.tsv"
+    rows.write_text("127.0.0.0\t127.255.255.255\t9198\tKZ\tJSC Kazakhtelecom\n", encoding="utf-8")
+
+    async def main() -> list[Sighting]:
+        ca = TestCA(tmp_path)
+        cert = ca.issue("helper", ips=("127.0.0.1",))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert.cert, cert.key)
+        helper = ControlServer(settings=HelperSettings(), ssl_context=context, asn_db=AsnDatabase.open(rows))
+        [(_, port)] = await helper.start([("127.0.0.1", 0)])
+        client = ControlClient(urls=[f"https://127.0.0.1:{port}/"], ca_bundle=ca.bundle, doh_url=None, timeout_s=10.0)
+        try:
+            return await client.whoami()
+        finally:
+            await client.aclose()
+            await helper.close()
+
+    [seen] = asyncio.run(main())
+    assert seen.address == "127.0.0.1" and seen.problem is None
+    assert seen.network == NetworkIdentity(asn="AS9198", cc="KZ", name="JSC Kazakhtelecom", known=True)
+
+
+@pytest.mark.parametrize(("network", "problem"), [
+    ('{"probe_asn": "AS9198", "probe_cc": "KZ", "probe_network_name": "JSC Kazakhtelecom"}', None),
+    ("null", None),
+    ('{"probe_asn": 99999999999, "probe_cc": "KZ", "probe_network_name": "x"}', "outside the range"),
+    ('{"probe_asn": "AS9198", "probe_cc": "KZ", "probe_network_name": "seen at 203.0.113.7"}', "IP address"),
+])
+def test_the_network_in_a_health_answer_is_checked(network: str, problem: str | None) -> None:
+    body = f'{{"client_ip": "203.0.113.7", "network": {network}}}'.encode()
+    read = _sighting("https://helper.example/", body)
+    assert read is not None and read[1] == "203.0.113.7"
+    found, refused = parse_network(read[2], own=[read[1]])
+    assert (found is not None) == (network.startswith('{"probe_asn": "AS9198"') and problem is None)
+    assert (refused is None) if problem is None else (refused is not None and problem in refused)
+
+
+def test_a_network_name_spelling_the_address_another_family_revealed_is_refused() -> None:
+    """A hostile helper reached over IPv6 cannot smuggle the IPv4 address (as a number) seen on the
+    other ask into the stored network name: every answer is checked against every address seen."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        peer = writer.get_extra_info("peername")[0]
+        body = json.dumps({"client_ip": peer, "network": {"probe_asn": "AS9198", "probe_cc": "KZ",
+                                                          "probe_network_name": "ISP 2130706433"}}).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        await writer.drain()
+        writer.close()
+
+    async def main() -> list[Sighting]:
+        v4 = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = v4.sockets[0].getsockname()[1]
+        v6 = await asyncio.start_server(answer, "::1", port)
+        client = ControlClient(urls=[f"http://127.0.0.1:{port}/", f"http://[::1]:{port}/"], ca_bundle=None,
+                               doh_url=None, timeout_s=5.0)
+        try:
+            return await client.whoami()
+        finally:
+            await client.aclose()
+            v4.close()
+            v6.close()
+
+    seen = asyncio.run(main())
+    assert {s.address for s in seen} == {"127.0.0.1", "::1"}  # 2130706433 is 127.0.0.1 as a number
+    assert all(s.network is None and s.problem is not None and "probe's address" in s.problem for s in seen)
