@@ -131,6 +131,7 @@ def _measure(size: int, args: argparse.Namespace) -> dict[str, object] | None:
         "parallel": args.parallel, "wall_s": round(full.wall_s, 2), "urls_per_s": round(full.urls / full.wall_s, 1),
         "peak_rss_mb": round(full.peak_rss_mb, 1), "cpu_s": round(full.cpu_s, 2),
         "cpu_ms_per_url": round(1000 * full.cpu_s / max(full.urls, 1), 2),
+        "cpu_sys_s": round(full.sys_s, 2),  # kernel time: the lab's veths and netem run in the sender's context
     }
     if seq is not None:
         sequential_s = seq.wall_s / max(seq.urls, 1) * full.urls
