@@ -1,15 +1,16 @@
 """The local evidence store: one SQLite file (WAL), append-only measurements in a hash chain.
 
-Every measurement is committed on its own as it completes, so a killed process loses at most what was
-in flight, and the chain still verifies. Artifacts are content-addressed blobs in the same file; each
-knows when a measurement last stored it, so retention drops only bytes no recent measurement produced,
-and bytes a new measurement produces again are stored again even after they were pruned.
+Every measurement is committed as it completes, so a killed process loses at most what was in flight,
+and the chain still verifies; a run may batch appends into transactions at most a fraction of a second
+old (store/writes.py), and a kill then also loses that last batch. Artifacts are content-addressed
+blobs in the same file; each knows when a measurement last stored it, so retention drops only bytes
+no recent measurement produced, and bytes a new measurement produces again are stored again even
+after they were pruned.
 This module stores and reads; it does not measure, classify, sign (a signer is injected) or export.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
@@ -27,6 +28,7 @@ from probe.store import links
 from probe.store.links import Signer as Signer  # re-exported: writers and keys.py name it from here
 from probe.store.liveness import this_process
 from probe.store.schema import _now, migrate
+from probe.store.writes import WriteBatch, rollback, write_error
 
 _RUN_COLUMNS = ("run_id", "list_name", "started_at", "finished_at", "status", "counts")
 
@@ -80,6 +82,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self._batch = WriteBatch(conn, path)
 
     @classmethod
     def open(cls, path: Path | str = DEFAULT_STORE, *, create: bool = True) -> Store:
@@ -111,7 +114,19 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self._conn.close()
+        try:
+            self.flush()
+        finally:
+            self._conn.close()
+
+    @property
+    def batch(self) -> WriteBatch:
+        """The transaction appends share while a run batches them (store/writes.py)."""
+        return self._batch
+
+    def flush(self) -> None:
+        """Commit the appends waiting in an open batch, if any."""
+        self._batch.commit()
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -126,12 +141,13 @@ class Store:
         """Commit one measurement (with its artifacts) as the new head of the chain, then its verdict.
 
         The verdict is a link of its own right after the measurement's (`append_verdict`), in the same
-        transaction. With a signer, the first link a key signs here is a key record (store/links.py).
+        transaction (savepoint, when batching: `batch`). With a signer, the first link a key signs here
+        is a key record (store/links.py).
         """
         record = canonical_json(measurement.model_dump(mode="json"))
         host = (urlsplit(measurement.input).hostname or "").lower()
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._batch.begin_append()
             try:
                 links.prepare_signing(self._conn, signer, _now())
                 sealed = links.seal(self._conn, record, signer)
@@ -147,9 +163,9 @@ class Store:
                      sealed.signature, sealed.key_fingerprint))
                 if verdict is not None:
                     self._chain_verdict(measurement.measurement_id, sealed.record_sha256, verdict, signer)
-                self._conn.execute("COMMIT")
+                self._batch.end_append()
             except BaseException:
-                _rollback(self._conn)
+                self._batch.undo_append()
                 raise
         except sqlite3.Error as exc:
             raise write_error(self.path, exc) from exc
@@ -406,6 +422,7 @@ class Store:
         links.insert_record(self._conn, "run", run_id, record_bytes(record), signer)
 
     def _transaction(self) -> _Transaction:
+        self.flush()  # a batch of appends commits first: one write transaction at a time
         return _Transaction(self._conn, self.path)
 
 
@@ -424,34 +441,12 @@ class _Transaction:
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as err:
-                _rollback(self._conn)
+                rollback(self._conn)
                 raise write_error(self._path, err) from err
         else:
-            _rollback(self._conn)
+            rollback(self._conn)
             if isinstance(exc, sqlite3.Error):
                 raise write_error(self._path, exc) from exc
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    """Roll back if a transaction is still open: SQLite has already rolled back after a full disk or
-    an I/O error, and a second ROLLBACK would replace the real error with "no transaction is active"."""
-    if conn.in_transaction:
-        with contextlib.suppress(sqlite3.Error):  # the error being raised says more than this one
-            conn.execute("ROLLBACK")
-
-
-def write_error(path: Path, exc: sqlite3.Error) -> StoreError:
-    """A failed write as one line that names its cause: a full disk, another process's lock, or else."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code == sqlite3.SQLITE_FULL:
-        return StoreError(f"disk full: cannot write to the store {path}",
-                          hint="free some space (or `probe prune`); everything stored before is kept")
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return StoreError(f"the store {path} is locked by another process: {exc}",
-                          hint="a long export or another program holds it; the write is tried again later")
-    if code == sqlite3.SQLITE_READONLY:
-        return StoreError(f"the store {path} is read-only: {exc}", hint="check the file's owner and permissions")
-    return StoreError(f"cannot write to the store {path}: {exc}", hint="is the disk full or the file read-only?")
 
 
 def _entry(row: tuple[object, ...]) -> StoredEntry:
