@@ -216,3 +216,11 @@ def test_the_flusher_commits_a_batch_no_further_append_comes_to(tmp_path: Path) 
         with Store.open(path) as other:
             assert other.count() == 1
     assert errors == []
+
+
+def test_append_returns_the_entry_a_read_gives(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite") as store:
+        store.start_run("r1", None)
+        measurement = make_measurement(1, url="https://Example.KZ/page").model_copy(update={"category_code": "NEWS"})
+        appended = [store.append(measurement, verdict=VERDICT, run_id="r1"), store.append(make_measurement(2))]
+        assert appended == [store.get(e.measurement_id) for e in appended]
