@@ -4,11 +4,12 @@ Building a dnspython message for each query and parsing each reply into its obje
 CPU than any other part of a DNS step. `make_query` builds the bytes dnspython's
 `make_query(name, type, use_edns=0, payload=1232)` with RD builds, byte for byte; `read_reply` reads
 a reply to it. A reply of the usual shape (one question, our own; A, AAAA and CNAME answers of class
-IN; no authority records; at most an OPT record without options; names compressed only towards
-names read before) is read here, as dnspython reads it: owners' records grouped into sets in order
-of first appearance, repeated records dropped, a set's TTL its smallest. Any other reply, including
-every malformed one, goes to dnspython, so the answer is always the one dnspython gives
-(tests/net/test_dnswire.py compares both on generated and mangled replies).
+IN; at most an SOA as authority, as a negative answer has; at most an OPT record without options;
+names compressed only towards names read before) is read here, as dnspython reads it: owners'
+records grouped into sets in order of first appearance, repeated records dropped, a set's TTL its
+smallest. Any other reply, including every malformed one, goes to dnspython, so the answer is
+always the one dnspython gives (tests/net/test_dnswire.py compares both on generated and mangled
+replies).
 This module does no I/O and keeps no state between calls.
 """
 
@@ -29,7 +30,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
-_A, _AAAA, _CNAME, _OPT = 1, 28, 5, 41
+_A, _AAAA, _CNAME, _SOA, _OPT = 1, 28, 5, 6, 41
 _CLASS_IN = 1
 _RD, _QR = 0x0100, 0x8000
 # Names made only of these characters need no escaping, IDNA or dnspython to be put on the wire.
@@ -115,7 +116,7 @@ def _read_usual(data: bytes, query: Query) -> Reply | None:
     qid, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(data, 0)
     if not flags & _QR or qid != query.id or (flags >> 11) & 0xF != 0:
         return None  # not a response, another query's, or another opcode: dnspython says so too
-    if qdcount != 1 or nscount != 0 or arcount > 1:
+    if qdcount != 1 or nscount > 1 or arcount > 1:
         raise _Unusual
     known: dict[int, tuple[tuple[bytes, ...], int]] = {}
     end = 12 + len(query.qname)
@@ -138,6 +139,8 @@ def _read_usual(data: bytes, query: Query) -> Reply | None:
         if rdtype == _CNAME and rrset.records:
             raise _Unusual  # a second CNAME for one owner replaces the first in dnspython
         rrset.records.setdefault(key, value)
+    if nscount:
+        pos = _soa(data, pos, known)
     ext_rcode = 0
     if arcount:
         if data[pos] != 0:
@@ -151,6 +154,21 @@ def _read_usual(data: bytes, query: Query) -> Reply | None:
         raise _Unusual
     answers = [(kind, text, rrset.ttl) for rrset in sets.values() for kind, text in rrset.records.values()]
     return Reply(rcode=dns.rcode.from_flags(flags, 0), answers=answers)
+
+
+def _soa(data: bytes, pos: int, known: dict[int, tuple[tuple[bytes, ...], int]]) -> int:
+    """Read past an SOA record (a negative answer's authority), checked as dnspython checks it."""
+    _, pos = _name(data, pos, known)
+    rdtype, rdclass, _, rdlen = _RR.unpack_from(data, pos)
+    pos += _RR.size
+    rdlen = int(rdlen)
+    if rdtype != _SOA or rdclass != _CLASS_IN:
+        raise _Unusual
+    _, at = _name(data, pos, known)  # the primary server's name
+    _, at = _name(data, at, known)  # the responsible mailbox
+    if at + 20 != pos + rdlen or pos + rdlen > len(data):
+        raise _Unusual
+    return pos + rdlen
 
 
 def _rdata(data: bytes, pos: int, rdtype: int, rdlen: int,

@@ -65,7 +65,8 @@ def _cases() -> list[tuple[Query, bytes, bool]]:
                                  ("www.example.kz.", 300, "AAAA", "::ffff:10.1.2.3"))), True),
         (q, _reply(q), True),  # NOERROR, no answer
         (q, _reply(q, rcode=dns.rcode.SERVFAIL), True),
-        (q, _reply(q, rcode=dns.rcode.NXDOMAIN, authority=True), False),
+        (q, _reply(q, rcode=dns.rcode.NXDOMAIN, authority=True), True),
+        (q6, _reply(q6, authority=True), True),  # no AAAA: NOERROR, the zone's SOA
         (q, _reply(q, answers=(("www.example.kz.", 60, "TXT", '"hello"'),)), False),
         (q, _reply(q, answers=(("www.example.kz.", 60, "CNAME", r"we\(ird\)\032.example."),)), False),
         (q, _reply(make_query("www.example.kz", "A"), answers=(("www.example.kz.", 1, "A", "10.0.0.1"),)), True),
