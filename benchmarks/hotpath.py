@@ -3,7 +3,8 @@
 
 No network: the stored lab measurements of tests/unit/golden (with their bodies) go through the same
 calls the runner makes (`scrub` with the probe's own addresses, the run's classifier, `Store.append`
-with a signer into a fresh SQLite store), --rounds times over. Prints CPU milliseconds per measurement
+with a signer into a fresh SQLite store, batched as a run batches its commits; --commit-interval 0
+commits each alone), --rounds times over. Prints CPU milliseconds per measurement
 by stage (process time, so a loaded machine changes it less than wall time), for comparing a change.
 
     .venv/bin/python benchmarks/hotpath.py
@@ -22,6 +23,7 @@ from pathlib import Path
 from probe.classify import build_context, classify, load_fingerprints
 from probe.evidence.keys import generate_key, load_signer
 from probe.measure.privacy import scrub
+from probe.measure.runner import COMMIT_INTERVAL_S
 from probe.models import Artifact, Measurement
 from probe.store import Store
 
@@ -42,6 +44,8 @@ def _cases() -> list[tuple[Measurement, list[Artifact]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--commit-interval", type=float, default=COMMIT_INTERVAL_S,
+                        help="seconds appends share a transaction (0: each commits alone)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     cases = _cases()
@@ -52,6 +56,7 @@ def main() -> None:
         generate_key(Path(tmp) / "key")
         signer = load_signer(Path(tmp) / "key")
         with Store.open(Path(tmp) / "p.sqlite") as store:
+            store.batch.interval_s = args.commit_interval
             for round_no in range(args.rounds):
                 for measurement, artifacts in cases:
                     m = measurement.model_copy(update={"measurement_id": f"{measurement.measurement_id}-{round_no}"})

@@ -3,14 +3,22 @@
 
 N URLs of the Citizen Lab global + kz lists (default 2,000), served by the lab with 40 ms RTT, 10 % of
 the hosts censored by timeouts (tls_sni_drop for https, ip_drop for http). Prints wall time, URLs/s,
-peak RSS, CPU seconds, and the speed-up against the same run at --parallel 1 on a 50-URL sample
-extrapolated to N (OONI-style one-at-a-time measuring). `--json` prints one line for machines.
+peak RSS, CPU seconds and CPU milliseconds per URL (the probe process's own, from wait4: the figure
+to quote on a shared machine, where wall time follows the load), and the speed-up against the same
+run at --parallel 1 on a 50-URL sample extrapolated to N (OONI-style one-at-a-time measuring;
+--sample 0 leaves it out). `--json` prints one line per list size for machines.
 The probe runs at its production timeouts (DNS 4 s, TCP 10 s, TLS 10 s, HTTP 15 s: `Timeouts()`'s
 defaults, printed as `timeouts_s`), as the lab's scenarios do, so a censored host costs what it costs
 a volunteer.
 
     sudo .venv/bin/python benchmarks/throughput.py            # the full run
     sudo .venv/bin/python benchmarks/throughput.py --urls 300 --sample 20 --json
+    sudo .venv/bin/python benchmarks/throughput.py --urls 500,2000,5000 --sample 0   # scaling: one set per size
+
+A Raspberry Pi-sized run (one core): pin this script, and with it the lab and the probe it starts,
+to one CPU and measure fewer at a time:
+
+    sudo taskset -c 0 .venv/bin/python benchmarks/throughput.py --parallel 16 --sample 0
 """
 
 from __future__ import annotations
@@ -47,20 +55,58 @@ def _sample(urls: list[str], censored: set[str], n: int, fraction: float, rng: r
     return rng.sample(bad, min(k_bad, len(bad))) + rng.sample(good, min(n - k_bad, len(good)))
 
 
+def _urls(size: int) -> list[str]:
+    """The first `size` URLs of the lists; past their end (about 2,300) the same URLs again with a
+    query (?copy=2, ...): distinct URLs on the same hosts, so the mix of hosts and censorship stays."""
+    base = citizenlab_urls()
+    urls = base[:size]
+    copy = 2
+    while len(urls) < size:
+        urls += [f"{u}{'&' if '?' in u else '?'}copy={copy}" for u in base[:size - len(urls)]]
+        copy += 1
+    return urls
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--urls takes sizes like 500,2000,5000, not {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("--urls needs at least one size of 1 or more")
+    return sizes
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--urls", type=int, default=2000)
+    ap.add_argument("--urls", type=_sizes, default=[2000], help="list size, or sizes: 500,2000,5000")
     ap.add_argument("--parallel", type=int, default=64)
     ap.add_argument("--rtt-ms", type=int, default=40)
     ap.add_argument("--censored", type=float, default=0.10)
-    ap.add_argument("--sample", type=int, default=50, help="URLs in the --parallel 1 baseline")
+    ap.add_argument("--sample", type=int, default=50, help="URLs in the --parallel 1 baseline (0: none)")
     ap.add_argument("--nginx-workers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--prefix", default="bench")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    ok = True
+    for size in args.urls:
+        figures = _measure(size, args)
+        if figures is None:
+            return 2
+        ok = ok and figures["exit_code"] == 0 and figures["measured"] == figures["urls"]
+        if args.json:
+            print(json.dumps(figures), flush=True)
+        else:
+            for key, value in figures.items():
+                print(f"{key:28} {value}")
+            print(flush=True)
+    return 0 if ok else 1
+
+
+def _measure(size: int, args: argparse.Namespace) -> dict[str, object] | None:
     rng = random.Random(args.seed)
-    urls = citizenlab_urls()[: args.urls]
+    urls = _urls(size)
     censors, censored = _censors(urls, args.censored, rng)
     hosts = sorted({urlsplit(u).hostname or "" for u in urls} - {""})
     lab = Lab(prefix=args.prefix)
@@ -70,31 +116,31 @@ def main() -> int:
         cpu0 = lab_process_cpu(lab)
         full = run_probe(lab, urls, parallel=args.parallel, timeouts=DEFAULT_TIMEOUTS)
         cpu1 = lab_process_cpu(lab)
-        seq = run_probe(lab, _sample(urls, censored, args.sample, args.censored, rng), parallel=1,
-                        timeouts=DEFAULT_TIMEOUTS)
+        seq = None
+        if args.sample > 0:
+            seq = run_probe(lab, _sample(urls, censored, args.sample, args.censored, rng), parallel=1,
+                            timeouts=DEFAULT_TIMEOUTS)
     except ProbeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return None
     finally:
         lab.down()
-    sequential_s = seq.wall_s / max(seq.urls, 1) * full.urls
     lab_cpu = {k: round(cpu1.get(k, 0) - cpu0.get(k, 0), 2) for k in cpu1}
-    figures = {
+    figures: dict[str, object] = {
         "urls": full.urls, "measured": full.measured, "censored_hosts": len(censored), "rtt_ms": args.rtt_ms,
         "parallel": args.parallel, "wall_s": round(full.wall_s, 2), "urls_per_s": round(full.urls / full.wall_s, 1),
         "peak_rss_mb": round(full.peak_rss_mb, 1), "cpu_s": round(full.cpu_s, 2),
-        "sequential_sample_urls": seq.urls, "sequential_sample_wall_s": round(seq.wall_s, 2),
-        "sequential_extrapolated_s": round(sequential_s, 1),
-        "speedup_vs_sequential": round(sequential_s / full.wall_s, 1),
-        "lab_cpu_s": lab_cpu, "exit_code": full.exit_code,
-        "timeouts_s": DEFAULT_TIMEOUTS,  # the probe's production defaults, as the lab's scenarios use
+        "cpu_ms_per_url": round(1000 * full.cpu_s / max(full.urls, 1), 2),
+        "cpu_sys_s": round(full.sys_s, 2),  # kernel time: the lab's veths and netem run in the sender's context
     }
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        for key, value in figures.items():
-            print(f"{key:28} {value}")
-    return 0 if full.exit_code == 0 and full.measured == full.urls else 1
+    if seq is not None:
+        sequential_s = seq.wall_s / max(seq.urls, 1) * full.urls
+        figures.update({"sequential_sample_urls": seq.urls, "sequential_sample_wall_s": round(seq.wall_s, 2),
+                        "sequential_extrapolated_s": round(sequential_s, 1),
+                        "speedup_vs_sequential": round(sequential_s / full.wall_s, 1)})
+    figures.update({"lab_cpu_s": lab_cpu, "exit_code": full.exit_code,
+                    "timeouts_s": DEFAULT_TIMEOUTS})  # the probe's production defaults, as the lab's scenarios use
+    return figures
 
 
 if __name__ == "__main__":

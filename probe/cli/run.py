@@ -188,7 +188,7 @@ async def _run(targets: Any, total: int, settings: MeasureSettings, store: Store
 
     def on_result(outcome: RunOutcome) -> None:
         if as_json:
-            sys.stdout.write(json.dumps(_json_line(outcome), ensure_ascii=False) + "\n")
+            sys.stdout.write(_json_line(outcome) + "\n")
             sys.stdout.flush()
         display.add(outcome)
 
@@ -214,8 +214,11 @@ def _stopper(stop: asyncio.Event, display: Any, main: asyncio.Task[Any]) -> Any:
     return handler
 
 
-def _json_line(outcome: RunOutcome) -> dict[str, Any]:
-    return {"measurement_id": outcome.measurement.measurement_id, "input": outcome.measurement.input,
-            "verdict": outcome.verdict.model_dump(mode="json") if outcome.verdict else None,
-            "chain_hash": outcome.entry.chain_hash,
-            "measurement": json.loads(outcome.entry.record)}
+def _json_line(outcome: RunOutcome) -> str:
+    """One line of --json; its "measurement" is the stored record's canonical text itself (whose SHA-256
+    is the record hash), not parsed and encoded again."""
+    head = json.dumps({"measurement_id": outcome.measurement.measurement_id, "input": outcome.measurement.input,
+                       "verdict": outcome.verdict.model_dump(mode="json") if outcome.verdict else None,
+                       "chain_hash": outcome.entry.chain_hash}, ensure_ascii=False)
+    return f'{head[:-1]}, "measurement": {outcome.entry.record}}}'
+

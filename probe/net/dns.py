@@ -3,6 +3,7 @@
 The UDP step keeps listening for `late_window_s` after the first reply: an on-path injector answers
 first with a forged reply and the real resolver's answer arrives after it, so a second, different
 reply for the same query is evidence of injection. Every reply's wire bytes are kept as artifacts.
+Queries are built and replies read by probe/net/dnswire.py.
 Nothing here raises on a network failure: each step returns its observation.
 """
 
@@ -14,16 +15,14 @@ import socket
 from pathlib import Path
 
 import dns.exception
-import dns.flags
-import dns.message
 import dns.rcode
-import dns.rdatatype
 
 from probe import failures
 from probe.models import DNSAnswer, DNSQueryObservation, DNSReply
 from probe.models.observations import QueryType
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock
+from probe.net.dnswire import Query, Reply, make_query, read_reply
 
 RESOLV_CONF = Path("/etc/resolv.conf")
 INVALID_HOST_NAME = "unknown_failure: invalid host name"
@@ -96,26 +95,16 @@ class _Collector(asyncio.DatagramProtocol):
         self.error = exc  # e.g. ICMP port unreachable: connection_refused
 
 
-def _answers(reply: dns.message.Message) -> list[DNSAnswer]:
+def _answers(reply: Reply) -> list[DNSAnswer]:
     out: list[DNSAnswer] = []
-    for rrset in reply.answer:
-        for rdata in rrset:
-            if rdata.rdtype == dns.rdatatype.A:
-                out.append(DNSAnswer(answer_type="A", ipv4=rdata.address, ttl=rrset.ttl))
-            elif rdata.rdtype == dns.rdatatype.AAAA:
-                out.append(DNSAnswer(answer_type="AAAA", ipv6=rdata.address, ttl=rrset.ttl))
-            elif rdata.rdtype == dns.rdatatype.CNAME:
-                out.append(DNSAnswer(answer_type="CNAME", hostname=rdata.target.to_text(), ttl=rrset.ttl))
+    for kind, value, ttl in reply.answers:
+        if kind == "A":
+            out.append(DNSAnswer(answer_type="A", ipv4=value, ttl=ttl))
+        elif kind == "AAAA":
+            out.append(DNSAnswer(answer_type="AAAA", ipv6=value, ttl=ttl))
+        else:
+            out.append(DNSAnswer(answer_type="CNAME", hostname=value, ttl=ttl))
     return out
-
-
-def _parse(data: bytes, query: dns.message.Message) -> dns.message.Message | None:
-    """A reply to our query, or None for junk / another query's reply (ignored, but kept as bytes)."""
-    try:
-        reply = dns.message.from_wire(data)
-    except (dns.exception.DNSException, ValueError, IndexError):
-        return None
-    return reply if query.is_response(reply) else None
 
 
 async def query_udp(hostname: str, query_type: QueryType, *, resolver: str, timeout_s: float,
@@ -141,10 +130,9 @@ async def _query_udp(hostname: str, query_type: QueryType, *, resolver: str, tim
     t0 = clock()
     base = dict(engine="udp", resolver_address=resolver, hostname=hostname, query_type=query_type, t0=t0)
     try:
-        query = dns.message.make_query(hostname, query_type, use_edns=0, payload=1232)
+        query = make_query(hostname, query_type)
     except (dns.exception.DNSException, ValueError):  # a label > 63 bytes, an empty label: not askable
         return DNSQueryObservation(**base, t=clock(), failure=INVALID_HOST_NAME)
-    query.flags |= dns.flags.RD
     try:
         ip, port = split_resolver(resolver)
         family = socket.AF_INET6 if ipaddress.ip_address(ip).version == 6 else socket.AF_INET
@@ -153,19 +141,19 @@ async def _query_udp(hostname: str, query_type: QueryType, *, resolver: str, tim
         return DNSQueryObservation(**base, t=clock(), failure=failures.classify_exception(exc))
     proto.clock = clock
     try:
-        transport.sendto(query.to_wire())
+        transport.sendto(query.wire)
         return await _collect(query, proto, base, timeout_s=timeout_s, late_window_s=late_window_s,
                               clock=clock, sink=sink, first_reply=first_reply)
     finally:
         transport.close()
 
 
-async def _collect(query: dns.message.Message, proto: _Collector, base: dict[str, object], *,
+async def _collect(query: Query, proto: _Collector, base: dict[str, object], *,
                    timeout_s: float, late_window_s: float, clock: Clock, sink: ArtifactSink,
                    first_reply: asyncio.Future[list[str]] | None) -> DNSQueryObservation:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    first: tuple[dns.message.Message, str, float, str] | None = None
+    first: tuple[Reply, str, float, str] | None = None
     late: list[DNSReply] = []
     while True:
         remaining = deadline - loop.time()
@@ -176,23 +164,23 @@ async def _collect(query: dns.message.Message, proto: _Collector, base: dict[str
         except TimeoutError:
             break
         raw_sha = sink.add("dns_wire", data)
-        reply = _parse(data, query)
+        reply = read_reply(data, query)
         if reply is None:
             late.append(DNSReply(t=t, rcode="MALFORMED", raw_sha256=raw_sha, source=source))
         elif first is None:
             first = (reply, raw_sha, t, source)
             if first_reply is not None and not first_reply.done():
                 addrs = [a.ipv4 or a.ipv6 or "" for a in _answers(reply) if a.ipv4 or a.ipv6]
-                first_reply.set_result(addrs if reply.rcode() == dns.rcode.NOERROR else [])
+                first_reply.set_result(addrs if reply.rcode == dns.rcode.NOERROR else [])
             deadline = loop.time() + late_window_s  # now only listen for racing replies
         else:
-            late.append(DNSReply(t=t, rcode=dns.rcode.to_text(reply.rcode()), answers=_answers(reply),
+            late.append(DNSReply(t=t, rcode=dns.rcode.to_text(reply.rcode), answers=_answers(reply),
                                  raw_sha256=raw_sha, source=source))
     if first is None:
         failure = failures.classify_exception(proto.error) if proto.error else failures.GENERIC_TIMEOUT
         return DNSQueryObservation(**base, t=clock(), failure=failure, late_replies=late)
     reply, raw_sha, t, _ = first
-    rcode = dns.rcode.to_text(reply.rcode())
+    rcode = dns.rcode.to_text(reply.rcode)
     answers = _answers(reply)
     has_addr = any(a.ipv4 or a.ipv6 for a in answers)
     return DNSQueryObservation(**base, t=t, rcode=rcode, answers=answers, raw_reply_sha256=raw_sha,

@@ -1,15 +1,16 @@
 """The local evidence store: one SQLite file (WAL), append-only measurements in a hash chain.
 
-Every measurement is committed on its own as it completes, so a killed process loses at most what was
-in flight, and the chain still verifies. Artifacts are content-addressed blobs in the same file; each
-knows when a measurement last stored it, so retention drops only bytes no recent measurement produced,
-and bytes a new measurement produces again are stored again even after they were pruned.
+Every measurement is committed as it completes, so a killed process loses at most what was in flight,
+and the chain still verifies; a run may batch appends into transactions at most a fraction of a second
+old (store/writes.py), and a kill then also loses that last batch. Artifacts are content-addressed
+blobs in the same file; each knows when a measurement last stored it, so retention drops only bytes
+no recent measurement produced, and bytes a new measurement produces again are stored again even
+after they were pruned.
 This module stores and reads; it does not measure, classify, sign (a signer is injected) or export.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
@@ -28,6 +29,7 @@ from probe.store import links
 from probe.store.links import Signer as Signer  # re-exported: writers and keys.py name it from here
 from probe.store.liveness import this_process
 from probe.store.schema import _now, migrate
+from probe.store.writes import WriteBatch, rollback, write_error
 
 _RUN_COLUMNS = ("run_id", "list_name", "started_at", "finished_at", "status", "counts")
 
@@ -81,6 +83,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self._batch = WriteBatch(conn, path)
 
     @classmethod
     def open(cls, path: Path | str = DEFAULT_STORE, *, create: bool = True) -> Store:
@@ -114,7 +117,19 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self._conn.close()
+        try:
+            self.flush()
+        finally:
+            self._conn.close()
+
+    @property
+    def batch(self) -> WriteBatch:
+        """The transaction appends share while a run batches them (store/writes.py)."""
+        return self._batch
+
+    def flush(self) -> None:
+        """Commit the appends waiting in an open batch, if any."""
+        self._batch.commit()
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -129,12 +144,14 @@ class Store:
         """Commit one measurement (with its artifacts) as the new head of the chain, then its verdict.
 
         The verdict is a link of its own right after the measurement's (`append_verdict`), in the same
-        transaction. With a signer, the first link a key signs here is a key record (store/links.py).
+        transaction (savepoint, when batching: `batch`). With a signer, the first link a key signs here
+        is a key record (store/links.py).
         """
         record = canonical_json(measurement.model_dump(mode="json"))
+        text = record.decode("utf-8")
         host = (urlsplit(measurement.input).hostname or "").lower()
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._batch.begin_append()
             try:
                 links.prepare_signing(self._conn, signer, _now())
                 sealed = links.seal(self._conn, record, signer)
@@ -146,19 +163,25 @@ class Store:
                     " key_fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (sealed.seq, measurement.measurement_id, measurement.input, host, measurement.category_code,
                      measurement.test_start_time, measurement.network.probe_asn, measurement.network.probe_cc,
-                     run_id, record.decode("utf-8"), sealed.record_sha256, sealed.prev_hash, sealed.chain_hash,
+                     run_id, text, sealed.record_sha256, sealed.prev_hash, sealed.chain_hash,
                      sealed.signature, sealed.key_fingerprint))
                 if verdict is not None:
                     self._chain_verdict(measurement.measurement_id, sealed.record_sha256, verdict, signer)
-                self._conn.execute("COMMIT")
+                self._batch.end_append()
             except BaseException:
-                _rollback(self._conn)
+                self._batch.undo_append()
                 raise
         except sqlite3.Error as exc:
             raise write_error(self.path, exc) from exc
-        entry = self.get(measurement.measurement_id)
-        assert entry is not None
-        return entry
+        # The row just inserted, from the values it was made of: reading it back (and parsing the
+        # verdict's JSON again) cost more than a tenth of an append.
+        return StoredEntry(seq=sealed.seq, measurement_id=measurement.measurement_id, input=measurement.input,
+                           host=host, category_code=measurement.category_code,
+                           test_start_time=measurement.test_start_time, probe_asn=measurement.network.probe_asn,
+                           probe_cc=measurement.network.probe_cc, run_id=run_id, record=text,
+                           record_sha256=sealed.record_sha256, prev_hash=sealed.prev_hash,
+                           chain_hash=sealed.chain_hash, signature=sealed.signature,
+                           key_fingerprint=sealed.key_fingerprint, verdict=verdict)
 
     def append_verdict(self, measurement_id: str, verdict: Verdict, *, signer: Signer | None = None) -> int:
         """Append a new verdict record for a stored measurement (reclassification); returns its seq.
@@ -409,6 +432,7 @@ class Store:
         links.insert_record(self._conn, "run", run_id, record_bytes(record), signer)
 
     def _transaction(self) -> _Transaction:
+        self.flush()  # a batch of appends commits first: one write transaction at a time
         return _Transaction(self._conn, self.path)
 
 
@@ -427,36 +451,12 @@ class _Transaction:
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as err:
-                _rollback(self._conn)
+                rollback(self._conn)
                 raise write_error(self._path, err) from err
         else:
-            _rollback(self._conn)
+            rollback(self._conn)
             if isinstance(exc, sqlite3.Error):
                 raise write_error(self._path, exc) from exc
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    """Roll back if a transaction is still open: SQLite has already rolled back after a full disk or
-    an I/O error, and a second ROLLBACK would replace the real error with "no transaction is active"."""
-    if conn.in_transaction:
-        with contextlib.suppress(sqlite3.Error):  # the error being raised says more than this one
-            conn.execute("ROLLBACK")
-
-
-def write_error(path: Path, exc: sqlite3.Error) -> StoreError:
-    """A failed write as one line that names its cause: a full disk, another process's lock, or else."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code == sqlite3.SQLITE_FULL:
-        return StoreError(_("disk full: cannot write to the store {path}").format(path=path),
-                          hint=_("free some space (or `probe prune`); everything stored before is kept"))
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return StoreError(_("the store {path} is locked by another process: {problem}").format(path=path, problem=exc),
-                          hint=_("a long export or another program holds it; the write is tried again later"))
-    if code == sqlite3.SQLITE_READONLY:
-        return StoreError(_("the store {path} is read-only: {problem}").format(path=path, problem=exc),
-                          hint=_("check the file's owner and permissions"))
-    return StoreError(_("cannot write to the store {path}: {problem}").format(path=path, problem=exc),
-                      hint=_("is the disk full or the file read-only?"))
 
 
 def _entry(row: tuple[object, ...]) -> StoredEntry:

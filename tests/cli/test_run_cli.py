@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from probe.store import Store
+
 
 def probe(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "probe", *args], capture_output=True, text=True, timeout=60)
@@ -71,6 +73,10 @@ def test_json_lines_carry_measurement_and_chain(tmp_path: Path, origin: str) -> 
         assert m["tcp_connect"][0]["failure"] is None
         assert len(line["chain_hash"]) == 64
         assert line["measurement_id"] == m["measurement_id"]
+    with Store.open(tmp_path / "s.sqlite", create=False) as store:  # the stored record's bytes, not re-encoded
+        for raw, line in zip(out.stdout.splitlines(), lines, strict=True):
+            entry = store.get(line["measurement_id"])
+            assert entry is not None and f'"measurement": {entry.record}}}' in raw
 
 
 def test_results_and_show_read_what_run_stored(tmp_path: Path, origin: str) -> None:

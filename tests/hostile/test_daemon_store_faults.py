@@ -148,7 +148,9 @@ def test_a_store_fault_mid_run_is_logged_retried_shown_and_measuring_resumes(
         seen: dict[str, Any] = {}
 
         async def body() -> None:
-            await _until(lambda: store.count() >= 2, what="the first measurements")
+            # Between two batches of appends (runner.COMMIT_INTERVAL_S), where another process's writer
+            # gets its turn: while a batch is open, the run itself holds the write lock.
+            await _until(lambda: store.count() >= 2 and not store.batch.pending, what="the first measurements")
             fault.start()
             await _until(lambda: bool(log.events("run_retry")), what="a logged retry")
             seen["state"] = read_state(store.path)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from probe.models import Artifact, Measurement, ProbeNetwork, Verdict
 from probe.models.canonical import GENESIS_HASH, canonical_json, chain_hash, sha256_hex
 from probe.store import EntryFilter, Store
 from probe.store.schema import MIGRATIONS
+from probe.store.writes import batch_appends
 
 
 def make_measurement(i: int, url: str = "https://selftanu.kz/") -> Measurement:
@@ -136,3 +139,88 @@ def test_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot create the store folder"):
         Store.open(blocker / "sub" / "s.sqlite")
+
+
+def test_batched_appends_wait_for_a_commit_and_a_failed_one_is_undone_alone(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with Store.open(path) as store:
+        store.batch.interval_s = 3600.0
+        store.append(make_measurement(1), verdict=VERDICT)
+        store.append(make_measurement(2), verdict=VERDICT)
+        assert store.batch.pending and store.count() == 2
+        with Store.open(path) as other:
+            assert other.count() == 0  # not committed yet: another reader sees nothing
+        with pytest.raises(StoreError):
+            store.append(make_measurement(1), verdict=VERDICT)  # the same id again: refused
+        assert not store.batch.pending  # the failure committed the batch's earlier appends
+        with Store.open(path) as other:
+            assert other.count() == 2
+        store.append(make_measurement(3), verdict=VERDICT)
+        store.flush()
+        with Store.open(path) as other:
+            entries = list(other.entries())
+            links = list(other.links())
+    assert [e.measurement_id[-1] for e in entries] == ["1", "2", "3"]
+    assert all(e.verdict is not None for e in entries)
+    prev = GENESIS_HASH
+    for link in links:  # verdict links sit between measurements: follow the whole chain
+        assert link.prev_hash == prev and link.chain_hash == chain_hash(prev, link.record_sha256)
+        prev = link.chain_hash
+    assert len(links) == 6
+
+
+def test_a_batch_commits_before_another_write_and_on_close(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with Store.open(path) as store:
+        store.batch.interval_s = 3600.0
+        store.append(make_measurement(1), run_id="r1")
+        store.start_run("r2", None)  # a write transaction of its own: the batch is committed first
+        assert not store.batch.pending
+        with Store.open(path) as other:
+            assert other.count() == 1
+        store.append(make_measurement(2))
+    with Store.open(path) as store:
+        assert store.count() == 2
+
+
+def test_a_batch_past_its_interval_commits_with_its_next_append(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with Store.open(path) as store:
+        store.batch.interval_s = 0.05
+        store.append(make_measurement(1))
+        assert store.batch.pending
+        time.sleep(0.06)
+        store.append(make_measurement(2))
+        assert not store.batch.pending
+        with Store.open(path) as other:
+            assert other.count() == 2
+
+
+def test_the_flusher_commits_a_batch_no_further_append_comes_to(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    errors: list[StoreError] = []
+
+    async def run(store: Store) -> None:
+        stop = batch_appends(store.batch, 0.05, on_error=errors.append)
+        try:
+            store.append(make_measurement(1))
+            assert store.batch.pending
+            await asyncio.sleep(0.3)
+            assert not store.batch.pending
+        finally:
+            stop()
+        assert store.batch.interval_s == 0.0
+
+    with Store.open(path) as store:
+        asyncio.run(run(store))
+        with Store.open(path) as other:
+            assert other.count() == 1
+    assert errors == []
+
+
+def test_append_returns_the_entry_a_read_gives(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite") as store:
+        store.start_run("r1", None)
+        measurement = make_measurement(1, url="https://Example.KZ/page").model_copy(update={"category_code": "NEWS"})
+        appended = [store.append(measurement, verdict=VERDICT, run_id="r1"), store.append(make_measurement(2))]
+        assert appended == [store.get(e.measurement_id) for e in appended]
