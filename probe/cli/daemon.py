@@ -17,7 +17,8 @@ from typing import Any
 
 import click
 
-from probe.cli.wiring import build_run_context, load_run_targets
+from probe.cli.session import open_run
+from probe.cli.wiring import load_run_targets
 from probe.config import ProbeConfig, ScheduleEntry, default_config_path, load_config, render_config
 from probe.errors import ConfigError
 from probe.evidence.keys import load_signer
@@ -145,7 +146,8 @@ def _check_signing(key_path: Path | None, log: LineLog) -> None:
 
 
 def _list_runner(store: Store, log: LineLog) -> Any:
-    """The measuring the scheduler is handed: one list, continued under `run_id` if it has one.
+    """The measuring the scheduler is handed: one list, continued under `run_id` if it has one, in a
+    run of its own (`open_run`: its own control client and learned addresses; the daemon's store).
     After each run, the hubs this probe joined get what is new (in the background)."""
     from probe.hub.upload import AfterRunUploader
 
@@ -157,17 +159,13 @@ def _list_runner(store: Store, log: LineLog) -> Any:
 
         targets, _ = load_run_targets((), entry.list, entry.category, on_error=skipped,
                                       settings=config.measure)
-        ctx = await build_run_context(config.measure, store, on_result=lambda _: None, list_name=entry.key,
-                                      stop=stop, signer=load_signer(config.key))
-        ctx.run_id = run_id
-        continued = any(r["run_id"] == run_id for r in store.runs(limit=RECENT_RUNS))
         try:
-            summary = await run_targets(targets, ctx)
+            async with open_run(settings=config.measure, store=store, key_path=config.key) as session:
+                continued = any(r["run_id"] == run_id for r in session.store.runs(limit=RECENT_RUNS))
+                summary = await run_targets(targets, session.context(list_name=entry.key, stop=stop, run_id=run_id))
+                return _whole_run(session.store, summary, session.signer) if continued else summary
         finally:
-            if ctx.control is not None:
-                await ctx.control.aclose()  # type: ignore[attr-defined]
             upload()
-        return _whole_run(store, summary, ctx.signer) if continued else summary
     return run_list
 
 

@@ -115,6 +115,10 @@ class ControlClient:
         for shard in self._shards:
             await shard.aclose()
 
+    @property
+    def closed(self) -> bool:
+        return all(shard.is_closed for shard in self._shards)
+
     async def query(self, url: str, addresses: list[str]) -> tuple[ControlResponse | None, str | None]:
         """(answer, None) from the first helper that answers; else a DNS-only DoH answer together with
         why no helper answered; else (None, why neither did), in plain words."""
