@@ -30,10 +30,10 @@ from pydantic import ValidationError
 
 from probe import __version__, failures
 from probe.control.doh import doh_resolve, transport_failure
-from probe.control.fetch import parse_target
 from probe.control.whoami import public_addresses
 from probe.errors import InputError
 from probe.models.control import ControlRequest, ControlResponse
+from probe.net.fetch import parse_target
 
 API_PATH = "api/v1/control"
 MAX_RESPONSE_BYTES = 1024 * 1024
