@@ -7,7 +7,7 @@ label unless a rule knows better (e.g. the ISP resolver lied but the page still 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from probe.models.verdict import (
     THROTTLED_LABELS,
@@ -32,9 +32,6 @@ class Finding:
     @property
     def blocked(self) -> bool:
         return is_blocked_label(self.label)
-
-    def with_reasons(self, *more: str) -> Finding:
-        return replace(self, reasons=self.reasons + tuple(r for r in more if r))
 
 
 def finding(label: VerdictLabel, confidence: Confidence, *reasons: str, fingerprint: str | None = None,

@@ -126,10 +126,6 @@ class View:
     bodies: Mapping[str, bytes]
 
     @property
-    def input_host(self) -> str:
-        return self.hops[0].host
-
-    @property
     def control(self) -> ControlResponse | None:
         return self.measurement.control
 

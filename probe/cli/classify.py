@@ -16,11 +16,12 @@ import click
 from probe.classify import ClassifyContext, classify, make_context
 from probe.cli.damage import store_read_errors
 from probe.cli.evidence import key_option
+from probe.cli.options import store_option
 from probe.errors import ConfigError, InputError
 from probe.i18n import _
 from probe.models import Measurement, Verdict
 from probe.models.settings import MeasureSettings
-from probe.store.store import DEFAULT_STORE, EntryFilter, Store
+from probe.store.store import EntryFilter, Store
 
 
 def _context(fingerprints: Path | None, not_bogon: tuple[str, ...]) -> ClassifyContext:
@@ -50,8 +51,7 @@ def _same(old: Verdict | None, new: Verdict, *, signed: bool) -> bool:
 
 
 @click.command("reclassify")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STORE,
-              show_default=True, help="The store to reclassify.")
+@store_option(help="The store to reclassify (default: as for probe run).")
 @click.option("--url", help="Only measurements of this exact URL.")
 @click.option("--since", help="Only measurements started at or after this UTC time (ISO-8601 prefix).")
 @click.option("--fingerprints", type=click.Path(file_okay=False, path_type=Path),

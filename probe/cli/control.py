@@ -25,7 +25,7 @@ from probe.control.server import ControlServer, server_ssl_context
 from probe.control.settings import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, HelperSettings
 from probe.errors import ConfigError, InputError
 from probe.identity import AsnDatabase
-from probe.net.dns import split_resolver
+from probe.models.settings import split_resolver
 
 _FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
 

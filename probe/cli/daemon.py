@@ -17,19 +17,22 @@ from typing import Any
 
 import click
 
-from probe.cli.wiring import build_run_context, load_run_targets
+from probe.cli.options import store_option
+from probe.cli.session import open_run
+from probe.cli.wiring import load_run_targets
 from probe.config import ProbeConfig, ScheduleEntry, default_config_path, load_config, render_config
 from probe.errors import ConfigError
 from probe.evidence.keys import load_signer
 from probe.i18n import N_, _
 from probe.measure.runner import RunSummary, run_targets
 from probe.schedule.plan import RECENT_RUNS, run_counts
-from probe.store import DEFAULT_STORE, Signer, Store
+from probe.store import Signer, Store
 
 
 def config_option(func: Any) -> Any:
+    # Eager: --store's default (probe.config.default_store) is read from the file it names.
     return click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-                        envvar="PROBE_CONFIG", default=None,
+                        envvar="PROBE_CONFIG", default=None, is_eager=True,
                         help="Configuration file (default: $PROBE_CONFIG, else "
                              "$XDG_CONFIG_HOME/probe/config.toml).")(func)
 
@@ -146,7 +149,8 @@ def _check_signing(key_path: Path | None, log: LineLog) -> None:
 
 
 def _list_runner(store: Store, log: LineLog) -> Any:
-    """The measuring the scheduler is handed: one list, continued under `run_id` if it has one.
+    """The measuring the scheduler is handed: one list, continued under `run_id` if it has one, in a
+    run of its own (`open_run`: its own control client and learned addresses; the daemon's store).
     After each run, the hubs this probe joined get what is new (in the background)."""
     from probe.hub.upload import AfterRunUploader
 
@@ -158,17 +162,13 @@ def _list_runner(store: Store, log: LineLog) -> Any:
 
         targets, _skipped = load_run_targets((), entry.list, entry.category, on_error=skipped,
                                       settings=config.measure)
-        ctx = await build_run_context(config.measure, store, on_result=lambda _: None, list_name=entry.key,
-                                      stop=stop, signer=load_signer(config.key))
-        ctx.run_id = run_id
-        continued = any(r["run_id"] == run_id for r in store.runs(limit=RECENT_RUNS))
         try:
-            summary = await run_targets(targets, ctx)
+            async with open_run(settings=config.measure, store=store, key_path=config.key) as session:
+                continued = any(r["run_id"] == run_id for r in session.store.runs(limit=RECENT_RUNS))
+                summary = await run_targets(targets, session.context(list_name=entry.key, stop=stop, run_id=run_id))
+                return _whole_run(session.store, summary, session.signer) if continued else summary
         finally:
-            if ctx.control is not None:
-                await ctx.control.aclose()  # type: ignore[attr-defined]
             upload()
-        return _whole_run(store, summary, ctx.signer) if continued else summary
     return run_list
 
 
@@ -187,10 +187,9 @@ def _whole_run(store: Store, summary: RunSummary, signer: Signer | None) -> RunS
 
 @click.command("status")
 @config_option
-@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-              help=f"The store to report on (default: the configuration's store, else {DEFAULT_STORE}).")
+@store_option(help="The store to report on (default: the configuration's store, else results/probe.sqlite).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
-def status_command(config_path: Path | None, store_path: Path | None, as_json: bool) -> None:
+def status_command(config_path: Path | None, store_path: Path, as_json: bool) -> None:
     """Show whether the daemon runs, each list's next runs and last run (with counts), and store size.
 
     With no configuration file at the default place (a probe run by hand, never scheduled), it reports
@@ -209,10 +208,9 @@ def status_command(config_path: Path | None, store_path: Path | None, as_json: b
     configured = config_path is not None or path.exists()
     if configured:
         config = load_config(path, check_files=False)
-        if store_path is not None:
-            config = config.model_copy(update={"store": store_path})
+        config = config.model_copy(update={"store": store_path})
     else:  # `probe run` by hand, or a copied store, on a machine that never ran the daemon: nothing to schedule
-        config = ProbeConfig(store=store_path or DEFAULT_STORE)
+        config = ProbeConfig(store=store_path)
     status = collect_status(config, config_path=path)
     if not configured:
         status.config = _("none (no configuration file at {path})").format(path=path)
@@ -323,10 +321,9 @@ def config_check_command(config_path: Path | None) -> None:
 @click.option("--older-than", "days", type=click.IntRange(min=1), required=True,
               help="Drop artifact bytes (bodies, certificates, DNS wire data) no measurement stored in the "
                    "last DAYS days.")
-@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-              help=f"The store (default: the configuration's store, else {DEFAULT_STORE}).")
+@store_option(help="The store (default: the configuration's store, else results/probe.sqlite).")
 @config_option
-def prune_command(days: int, store_path: Path | None, config_path: Path | None) -> None:
+def prune_command(days: int, store_path: Path, config_path: Path | None) -> None:
     """Prune old artifacts, keeping every measurement and hash (the chain still verifies).
 
     \b
@@ -336,17 +333,8 @@ def prune_command(days: int, store_path: Path | None, config_path: Path | None) 
     """
     from probe.schedule.retention import prune_older_than
 
-    path = store_path or _configured_store(config_path)
+    path = store_path
     with Store.open(path, create=False) as store:
         pruned = prune_older_than(store, days=days)
     click.echo(_("pruned {count} artifact(s) no measurement stored in the last {days} days from {path}; "
                  "measurements and hashes are kept").format(count=pruned, days=days, path=path))
-
-
-def _configured_store(config_path: Path | None) -> Path:
-    path = config_path or default_config_path()
-    if config_path is None and not path.exists():
-        return DEFAULT_STORE
-    store = load_config(path, check_files=False).store
-    assert store is not None
-    return store

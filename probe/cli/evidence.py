@@ -19,7 +19,7 @@ from probe.cli.damage import store_read_errors
 from probe.cli.options import store_option
 from probe.errors import EvidenceError, InputError
 from probe.i18n import LANGUAGES, _, current_language
-from probe.store import DEFAULT_STORE, EntryFilter, Store
+from probe.store import EntryFilter, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]*Z?)?$")
@@ -244,9 +244,7 @@ def _export_ooni(out: Path, store_path: Path, scrub_ips: tuple[str, ...], force:
 
 @click.command("verify")
 @click.argument("bundle", required=False, type=click.Path(path_type=Path))
-@click.option("--store", "store_path", is_flag=False, flag_value=str(DEFAULT_STORE), default=None,
-              type=click.Path(path_type=Path),
-              help=f"Check the local store instead (alone: {DEFAULT_STORE}; or --store PATH).")
+@store_option(alone=True, help="Check the local store instead (alone: the default store; or --store PATH).")
 @click.option("--fingerprint", "expected", help="Fail unless the bundle is signed by this key (ed25519:…).")
 @key_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the verdict line.")

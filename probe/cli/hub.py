@@ -15,11 +15,10 @@ from typing import Any
 import click
 
 from probe.cli.daemon import config_option
+from probe.cli.options import store_option
 from probe.config import default_config_path, load_config
 from probe.errors import ConfigError, HubError
 from probe.hub.settings import HubSettings
-
-_DEFAULT_STORE_HINT = "the configuration's store, else results/probe.sqlite"
 
 
 def hub_settings(config_path: Path | None, **flags: Any) -> HubSettings:
@@ -204,10 +203,10 @@ def probes_command(config_path: Path | None, database: str | None) -> None:
 @click.option("--token", required=True, help="The one-time token the hub's operator gave you.")
 @click.option("--key", "key_path", type=click.Path(path_type=Path, dir_okay=False),
               help="The probe's signing key (default: the one `probe init` made).")
-@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-              help=f"The store whose links are uploaded (default: {_DEFAULT_STORE_HINT}).")
+@store_option(help="The store whose links are uploaded (default: the configuration's store, else "
+                   "results/probe.sqlite).")
 @config_option
-def join_command(url: str, token: str, key_path: Path | None, store_path: Path | None,
+def join_command(url: str, token: str, key_path: Path | None, store_path: Path,
                  config_path: Path | None) -> None:
     """Enrol this probe's public key on a hub; the daemon then uploads after each run.
 
@@ -227,7 +226,7 @@ def join_command(url: str, token: str, key_path: Path | None, store_path: Path |
     result = asyncio.run(join_hub(hub_url=url, token=token, public_key_pem=pem))
     if result.key_fingerprint != fingerprint(key.public_key()):
         raise HubError("the hub enrolled a different key than this probe's: it is not a probe hub to trust")
-    with Store.open(store_path or _configured_store(config_path)) as store:
+    with Store.open(store_path) as store:
         add_hub(store, hub_url=url, hub_name=result.name, key_fingerprint=result.key_fingerprint)
     click.echo(f"joined {url} as {result.name!r} with key {result.key_fingerprint}; "
                "`probe upload` sends what is stored, the daemon uploads after each run")
@@ -279,10 +278,9 @@ def verify_command(ctx: click.Context, bundle: Path) -> None:
 
 
 @click.command("upload")
-@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-              help=f"The store to upload from (default: {_DEFAULT_STORE_HINT}).")
+@store_option(help="The store to upload from (default: the configuration's store, else results/probe.sqlite).")
 @config_option
-def upload_command(store_path: Path | None, config_path: Path | None) -> None:
+def upload_command(store_path: Path, config_path: Path | None) -> None:
     """Send every hub this probe joined the signed measurements it has not acknowledged yet.
 
     Safe to repeat and to interrupt: the hub keeps each measurement once, and what it acknowledged is
@@ -296,7 +294,7 @@ def upload_command(store_path: Path | None, config_path: Path | None) -> None:
     from probe.store import Store
     from probe.store.outbox import hubs
 
-    with Store.open(store_path or _configured_store(config_path), create=False) as store:
+    with Store.open(store_path, create=False) as store:
         if not hubs(store):
             raise HubError("this probe has joined no hub", hint="probe hub join URL --token TOKEN")
         outcomes = asyncio.run(upload_all(store))
@@ -307,12 +305,6 @@ def upload_command(store_path: Path | None, config_path: Path | None) -> None:
         failed = failed or outcome.error is not None
     if failed:
         raise click.exceptions.Exit(1)
-
-
-def _configured_store(config_path: Path | None) -> Path:
-    from probe.cli.daemon import _configured_store as configured
-
-    return configured(config_path)
 
 
 def _configured_key(config_path: Path | None) -> Path | None:

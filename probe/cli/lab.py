@@ -20,6 +20,7 @@ from probe.lab import demo as lab_demo
 from probe.lab.lab import Lab
 from probe.lab.runner import ScenarioResult, run_all, summarise
 from probe.lab.scenario import default_scenario_dir, load_scenario, load_scenarios
+from probe.store import DEFAULT_STORE
 
 DEMO_HOSTS = ("selftanu.kz", "who.int", "www.gov.kz")  # what a bare `lab up` serves, uncensored
 _prefix_option = click.option("--prefix", envvar="PROBE_LAB_PREFIX", default="plab", show_default=True,
@@ -102,8 +103,7 @@ def status_command(prefix: str, as_json: bool) -> None:
 @lab_group.command("run")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @_prefix_option
-@click.option("--store", "store_path", type=click.Path(path_type=Path),
-              help="Keep the measurements in this store (default: a temporary one).")
+@store_option(default="none", help="Keep the measurements in this store (default: a temporary one).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per scenario.")
 @click.option("--parallel", type=click.IntRange(1, 9), default=1, show_default=True,
               help="Labs working at once (prefix + digit each).")
@@ -159,12 +159,13 @@ def _print_summary(results: list[ScenarioResult]) -> None:
 
 @lab_group.command("demo")
 @_prefix_option
-@store_option
+@store_option(default="none", help="The SQLite evidence store (default: results/probe.sqlite; never the daemon's, "
+                                   "which keeps real measurements only).")
 @click.option("--key", "key_path", type=click.Path(path_type=Path), default=None,
               help="Signing key (default: this probe's, from `probe init`; made now if there is none).")
 @click.option("--hub", "with_hub", is_flag=True,
               help="Instead: two probes on two ISPs upload to a hub in the lab; one bundle of both, verified.")
-def demo_command(prefix: str, store_path: Path, key_path: Path | None, with_hub: bool) -> None:
+def demo_command(prefix: str, store_path: Path | None, key_path: Path | None, with_hub: bool) -> None:
     """Build the lab and measure Selftanu.kz and who.int under the main Kazakh techniques; keep the results.
 
     Techniques: SNI drop, TLS interception with a rogue root, throttling, DNS lies, an injected
@@ -183,6 +184,7 @@ def demo_command(prefix: str, store_path: Path, key_path: Path | None, with_hub:
     """
     if with_hub:
         _hub_demo(prefix)
+    store_path = store_path or DEFAULT_STORE
     from probe.evidence.keys import default_key_path
 
     key_path = (key_path or default_key_path()).expanduser()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -15,15 +14,13 @@ from pydantic import ValidationError
 
 from probe.cli.options import registry_option, store_option
 from probe.cli.progress import RunDisplay
-from probe.cli.wiring import build_run_context, load_run_targets, make_identify
-from probe.errors import InputError, StoreError
+from probe.cli.session import open_run
+from probe.cli.wiring import load_run_targets
+from probe.errors import InputError
 from probe.i18n import _
 from probe.identity.identifier import NetworkIdentifier
 from probe.measure.runner import RunOutcome, RunSummary, run_targets
 from probe.models.settings import MeasureSettings, Timeouts
-from probe.store import Signer, Store
-
-MIN_FREE_BYTES = 20 * 1024 * 1024
 
 
 @click.command("run")
@@ -91,20 +88,13 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
     _check_trust_store(settings)
     targets, total = load_run_targets(urls, list_name, category, on_error=_print_input_error,
                                       settings=settings)
-    from probe.evidence.keys import load_signer
-
-    signer = load_signer(key_path)  # before the store: a bad --key must not leave an empty store behind
-    identify = make_identify(settings.asn_db)  # likewise a database file that is not one
-    store = _open_store(store_path)
-    _note_gaps(settings, signed=signer is not None)
-    with store:
-        try:
-            summary, display = asyncio.run(_run(targets, total, settings, store, list_name=list_name, as_json=as_json,
-                                       progress=not no_progress and not as_json and sys.stderr.isatty(),
-                                       signer=signer, identify=identify))
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            click.echo(_("interrupted: in-flight measurements abandoned; finished ones are stored"), err=True)
-            sys.exit(130)
+    try:
+        summary, display = asyncio.run(_run(targets, total, settings, store_path=store_path, key_path=key_path,
+                                            list_name=list_name, as_json=as_json,
+                                            progress=not no_progress and not as_json and sys.stderr.isatty()))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        click.echo(_("interrupted: in-flight measurements abandoned; finished ones are stored"), err=True)
+        sys.exit(130)
     if not as_json:
         from probe.cli.tables import print_run_table
 
@@ -165,19 +155,8 @@ def _print_input_error(message: str) -> None:
     click.echo(_("skipped: {message}").format(message=message), err=True)
 
 
-def _open_store(path: Path) -> Store:
-    store = Store.open(path)
-    free = shutil.disk_usage(path.parent).free
-    if free < MIN_FREE_BYTES:
-        store.close()
-        raise StoreError(_("only {kib} KiB free where the store lives ({folder})").format(
-            kib=free // 1024, folder=path.parent), hint=_("free some space or choose another place with --store PATH"))
-    return store
-
-
-async def _run(targets: Any, total: int, settings: MeasureSettings, store: Store, *, list_name: str | None,
-               as_json: bool, progress: bool, signer: Signer | None,
-               identify: NetworkIdentifier) -> tuple[RunSummary, RunDisplay]:
+async def _run(targets: Any, total: int, settings: MeasureSettings, *, store_path: Path, key_path: Path | None,
+               list_name: str | None, as_json: bool, progress: bool) -> tuple[RunSummary, RunDisplay]:
     display = RunDisplay(total=total, enabled=progress)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -192,16 +171,13 @@ async def _run(targets: Any, total: int, settings: MeasureSettings, store: Store
             sys.stdout.flush()
         display.add(outcome)
 
-    ctx = await build_run_context(settings, store, on_result=on_result, list_name=list_name, stop=stop,
-                                  signer=signer, on_error=lambda _target, message: display.note(message),
-                                  identify=identify)
-    _note_network(settings, identify)
-    try:
+    async with open_run(settings=settings, store=store_path, key_path=key_path) as session:
+        _note_gaps(settings, signed=session.signer is not None)
+        _note_network(settings, session.identify)
+        ctx = session.context(list_name=list_name, stop=stop, on_result=on_result,
+                              on_error=lambda _target, message: display.note(message))
         with display:
             return await run_targets(targets, ctx), display
-    finally:
-        if ctx.control is not None:
-            await ctx.control.aclose()  # type: ignore[attr-defined]
 
 
 def _stopper(stop: asyncio.Event, display: Any, main: asyncio.Task[Any]) -> Any:

@@ -11,7 +11,7 @@ checks), render (model → TOML). The file is documented, with a full example, i
 from __future__ import annotations
 
 from probe.config.durations import format_duration, parse_duration
-from probe.config.load import default_config_path, default_store_path, load_config
+from probe.config.load import default_config_path, default_store, default_store_path, load_config
 from probe.config.model import DaemonSettings, ProbeConfig, Retention, ScheduleEntry
 from probe.config.render import render_config
 
@@ -21,6 +21,7 @@ __all__ = [
     "Retention",
     "ScheduleEntry",
     "default_config_path",
+    "default_store",
     "default_store_path",
     "format_duration",
     "load_config",

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from probe.config.model import ProbeConfig, check_measure
 from probe.errors import ConfigError, InputError
 from probe.i18n import _
+from probe.store.store import DEFAULT_STORE
 
 CONFIG_NAME = "config.toml"
 STORE_NAME = "probe.sqlite"
@@ -36,6 +37,19 @@ def default_store_path() -> Path:
         return Path(state.split(":")[0]) / STORE_NAME
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base).expanduser() / "probe" / STORE_NAME
+
+
+def default_store(config_path: Path | None = None) -> Path:
+    """The store a command uses when not told (`--store`): the daemon's, that is the configuration
+    file's (`config_path`, else $PROBE_CONFIG, else the default place), when there is such a file;
+    else `results/probe.sqlite`, the folder a volunteer who runs the probe by hand shares. So `probe
+    run`, `probe results`, `probe export`, `probe status` and the daemon all mean the same store."""
+    explicit = config_path or (Path(os.environ["PROBE_CONFIG"]) if os.environ.get("PROBE_CONFIG") else None)
+    if explicit is None and not default_config_path().exists():
+        return DEFAULT_STORE
+    store = load_config(explicit, check_files=False).store
+    assert store is not None  # the loader fills it in
+    return store
 
 
 def load_config(path: Path | None = None, *, check_files: bool = True) -> ProbeConfig:

@@ -30,10 +30,10 @@ from pydantic import ValidationError
 
 from probe import __version__, failures
 from probe.control.doh import doh_resolve, transport_failure
-from probe.control.fetch import parse_target
 from probe.control.whoami import Sighting, public_addresses, sightings
 from probe.errors import InputError
 from probe.models.control import ControlRequest, ControlResponse
+from probe.net.fetch import parse_target
 
 API_PATH = "api/v1/control"
 MAX_RESPONSE_BYTES = 1024 * 1024
@@ -119,6 +119,10 @@ class ControlClient:
     async def aclose(self) -> None:
         for shard in self._shards:
             await shard.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return all(shard.is_closed for shard in self._shards)
 
     async def query(self, url: str, addresses: list[str]) -> tuple[ControlResponse | None, str | None]:
         """(answer, None) from the first helper that answers; else a DNS-only DoH answer together with

@@ -78,10 +78,6 @@ class AddressGuard:
     def __init__(self, *, allow: Iterable[IPNetwork] = ()) -> None:
         self._allow = tuple(allow)
 
-    @property
-    def allowed_networks(self) -> tuple[IPNetwork, ...]:
-        return self._allow
-
     def permits(self, text: str) -> bool:
         ip = normalise_ip(text)
         if ip is None:

@@ -32,7 +32,7 @@ from probe.errors import EvidenceError
 from probe.evidence import manifest as mf
 from probe.evidence.bundle_artifacts import ArtifactWriter
 from probe.evidence.howto import verify_text
-from probe.evidence.keys import fingerprint, own_address_key_path, public_key_pem
+from probe.evidence.keys import fingerprint, own_address_memory, public_key_pem
 from probe.evidence.ooni_export import to_ooni
 from probe.evidence.privacy import scan_for_addresses
 from probe.evidence.report import ReportMeta, render
@@ -48,7 +48,7 @@ from probe.models import Verdict
 from probe.models.canonical import canonical_json
 from probe.models.chain import Link, VerdictRecord, parse_record
 from probe.store import EntryFilter, Store, StoredEntry
-from probe.store.own_addresses import OwnAddressMemory, memory_path
+from probe.store.own_addresses import OwnAddressMemory
 
 _CHUNK = 1 << 20
 # Longer than any spelling the matcher reads, so a match split by a chunk boundary is found whole: the
@@ -95,7 +95,7 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
         for lang in languages:
             _add_report_section(root / mf.report_in(lang), report_section(third_party, lang=lang), lang=lang)
         _refuse_leaks(root, (*scrub_ips, *sorted(pass_.recorded_ips)),
-                      OwnAddressMemory.load(memory_path(store.path), own_address_key_path(), create=False))
+                      own_address_memory(store.path, create=False))
         manifest = _manifest(root, pass_, key, created, filt, store)
         manifest_bytes = (json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True,
                                      ensure_ascii=False) + "\n").encode("utf-8")

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from probe.errors import EvidenceError
 from probe.i18n import _
 from probe.models.canonical import sha256_hex
+from probe.store.own_addresses import OwnAddressMemory, memory_path
 from probe.store.store import Signer
 
 KEY_FILE_NAME = "probe_ed25519.key"
@@ -39,6 +40,12 @@ def own_address_key_path() -> Path:
     """The key of the own-address memory (probe.store.own_addresses): beside the signing key, not the
     store, since the results folder is what volunteers share."""
     return default_key_path().with_name("own-addresses.key")
+
+
+def own_address_memory(store_path: Path, *, create: bool = True) -> OwnAddressMemory:
+    """The own-address memory of the store at `store_path`: the one place that pairs the digest file
+    beside the store with its key beside the signing key. A reader (`create=False`) makes nothing."""
+    return OwnAddressMemory.load(memory_path(store_path), own_address_key_path(), create=create)
 
 
 def fingerprint(public_key: Ed25519PublicKey) -> str:

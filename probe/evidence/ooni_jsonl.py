@@ -13,12 +13,11 @@ import os
 from pathlib import Path
 
 from probe.errors import EvidenceError
-from probe.evidence.keys import own_address_key_path
+from probe.evidence.keys import own_address_memory
 from probe.evidence.ooni_export import to_ooni
 from probe.evidence.privacy import scan_for_addresses
 from probe.models.canonical import canonical_json
 from probe.store import EntryFilter, Store
-from probe.store.own_addresses import OwnAddressMemory, memory_path
 
 
 def export_ooni_jsonl(store: Store, out: Path, *, filt: EntryFilter, scrub_ips: tuple[str, ...] = (),
@@ -30,7 +29,7 @@ def export_ooni_jsonl(store: Store, out: Path, *, filt: EntryFilter, scrub_ips: 
         scan_for_addresses(b"", scrub_ips)
     except ValueError as exc:
         raise EvidenceError(f"--scrub-ip: {exc}") from exc
-    memory = OwnAddressMemory.load(memory_path(store.path), own_address_key_path(), create=False)
+    memory = own_address_memory(store.path, create=False)
     partial = out.with_name(out.name + ".partial")
     count = 0
     try:

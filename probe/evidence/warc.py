@@ -31,10 +31,6 @@ BODY_SHA256_HEADER = "Probe-Body-SHA256"
 BodyLookup = Callable[[str], bytes | None]
 
 
-def has_http(measurement: Measurement) -> bool:
-    return bool(measurement.requests)
-
-
 def write_warc(measurement: Measurement, body_of: BodyLookup) -> tuple[bytes, list[str]]:
     """The WARC bytes for every request of `measurement`, and the body hashes it includes."""
     out = io.BytesIO()

@@ -125,13 +125,6 @@ class Lab:
     def client_popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[str]:
         return subprocess.Popen(self.client_argv(argv), text=True, **kwargs)
 
-    def ns_exec(self, role: str, argv: Sequence[str], *, timeout: float | None = 30
-                ) -> subprocess.CompletedProcess[str]:
-        """Run `argv` in the `role` namespace ("client", "isp", "inet", "ctl"; "clientb", "ispb")."""
-        ns = getattr(self.names, role)
-        return subprocess.run(ns_argv(ns, argv), capture_output=True, text=True, timeout=timeout,
-                              check=False)
-
     # -- lifecycle ----------------------------------------------------------------------------
 
     def up(self, scenario: Scenario | None = None, *, bulk_hosts: Sequence[str] = (),

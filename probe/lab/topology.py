@@ -15,7 +15,6 @@ the namespaces have no link to the host.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from probe.lab import addressing as A
 from probe.lab.netns import NETNS_ETC, add_namespace, ip_batch, sysctl
@@ -206,9 +205,3 @@ def _ctl_commands() -> list[str]:
         f"route add 198.18.0.0/15 via {A.INET_CTL_V4} dev {CTL_IF}",
         f"route add fd77::/16 via {A.INET_CTL_V6} dev {CTL_IF}",
     ]
-
-
-def write_file(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path

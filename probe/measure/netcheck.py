@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 
 from probe import failures
 from probe.models.netcheck import NetworkDown, ReachCheck
+from probe.models.settings import split_resolver
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock, measurement_clock, utc_now_iso
-from probe.net.dns import query_udp, resolve_getaddrinfo, split_resolver
+from probe.net.dns import query_udp, resolve_getaddrinfo
 from probe.net.tcp import tcp_connect
 
 # Public anycast resolvers, answering TCP on 443 (DoH) from almost every network. Documented in
@@ -76,7 +77,8 @@ async def check_network(*, control_urls: Sequence[str], resolver: str | None, na
         return None  # no helper to miss, or nothing to tell a blocked helper from a dead network
     clock = measurement_clock()
     checked_at = utc_now_iso()
-    controls = await asyncio.gather(*(_control(url, timeout_s, clock) for url in control_urls[:4]))
+    controls = await asyncio.gather(*(_control(host, port, timeout_s, clock)
+                                      for host, port in endpoints(control_urls[:4])))
     if any(c.failure is None for c in controls):
         return None
     dns_check, *tcp = await asyncio.gather(_resolver(resolver, name, timeout_s, clock),
@@ -87,10 +89,31 @@ async def check_network(*, control_urls: Sequence[str], resolver: str | None, na
                        dns_answers=dns_check.failure is None)
 
 
-async def _control(url: str, timeout_s: float, clock: Clock) -> ReachCheck:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+def endpoints(urls: Sequence[str]) -> list[tuple[str, int]]:
+    """(host, port) of each URL, default ports by scheme, duplicates dropped."""
+    found: list[tuple[str, int]] = []
+    for url in urls:
+        parts = urlsplit(url)
+        if not parts.hostname:
+            continue
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if (parts.hostname, port) not in found:
+            found.append((parts.hostname, port))
+    return found
+
+
+async def controls_reachable(urls: Sequence[str], timeout_s: float) -> bool | None:
+    """Whether at least one control endpoint accepts a TCP connection within `timeout_s`; None when
+    no URL names one (nothing to check). The daemon's pre-flight check (`probe.schedule.network`)."""
+    targets = endpoints(urls)
+    if not targets:
+        return None
+    clock = measurement_clock()
+    checks = await asyncio.gather(*(_control(host, port, timeout_s, clock) for host, port in targets))
+    return any(c.failure is None for c in checks)
+
+
+async def _control(host: str, port: int, timeout_s: float, clock: Clock) -> ReachCheck:
     t0 = clock()
     try:
         addresses = [str(ipaddress.ip_address(host))]

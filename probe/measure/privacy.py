@@ -3,7 +3,7 @@
 An origin (or a blockpage) may echo the requester's address in a header or the body; OONI scrubs it,
 and so do we: every occurrence, in any spelling (`probe.addresses`: dashed, zero-padded, escaped,
 UTF-16, reverse DNS, a whole number...), becomes "[scrubbed]". The addresses are those this run
-learned and those earlier runs did (`OwnAddressMemory`). A scrubbed body is a new artifact with a
+learned and those earlier runs did (an `AddressMemory`). A scrubbed body is a new artifact with a
 new hash, and every reference in the measurement is rewritten to it. In the measurement only text
 values are scrubbed: its numbers (sizes, ports, times) are never rewritten, even one that reads as
 the address. Certificates and DNS wire bytes are binary and are left as they are (a textual
@@ -16,11 +16,11 @@ from collections.abc import Iterable
 
 from probe.addresses import IPAddress, Predicate, parse, replace, replace_bytes
 from probe.failures import SCRUBBED
+from probe.measure.sink import AddressMemory
 from probe.models import Artifact, ArtifactRef, Measurement
-from probe.store.own_addresses import OwnAddressMemory
 
 
-def own_address_predicate(addresses: Iterable[str], memory: OwnAddressMemory | None = None) -> Predicate | None:
+def own_address_predicate(addresses: Iterable[str], memory: AddressMemory | None = None) -> Predicate | None:
     """Says yes to the probe's own addresses: those given, and those `memory` remembers from earlier
     runs; None when there is nothing to look for."""
     known = {ip for ip in (parse(a) for a in addresses if a) if ip is not None}
@@ -43,7 +43,7 @@ def target_addresses(measurement: Measurement) -> set[IPAddress]:
 
 
 def scrub(measurement: Measurement, artifacts: list[Artifact], addresses: Iterable[str],
-          memory: OwnAddressMemory | None = None) -> tuple[Measurement, list[Artifact]]:
+          memory: AddressMemory | None = None) -> tuple[Measurement, list[Artifact]]:
     own = own_address_predicate(addresses, memory)
     if own is None:
         return measurement, artifacts

@@ -1,11 +1,13 @@
-"""Run a list of targets with bounded concurrency, streaming each finished measurement to the store.
+"""Run a list of targets with bounded concurrency, handing each finished measurement to a sink.
 
 A fixed pool of workers pulls targets from an iterator, so memory does not grow with the list. Each
 finished measurement is identified (ASN from the control's view of our address), scrubbed of the
-probe's addresses, classified, appended and reported before the next one starts in that worker.
-Appends are committed in batches at most `commit_interval_s` old (store/writes.py: a SIGKILL loses at
-most that last interval's finished measurements). A stop request (Ctrl-C, SIGTERM) stops taking new
-targets; finished measurements are always kept.
+probe's addresses, classified, handed to the run's sink (`probe.measure.sink.RunSink`: the store,
+in the probe) and reported before the next one starts in that worker. A stop request (Ctrl-C,
+SIGTERM) stops taking new targets; finished measurements are always kept. The sink may keep them in
+batches at most `commit_interval_s` old (the store does: store/writes.py; a SIGKILL loses at most that
+last interval's finished measurements). What a run holds open
+(store, control client, key) is opened and closed by its owner (`probe.cli.session.open_run`).
 """
 
 from __future__ import annotations
@@ -21,14 +23,11 @@ from dataclasses import dataclass, field
 from probe.errors import StoreError
 from probe.failures import scrub_addresses
 from probe.measure.privacy import scrub
+from probe.measure.sink import AddressMemory, Kept, RunSink
 from probe.measure.url import ControlSource, MeasuredURL, measure_url
 from probe.models import Measurement, ProbeNetwork, Target, Verdict
 from probe.models.netcheck import NetworkDown
 from probe.models.settings import MeasureSettings
-from probe.store import Signer, Store, StoredEntry
-from probe.store.liveness import close_dead_runs
-from probe.store.own_addresses import OwnAddressMemory
-from probe.store.writes import batch_appends
 
 COMMIT_INTERVAL_S = 0.25
 
@@ -38,7 +37,7 @@ Identify = Callable[[str | None], ProbeNetwork]  # the probe's public IP (or Non
 
 @dataclass
 class RunOutcome:
-    entry: StoredEntry
+    entry: Kept
     measurement: Measurement
     verdict: Verdict | None
 
@@ -55,23 +54,22 @@ class RunSummary:
 @dataclass
 class RunContext:
     settings: MeasureSettings
-    store: Store
+    sink: RunSink
     resolver: str | None
     control: ControlSource | None = None
     classifier: Classifier | None = None
     identify: Identify | None = None
-    signer: Signer | None = None
     on_result: Callable[[RunOutcome], None] | None = None
     on_error: Callable[[Target, str], None] | None = None
     list_name: str | None = None
     stop: asyncio.Event | None = None
     run_id: str | None = None  # continue this run (after a crash): its measured inputs are skipped
     # The probe's own addresses learned so far (local sockets, the control's view of us). Every
-    # measurement is scrubbed of all of them, also one whose own control query failed; a daemon
-    # passes the same set to every run. In plain text in memory only; on disk as keyed hashes
-    # (`own_memory`), so later runs scrub them too, even when they cannot learn them.
+    # measurement is scrubbed of all of them, also one whose own control query failed. This run's
+    # own set, in plain text in memory only; on disk as keyed hashes (`own_memory`), so later runs
+    # (and the daemon's next one) scrub them too, even when they cannot learn them.
     own_addresses: set[str] = field(default_factory=set)
-    own_memory: OwnAddressMemory | None = None
+    own_memory: AddressMemory | None = None
     # The run-level shutdown check (probe.measure.netcheck), made once before measuring; None: none.
     check_network: Callable[[], Awaitable[NetworkDown | None]] | None = None
     # Finished measurements share one store transaction for at most this long (one commit each cost
@@ -83,8 +81,7 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
     summary = RunSummary(run_id=ctx.run_id or str(uuid.uuid4()))
     loop = asyncio.get_running_loop()
     _ensure_resolver_threads(loop, ctx.settings.parallel)
-    close_dead_runs(ctx.store, signer=ctx.signer)  # rows SIGKILLed runs left `running`: now interrupted
-    done = ctx.store.start_run(summary.run_id, ctx.list_name)
+    done = ctx.sink.begin(summary.run_id, ctx.list_name)
     source = (t for t in targets if t.url not in done)
     stop = ctx.stop or asyncio.Event()
     # A store failure halts this run only: `stop` may be the daemon's own (shared by every list), and
@@ -93,7 +90,7 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
                    halt=asyncio.Event())
     tasks: set[asyncio.Task[None]] = set()
     status = "finished"
-    stop_batching = batch_appends(ctx.store.batch, ctx.commit_interval_s, on_error=lambda exc: _halt(state, exc))
+    stop_batching = ctx.sink.batch(ctx.commit_interval_s, on_error=lambda exc: _halt(state, exc))
     try:
         if ctx.check_network is not None:
             # Measured anyway: each run during a shutdown is evidence of when it held.
@@ -113,19 +110,19 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
         await _cancel_all(tasks)
         raise
     finally:
-        stop_batching()  # finish_run commits the last batch first
+        stop_batching()  # the sink's end() keeps the last batch first
         summary.interrupted = status == "interrupted"
-        _finish(ctx.store, summary.run_id, status, ctx.signer)
+        _finish(ctx.sink, summary.run_id, status)
     return summary
 
 
-def _finish(store: Store, run_id: str, status: str, signer: Signer | None) -> None:
-    """Close the runs row; when the run already failed, a store that cannot write it is not the news.
+def _finish(sink: RunSink, run_id: str, status: str) -> None:
+    """Close the run; when it already failed, a store that cannot write that is not the news.
 
     The row then stays `running` and is closed as interrupted by whoever opens the store next.
     """
     try:
-        store.finish_run(run_id, status, signer=signer)
+        sink.end(run_id, status)
     except StoreError:
         if status != "failed":
             raise
@@ -241,7 +238,7 @@ def _commit(measured: MeasuredURL, state: _State) -> None:
             if ctx.on_error:
                 ctx.on_error(Target(url=measurement.input), f"{measurement.input}: stored unclassified: "
                              f"{type(exc).__name__}: {scrub_addresses(str(exc))}")
-    entry = ctx.store.append(measurement, artifacts, verdict, run_id=state.summary.run_id, signer=ctx.signer)
+    entry = ctx.sink.keep(measurement, artifacts, verdict, run_id=state.summary.run_id)
     state.summary.total += 1
     state.summary.counts[verdict.label if verdict else "unclassified"] += 1
     if ctx.on_result:

@@ -15,6 +15,7 @@ import ipaddress
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from probe import __version__, failures
@@ -41,11 +42,10 @@ from probe.net.fetch import Connected, FetchSettings, NotConnected, URLTarget, f
 from probe.net.scope import private_target
 
 
-class ControlSource:
+class ControlSource(Protocol):
     """What the measurement needs from a control client (see probe.control.client.ControlClient)."""
 
-    async def query(self, url: str, addresses: list[str]) -> tuple[ControlResponse | None, str | None]:
-        raise NotImplementedError
+    async def query(self, url: str, addresses: list[str]) -> tuple[ControlResponse | None, str | None]: ...
 
 
 @dataclass

@@ -108,3 +108,14 @@ class MeasureSettings(Frozen):
             except ValueError as exc:
                 raise ValueError(f"not a CIDR: {cidr!r}") from exc
         return value
+
+
+def split_resolver(resolver: str) -> tuple[str, int]:
+    """A `resolver` setting, '1.2.3.4', '1.2.3.4:53', '[fd00::1]:53' or 'fd00::1' → (ip, port)."""
+    if resolver.startswith("["):
+        host, _, port = resolver[1:].partition("]:")
+        return host.rstrip("]"), int(port or 53)
+    if resolver.count(":") == 1:
+        host, port = resolver.split(":")
+        return host, int(port)
+    return resolver, 53

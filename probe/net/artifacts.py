@@ -23,6 +23,3 @@ class ArtifactSink:
     def get(self, sha256: str) -> bytes | None:
         item = self._items.get(sha256)
         return item.data if item else None
-
-    def replace_all(self, items: list[Artifact]) -> None:
-        self._items = {a.sha256: a for a in items}

@@ -20,6 +20,7 @@ import dns.rcode
 from probe import failures
 from probe.models import DNSAnswer, DNSQueryObservation, DNSReply
 from probe.models.observations import QueryType
+from probe.models.settings import split_resolver
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock
 from probe.net.dnswire import Query, Reply, make_query, read_reply
@@ -41,17 +42,6 @@ def system_nameserver(resolv_conf: Path = RESOLV_CONF) -> str | None:
         if len(parts) >= 2 and parts[0] == "nameserver":
             return parts[1]
     return None
-
-
-def split_resolver(resolver: str) -> tuple[str, int]:
-    """'1.2.3.4', '1.2.3.4:53', '[fd00::1]:53' or 'fd00::1' → (ip, port)."""
-    if resolver.startswith("["):
-        host, _, port = resolver[1:].partition("]:")
-        return host.rstrip("]"), int(port or 53)
-    if resolver.count(":") == 1:
-        host, port = resolver.split(":")
-        return host, int(port)
-    return resolver, 53
 
 
 async def resolve_getaddrinfo(hostname: str, *, timeout_s: float, clock: Clock) -> DNSQueryObservation:

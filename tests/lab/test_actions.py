@@ -3,6 +3,7 @@ client namespace (no probe): what a packet or a socket sees is what the scenario
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from labhelpers import check
 
 from probe.lab import addressing as A
 from probe.lab.lab import Lab
+from probe.lab.netns import ns_argv
 from probe.lab.scenario import Scenario
 
 pytestmark = pytest.mark.lab
@@ -172,7 +174,9 @@ def test_rtt_and_loss(lab: Lab) -> None:
     assert 0.055 <= check(lab, "tcp", SITE, "443")["t"] < 0.5
     assert 0.055 <= first(check(lab, "dns", "selftanu.kz"))["t"] < 0.5  # to the ISP's own resolver too
     # Half each way: packets towards the client went through the delayer as well.
-    counters = lab.ns_exec("isp", ["iptables", "-t", "mangle", "-L", "POSTROUTING", "-v", "-n", "-x"]).stdout
+    listing = ["iptables", "-t", "mangle", "-L", "POSTROUTING", "-v", "-n", "-x"]
+    counters = subprocess.run(ns_argv(lab.names.isp, listing), capture_output=True, text=True, timeout=30,
+                              check=False).stdout
     queued = [line.split() for line in counters.splitlines() if "NFQUEUE" in line]
     assert queued and int(queued[0][0]) > 0, counters
     up(lab, "https://selftanu.kz/", network={"loss_pct": 50})

@@ -9,9 +9,10 @@ import dns.message
 import dns.rcode
 import dns.rrset
 
+from probe.models.settings import split_resolver
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import measurement_clock
-from probe.net.dns import query_udp, split_resolver, system_nameserver
+from probe.net.dns import query_udp, system_nameserver
 
 Reply = Callable[[dns.message.Message], list[tuple[float, bytes]]]  # (delay, datagram) pairs
 

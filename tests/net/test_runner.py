@@ -13,6 +13,7 @@ from probe.models import Target
 from probe.models.canonical import GENESIS_HASH, chain_hash
 from probe.models.settings import MeasureSettings, Timeouts
 from probe.store import Store
+from probe.store.sink import StoreSink
 
 SETTINGS = MeasureSettings(parallel=8, timeouts=Timeouts(dns_s=1, tcp_s=1, tls_s=1, http_s=2))
 
@@ -41,7 +42,8 @@ def _run(store: Store, n: int, *, stop_after: int | None = None, run_id: str | N
             if stop_after is not None and len(seen) >= stop_after:
                 stop.set()
 
-        ctx = RunContext(settings=SETTINGS, store=store, resolver=None, on_result=on_result, stop=stop,
+        ctx = RunContext(settings=SETTINGS, sink=StoreSink(store, signer=None), resolver=None, on_result=on_result,
+                         stop=stop,
                          run_id=run_id)
         try:
             return await run_targets(iter(_targets(port, n)), ctx), seen
@@ -93,7 +95,8 @@ def test_hostile_redirects_are_recorded_and_a_failing_classifier_costs_no_eviden
             raise RuntimeError("rules bug")
 
         with Store.open(tmp_path / "s.sqlite") as store:
-            ctx = RunContext(settings=SETTINGS, store=store, resolver=None, classifier=broken_classifier,  # type: ignore[arg-type]
+            ctx = RunContext(settings=SETTINGS, sink=StoreSink(store, signer=None), resolver=None,
+                             classifier=broken_classifier,  # type: ignore[arg-type]
                              on_error=lambda _t, message: errors.append(message))
             targets = [Target(url=f"http://127.0.0.1:{port}/{p}") for p in ("port", "bracket", "label")]
             try:

@@ -18,6 +18,7 @@ from probe.measure.runner import RunContext, run_targets
 from probe.models import Target
 from probe.models.settings import MeasureSettings, Timeouts
 from probe.store import EntryFilter, Store
+from probe.store.sink import StoreSink
 
 OWN = "192.0.2.2"  # what the helper told the probe; the origin (on loopback) echoes it back
 SPELLINGS = ["ip-192-0-2-2", "192.000.002.002", "192%2E0%2E2%2E2", "192\\u002e0\\u002e2\\u002e2",
@@ -61,7 +62,7 @@ def test_an_echoing_origin_leaves_no_spelling_in_the_store_and_the_export_passes
     async def go(store: Store) -> None:
         server, port = await serve(_echo)
         targets = [Target(url=f"http://127.0.0.1:{port}/page/{i}", category_code="HUMR") for i in range(len(SPELLINGS))]
-        ctx = RunContext(settings=SETTINGS, store=store, resolver=None, signer=_sign, own_addresses={OWN})
+        ctx = RunContext(settings=SETTINGS, sink=StoreSink(store, signer=_sign), resolver=None, own_addresses={OWN})
         try:
             await run_targets(iter(targets), ctx)
         finally:

@@ -22,6 +22,7 @@ from probe.models import Artifact, ArtifactRef, HTTPResponse, Target
 from probe.models.settings import MeasureSettings
 from probe.store import EntryFilter, Store
 from probe.store.own_addresses import OwnAddressMemory, memory_path
+from probe.store.sink import StoreSink
 
 PUBLIC_V4 = "203.0.113.7"  # documentation range: stands for the volunteer's public address behind NAT
 
@@ -86,7 +87,8 @@ def test_a_run_without_a_control_scrubs_an_address_an_earlier_run_learned(tmp_pa
         port = origin.sockets[0].getsockname()[1]
         try:
             with Store.open(store_path) as store:
-                ctx = RunContext(settings=MeasureSettings(), store=store, resolver=None, control=None,
+                ctx = RunContext(settings=MeasureSettings(), sink=StoreSink(store, signer=None), resolver=None,
+                                 control=None,
                                  own_memory=OwnAddressMemory.load(memory_path(store_path), key))
                 await run_targets([Target(url=f"http://127.0.0.1:{port}/")], ctx)
         finally:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from probe.schedule.network import Backoff, controls_reachable, endpoints
+from probe.measure.netcheck import endpoints
+from probe.schedule.network import Backoff, controls_reachable
 
 
 def _closed_port() -> int:
