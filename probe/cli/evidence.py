@@ -175,7 +175,7 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
     if fmt == "ooni":
         _export_ooni(out, store_path, scrub_ips, force, filters)
         return
-    from probe.evidence.bundle import export_bundle
+    from probe.evidence.bundle.export import export_bundle
     from probe.evidence.keys import default_key_path, load_private_key
 
     key = load_private_key(key_path or default_key_path())
@@ -234,7 +234,7 @@ def _export_from_hub(hub_url: str, token: str | None, out: Path, force: bool, fm
 
 def _export_ooni(out: Path, store_path: Path, scrub_ips: tuple[str, ...], force: bool,
                  filters: dict[str, str | None]) -> None:
-    from probe.evidence.ooni_jsonl import export_ooni_jsonl
+    from probe.evidence.ooni.jsonl import export_ooni_jsonl
 
     with Store.open(store_path, create=False) as store:
         count = export_ooni_jsonl(store, out, filt=make_filter(**filters), scrub_ips=scrub_ips, overwrite=force)
@@ -266,7 +266,7 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
         raise InputError(_("give a bundle FILE.zip or --store, not both or neither"),
                          hint=_("probe verify FILE.zip   or   probe verify --store"))
     if bundle is not None:
-        from probe.evidence.verify import verify_bundle
+        from probe.evidence.verify.bundle import verify_bundle
         from probe.hub.bundle_verify import is_hub_bundle
 
         if is_hub_bundle(bundle):
@@ -300,7 +300,7 @@ def _verify_hub(bundle: Path, expected: str | None, quiet: bool) -> None:
 
 
 def _verify_store(store_path: Path, key_path: Path | None) -> Any:
-    from probe.evidence.verify_store import verify_store_file
+    from probe.evidence.verify.store import verify_store_file
 
     if store_path.suffix == ".zip":
         raise InputError(_("{path} looks like a bundle").format(path=store_path), hint=f"probe verify {store_path}")
@@ -388,9 +388,9 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, lang: str
     """
     from datetime import UTC, datetime
 
-    from probe.evidence.bundle import filters_used
+    from probe.evidence.bundle.export import filters_used
     from probe.evidence.keys import fingerprint
-    from probe.evidence.report import ReportMeta, render_report
+    from probe.evidence.report.page import ReportMeta, render_report
 
     filt = make_filter(**filters)
     public = _public_key(key_path)
@@ -420,7 +420,7 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, lang: str
 
 def _with_third_party(html: str, store_path: Path, filt: EntryFilter, *, lang: str) -> str:
     """OONI's imported measurements in their own section of the report, labelled as OONI's."""
-    from probe.evidence.third_party_bundle import add_section, report_section, write_third_party
+    from probe.evidence.bundle.third_party import add_section, report_section, write_third_party
 
     section = report_section(write_third_party(None, store_path, filt), in_bundle=False, lang=lang)
     return add_section(html, section, lang=lang)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from probe.evidence.explain import TECHNIQUES, host_of
-from probe.evidence.report_data import NOT_CLASSIFIED, status_class
+from probe.evidence.report.data import NOT_CLASSIFIED, status_class
 from probe.models import Measurement, Verdict
 from probe.models.chain import VerdictRecord, parse_record
 

@@ -3,7 +3,7 @@
 Rendered from `HubFacts` (the bundle's signed links, probe.hub.bundle_facts) and `HubMeta` (what the
 manifest and probes.json say: creation time, filters, the names the hub gives the keys). Pure and
 deterministic, so `probe verify` renders both again and compares them byte for byte. It reuses the
-probe bundle's stylesheet, colour classes and wording of techniques (probe.evidence.report_style,
+probe bundle's stylesheet, colour classes and wording of techniques (probe.evidence.report.style,
 report_data.status_class, explain) rather than being a second style. Inline CSS and SVG, a CSP that
 forbids every fetch, no script. It does not read files or check signatures.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from html import escape
 
 from probe.evidence.explain import human_time, short
-from probe.evidence.report_style import CSS
+from probe.evidence.report.style import CSS
 from probe.hub.bundle_facts import Cell, HubFacts, Site
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"

@@ -24,7 +24,7 @@ from typing import Any
 from probe import __version__
 from probe.errors import EvidenceError
 from probe.evidence.keys import fingerprint, load_public_key_pem, signature_hex_valid
-from probe.evidence.verify_result import VerifyResult
+from probe.evidence.verify.result import VerifyResult
 from probe.hub.bundle_facts import Collector
 from probe.hub.bundle_format import FIXED_MEMBERS, FORMAT, member_name, meta_from
 from probe.hub.bundle_report import render_report, verify_text

@@ -9,7 +9,7 @@ key and renders the report again. Rows come through a server-side cursor and are
 come, so memory does not grow with the links (the report keeps counters). Filters match `probe
 export`'s: site, network (AS number), time range, and newest N; a filtered bundle holds the selected
 measurements with their signed verdict records, an unfiltered one every link. The zip is written in
-a staging folder beside the destination (probe.evidence.staging) and renamed into place when done,
+a staging folder beside the destination (probe.evidence.bundle.staging) and renamed into place when done,
 so a killed export leaves nothing behind. The offline check is probe.hub.bundle_verify's job.
 """
 
@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 
 from probe import __version__
-from probe.evidence.staging import staged_zip, staging_folder
+from probe.evidence.bundle.staging import staged_zip, staging_folder
 from probe.hub.bundle_facts import Collector
 from probe.hub.bundle_format import FORMAT, README, member_name, meta_from
 from probe.hub.bundle_report import render_report, verify_text

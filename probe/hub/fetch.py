@@ -2,7 +2,7 @@
 
 The hub writes the same bundle `probe hub export` writes on its host (probe.hub.export); this only
 carries it here. The body is streamed to disk in a staging folder beside the destination (the one
-`probe export` uses, probe.evidence.staging), so memory does not grow with the bundle and a killed
+`probe export` uses, probe.evidence.bundle.staging), so memory does not grow with the bundle and a killed
 download leaves nothing behind; the file is renamed into place only once it is complete and is a hub
 bundle. Checking the links is `probe verify`'s job, offline, afterwards.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from probe.errors import HubError
-from probe.evidence.staging import staged_zip, staging_folder
+from probe.evidence.bundle.staging import staged_zip, staging_folder
 from probe.failures import classify_exception
 from probe.hub.bundle_verify import is_hub_bundle
 from probe.hub.export import ExportFilter

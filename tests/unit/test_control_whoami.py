@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from test_control_fixtures import TestCA
 
-from probe.control.client import ControlClient
+from probe.control.client.api import ControlClient
+from probe.control.client.whoami import Sighting, _sighting
 from probe.control.network import parse_network
-from probe.control.server import ControlServer
-from probe.control.settings import HelperSettings
-from probe.control.whoami import Sighting, _sighting
+from probe.control.server.serve import ControlServer
+from probe.control.server.settings import HelperSettings
 from probe.identity import AsnDatabase
 from probe.identity.model import NetworkIdentity
 

@@ -6,7 +6,8 @@ collector as the exporter and `probe verify` feed it; no database, no zip.
 
 from __future__ import annotations
 
-from probe.evidence.samples import sample_set
+from evidence_samples import sample_set
+
 from probe.hub.bundle_facts import Collector
 from probe.hub.bundle_report import HubMeta, ProbeClaim, render_report, verify_text
 from probe.models.canonical import canonical_json, sha256_hex
