@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from evidence_samples import sample_set
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # evidence_samples: test data
 
-from probe.evidence.bundle.export import export_bundle
-from probe.evidence.keys import generate_key, load_signer
-from probe.evidence.verify.store import verify_store
-from probe.store import EntryFilter, Store
+from evidence_samples import sample_set  # noqa: E402
+
+from probe.evidence.bundle.export import export_bundle  # noqa: E402
+from probe.evidence.keys import generate_key, load_signer  # noqa: E402
+from probe.evidence.verify.store import verify_store  # noqa: E402
+from probe.store import EntryFilter, Store  # noqa: E402
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # evidence_samples: synthetic measurements, test data
 
 from evidence_samples import sample_set  # noqa: E402
 
