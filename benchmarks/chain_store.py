@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What chaining verdicts costs: signed appends per second, and `verify --store` / export time.
 
-Appends N synthetic measurements (probe.evidence.samples, with artifacts) to a fresh store, each
+Appends N synthetic measurements (evidence_samples, with artifacts) to a fresh store, each
 with its verdict, signed: each append writes the measurement's link and its verdict's link (and the
 first one a key record). Prints appends/s and CPU ms per append, then how long `verify_store` and an
 export of everything take, and the store's links by kind. Nothing touches the network.
@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from probe.evidence.bundle import export_bundle
-from probe.evidence.keys import generate_key, load_signer
-from probe.evidence.samples import sample_set
-from probe.evidence.verify_store import verify_store
-from probe.store import EntryFilter, Store
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # evidence_samples: test data
+
+from evidence_samples import sample_set  # noqa: E402
+
+from probe.evidence.bundle.export import export_bundle  # noqa: E402
+from probe.evidence.keys import generate_key, load_signer  # noqa: E402
+from probe.evidence.verify.store import verify_store  # noqa: E402
+from probe.store import EntryFilter, Store  # noqa: E402
 
 
 def main() -> None:

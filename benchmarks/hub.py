@@ -40,9 +40,11 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # evidence_samples: synthetic measurements, test data
+
+from evidence_samples import sample_set  # noqa: E402
 
 from probe.evidence.keys import fingerprint, public_key_pem  # noqa: E402
-from probe.evidence.samples import sample_set  # noqa: E402
 from probe.hub.enrol import create_invite  # noqa: E402
 from probe.hub.page import read_latest  # noqa: E402
 from probe.hub.schema import migrate  # noqa: E402

@@ -41,7 +41,7 @@ STAGES = {
     "TLS handshake step": ("probe/net/tls.py", "tls_handshake"),
     "HTTP step": ("probe/net/http.py", "http_get"),
     "DNS steps": ("probe/measure/resolve.py", "resolve_host"),
-    "control client": ("probe/control/client.py", "query"),
+    "control client": ("probe/control/client/api.py", "query"),
 }
 
 

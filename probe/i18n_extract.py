@@ -29,8 +29,8 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "cli/lists.py",  # its --help; its output lines are not wrapped yet
     "cli/tables.py",
     "evidence/consent.py",
-    "evidence/report.py",
-    "evidence/howto.py",
+    "evidence/report/page.py",
+    "evidence/bundle/howto.py",
 )
 # Words click writes into help and prompts that our formatter passes through the catalogs.
 CLICK_WORDS: tuple[str, ...] = (

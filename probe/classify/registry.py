@@ -6,7 +6,7 @@ or a registry's own blocking wording withdraws the name from the DNS while it st
 verdict is `dns.takedown`, the status quoted. A hold beside an expiry status (`redemptionPeriod`,
 `pendingDelete`, ...) is what registrars do to names nobody renewed: that stays `down`, as do names
 the registry does not know (expired and deleted, or never registered). This module does not decide
-when to ask a registry (`probe.measure.registry`, `probe.control.registry`) and never sees the raw bytes.
+when to ask a registry (`probe.measure.registry`, `probe.control.server.registry`) and never sees the raw bytes.
 """
 
 from __future__ import annotations

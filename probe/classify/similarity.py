@@ -16,7 +16,7 @@ import html
 import re
 from collections.abc import Sequence
 
-from probe.models.html import TAG_RE, declared_charset, decode_body, extract_title
+from probe.web.html import TAG_RE, declared_charset, decode_body, extract_title
 
 __all__ = ["body_minhash", "declared_charset", "decode_body", "extract_title", "similarity", "visible_words"]
 

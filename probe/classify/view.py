@@ -16,7 +16,6 @@ from urllib.parse import SplitResult, urlsplit
 
 from probe import failures
 from probe.models.control import ControlEndpoint, ControlHTTP, ControlResponse
-from probe.models.location import browser_location
 from probe.models.measurement import Measurement
 from probe.models.observations import (
     DNSQueryObservation,
@@ -24,6 +23,7 @@ from probe.models.observations import (
     TCPConnectObservation,
     TLSHandshakeObservation,
 )
+from probe.web.location import browser_location
 
 VALIDATION_FAILURES = frozenset({failures.SSL_UNKNOWN_AUTHORITY, failures.SSL_INVALID_HOSTNAME,
                                  failures.SSL_INVALID_CERTIFICATE})
@@ -212,7 +212,7 @@ def _hop(index: int, url: str, obs: tuple[Sequence[TCPConnectObservation], Seque
 
 
 def follow_location(base_url: str, location: str) -> str | None:
-    """Where a Location header leads: the engine's own rule (`probe.models.location`), shared."""
+    """Where a Location header leads: the engine's own rule (`probe.web.location`), shared."""
     return browser_location(base_url, location)
 
 

@@ -19,10 +19,10 @@ import click
 
 from probe.cli.options import registry_option
 from probe.config.hub import split_listen
-from probe.control.app import DEFAULT_MAX_CONCURRENCY
-from probe.control.guard import AddressGuard, normalise_ip, parse_cidrs
-from probe.control.server import ControlServer, server_ssl_context
-from probe.control.settings import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, HelperSettings
+from probe.control.server.app import DEFAULT_MAX_CONCURRENCY
+from probe.control.server.guard import AddressGuard, normalise_ip, parse_cidrs
+from probe.control.server.serve import ControlServer, server_ssl_context
+from probe.control.server.settings import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, HelperSettings
 from probe.errors import ConfigError, InputError
 from probe.models.settings import split_resolver
 

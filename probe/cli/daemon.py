@@ -287,7 +287,7 @@ def config_check_command(config_path: Path | None) -> None:
       probe config check
       probe config check --config /etc/probe/config.toml
     """
-    from probe.schedule.cron import zone
+    from probe.config.cron import zone
     from probe.schedule.triggers import next_fire_times
 
     path = config_path or default_config_path()

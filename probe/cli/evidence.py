@@ -165,7 +165,7 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
     if fmt == "ooni":
         _export_ooni(out, store_path, scrub_ips, force, filters)
         return
-    from probe.evidence.bundle import export_bundle
+    from probe.evidence.bundle.export import export_bundle
     from probe.evidence.keys import default_key_path, load_private_key
 
     key = load_private_key(key_path or default_key_path())
@@ -192,7 +192,7 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
 
 def _export_ooni(out: Path, store_path: Path, scrub_ips: tuple[str, ...], force: bool,
                  filters: dict[str, str | None]) -> None:
-    from probe.evidence.ooni_jsonl import export_ooni_jsonl
+    from probe.evidence.ooni.jsonl import export_ooni_jsonl
 
     with Store.open(store_path, create=False) as store:
         count = export_ooni_jsonl(store, out, filt=make_filter(**filters), scrub_ips=scrub_ips, overwrite=force)
@@ -223,7 +223,7 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
         raise InputError("give a bundle FILE.zip or --store, not both or neither",
                          hint="probe verify FILE.zip   or   probe verify --store")
     if bundle is not None:
-        from probe.evidence.verify import verify_bundle
+        from probe.evidence.verify.bundle import verify_bundle
 
         result = verify_bundle(bundle, expected_fingerprint=expected)
     else:
@@ -239,7 +239,7 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
 
 
 def _verify_store(store_path: Path, key_path: Path | None) -> Any:
-    from probe.evidence.verify_store import verify_store_file
+    from probe.evidence.verify.store import verify_store_file
 
     if store_path.suffix == ".zip":
         raise InputError(f"{store_path} looks like a bundle", hint=f"probe verify {store_path}")
@@ -317,9 +317,9 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, **filters
     """
     from datetime import UTC, datetime
 
-    from probe.evidence.bundle import filters_used
+    from probe.evidence.bundle.export import filters_used
     from probe.evidence.keys import fingerprint
-    from probe.evidence.report import ReportMeta, render_report
+    from probe.evidence.report.page import ReportMeta, render_report
 
     filt = make_filter(**filters)
     public = _public_key(key_path)
@@ -348,7 +348,7 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, **filters
 
 def _with_third_party(html: str, store_path: Path, filt: EntryFilter) -> str:
     """OONI's imported measurements in their own section of the report, labelled as OONI's."""
-    from probe.evidence.third_party_bundle import add_section, report_section, write_third_party
+    from probe.evidence.bundle.third_party import add_section, report_section, write_third_party
 
     return add_section(html, report_section(write_third_party(None, store_path, filt), in_bundle=False))
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from probe.cli.wiring import make_classifier, make_identify
-from probe.control.client import ControlClient
+from probe.control.client.api import ControlClient
 from probe.errors import StoreError
 from probe.evidence.keys import load_signer, own_address_memory
 from probe.i18n import _

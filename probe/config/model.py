@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from probe.config.cron import CronSyntaxError, cron_trigger, zone
 from probe.config.durations import Duration
 from probe.config.hub import HubSettings
 from probe.models.base import Frozen
 from probe.models.settings import MeasureSettings, split_resolver
-from probe.schedule.cron import CronSyntaxError, cron_trigger, zone
 
 MIN_INTERVAL_S = 10.0  # short intervals exist for tests and the lab; a real probe runs hourly or less
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")

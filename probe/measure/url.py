@@ -43,7 +43,7 @@ from probe.net.scope import private_target
 
 
 class ControlSource(Protocol):
-    """What the measurement needs from a control client (see probe.control.client.ControlClient)."""
+    """What the measurement needs from a control client (see probe.control.client.api.ControlClient)."""
 
     async def query(self, url: str, addresses: list[str]) -> tuple[ControlResponse | None, str | None]: ...
 

@@ -22,7 +22,7 @@ from cryptography.x509.verification import PolicyBuilder, Store, VerificationErr
 
 from probe import failures
 from probe.models import CertificateValidation
-from probe.models.html import clean_text
+from probe.web.html import clean_text
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,6 +1,6 @@
 """The one fetch pipeline: GET a URL hop by hop, following redirects as a browser does.
 
-The probe's measurement (`probe.measure.url`) and the control helper (`probe.control.fetch`) both
+The probe's measurement (`probe.measure.url`) and the control helper (`probe.control.server.fetch`) both
 follow a redirect chain with this loop, so they ask for the same bytes and stop for the same
 reasons. Each caller brings its own way to reach a hop (`connect`): the probe resolves and connects
 to every address and records those steps; the helper uses the connection it already measured, then

@@ -30,9 +30,9 @@ import h11
 
 from probe import failures
 from probe.models import HTTPHeader, HTTPObservation, HTTPRequest, HTTPResponse
-from probe.models.html import extract_title
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock
+from probe.web.html import extract_title
 
 READ_CHUNK = 65536
 MAX_HEADER_BYTES = 64 * 1024

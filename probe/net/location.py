@@ -1,5 +1,5 @@
-"""Redirect targets, resolved as a browser would: see `probe.models.location` (shared with classify)."""
+"""Redirect targets, resolved as a browser would: see `probe.web.location` (shared with classify)."""
 
-from probe.models.location import browser_location
+from probe.web.location import browser_location
 
 __all__ = ["browser_location"]

@@ -5,7 +5,7 @@ hostile answer) and puts the raw answer into the sink as a `registry_answer` art
 Which server: `RegistryTable` -- the shipped facts in probe/data/registries.csv (each row says where it
 comes from), with overrides from the settings (`--registry kz=whois://10.77.3.53`, the lab's own
 registry). Sizes and times are bounded: at most `MAX_ANSWER_BYTES` are kept, one timeout covers the
-whole look-up. This module does not decide when to ask (probe.measure.registry / probe.control.registry)
+whole look-up. This module does not decide when to ask (probe.measure.registry / probe.control.server.registry)
 nor what the statuses mean (probe.classify.registry).
 """
 

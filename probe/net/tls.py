@@ -19,10 +19,10 @@ from pathlib import Path
 from probe import failures
 from probe.failures import scrub_addresses
 from probe.models import CertificateValidation, TLSHandshakeObservation
-from probe.models.html import clean_text
 from probe.net.artifacts import ArtifactSink
 from probe.net.certs import validate_chain
 from probe.net.clock import Clock
+from probe.web.html import clean_text
 
 ALPN = ["http/1.1"]
 

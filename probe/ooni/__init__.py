@@ -7,5 +7,5 @@ them as third-party evidence classified by our rules (`probe import ooni`).
     fields.py    small readers of OONI's field values: failure names, addresses, hosts, binary data
     importer.py  read -> map -> classify -> ThirdPartyStore, in batches, counting what it skipped
 
-Our own measurements go out in OONI's format from `probe.evidence.ooni_export`, not from here.
+Our own measurements go out in OONI's format from `probe.evidence.ooni.export`, not from here.
 """

@@ -43,9 +43,9 @@ from probe.models import (
     TCPConnectObservation,
     TLSHandshakeObservation,
 )
-from probe.models.html import extract_title
 from probe.ooni.control import map_control
 from probe.ooni.fields import binary, failure_name, host_of, ip_text, split_address, text
+from probe.web.html import extract_title
 
 JSON = dict[str, Any]
 _ENGINES = {"system": "getaddrinfo", "getaddrinfo": "getaddrinfo", "udp": "udp", "doh": "doh",

@@ -29,9 +29,9 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from probe.config.cron import zone
 from probe.config.model import ProbeConfig
 from probe.errors import ProbeError
-from probe.schedule.cron import zone
 from probe.schedule.jobs import EntryRunner, Log, RunList, utc_now
 from probe.schedule.network import NetworkCheck, controls_reachable
 from probe.schedule.notify import Notifier

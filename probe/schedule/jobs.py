@@ -22,11 +22,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from probe import addresses
+from probe.config.cron import zone
 from probe.config.model import ProbeConfig, ScheduleEntry
 from probe.measure.netcheck import check_network, well_known_set
 from probe.measure.runner import RunSummary
 from probe.net.dns import system_nameserver
-from probe.schedule.cron import zone
 from probe.schedule.network import Backoff, NetworkCheck
 from probe.schedule.plan import new_run_id
 from probe.schedule.triggers import period_s

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from probe.config.cron import zone
 from probe.config.model import ProbeConfig, ScheduleEntry
 from probe.errors import StoreError
-from probe.schedule.cron import zone
 from probe.schedule.plan import newest_daemon_runs, parse_time, run_summary
 from probe.schedule.state import daemon_running, read_state
 from probe.schedule.triggers import next_fire_times

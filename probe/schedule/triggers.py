@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, tzinfo
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from probe.config.cron import cron_trigger
 from probe.config.model import ScheduleEntry
-from probe.schedule.cron import cron_trigger
 
 MAX_DEFAULT_JITTER_S = 300.0
 

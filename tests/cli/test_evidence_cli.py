@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from evidence_samples import sample_set
 
-from probe.evidence import manifest as mf
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle import manifest as mf
+from probe.evidence.bundle.export import export_bundle
 from probe.evidence.consent import CONSENT
 from probe.evidence.keys import fingerprint, load_private_key, load_signer, public_key_pem
-from probe.evidence.samples import sample_set
 from probe.store import EntryFilter, Store
 
 

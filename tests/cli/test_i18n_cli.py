@@ -110,8 +110,9 @@ def test_results_in_russian(tmp_path: Path) -> None:
 
 
 def test_export_with_lang_then_verify(tmp_path: Path) -> None:
+    from evidence_samples import sample_set
+
     from probe.evidence.keys import load_signer
-    from probe.evidence.samples import sample_set
     from probe.store import Store
 
     key = tmp_path / "config" / "key"

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from probe.cli.results import results_command
-from probe.evidence.ooni_export import to_ooni
-from probe.evidence.report import ReportMeta, render_report
+from probe.evidence.ooni.export import to_ooni
+from probe.evidence.report.page import ReportMeta, render_report
 from probe.models import Artifact, ArtifactRef, Measurement, ProbeNetwork, Verdict
 from probe.models.registry import RegistryObservation
 from probe.store import Store

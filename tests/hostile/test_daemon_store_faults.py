@@ -22,7 +22,7 @@ import pytest
 
 from probe.cli.daemon import _list_runner
 from probe.config import DaemonSettings, ProbeConfig, ScheduleEntry
-from probe.evidence.verify_store import verify_store
+from probe.evidence.verify.store import verify_store
 from probe.models.settings import MeasureSettings, Timeouts
 from probe.schedule.daemon import Daemon
 from probe.schedule.state import read_state

@@ -14,10 +14,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from evidence_samples import sample_set
 from hostilehelpers import RunCli, make_cli
 
 from probe.evidence.keys import generate_key, load_signer
-from probe.evidence.samples import sample_set
 from probe.store import Store
 
 

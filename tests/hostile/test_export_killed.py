@@ -1,6 +1,6 @@
 """Issue 18 #8: a SIGKILLed `probe export` leaves no evidence in /tmp, and the next export cleans up.
 
-The export stages beside the destination (see probe.evidence.staging for why). A real `probe export`
+The export stages beside the destination (see probe.evidence.bundle.staging for why). A real `probe export`
 of a store with a few MiB of bodies is SIGKILLed while its staging folder exists: nothing appears in
 its TMPDIR, no half bundle or `.partial` sits under the destination's name, and the next export into
 the folder removes the dead one's staging folder and writes a bundle that verifies.
@@ -15,8 +15,9 @@ import sys
 import time
 from pathlib import Path
 
+from evidence_samples import sample_set
+
 from probe.evidence.keys import load_signer
-from probe.evidence.samples import sample_set
 from probe.models import Artifact
 from probe.store import Store
 

@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from evidence_samples import START, sample_set
 
 from probe.evidence.keys import generate_key, load_signer
-from probe.evidence.samples import START, sample_set
 from probe.hub.enrol import create_invite
 from probe.hub.schema import migrate
 from probe.hub.tempdb import TempPostgres

@@ -246,7 +246,7 @@ def _check_evidence(store: Store, runs: list[dict[str, object]], n_urls: int, *,
     for run in runs:
         measured = inputs[str(run["run_id"])]
         assert len(measured) == len(set(measured)) == n_urls, "nothing lost, nothing twice"
-    from probe.evidence.verify_store import verify_store
+    from probe.evidence.verify.store import verify_store
 
     checked = verify_store(store, public_key=None)  # verdict rows, run rows and records all agree
     assert checked.ok, [str(f) for f in checked.failures]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from probe.control.endpoints import Stream
-from probe.control.fetch import Fetch
-from probe.control.guard import AddressGuard, parse_cidrs
-from probe.control.settings import HelperSettings
+from probe.control.server.endpoints import Stream
+from probe.control.server.fetch import Fetch
+from probe.control.server.guard import AddressGuard, parse_cidrs
+from probe.control.server.settings import HelperSettings
 from probe.measure.url import measure_url
 from probe.models import ProbeNetwork
 from probe.models.settings import MeasureSettings, Timeouts

@@ -12,7 +12,7 @@ from conftest import serve
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from probe.addresses import IPAddress, find, find_bytes
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle.export import export_bundle
 from probe.evidence.keys import fingerprint
 from probe.measure.runner import RunContext, run_targets
 from probe.models import Target

@@ -12,12 +12,16 @@ PACKAGE = Path(__file__).resolve().parents[2] / "probe"
 # What each layer may import from the probe package (the stdlib and third parties are always fine).
 ALLOWED = {
     "models": {"probe.models"},
-    "net": {"probe.models", "probe.net", "probe.failures", "probe.errors", "probe.addresses"},
-    "classify": {"probe.models", "probe.classify", "probe.failures", "probe.errors"},
+    "web": {"probe.web"},  # pure helpers on pages and URLs, shared by net, control and classify
+    "net": {"probe.models", "probe.net", "probe.failures", "probe.errors", "probe.addresses", "probe.web"},
+    "classify": {"probe.models", "probe.classify", "probe.failures", "probe.errors", "probe.web"},
     "store": {"probe.models", "probe.store", "probe.errors", "probe.addresses"},
     "evidence": {"probe.models", "probe.evidence", "probe.store", "probe.errors", "probe.failures", "probe",
                  "probe.addresses", "probe.i18n"},
-    "ooni": {"probe.models", "probe.ooni", "probe.classify", "probe.store", "probe.errors", "probe.failures"},
+    "ooni": {"probe.models", "probe.ooni", "probe.classify", "probe.store", "probe.errors", "probe.failures",
+             "probe.web"},
+    # The configuration file's model and loader: no sockets (net/), no scheduling (schedule/).
+    "config": {"probe.config", "probe.models", "probe.errors", "probe.store", "probe.targets"},
     # The runner hands finished measurements to a sink (probe.measure.sink.RunSink): the store is not its business.
     "measure": {"probe.models", "probe.net", "probe.measure", "probe.failures", "probe.errors", "probe",
                 "probe.addresses"},

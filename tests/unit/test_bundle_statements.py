@@ -14,13 +14,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from evidence_samples import sample_set
 
-from probe.evidence import manifest as mf
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle import manifest as mf
+from probe.evidence.bundle.export import export_bundle
+from probe.evidence.bundle.statements import BundleFacts, all_sentences, signing_sentences
 from probe.evidence.keys import fingerprint, generate_key, load_signer
-from probe.evidence.samples import sample_set
-from probe.evidence.statements import BundleFacts, all_sentences, signing_sentences
-from probe.evidence.verify import verify_bundle
+from probe.evidence.verify.bundle import verify_bundle
 from probe.store import EntryFilter, Store
 
 

@@ -288,7 +288,7 @@ def test_generic_headers_alone_say_nothing() -> None:
 
 
 def test_titles_compare_as_the_engine_and_the_helper_made_them() -> None:
-    from probe.models.html import extract_title as engine_title
+    from probe.web.html import extract_title as engine_title
 
     body = ("<html><head><meta charset='windows-1251'><title>Новости Казахстана</title></head><body>"
             + "Слова новостей сегодня. " * 50 + "</body></html>").encode("cp1251")

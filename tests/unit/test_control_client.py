@@ -10,7 +10,7 @@ import pytest
 from test_control_fixtures import HttpServer, Reply, TestCA, Zone, doh_handler
 from test_control_server import world
 
-from probe.control.client import ControlClient, control_endpoint
+from probe.control.client.api import ControlClient, control_endpoint
 from probe.errors import InputError
 from probe.models.control import ControlDNS, ControlResponse
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 from test_control_fixtures import TestCA
 
-from probe.control.gate import TLS_BUFFER_BYTES, GateLimits, client_key
-from probe.control.server import ControlServer
-from probe.control.settings import HelperSettings
+from probe.control.server.gate import TLS_BUFFER_BYTES, GateLimits, client_key
+from probe.control.server.serve import ControlServer
+from probe.control.server.settings import HelperSettings
 
 
 @contextlib.asynccontextmanager

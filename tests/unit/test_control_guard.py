@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from probe.control.endpoints import choose_addresses
-from probe.control.guard import ADDRESS_NOT_ALLOWED, AddressGuard, normalise_ip, parse_cidrs
+from probe.control.server.endpoints import choose_addresses
+from probe.control.server.guard import ADDRESS_NOT_ALLOWED, AddressGuard, normalise_ip, parse_cidrs
 from probe.errors import InputError
 
 REFUSED = [

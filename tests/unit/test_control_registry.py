@@ -8,9 +8,9 @@ import base64
 
 from test_control_fixtures import Zone, start_dns
 
-from probe.control.fetch import parse_target
-from probe.control.helper import answer
-from probe.control.settings import HelperSettings
+from probe.control.server.fetch import parse_target
+from probe.control.server.helper import answer
+from probe.control.server.settings import HelperSettings
 from probe.lab.registry_server import whois_text
 from probe.models.control import ControlRequest, ControlResponse
 

@@ -23,11 +23,11 @@ import httpx
 from test_control_fixtures import HttpServer, Reply, TestCA, Zone, start_dns
 
 from probe.classify.similarity import body_minhash
-from probe.control.client import ControlClient
-from probe.control.gate import GateLimits
-from probe.control.guard import ADDRESS_NOT_ALLOWED, AddressGuard, parse_cidrs
-from probe.control.server import ControlServer
-from probe.control.settings import HelperSettings
+from probe.control.client.api import ControlClient
+from probe.control.server.gate import GateLimits
+from probe.control.server.guard import ADDRESS_NOT_ALLOWED, AddressGuard, parse_cidrs
+from probe.control.server.serve import ControlServer
+from probe.control.server.settings import HelperSettings
 from probe.models.control import ControlResponse
 
 IDN_HOST = "xn--e1afmkfd.xn--p1ai"  # пример.рф
@@ -286,8 +286,8 @@ def test_one_probe_at_full_speed_never_meets_a_503(tmp_path: Path) -> None:
 
 
 def test_the_helpers_default_limit_is_well_above_one_probes_cap() -> None:
-    from probe.control.app import DEFAULT_MAX_CONCURRENCY
-    from probe.control.client import DEFAULT_MAX_CONNECTIONS, ControlClient
+    from probe.control.client.api import DEFAULT_MAX_CONNECTIONS, ControlClient
+    from probe.control.server.app import DEFAULT_MAX_CONCURRENCY
 
     assert DEFAULT_MAX_CONCURRENCY >= 2 * DEFAULT_MAX_CONNECTIONS
     assert GateLimits().max_per_client >= DEFAULT_MAX_CONNECTIONS  # a probe's own connections all get in

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from test_control_fixtures import TestCA
 
-from probe.control.client import ControlClient
-from probe.control.server import ControlServer
-from probe.control.settings import HelperSettings
-from probe.control.whoami import _client_ip
+from probe.control.client.api import ControlClient
+from probe.control.client.whoami import _client_ip
+from probe.control.server.serve import ControlServer
+from probe.control.server.settings import HelperSettings
 
 
 def _has_ipv6_loopback() -> bool:

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from evidence_samples import sample_set
 
 from probe.errors import EvidenceError
-from probe.evidence import manifest as mf
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle import manifest as mf
+from probe.evidence.bundle.export import export_bundle
+from probe.evidence.bundle.manifest import referenced_artifacts
 from probe.evidence.keys import fingerprint, generate_key, load_signer
-from probe.evidence.manifest import referenced_artifacts
-from probe.evidence.samples import sample_set
-from probe.evidence.verify import verify_bundle
-from probe.evidence.verify_result import VerifyResult
+from probe.evidence.verify.bundle import verify_bundle
+from probe.evidence.verify.result import VerifyResult
 from probe.store import EntryFilter, Store
 
 
@@ -417,7 +417,7 @@ def test_a_member_whose_header_lies_is_never_unpacked_past_it(bundle: Path,
     # member fails its check) instead of running on.
     import copy
 
-    import probe.evidence.verify as verify_module
+    import probe.evidence.verify.bundle as verify_module
 
     real_init = verify_module.BundleReader.__init__
 

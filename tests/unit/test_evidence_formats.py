@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from evidence_samples import BLOCKPAGE, blockpage, mitm, sample_set
 from warcio.archiveiterator import ArchiveIterator
 
-from probe.evidence import certs, warc
-from probe.evidence import manifest as mf
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle import certs, warc
+from probe.evidence.bundle import manifest as mf
+from probe.evidence.bundle.export import export_bundle
 from probe.evidence.keys import fingerprint, generate_key, load_signer
-from probe.evidence.ooni_export import to_ooni
-from probe.evidence.samples import BLOCKPAGE, blockpage, mitm, sample_set
+from probe.evidence.ooni.export import to_ooni
 from probe.store import EntryFilter, Store
 
 WHEN = datetime(2026, 11, 26, 23, 20, tzinfo=UTC)

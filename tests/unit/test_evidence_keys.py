@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from evidence_samples import sample_set
 
 from probe.errors import EvidenceError
 from probe.evidence.keys import (
@@ -21,7 +22,6 @@ from probe.evidence.keys import (
     public_key_pem,
     signature_hex_valid,
 )
-from probe.evidence.samples import sample_set
 from probe.store import Store
 
 

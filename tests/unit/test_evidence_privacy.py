@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from address_spellings import OWN_V4, OWN_V6, V4_SPELLINGS, V6_SPELLINGS, WIDE
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from evidence_samples import Sample, accessible, blockpage, sample_set
 
 from probe.errors import EvidenceError
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle.export import export_bundle
 from probe.evidence.keys import fingerprint
 from probe.evidence.privacy import scan_for_addresses
-from probe.evidence.samples import Sample, accessible, blockpage, sample_set
 from probe.models import Artifact, ArtifactRef, HTTPHeader, HTTPResponse
 from probe.store import EntryFilter, Store
 from probe.store.own_addresses import OwnAddressMemory
@@ -166,7 +166,7 @@ def test_a_spelling_of_another_address_does_not_block_the_export(tmp_path: Path)
 def test_a_long_spelling_across_a_read_boundary_is_still_found(tmp_path: Path) -> None:
     """The leak check reads files in 1 MiB chunks with an overlap longer than any spelling it reads:
     here an escaped address in UTF-32 (180 bytes) straddles the first boundary at every offset."""
-    from probe.evidence.bundle import _CHUNK, _file_contains
+    from probe.evidence.bundle.export import _CHUNK, _file_contains
 
     spelling = "&#49;&#57;&#50;&#46;&#48;&#46;&#50;&#46;&#50;".encode("utf-32-le")
     for before in range(4, len(spelling), 8):

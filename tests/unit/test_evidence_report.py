@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from evidence_samples import START, Sample, blockpage, dns_nxdomain, mitm, sample_set, sni_filtered, tcp_timeout
+
 from probe.evidence.explain import Tally, key_evidence
-from probe.evidence.report import ReportMeta, render_report
-from probe.evidence.report_data import collect
-from probe.evidence.samples import START, Sample, blockpage, dns_nxdomain, mitm, sample_set, sni_filtered, tcp_timeout
+from probe.evidence.report.data import collect
+from probe.evidence.report.page import ReportMeta, render_report
 
 META = ReportMeta(generated_at="2026-11-27T10:00:00Z", software_version="0.1.0")
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from evidence_samples import sample_set
 
-from probe.evidence.report import ReportMeta, render_report
-from probe.evidence.samples import sample_set
+from probe.evidence.report.page import ReportMeta, render_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs headless Chromium (apt-get install chromium)")

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from evidence_samples import sample_set
 from test_evidence_bundle import failures, members, resign, rewrite
 
-from probe.evidence import manifest as mf
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle import manifest as mf
+from probe.evidence.bundle.export import export_bundle
 from probe.evidence.keys import fingerprint, generate_key, load_signer
-from probe.evidence.samples import sample_set
-from probe.evidence.verify import verify_bundle
+from probe.evidence.verify.bundle import verify_bundle
 from probe.store import EntryFilter, Store
 
 KAZAKH_LETTERS = "әғқңөұүі"  # һ is rare in Kazakh words; the font check covers it too (browser test)

@@ -16,11 +16,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from evidence_samples import sample_set
 from test_evidence_report_browser import CHROMIUM, DevTools, _open, _problems
 
-from probe.evidence.report import ReportMeta, render
-from probe.evidence.report_data import collect
-from probe.evidence.samples import sample_set
+from probe.evidence.report.data import collect
+from probe.evidence.report.page import ReportMeta, render
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs headless Chromium (apt-get install chromium)")
 KAZAKH = "әғқңөұүһі"

@@ -11,8 +11,9 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from probe.evidence.report import ReportMeta, render_report
-from probe.evidence.samples import START, blockpage, dns_nxdomain, mitm, tcp_timeout
+from evidence_samples import START, blockpage, dns_nxdomain, mitm, tcp_timeout
+
+from probe.evidence.report.page import ReportMeta, render_report
 from probe.store import EntryFilter, Store
 
 META = ReportMeta(generated_at="2026-12-12T10:00:00Z", software_version="0.1.0")

@@ -20,17 +20,17 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from evidence_samples import sample_set
 
 from probe.errors import EvidenceError
-from probe.evidence import manifest as mf
-from probe.evidence.bundle import export_bundle, report_meta
+from probe.evidence.bundle import manifest as mf
+from probe.evidence.bundle.export import export_bundle, report_meta
 from probe.evidence.keys import fingerprint, generate_key, load_signer, public_key_pem
-from probe.evidence.report import render
-from probe.evidence.report_data import collect
-from probe.evidence.samples import sample_set
-from probe.evidence.verify import verify_bundle
-from probe.evidence.verify_chain import bundle_key_problem
-from probe.evidence.verify_result import VerifyResult
+from probe.evidence.report.data import collect
+from probe.evidence.report.page import render
+from probe.evidence.verify.bundle import verify_bundle
+from probe.evidence.verify.chain import bundle_key_problem
+from probe.evidence.verify.result import VerifyResult
 from probe.models import Measurement, Verdict
 from probe.models.canonical import GENESIS_HASH, canonical_json, chain_hash, is_sha256_hex, sha256_hex
 from probe.store import EntryFilter, Store

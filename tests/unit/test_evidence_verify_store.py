@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from evidence_samples import sample_set
 
 from probe.evidence.keys import generate_key, load_signer
-from probe.evidence.samples import sample_set
-from probe.evidence.verify_result import VerifyResult
-from probe.evidence.verify_store import verify_store
+from probe.evidence.verify.result import VerifyResult
+from probe.evidence.verify.store import verify_store
 from probe.store import Store, StoredEntry
 
 

@@ -8,15 +8,15 @@ import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner
+from evidence_samples import sample_set
 
 from probe.classify import build_context, load_fingerprints
 from probe.cli.main import cli
-from probe.evidence import manifest as mf
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle import manifest as mf
+from probe.evidence.bundle.export import export_bundle
+from probe.evidence.bundle.third_party import MEMBER
 from probe.evidence.keys import generate_key, load_signer
-from probe.evidence.samples import sample_set
-from probe.evidence.third_party_bundle import MEMBER
-from probe.evidence.verify import verify_bundle
+from probe.evidence.verify.bundle import verify_bundle
 from probe.ooni.importer import import_ooni
 from probe.store import EntryFilter, Store
 from probe.store.third_party import ThirdPartyStore
@@ -92,7 +92,7 @@ def test_cli_report_shows_ooni_beside_ours(tmp_path: Path) -> None:
 
 
 def test_report_section_shows_the_newest_and_says_where_the_rest_are() -> None:
-    from probe.evidence.third_party_bundle import REPORT_ROWS, Shown, report_section
+    from probe.evidence.bundle.third_party import REPORT_ROWS, Shown, report_section
 
     shown = [Shown(time=f"2024-01-01T00:00:{i:06d}Z", network="n", input=f"http://x{i}.kz/", ooni="o",
                    ours="ok (likely)", link=None) for i in range(REPORT_ROWS + 7)]

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from evidence_samples import dns_nxdomain, sample_set, sni_filtered
 
 from probe.cli.main import cli
-from probe.evidence import manifest as mf
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle import manifest as mf
+from probe.evidence.bundle.export import export_bundle
 from probe.evidence.keys import generate_key, load_signer
-from probe.evidence.ooni_export import to_ooni
-from probe.evidence.samples import dns_nxdomain, sample_set, sni_filtered
+from probe.evidence.ooni.export import to_ooni
 from probe.models import Measurement, Verdict
 from probe.store import EntryFilter, Store
 
@@ -66,7 +66,7 @@ def test_golden_and_sample_measurements_load_in_oonidata(tmp_path: Path) -> None
 
 
 def _when() -> Any:
-    from probe.evidence.samples import START
+    from evidence_samples import START
     return START
 
 
@@ -112,8 +112,8 @@ def test_bundle_and_standalone_ooni_export_load_in_oonidata(tmp_path: Path) -> N
 
 
 def test_resolver_addresses_in_ooni_spellings() -> None:
-    from probe.evidence.ooni_export import _bare_ip
-    from probe.evidence.ooni_keys import resolver_with_port
+    from probe.evidence.ooni.export import _bare_ip
+    from probe.evidence.ooni.keys import resolver_with_port
 
     assert [_bare_ip(a) for a in ("fd77::1", "[fd77::1]:53", "10.77.1.1:53", "")] == \
         ["fd77::1", "fd77::1", "10.77.1.1", ""]

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from evidence_samples import blockpage
 
 from probe.addresses import IPAddress, parse
 from probe.errors import EvidenceError
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle.export import export_bundle
 from probe.evidence.keys import fingerprint
-from probe.evidence.samples import blockpage
 from probe.measure.runner import RunContext, run_targets
 from probe.models import Artifact, ArtifactRef, HTTPResponse, Target
 from probe.models.settings import MeasureSettings

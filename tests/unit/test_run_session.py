@@ -17,9 +17,9 @@ import pytest
 from test_control_fixtures import TestCA
 
 from probe.cli.session import RunSession, open_run
-from probe.control.guard import AddressGuard, parse_cidrs
-from probe.control.server import ControlServer
-from probe.control.settings import HelperSettings
+from probe.control.server.guard import AddressGuard, parse_cidrs
+from probe.control.server.serve import ControlServer
+from probe.control.server.settings import HelperSettings
 from probe.measure.runner import run_targets
 from probe.models import Target
 from probe.models.settings import MeasureSettings

@@ -72,8 +72,9 @@ def test_clip_keeps_short_text_and_cuts_long_text_at_a_word() -> None:
 
 def test_rows_past_the_cap_are_counted_not_kept_and_the_table_says_so(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evidence_samples import START, sni_filtered
+
     from probe.cli import progress
-    from probe.evidence.samples import START, sni_filtered
     from probe.measure.runner import RunOutcome
     from probe.store import Store
 

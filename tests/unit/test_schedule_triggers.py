@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from probe.config import ScheduleEntry
-from probe.schedule.cron import CronSyntaxError, cron_trigger
+from probe.config.cron import CronSyntaxError, cron_trigger
 from probe.schedule.triggers import jitter_s, make_trigger, next_fire_times, period_s
 
 # 2026-11-02 is a Monday.

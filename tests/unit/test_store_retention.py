@@ -13,11 +13,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from evidence_samples import START, Sample, blockpage, sample_set, sni_filtered
 
 from probe.evidence.keys import generate_key, load_signer
-from probe.evidence.samples import START, Sample, blockpage, sample_set, sni_filtered
-from probe.evidence.verify_result import VerifyResult
-from probe.evidence.verify_store import verify_store
+from probe.evidence.verify.result import VerifyResult
+from probe.evidence.verify.store import verify_store
 from probe.models.canonical import GENESIS_HASH, canonical_json, chain_hash, sha256_hex
 from probe.store import Store
 from probe.store.schema import MIGRATIONS, migrate

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from evidence_samples import sample_set
 
 from probe.errors import EvidenceError
-from probe.evidence import manifest as mf
-from probe.evidence.bundle import export_bundle
+from probe.evidence.bundle import manifest as mf
+from probe.evidence.bundle.export import export_bundle
 from probe.evidence.keys import generate_key, load_signer
-from probe.evidence.samples import sample_set
-from probe.evidence.verify import verify_bundle
-from probe.evidence.verify_result import VerifyResult
-from probe.evidence.verify_store import verify_store
+from probe.evidence.verify.bundle import verify_bundle
+from probe.evidence.verify.result import VerifyResult
+from probe.evidence.verify.store import verify_store
 from probe.models.canonical import canonical_json, chain_hash, sha256_hex
 from probe.store import EntryFilter, Store
 from probe.store.schema import MIGRATIONS, migrate
@@ -233,7 +233,7 @@ def test_an_old_store_exports_its_verdicts_unsigned_and_reclassify_signs_new_one
 def test_links_check_on_their_own_as_the_hub_will(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from probe.evidence.verify_links import check_links
+    from probe.evidence.verify.links import check_links
 
     path, key, _ = _make(tmp_path)
     with Store.open(path) as store:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from evidence_samples import sample_set
 
 from probe.cli.main import cli
 from probe.evidence.keys import generate_key, load_signer
-from probe.evidence.samples import sample_set
-from probe.evidence.verify_result import VerifyResult
-from probe.evidence.verify_store import verify_store
+from probe.evidence.verify.result import VerifyResult
+from probe.evidence.verify.store import verify_store
 from probe.models.canonical import GENESIS_HASH, chain_hash, sha256_hex
 from probe.store import Store
 
