@@ -69,6 +69,13 @@ def test_the_daemons_network_check_dials_nothing_itself() -> None:
     assert _probe_imports(PACKAGE / "schedule" / "network.py") == {"probe.measure.netcheck"}
 
 
+def test_the_control_client_and_server_stay_apart() -> None:
+    """The probe's client for the helper never imports the helper's server, and the server no client."""
+    for side, other in (("client", "server"), ("server", "client")):
+        for path in (PACKAGE / "control" / side).rglob("*.py"):
+            assert not any(m.startswith(f"probe.control.{other}") for m in _probe_imports(path)), path
+
+
 def test_measure_does_not_classify() -> None:
     """Measurement records; it never decides verdicts (the runner is handed a classifier)."""
     for path in (PACKAGE / "measure").rglob("*.py"):

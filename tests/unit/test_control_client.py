@@ -6,6 +6,7 @@ import asyncio
 import socket
 from pathlib import Path
 
+import httpx
 import pytest
 from test_control_fixtures import HttpServer, Reply, TestCA, Zone, doh_handler
 from test_control_server import world
@@ -232,3 +233,15 @@ def test_a_slot_is_released_when_the_caller_gives_up(tmp_path: Path) -> None:
             await client.aclose()
             await server.close()
     asyncio.run(main())
+
+
+def test_doh_answers_an_address_literal_itself_and_asks_nothing() -> None:
+    from probe.control.client.doh import doh_resolve
+
+    async def main() -> list[ControlDNS | None]:
+        async with httpx.AsyncClient(trust_env=False) as client:  # never used: nothing to resolve
+            return [(await doh_resolve(client, "https://127.0.0.1:9/dns-query", host))[0]
+                    for host in ("192.0.2.1", "[2001:db8::1]", "::ffff:192.0.2.7")]
+
+    answers = asyncio.run(main())
+    assert [a.addresses if a else None for a in answers] == [["192.0.2.1"], ["2001:db8::1"], ["192.0.2.7"]]

@@ -9,6 +9,7 @@ view; nothing here decides whether anything is blocked.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 import dns.exception
 import dns.message
@@ -17,7 +18,6 @@ import dns.rdatatype
 import httpx
 
 from probe import failures
-from probe.control.server.guard import normalise_ip
 from probe.models.control import ControlDNS
 
 MEDIA_TYPE = "application/dns-message"
@@ -35,9 +35,9 @@ def transport_failure(exc: BaseException) -> str:
 
 async def doh_resolve(client: httpx.AsyncClient, doh_url: str, host: str) -> tuple[ControlDNS | None, str | None]:
     """The resolver's answer for `host` (which may itself be a failure such as NXDOMAIN), or why none came."""
-    literal = normalise_ip(host)
+    literal = _address(host)
     if literal is not None:
-        return ControlDNS(addresses=[str(literal)]), None
+        return ControlDNS(addresses=[literal]), None
     results = await asyncio.gather(*(_query(client, doh_url, host, qtype) for qtype in ("A", "AAAA")))
     answered = [r for r in results if isinstance(r, tuple)]
     if not answered:
@@ -75,3 +75,17 @@ async def _query(client: httpx.AsyncClient, doh_url: str, host: str,
            if rdata.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)]
     rcode = dns.rcode.to_text(message.rcode())
     return ips, failures.rcode_failure(rcode, has_answers=bool(ips))
+
+
+def _address(host: str) -> str | None:
+    """`host` when it is an address literal (brackets dropped, IPv4-mapped IPv6 unwrapped): nothing
+    to resolve. A zoned IPv6 address names an interface of the writer, not a place: not one."""
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.scope_id is not None:
+            return None
+        return str(ip.ipv4_mapped or ip)
+    return str(ip)
