@@ -152,8 +152,13 @@ def key_show_command(key_path: Path | None, pem: bool) -> None:
 @click.option("--lang", "languages", multiple=True, type=click.Choice(["ru", "kk"]),
               help="Also write report.LANG.html and VERIFY.LANG.txt in Russian (ru) or Kazakh (kk); the English "
                    "ones are always included. Repeatable.")
+@click.option("--hub", "hub_url", metavar="URL",
+              help="Download the bundle of many probes from this hub instead (needs --token; filters --host, "
+                   "--asn, --since, --until).")
+@click.option("--token", envvar="PROBE_HUB_TOKEN", help="The hub's read token (or $PROBE_HUB_TOKEN).")
 def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None, scrub_ips: tuple[str, ...],
-                   force: bool, languages: tuple[str, ...], **filters: str | None) -> None:
+                   force: bool, languages: tuple[str, ...], hub_url: str | None, token: str | None,
+                   **filters: str | None) -> None:
     """Write a signed evidence bundle: measurements, artifacts, OONI JSONL, report and how to verify it.
 
     \b
@@ -161,7 +166,11 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
       probe export --out kz-2026-11.zip --since 2026-11-01 --until 2026-11-30
       probe export --out selftanu.zip --host selftanu.kz --verdict blocked --scrub-ip 203.0.113.7
       probe export --format ooni --out kz.jsonl --since 2026-11-01
+      probe export --hub https://hub.example.org --token TOKEN --out who-int.zip --host who.int
     """
+    if hub_url is not None:
+        _export_from_hub(hub_url, token, out, force, fmt, scrub_ips, languages, filters)
+        return
     if fmt == "ooni":
         _export_ooni(out, store_path, scrub_ips, force, filters)
         return
@@ -188,6 +197,30 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
                      "as ours)"))
     click.echo(_("signed by {fingerprint}").format(fingerprint=m.key_fingerprint))
     click.echo(_("check it with: probe verify {path}").format(path=result.path))
+
+
+def _export_from_hub(hub_url: str, token: str | None, out: Path, force: bool, fmt: str, scrub_ips: tuple[str, ...],
+                     languages: tuple[str, ...], filters: dict[str, str | None]) -> None:
+    """The hub's bundle of many probes, as `probe hub export` writes it on the hub's host."""
+    from probe.hub.export import ExportFilter
+    from probe.hub.fetch import download_bundle
+
+    if not token:
+        raise InputError("--hub needs --token (a read token from the hub's operator)",
+                         hint='on the hub: probe hub invite --read --name "KZ advocates"')
+    unsupported = [f"--{name}" for name in ("url", "category", "verdict") if filters.get(name)]
+    unsupported += ["--format ooni"] * (fmt == "ooni") + ["--scrub-ip"] * bool(scrub_ips) + ["--lang"] * bool(languages)
+    if unsupported:
+        raise InputError(f"{', '.join(unsupported)}: not available with --hub",
+                         hint="a hub selects by --host, --asn, --since and --until")
+    filt = make_filter(None, filters.get("host"), None, filters.get("since"), None, None, filters.get("asn"))
+    until = filters.get("until")
+    if until and not _DATE.match(until):
+        raise InputError(f"--until {until!r} is not a UTC date or time", hint="use e.g. 2026-11-01")
+    got = download_bundle(hub_url=hub_url, token=token, out=out, overwrite=force,
+                          filt=ExportFilter(host=filt.host, asn=filt.asn, since=filt.since, until=until))
+    click.echo(f"wrote {got.path} ({got.size} bytes) from {hub_url}")
+    click.echo(_("check it with: probe verify {path}").format(path=got.path))
 
 
 def _export_ooni(out: Path, store_path: Path, scrub_ips: tuple[str, ...], force: bool,
@@ -224,7 +257,11 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
                          hint="probe verify FILE.zip   or   probe verify --store")
     if bundle is not None:
         from probe.evidence.verify.bundle import verify_bundle
+        from probe.hub.bundle_verify import is_hub_bundle
 
+        if is_hub_bundle(bundle):
+            _verify_hub(bundle, expected, quiet)
+            return
         result = verify_bundle(bundle, expected_fingerprint=expected)
     else:
         assert store_path is not None
@@ -236,6 +273,19 @@ def verify_command(bundle: Path | None, store_path: Path | None, expected: str |
         # SystemExit, not click's Exit: main() runs click with standalone_mode=False, which turns an
         # Exit into a return value it does not pass on.
         sys.exit(1)
+
+
+def _verify_hub(bundle: Path, expected: str | None, quiet: bool) -> None:
+    """A hub's bundle of many probes: each probe's links and signatures, named by its key."""
+    from probe.hub.bundle_verify import verify_hub_bundle
+
+    checked = verify_hub_bundle(bundle, expected_fingerprint=expected)
+    _print_result(checked.result, quiet=quiet)
+    if not checked.result.ok:
+        sys.exit(1)
+    keys = ", ".join(c.key_fingerprint for c in checked.probes)
+    click.echo(f"KEYS NOT YET COMPARED: signed by {len(checked.probes)} probe key(s): {keys}; the names are the "
+               "hub's claim: compare each fingerprint with the one its volunteer published")
 
 
 def _verify_store(store_path: Path, key_path: Path | None) -> Any:

@@ -106,30 +106,43 @@ def check_command(config_path: Path | None, database: str | None) -> None:
     conn = _connect(settings)
     with conn:
         probes = conn.execute("SELECT count(*), count(revoked_at) FROM probes").fetchone()
+        readers = conn.execute("SELECT count(*), count(revoked_at) FROM read_tokens").fetchone()
         names = [r[0] for r in conn.execute("SELECT name FROM hub_migrations ORDER BY name")]
     click.echo("# [hub] settings: valid; database reachable")
     for key, value in settings.model_dump(mode="json").items():
         click.echo(f"{key} = {value!r}")
-    click.echo(f"# schema: {', '.join(names)}; probes enrolled: {probes[0]} ({probes[1]} revoked)")
+    click.echo(f"# schema: {', '.join(names)}; probes enrolled: {probes[0]} ({probes[1]} revoked); "
+               f"read tokens: {readers[0]} ({readers[1]} revoked)")
 
 
 @hub_group.command("invite")
-@click.option("--name", required=True, help="What to call the probe on the hub, e.g. \"Almaty 3\".")
+@click.option("--name", required=True, help="What to call the probe (or the reader), e.g. \"Almaty 3\".")
+@click.option("--read", "read", is_flag=True,
+              help="A read token for advocates (downloads bundles with `probe export --hub`), not a probe's invite.")
 @config_option
 @_database_option
-def invite_command(name: str, config_path: Path | None, database: str | None) -> None:
-    """Print a one-time token that enrols one probe (stored only as its hash).
+def invite_command(name: str, read: bool, config_path: Path | None, database: str | None) -> None:
+    """Print a one-time token that enrols one probe, or with --read a reader's token (stored only as hashes).
 
     \b
     Example:
       probe hub invite --name "Almaty 3"
+      probe hub invite --read --name "KZ advocates"
     """
     from probe.hub.enrol import create_invite
+    from probe.hub.readers import create_read_token
 
     with _connect(hub_settings(config_path, database=database)) as conn:
-        token = create_invite(conn, name=name)
+        if read:
+            token, ident = create_read_token(conn, name=name)
+        else:
+            token = create_invite(conn, name=name)
     click.echo(token)
-    click.echo(f"# give this to the volunteer of {name.strip()!r}: probe hub join URL --token {token}", err=True)
+    if read:
+        click.echo(f"# read token {ident} for {name.strip()!r}: probe export --hub URL --token {token} --out b.zip; "
+                   f"revoke it with: probe hub revoke {ident}", err=True)
+    else:
+        click.echo(f"# give this to the volunteer of {name.strip()!r}: probe hub join URL --token {token}", err=True)
 
 
 @hub_group.command("revoke")
@@ -137,15 +150,22 @@ def invite_command(name: str, config_path: Path | None, database: str | None) ->
 @config_option
 @_database_option
 def revoke_command(key_fingerprint: str, config_path: Path | None, database: str | None) -> None:
-    """Refuse new uploads signed by this key; what it sent before stays, shown as from a revoked key.
+    """Refuse new uploads signed by this key (what it sent before stays, shown as from a revoked key),
+    or refuse a read token from now on (its id, read:…, as `probe hub invite --read` printed it).
 
     \b
     Example:
       probe hub revoke ed25519:3f1c…
+      probe hub revoke read:5d41402abc4b
     """
     from probe.hub.enrol import revoke
+    from probe.hub.readers import ID_PREFIX, revoke_read_token
 
     with _connect(hub_settings(config_path, database=database)) as conn:
+        if key_fingerprint.startswith(ID_PREFIX):
+            name = revoke_read_token(conn, ident=key_fingerprint)
+            click.echo(f"revoked read token {key_fingerprint} ({name}): it downloads nothing from now on")
+            return
         name = revoke(conn, key_fingerprint=key_fingerprint)
     click.echo(f"revoked {key_fingerprint} ({name}): new uploads are refused; its earlier links are kept")
 
@@ -154,16 +174,22 @@ def revoke_command(key_fingerprint: str, config_path: Path | None, database: str
 @config_option
 @_database_option
 def probes_command(config_path: Path | None, database: str | None) -> None:
-    """List the enrolled probes: name, key, links stored, last upload, revoked.
+    """List the enrolled probes (name, key, links stored, last upload, revoked), then the read tokens.
 
     \b
     Example:
       probe hub probes
     """
     from probe.hub.enrol import list_probes
+    from probe.hub.readers import list_read_tokens
 
     with _connect(hub_settings(config_path, database=database)) as conn:
         rows = list_probes(conn)
+        readers = list_read_tokens(conn)
+    for reader in readers:
+        state = f"revoked {reader.revoked_at:%Y-%m-%d}" if reader.revoked_at else "active"
+        used = f"{reader.last_used_at:%Y-%m-%d %H:%M}" if reader.last_used_at else "never"
+        click.echo(f"{reader.token_id}  {reader.name}  read token  last used {used}  {state}")
     for row in rows:
         state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
         last = f"{row.last_upload_at:%Y-%m-%d %H:%M}" if row.last_upload_at else "never"
@@ -218,7 +244,7 @@ def join_command(url: str, token: str, key_path: Path | None, store_path: Path,
 @_database_option
 def export_command(out: Path, host: str | None, asn: str | None, since: str | None, until: str | None,
                    limit: int | None, config_path: Path | None, database: str | None) -> None:
-    """Write one bundle of many probes' signed measurements, checkable offline (`probe hub verify`).
+    """Write one bundle of many probes' signed measurements and its report, checkable offline (`probe verify`).
 
     \b
     Example:
@@ -232,33 +258,23 @@ def export_command(out: Path, host: str | None, asn: str | None, since: str | No
             summary = export_bundle(conn, out, filt=filt)
         except OSError as exc:
             raise HubError(f"cannot write the bundle {out}: {exc.strerror or exc}") from exc
-    click.echo(f"wrote {out}: {summary.links} measurements from {summary.probes} probe(s)")
+    click.echo(f"wrote {out}: {summary.measurements} measurements ({summary.links} signed links) "
+               f"from {summary.probes} probe(s); check it with: probe verify {out}")
 
 
 @hub_group.command("verify")
 @click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-def verify_command(bundle: Path) -> None:
-    """Check a hub bundle offline: every link's hashes and its probe's signature, per probe.
-
-    Exit status 1 if anything fails to verify.
+@click.pass_context
+def verify_command(ctx: click.Context, bundle: Path) -> None:
+    """The same as `probe verify BUNDLE` (kept for scripts that call it; it checks hub bundles too).
 
     \b
     Example:
       probe hub verify who-int.zip
     """
-    from probe.hub.export import verify_bundle
+    from probe.cli.evidence import verify_command as verify
 
-    failed = False
-    for check in verify_bundle(bundle):
-        state = "FAILED" if check.failures else "ok"
-        revoked = " (key revoked on the hub)" if check.revoked else ""
-        click.echo(f"{state}: {check.name}{revoked} {check.key_fingerprint}: {check.links} links verified, "
-                   f"{check.segments} chain segment(s)")
-        for failure in check.failures[:10]:
-            click.echo(f"  {failure}")
-        failed = failed or bool(check.failures)
-    if failed:
-        raise click.exceptions.Exit(1)
+    ctx.invoke(verify, bundle=bundle, store_path=None, expected=None, key_path=None, quiet=False)
 
 
 @click.command("upload")

@@ -163,7 +163,9 @@ def _print_summary(results: list[ScenarioResult]) -> None:
                                    "which keeps real measurements only).")
 @click.option("--key", "key_path", type=click.Path(path_type=Path), default=None,
               help="Signing key (default: this probe's, from `probe init`; made now if there is none).")
-def demo_command(prefix: str, store_path: Path | None, key_path: Path | None) -> None:
+@click.option("--hub", "with_hub", is_flag=True,
+              help="Instead: two probes on two ISPs upload to a hub in the lab; one bundle of both, verified.")
+def demo_command(prefix: str, store_path: Path | None, key_path: Path | None, with_hub: bool) -> None:
     """Build the lab and measure Selftanu.kz and who.int under the main Kazakh techniques; keep the results.
 
     Techniques: SNI drop, TLS interception with a rogue root, throttling, DNS lies, an injected
@@ -171,11 +173,17 @@ def demo_command(prefix: str, store_path: Path | None, key_path: Path | None) ->
     key (one is made, as `probe init` would, if there is none), so the demo ends with an export and a
     verify command that work as printed. Exits 1 unless every verdict names what the lab's censor did.
 
+    With --hub, instead: two probes on two ISPs join a hub in the lab, upload, and one bundle of both
+    is exported and verified (the bundle stays in the current folder; --store and --key are not used).
+
     \b
     Example:
       sudo probe lab demo
       probe results               # the demo's measurements are in the store
+      sudo probe lab demo --hub
     """
+    if with_hub:
+        _hub_demo(prefix)
     store_path = store_path or DEFAULT_STORE
     from probe.evidence.keys import default_key_path
 
@@ -190,6 +198,21 @@ def demo_command(prefix: str, store_path: Path | None, key_path: Path | None) ->
                f"--host selftanu.kz --since {started:%Y-%m-%dT%H:%M:%SZ}")
     click.echo(f"  {program} verify {bundle} --fingerprint {key_fingerprint}")
     raise SystemExit(0 if matched == len(lab_demo.demo_scenarios()) else 1)  # run_demo printed the summary
+
+
+def _hub_demo(prefix: str) -> None:
+    """`probe lab demo --hub`: the bundle stays in the current folder; exit 1 unless all is as expected."""
+    from probe.lab.hubdemo import VERIFY_ARGS, run_hub_demo
+
+    started = datetime.now(UTC).replace(microsecond=0)
+    bundle = Path(f"hub-demo-evidence-{started:%Y%m%d-%H%M%S}.zip").resolve()
+    result = run_hub_demo(Lab(prefix=prefix), bundle=bundle, echo=click.echo)
+    program = _this_program()
+    click.echo("\nTo reproduce: the whole demo, then the advocate's offline check of the bundle:")
+    click.echo(f"  sudo {program} lab demo --hub")
+    if bundle.exists():
+        click.echo(f"  {program} {' '.join(VERIFY_ARGS)} {bundle}")
+    raise SystemExit(0 if result.ok else 1)
 
 
 def _demo_key(path: Path) -> str:

@@ -8,4 +8,8 @@
     app.py       the Starlette app (upload, join, the read-only page)
     server.py    uvicorn around the app, with no client addresses anywhere
     upload.py    the probe's side: the outbox sent in batches with httpx
+    readers.py   advocates' read tokens (stored hashed, revocable)
+    export.py    one bundle of many probes, streamed from the database
+    bundle_*.py  that bundle's format, report (facts from the signed links, then HTML) and offline check
+    fetch.py     the advocate's side: `probe export --hub` downloads a bundle with a read token
 """

@@ -5,6 +5,8 @@
     GET  /               the latest verdict per site × network (server-rendered, no JavaScript)
     GET  /site?host=H    one site's timeline: day × network × label, with how many probes saw it
     GET  /bundle?site=H  one site's bundle (probe.hub.export), every probe's signed links
+    GET  /api/v1/bundle  a bundle for an advocate: `Authorization: Bearer READ-TOKEN` (probe.hub.readers),
+                         filters site, asn, since, until, limit as `probe hub export`'s; 401 without one
     GET  /healthz        "ok" when the database answers
 
 Every answer to a bad request is one JSON line `{"error": ...}` with a fitting status: 400 malformed,
@@ -16,9 +18,11 @@ address (scope["client"]); uvicorn's access log is off (probe.hub.server).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import psycopg_pool
@@ -40,6 +44,7 @@ from probe.hub.verify import BatchRejected, check_batch
 from probe.hub.wire import JoinRequest, JoinResult, UploadBatch
 
 Log = Callable[[str], None]
+_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]*Z?)?$")
 
 
 def create_app(*, settings: HubSettings, log: Log) -> ASGIApp:
@@ -59,7 +64,8 @@ def create_app(*, settings: HubSettings, log: Log) -> ASGIApp:
               Route("/healthz", hub.health, methods=["GET"]),
               Route("/", hub.page, methods=["GET"]),
               Route("/site", hub.site, methods=["GET"]),
-              Route("/bundle", hub.bundle, methods=["GET"])]
+              Route("/bundle", hub.bundle, methods=["GET"]),
+              Route("/api/v1/bundle", hub.read_bundle, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan)
     return ConcurrencyLimit(app, limit=settings.max_concurrency, retry_after=settings.retry_after)
 
@@ -189,6 +195,9 @@ class _Hub:
     async def bundle(self, request: Request) -> Response:
         return await _site_bundle(self, request)
 
+    async def read_bundle(self, request: Request) -> Response:
+        return await _read_bundle(self, request)
+
     async def page(self, request: Request) -> Response:
         from probe.hub.page import read_page, render_page
 
@@ -215,24 +224,73 @@ async def _site_page(hub: _Hub, request: Request) -> Response:
 
 
 async def _site_bundle(hub: _Hub, request: Request) -> Response:
-    """One site's bundle, written to a temporary file by the streaming exporter, sent, then removed."""
+    """One site's bundle, for the page's download link."""
+    from probe.hub.export import ExportFilter
+
+    host = request.query_params.get("site", "")[:253].lower()
+    if not host:
+        return _error("name a site: /bundle?site=who.int", 400)
+    return await _send_bundle(hub, ExportFilter(host=host), host)
+
+
+async def _read_bundle(hub: _Hub, request: Request) -> Response:
+    """An advocate's bundle: a valid read token (never a probe's invite or key), then the filters."""
+    from probe.hub.readers import read_token_name
+
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    unauthorised = {"WWW-Authenticate": 'Bearer realm="probe-hub"'}
+    if scheme.lower() != "bearer" or not token.strip():
+        return _error("a read token is needed: `probe export --hub URL --token T` (ask the hub's operator)", 401,
+                      unauthorised)
+    try:
+        filt = _filters(request)
+        async with hub.pool.connection(timeout=10.0) as conn:
+            reader = await read_token_name(conn, token=token.strip())
+    except BatchRejected as exc:
+        return _error(exc.message, exc.status)
+    except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
+        return _busy(hub.settings.retry_after, "the hub's database is not answering")
+    if reader is None:
+        return _error("the read token is unknown or was revoked", 401, unauthorised)
+    hub.log(f"bundle for reader {reader!r}: {filt.used() or 'everything'}")
+    return await _send_bundle(hub, filt, filt.host or "hub")
+
+
+def _filters(request: Request) -> Any:
+    from probe.hub.export import ExportFilter
+
+    q = request.query_params
+    values = {name: q.get(name) or None for name in ("site", "asn", "since", "until", "limit")}
+    for name, value in values.items():
+        if value is not None and (len(value) > 253 or not value.isprintable()):
+            raise BatchRejected(f"{name}: not a plausible value", status=400)
+    for name in ("since", "until"):
+        value = values[name]
+        if value is not None and not _STAMP.match(value):
+            raise BatchRejected(f"{name}: {value!r} is not a UTC date or time (e.g. 2026-03-01)", status=400)
+    limit = values["limit"]
+    if limit is not None and (not limit.isdigit() or int(limit) < 1):
+        raise BatchRejected("limit: a positive number of measurements", status=400)
+    return ExportFilter(host=values["site"] and values["site"].lower(), asn=values["asn"] and values["asn"].upper(),
+                        since=values["since"], until=values["until"], limit=int(limit) if limit else None)
+
+
+async def _send_bundle(hub: _Hub, filt: Any, label: str) -> Response:
+    """Written to a temporary file by the streaming exporter, sent in chunks, then removed."""
     import tempfile
     from pathlib import Path
 
     from starlette.background import BackgroundTask
     from starlette.responses import FileResponse
 
-    from probe.hub.export import ExportFilter, export_bundle
+    from probe.hub.export import export_bundle
 
-    host = request.query_params.get("site", "")[:253].lower()
-    if not host:
-        return _error("name a site: /bundle?site=who.int", 400)
     folder = Path(tempfile.mkdtemp(prefix="probe-hub-bundle-"))
     out = folder / "bundle.zip"
 
     def write() -> None:
         with psycopg.connect(hub.settings.database, autocommit=True, connect_timeout=10) as conn:
-            export_bundle(conn, out, filt=ExportFilter(host=host))
+            export_bundle(conn, out, filt=filt)
 
     def cleanup() -> None:
         out.unlink(missing_ok=True)
@@ -243,7 +301,7 @@ async def _site_bundle(hub: _Hub, request: Request) -> Response:
     except psycopg.OperationalError:
         cleanup()
         return _busy(hub.settings.retry_after, "the hub's database is not answering")
-    safe = "".join(c if c.isalnum() or c in ".-" else "_" for c in host)
+    safe = "".join(c if c.isalnum() or c in ".-" else "_" for c in label)
     return FileResponse(out, media_type="application/zip", filename=f"{safe}.zip", background=BackgroundTask(cleanup))
 
 

@@ -1,20 +1,26 @@
-"""One bundle from many probes, streamed from the hub's database, and its offline check.
+"""One bundle from many probes, streamed from the hub's database (`probe hub export`, GET /api/v1/bundle).
 
-The bundle is a zip: `probes.json` (each probe's name, key fingerprint, public key and whether the hub
-revoked it), `links/<fingerprint>.jsonl` (that probe's chain links in order, exactly as signed),
-`manifest.json` (filters, counts, SHA-256 of every file) and `README.txt`. Nothing in it needs the hub
-to be trusted: every link carries its record, hashes and the probe's signature, checked by
-`verify_bundle` with the same primitives `probe verify` uses. Rows are read with a server-side cursor
-and written as they come, so memory does not grow with the bundle. Filters match `probe export`'s:
-site, network (AS number), time range, newest N.
+The bundle is a zip (format "probe-hub-bundle/1"): `links/<fingerprint>.jsonl` (each probe's chain
+links in seq order, exactly as signed), `probes.json` (each key's public key, and the name and
+revocation the hub gives it), `report.html` and `VERIFY.txt` (computed from the links alone,
+probe.hub.bundle_report), `README.txt`, and `manifest.json` (filters, counts, SHA-256 of every
+file). Nothing in it needs the hub to be trusted: `probe verify` checks every link with the probe's
+key and renders the report again. Rows come through a server-side cursor and are written as they
+come, so memory does not grow with the links (the report keeps counters). Filters match `probe
+export`'s: site, network (AS number), time range, and newest N; a filtered bundle holds the selected
+measurements with their signed verdict records, an unfiltered one every link. The zip is written in
+a staging folder beside the destination (probe.evidence.bundle.staging) and renamed into place when done,
+so a killed export leaves nothing behind. The offline check is probe.hub.bundle_verify's job.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -22,26 +28,16 @@ from typing import IO, Any
 import psycopg
 from psycopg import sql
 
-from probe.errors import EvidenceError
-from probe.evidence.keys import fingerprint, load_public_key_pem, signature_hex_valid
-from probe.models.canonical import chain_hash, sha256_hex
+from probe import __version__
+from probe.evidence.bundle.staging import staged_zip, staging_folder
+from probe.hub.bundle_facts import Collector
+from probe.hub.bundle_format import FORMAT, README, member_name, meta_from
+from probe.hub.bundle_report import render_report, verify_text
+from probe.hub.bundle_verify import ProbeCheck, verify_bundle
+from probe.models.canonical import sha256_hex
 
-FORMAT = "probe-hub-bundle/1"
+__all__ = ["FORMAT", "ExportFilter", "ExportSummary", "ProbeCheck", "export_bundle", "verify_bundle"]
 _FIELDS = ("seq", "kind", "record", "record_sha256", "prev_hash", "chain_hash", "signature", "key_fingerprint")
-README = """A bundle of censorship measurements collected by a probe hub from several probes.
-
-probes.json lists each probe: its name, its Ed25519 public key and that key's fingerprint.
-links/<fingerprint>.jsonl holds that probe's measurements as chain links, one JSON object a line:
-  record         the measurement, canonical JSON (sorted keys, UTF-8, no spaces)
-  record_sha256  SHA-256 of the record's bytes
-  prev_hash      the chain hash of the probe's previous link (64 zeros for its first)
-  chain_hash     SHA-256 of the ASCII text prev_hash + record_sha256
-  signature      Ed25519 signature, by the probe's key, of the chain_hash's ASCII text
-Check it offline with `probe hub verify BUNDLE`, or by hand: for one line,
-  printf '%s' "$record" | sha256sum; printf '%s%s' PREV REC | sha256sum
-A break in a probe's chain (a link whose prev_hash is not the line before's chain_hash) means the
-bundle holds a segment, not the whole chain: filters select, they never change a link.
-"""
 
 
 @dataclass(frozen=True)
@@ -52,71 +48,70 @@ class ExportFilter:
     until: str | None = None
     limit: int | None = None  # the newest N measurements
 
+    def used(self) -> dict[str, str | int]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
 
 @dataclass
 class ExportSummary:
     links: int = 0
     probes: int = 0
+    measurements: int = 0
 
 
 def export_bundle(conn: psycopg.Connection[Any], out: Path, *, filt: ExportFilter) -> ExportSummary:
-    """Write the bundle to `out` (via a temporary file, renamed when complete)."""
-    tmp = out.with_name(out.name + ".part")
-    summary = ExportSummary()
-    files: dict[str, dict[str, Any]] = {}
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-            probes = _probes(conn)
-            current: tuple[str, IO[bytes]] | None = None
-            digest: Any = None
-            for row in _rows(conn, filt):
-                fp = row[7]
-                if current is None or current[0] != fp:
-                    if current is not None:
-                        current[1].close()
-                        files[_name(current[0])]["sha256"] = digest.hexdigest()
-                    handle = zf.open(_name(fp), "w", force_zip64=True)
-                    current, digest = (fp, handle), _Hash()
-                    files[_name(fp)] = {"links": 0}
-                    summary.probes += 1
-                line = json.dumps(dict(zip(_FIELDS, row, strict=True)), ensure_ascii=False).encode("utf-8") + b"\n"
-                current[1].write(line)
-                digest.update(line)
-                files[_name(fp)]["links"] += 1
-                summary.links += 1
-            if current is not None:
-                current[1].close()
-                files[_name(current[0])]["sha256"] = digest.hexdigest()
-            listed = json.dumps(probes, indent=1, ensure_ascii=False).encode("utf-8")
-            zf.writestr("probes.json", listed)
-            zf.writestr("README.txt", README)
-            manifest = {"format": FORMAT, "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "filters": {k: v for k, v in filt.__dict__.items() if v is not None},
-                        "links": summary.links, "probes": summary.probes,
-                        "files": {"probes.json": {"sha256": sha256_hex(listed)}, **files}}
-            zf.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
-        tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write the bundle to `out` (replacing it), via a staging folder beside it."""
+    with staging_folder(out) as root:
+        tmp = staged_zip(root, out)
+        summary = _write(conn, tmp, filt)
+        os.replace(tmp, out)
     return summary
 
 
-class _Hash:
-    def __init__(self) -> None:
-        import hashlib
+def _write(conn: psycopg.Connection[Any], tmp: Path, filt: ExportFilter) -> ExportSummary:
+    summary, collector = ExportSummary(), Collector()
+    files: dict[str, dict[str, Any]] = {}
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        probes = _probes(conn)
+        current: tuple[str, IO[bytes], Any] | None = None
+        for row in _rows(conn, filt):
+            fp = str(row[7])
+            if current is None or current[0] != fp:
+                if current is not None:
+                    _close(current, files)
+                current = (fp, zf.open(member_name(fp), "w", force_zip64=True), hashlib.sha256())
+                files[member_name(fp)] = {"links": 0}
+                summary.probes += 1
+            line = json.dumps(dict(zip(_FIELDS, row, strict=True)), ensure_ascii=False).encode("utf-8") + b"\n"
+            current[1].write(line)
+            current[2].update(line)
+            files[member_name(fp)]["links"] += 1
+            summary.links += 1
+            collector.add(key_fingerprint=fp, kind=str(row[1]), seq=int(row[0]), record=str(row[2]),
+                          record_sha256=str(row[3]))
+        if current is not None:
+            _close(current, files)
+        facts = collector.finish()
+        summary.measurements = facts.count
+        meta = meta_from(created=created, software_version=__version__, filters=filt.used(), probes=probes)
+        members = {"probes.json": json.dumps(probes, indent=1, ensure_ascii=False).encode("utf-8"),
+                   "README.txt": README.encode("utf-8"),
+                   "VERIFY.txt": verify_text(facts, meta).encode("utf-8"),
+                   "report.html": render_report(facts, meta).encode("utf-8")}
+        for name, data in members.items():
+            zf.writestr(name, data)
+            files[name] = {"sha256": sha256_hex(data)}
+        manifest = {"format": FORMAT, "created": created, "software_version": __version__,
+                    "filters": filt.used(), "links": summary.links, "probes": summary.probes,
+                    "measurements": facts.count, "files": files}
+        zf.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False))
+    return summary
 
-        self._h = hashlib.sha256()
 
-    def update(self, data: bytes) -> None:
-        self._h.update(data)
-
-    def hexdigest(self) -> str:
-        return self._h.hexdigest()
-
-
-def _name(fp: str) -> str:
-    return f"links/{fp.removeprefix('ed25519:')}.jsonl"
+def _close(current: tuple[str, IO[bytes], Any], files: dict[str, dict[str, Any]]) -> None:
+    current[1].close()
+    files[member_name(current[0])]["sha256"] = current[2].hexdigest()
 
 
 def _probes(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
@@ -127,88 +122,32 @@ def _probes(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
 
 
 def _rows(conn: psycopg.Connection[Any], filt: ExportFilter) -> Iterator[tuple[Any, ...]]:
-    clauses: list[sql.Composable] = [sql.SQL("true")]
+    columns = sql.SQL(", ").join(map(sql.Identifier, _FIELDS))
+    clauses: list[sql.Composable] = []
     args: list[str] = []
+    until = filt.until + "T23:59:59.999999Z" if filt.until and len(filt.until) == 10 else filt.until  # whole day
     for column, op, value in (("host", "=", filt.host and filt.host.lower()), ("probe_asn", "=", filt.asn),
-                              ("test_start_time", ">=", filt.since), ("test_start_time", "<=", filt.until)):
+                              ("test_start_time", ">=", filt.since), ("test_start_time", "<=", until)):
         if value:
             clauses.append(sql.SQL("{} {} %s").format(sql.Identifier(column), sql.SQL(op)))
             args.append(value)
-    where = sql.SQL(" AND ").join(clauses)
-    inner = sql.SQL("SELECT {} FROM links WHERE {}").format(sql.SQL(", ").join(map(sql.Identifier, _FIELDS)), where)
-    if filt.limit:
-        inner = sql.SQL("{} ORDER BY test_start_time DESC LIMIT {}").format(inner, sql.Literal(int(filt.limit)))
-    query = sql.SQL("SELECT * FROM ({}) t ORDER BY key_fingerprint, seq").format(inner)
+    if not clauses and not filt.limit:
+        query = sql.SQL("SELECT {} FROM links ORDER BY key_fingerprint, seq").format(columns)
+    else:
+        # The selected measurements, and the signed verdict records about them (same key, same measurement).
+        where = sql.SQL(" AND ").join([sql.SQL("kind = 'measurement'"), *clauses])
+        chosen = sql.SQL("SELECT {}, measurement_id FROM links WHERE {}").format(columns, where)
+        if filt.limit:
+            chosen = sql.SQL("{} ORDER BY test_start_time DESC, id DESC LIMIT {}").format(
+                chosen, sql.Literal(int(filt.limit)))
+        query = sql.SQL(
+            "WITH m AS MATERIALIZED ({chosen}) "
+            "SELECT {columns} FROM m UNION ALL "
+            "SELECT {v_columns} FROM links v JOIN (SELECT DISTINCT key_fingerprint, measurement_id FROM m) s "
+            "ON v.key_fingerprint = s.key_fingerprint AND v.measurement_id = s.measurement_id "
+            "WHERE v.kind = 'verdict' ORDER BY key_fingerprint, seq").format(
+            chosen=chosen, columns=columns, v_columns=sql.SQL(", ").join(sql.Identifier("v", f) for f in _FIELDS))
     with conn.transaction(), conn.cursor(name="hub_export") as cur:  # server-side: streamed
         cur.itersize = 2000
         cur.execute(query, args)
         yield from cur
-
-
-@dataclass
-class ProbeCheck:
-    name: str
-    key_fingerprint: str
-    revoked: bool
-    links: int = 0
-    segments: int = 0  # runs of consecutive links; more than one: the bundle holds parts of the chain
-    failures: list[str] = field(default_factory=list)
-
-
-def verify_bundle(path: Path) -> list[ProbeCheck]:
-    """Check every link of every probe in a hub bundle; EvidenceError if it is not one."""
-    try:
-        zf = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise EvidenceError(f"{path} is not a readable bundle: {exc}") from exc
-    with zf:
-        try:
-            manifest = json.loads(zf.read("manifest.json"))
-            probes = json.loads(zf.read("probes.json"))
-        except (KeyError, ValueError) as exc:
-            raise EvidenceError(f"{path} is not a hub bundle (no manifest.json or probes.json)") from exc
-        if manifest.get("format") != FORMAT:
-            raise EvidenceError(f"{path}: unknown bundle format {manifest.get('format')!r}")
-        return [_check_probe(zf, p, manifest) for p in probes if _name(p["key_fingerprint"]) in zf.namelist()]
-
-
-def _check_probe(zf: zipfile.ZipFile, probe: dict[str, Any], manifest: dict[str, Any]) -> ProbeCheck:
-    check = ProbeCheck(name=str(probe["name"]), key_fingerprint=str(probe["key_fingerprint"]),
-                       revoked=probe.get("revoked_at") is not None)
-    key = load_public_key_pem(str(probe["public_key_pem"]).encode("ascii"))
-    if fingerprint(key) != check.key_fingerprint:
-        check.failures.append("the public key does not have the fingerprint the bundle names")
-        return check
-    digest, prev = _Hash(), None
-    with zf.open(_name(check.key_fingerprint)) as handle:
-        for number, line in enumerate(handle, 1):
-            digest.update(line)
-            problem = _check_link(line, check.key_fingerprint, key)
-            if problem:
-                check.failures.append(f"line {number}: {problem}")
-                continue
-            link = json.loads(line)
-            check.segments += prev != link["prev_hash"]  # the first line, or a break in the chain
-            prev = link["chain_hash"]
-            check.links += 1
-    listed = manifest.get("files", {}).get(_name(check.key_fingerprint), {}).get("sha256")
-    if listed != digest.hexdigest():
-        check.failures.append("the file's SHA-256 differs from the manifest's (changed after export)")
-    return check
-
-
-def _check_link(line: bytes, key_fp: str, key: Any) -> str | None:
-    try:
-        link = json.loads(line)
-        record, rec, prev, link_hash = link["record"], link["record_sha256"], link["prev_hash"], link["chain_hash"]
-        if link["key_fingerprint"] != key_fp:
-            return "signed by another key"
-        if sha256_hex(record.encode("utf-8")) != rec:
-            return "record_sha256 does not match the record"
-        if chain_hash(prev, rec) != link_hash:
-            return "chain_hash is not SHA-256(prev_hash + record_sha256)"
-        if not signature_hex_valid(key, link["signature"], link_hash.encode("ascii")):
-            return "the signature is not by the probe's key"
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return "not a chain link"
-    return None

@@ -90,7 +90,7 @@ def render_timeline(host: str, rows: list[tuple[Any, ...]]) -> str:
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style></head>
 <body><p><a href="/">all sites</a></p><h1>{site}: timeline</h1>
 <p><a href="/bundle?site={quote(host)}">Download every measurement of {site} as one bundle</a> (each probe's
-signed links; check it offline with <code>probe hub verify</code>).</p>
+signed links; check it offline with <code>probe verify</code>).</p>
 <table><tr><th>day (UTC)</th><th>network</th><th>verdict (probe's label)</th><th>measurements</th>
 <th>probes</th></tr>
 {body or '<tr><td colspan=5>no measurements of this site</td></tr>'}</table></body></html>

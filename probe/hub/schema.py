@@ -85,6 +85,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_read_tokens",
+        """
+        CREATE TABLE read_tokens (            -- advocates' bearer tokens for bundles (GET /api/v1/bundle)
+            token_sha256 TEXT PRIMARY KEY,     -- the token itself is never stored
+            token_id TEXT NOT NULL UNIQUE,     -- a short public handle: what `probe hub revoke` names
+            name TEXT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            revoked_at TIMESTAMPTZ,
+            last_used_at TIMESTAMPTZ
+        );
+        """,
+    ),
 ]
 
 

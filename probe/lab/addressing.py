@@ -16,6 +16,14 @@ Nothing here touches the network. The plan (documented in docs/scenarios.md):
     ctl ns     k0  198.18.0.80    fd77:18::80       control helper (its own vantage point, outside
                                                     the ISP; a /32 route in inet beats the AnyIP /16)
 
+A second ISP, built only when asked (`Lab.up(second_isp=…)`): another AS, another censor.
+
+    clientb ns c0  10.77.17.2/24  fd77:5::2/64      the second probe (AS21299, Kar-Tel "Beeline", KZ)
+    ispb ns    i0  10.77.17.1/24  fd77:5::1/64      its router + resolver (dnsmasq :53)
+               i1  10.77.18.1/24  fd77:6::1/64      link to inet (n2 there: 10.77.18.2, fd77:6::2)
+               lo  10.77.19.1     fd77:7::1         its blockpage server (its own middlebox)
+    inet ns    198.18.0.84:8480                     the lab's hub (`probe lab demo --hub`)
+
 Lab bogons (never assigned): 127.0.0.1, 0.0.0.0 and 10.77.250.0/24 (routed to a blackhole in the
 isp ns, so connections time out as they do to a private address that has no host).
 """
@@ -45,6 +53,14 @@ CONTROL_V4, CONTROL_V6 = "198.18.0.80", "fd77:18::80"
 REGISTRY_V4 = "198.18.0.43"
 REGISTRY_WHOIS_PORT, REGISTRY_RDAP_PORT = 43, 8443  # nginx's wildcard listener holds 443 in inet
 OTHER_HOSTING_V4, OTHER_HOSTING_V6 = "198.19.0.10", "fd77:19::10"
+# The second ISP: 10.77.16.0/20 and fd77:4::/30 are its side of the world.
+B_CLIENT_V4, B_CLIENT_V6 = "10.77.17.2", "fd77:5::2"
+B_ISP_IN_V4, B_ISP_IN_V6 = "10.77.17.1", "fd77:5::1"
+B_ISP_OUT_V4, B_ISP_OUT_V6 = "10.77.18.1", "fd77:6::1"
+B_INET_V4, B_INET_V6 = "10.77.18.2", "fd77:6::2"
+B_BLOCKPAGE_V4, B_BLOCKPAGE_V6 = "10.77.19.1", "fd77:7::1"
+B_NET_V4, B_NET_V6 = "10.77.16.0/20", "fd77:4::/30"
+HUB_V4, HUB_PORT = "198.18.0.84", 8480  # in inet, not a port any censor rule or lab server uses
 INET_CTL_V4, INET_CTL_V6 = "198.19.255.1", "fd77:19:ffff::1"
 
 SITES_V4 = ipaddress.ip_network("198.18.0.0/16")
@@ -52,10 +68,11 @@ SITES_V6 = ipaddress.ip_network("fd77:18::/48")
 OTHER_V4 = ipaddress.ip_network("198.19.0.0/16")
 OTHER_V6 = ipaddress.ip_network("fd77:19::/48")
 # The client's side of the world: what the origins treat as "the probe's network" (captcha/geoblock).
-PROBE_SIDE: tuple[IPNet, ...] = (ipaddress.ip_network("10.77.0.0/16"), ipaddress.ip_network("fd77::/30"))
+PROBE_SIDE: tuple[IPNet, ...] = (ipaddress.ip_network("10.77.0.0/16"), ipaddress.ip_network("fd77::/30"),
+                                  ipaddress.ip_network(B_NET_V6))
 
 # A (v4, v6) pair for each redirect target, so AAAA lies follow A lies.
-V6_TWIN = {"127.0.0.1": "::1", "0.0.0.0": "::", BLOCKPAGE_V4: BLOCKPAGE_V6,
+V6_TWIN = {"127.0.0.1": "::1", "0.0.0.0": "::", BLOCKPAGE_V4: BLOCKPAGE_V6, B_BLOCKPAGE_V4: B_BLOCKPAGE_V6,
            OTHER_HOSTING_V4: OTHER_HOSTING_V6}
 
 # The first sites' block starts after the infrastructure addresses in 198.18.0.0/24.
@@ -119,12 +136,24 @@ def in_probe_side(text: str) -> bool:
     return any(ip in net for net in PROBE_SIDE if net.version == ip.version)
 
 
-def asn_tsv() -> str:
-    """iptoasn-format rows: the client side is Kazakhtelecom, the lab's internet is another AS."""
-    rows = [
-        ("10.77.0.0", "10.77.255.255", "9198", "KZ", "JSC Kazakhtelecom"),
-        ("198.18.0.0", "198.19.255.255", "64500", "NL", "LAB-INTERNET-AS"),
-        ("fd77::", "fd77:3:ffff:ffff:ffff:ffff:ffff:ffff", "9198", "KZ", "JSC Kazakhtelecom"),
-        ("fd77:4::", "fd77:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "64500", "NL", "LAB-INTERNET-AS"),
-    ]
+# (AS number, network name) of each ISP, as the lab's IP-to-ASN data names them.
+ISP_A_AS, ISP_B_AS = ("9198", "JSC Kazakhtelecom"), ("21299", "Kar-Tel LLC")
+_INTERNET_AS = ("64500", "NL", "LAB-INTERNET-AS")
+
+
+def asn_tsv(*, second_isp: bool = False) -> str:
+    """iptoasn-format rows: the client side is Kazakhtelecom, the lab's internet is another AS; with
+    `second_isp`, the second ISP's ranges (10.77.16.0/20, fd77:4::/30) are Kar-Tel (Beeline)."""
+    a, b = (*ISP_A_AS[:1], "KZ", ISP_A_AS[1]), (*ISP_B_AS[:1], "KZ", ISP_B_AS[1])
+    if second_isp:
+        v4 = [("10.77.0.0", "10.77.15.255", *a), ("10.77.16.0", "10.77.31.255", *b),
+              ("10.77.32.0", "10.77.255.255", *a)]
+        v6 = [("fd77::", "fd77:3:ffff:ffff:ffff:ffff:ffff:ffff", *a),
+              ("fd77:4::", "fd77:7:ffff:ffff:ffff:ffff:ffff:ffff", *b),
+              ("fd77:8::", "fd77:ffff:ffff:ffff:ffff:ffff:ffff:ffff", *_INTERNET_AS)]
+    else:
+        v4 = [("10.77.0.0", "10.77.255.255", *a)]
+        v6 = [("fd77::", "fd77:3:ffff:ffff:ffff:ffff:ffff:ffff", *a),
+              ("fd77:4::", "fd77:ffff:ffff:ffff:ffff:ffff:ffff:ffff", *_INTERNET_AS)]
+    rows = [*v4, ("198.18.0.0", "198.19.255.255", *_INTERNET_AS), *v6]
     return "".join("\t".join(r) + "\n" for r in rows)

@@ -145,8 +145,10 @@ def _filter_rules(chain: str, version: int, plan: SitePlan, c: Censor) -> list[s
 
 
 def middlebox_config(state: Path, censors: list[Censor], network: Network, *,
-                     rogue_chains: dict[str, Path]) -> dict[str, Any]:
-    """What the middlebox process runs (written as JSON to the state dir)."""
+                     rogue_chains: dict[str, Path],
+                     blockpage: tuple[str, str] = (A.BLOCKPAGE_V4, A.BLOCKPAGE_V6)) -> dict[str, Any]:
+    """What the middlebox process runs (written as JSON to the state dir); `blockpage` is the ISP's
+    blockpage server's (v4, v6) (the second ISP has its own)."""
     http_rules: list[dict[str, Any]] = []
     tls_rules: list[dict[str, Any]] = []
     inject_rules: list[dict[str, Any]] = []
@@ -158,7 +160,7 @@ def middlebox_config(state: Path, censors: list[Censor], network: Network, *,
             http_rules.append(rule)
         elif c.action == "http_redirect":
             http_rules.append({"match": c.match, "kind": "redirect",
-                               "location": c.location or f"http://{A.BLOCKPAGE_V4}/blocked"})
+                               "location": c.location or f"http://{blockpage[0]}/blocked"})
         elif c.action == "http_host_eof":
             http_rules.append({"match": c.match, "kind": "eof"})
         elif c.action == "http_throttle":
@@ -180,7 +182,7 @@ def middlebox_config(state: Path, censors: list[Censor], network: Network, *,
     return {
         "workdir": str(state / "middlebox"),
         "stub_ports": RCODE_STUB_PORTS,
-        "blockpage_addresses": [A.BLOCKPAGE_V4, A.BLOCKPAGE_V6],
+        "blockpage_addresses": list(blockpage),
         "http_port": HTTP_BOX_PORT, "tls_port": TLS_BOX_PORT,
         "http_rules": http_rules, "tls_rules": tls_rules,
         "inject_rules": inject_rules, "inject_queue": INJECT_QUEUE,

@@ -100,10 +100,12 @@ def root_hints() -> str:
     return f". 3600 IN NS ns.lab-root.\nns.lab-root. 3600 IN A {A.AUTH_DNS_V4}\n"
 
 
-def dnsmasq_conf(state: Path, plan: SitePlan, censors: list[Censor]) -> str:
+def dnsmasq_conf(state: Path, plan: SitePlan, censors: list[Censor],
+                 listen: tuple[str, str] = (A.ISP_IN_V4, A.ISP_IN_V6)) -> str:
+    """The ISP resolver's configuration; `listen` is the ISP's (v4, v6) (the second ISP has its own)."""
     lines = [
-        f"listen-address={A.ISP_IN_V4}",
-        f"listen-address={A.ISP_IN_V6}",
+        f"listen-address={listen[0]}",
+        f"listen-address={listen[1]}",
         "bind-interfaces",
         "port=53",
         "no-resolv",

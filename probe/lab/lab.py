@@ -27,7 +27,7 @@ from typing import Any
 
 from probe.errors import LabError
 from probe.lab import addressing as A
-from probe.lab import censor, dns, pki, registry, topology, web
+from probe.lab import censor, dns, pki, registry, second_isp, topology, web
 from probe.lab.netns import delete_namespace as _delete_namespace
 from probe.lab.netns import (
     iptables_restore,
@@ -88,14 +88,18 @@ class Lab:
     def decoy_sni(self) -> str:
         return DECOY_HOST
 
-    def probe_args(self, *, timeouts: Mapping[str, float] | None = None, ipv6_resolver: bool = False
-                   ) -> list[str]:
+    def probe_args(self, *, timeouts: Mapping[str, float] | None = None, ipv6_resolver: bool = False,
+                   isp_b: bool = False) -> list[str]:
         """`probe run` flags for this lab: everything except the URLs and --store.
 
         The probe keeps its own (production) timeouts unless `timeouts` overrides steps by name
-        ({"tls": 3.0}): what the lab proves must hold for the settings volunteers run.
+        ({"tls": 3.0}): what the lab proves must hold for the settings volunteers run. `isp_b`: for a
+        probe in the second ISP's client namespace (its own resolver).
         """
-        resolver = A.ISP_IN_V6 if ipv6_resolver else A.ISP_IN_V4
+        if isp_b:
+            resolver = A.B_ISP_IN_V6 if ipv6_resolver else A.B_ISP_IN_V4
+        else:
+            resolver = A.ISP_IN_V6 if ipv6_resolver else A.ISP_IN_V4
         args = ["--json", "--no-progress", "--resolver", resolver, "--control", self.control_url,
                 "--ca-bundle", str(self.ca_path), "--asn-db", str(self.asn_db_path)]
         for net in A.not_bogon_ranges():
@@ -125,18 +129,19 @@ class Lab:
 
     def up(self, scenario: Scenario | None = None, *, bulk_hosts: Sequence[str] = (),
            extra_censors: Sequence[Censor] = (), network: Network | None = None,
-           nginx_workers: int = 1) -> None:
+           nginx_workers: int = 1, second_isp: Sequence[Censor] | None = None) -> None:
         """Build a clean lab for `scenario` (or just the decoy and `bulk_hosts`).
 
         `extra_censors` (e.g. tls_sni_drop / ip_drop for some bulk hosts) add to the scenario's.
+        `second_isp` (its censors, maybe none) also builds the second ISP (`second_isp.py`).
         """
         require_root()
         with self._build_lock():
             self._up(scenario, bulk_hosts=bulk_hosts, extra_censors=extra_censors, network=network,
-                     nginx_workers=nginx_workers)
+                     nginx_workers=nginx_workers, censors_b=None if second_isp is None else list(second_isp))
 
     def _up(self, scenario: Scenario | None, *, bulk_hosts: Sequence[str], extra_censors: Sequence[Censor],
-            network: Network | None, nginx_workers: int) -> None:
+            network: Network | None, nginx_workers: int, censors_b: list[Censor] | None) -> None:
         self.down()
         for sub in ("log", "pids", "ca", "certs", "www", "nsd", "unbound", "dnsmasq", "nginx/tmp",
                     "middlebox"):
@@ -146,13 +151,20 @@ class Lab:
         censors = (scenario.censors() if scenario else []) + list(extra_censors)
         net = network or (scenario.network if scenario else Network())
         try:
-            rogue = self._write_pki(censors)
+            rogue = self._write_pki(censors + (censors_b or []))
             self._write_configs(censors, net, rogue)
             resolver = A.ISP_IN_V6 if net.ipv6_resolver else A.ISP_IN_V4
             topology.build(self.names, resolv_conf=topology.client_resolv_conf(resolver=resolver))
             self._apply_netfilter(censors, net)
-            start_all(self._servers(nginx_workers), logs=self.state / "log",
-                              pids=self.state / "pids")
+            servers = self._servers(nginx_workers)
+            if censors_b is not None:
+                self.asn_db_path.write_text(A.asn_tsv(second_isp=True), encoding="utf-8")
+                second_isp.write_configs(self.state, self.plan, censors_b, rogue)
+                topology.build_second_isp(self.names, resolv_conf=topology.client_resolv_conf(
+                    resolver=A.B_ISP_IN_V6 if net.ipv6_resolver else A.B_ISP_IN_V4))
+                second_isp.apply_netfilter(self.names, self.plan, censors_b)
+                servers += second_isp.servers(self.state, self.names)
+            start_all(servers, logs=self.state / "log", pids=self.state / "pids")
         except BaseException:
             self.down()
             raise

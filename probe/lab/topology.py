@@ -1,5 +1,8 @@
 """The namespaces and the links between them: client ── isp (router) ── inet ── ctl.
 
+On request a second ISP hangs off inet too (clientb ── ispb ── inet): another network, with its own
+router, resolver and censor, for two probes measuring the same sites (`build_second_isp`).
+
 The control helper gets a namespace of its own (ctl), hanging off the lab's internet: it is the
 uncensored vantage point, and nginx's wildcard listeners in inet would otherwise hold its port.
 
@@ -39,22 +42,36 @@ class Names:
     def ctl(self) -> str:
         return f"{self.prefix}-ctl"
 
-    def all(self) -> tuple[str, str, str, str]:
+    @property
+    def clientb(self) -> str:
+        return f"{self.prefix}-clientb"
+
+    @property
+    def ispb(self) -> str:
+        return f"{self.prefix}-ispb"
+
+    def core(self) -> tuple[str, str, str, str]:
+        """The namespaces every lab has."""
         return (self.client, self.isp, self.inet, self.ctl)
+
+    def all(self) -> tuple[str, ...]:
+        """Every namespace a lab of this prefix may have (what teardown looks for)."""
+        return (*self.core(), self.clientb, self.ispb)
 
 
 # The veth ends, named the same in every lab (they live inside the lab's namespaces).
 CLIENT_IF, ISP_CLIENT_IF, ISP_INET_IF, INET_IF = "c0", "i0", "i1", "n0"
 INET_CTL_IF, CTL_IF = "n1", "k0"
+INET_ISPB_IF = "n2"  # inet's end of the second ISP's link; inside clientb/ispb the names are c0, i0, i1
 
 _NO_DAD = "nodad"  # ULA addresses are ours alone: skip duplicate address detection (saves ~1 s)
 
 
 def build(names: Names, *, resolv_conf: str) -> None:
     """Create the namespaces, links, addresses and routes (about 50 ms)."""
-    for ns in names.all():
+    for ns in names.core():
         add_namespace(ns)
-    for ns in names.all():
+    for ns in names.core():
         sysctl(ns, {"net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0"})
     sysctl(names.isp, {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"})
     # Servers bind single addresses of the AnyIP ranges, which are routes, not interface addresses.
@@ -70,7 +87,53 @@ def build(names: Names, *, resolv_conf: str) -> None:
     ip_batch(names.isp, _isp_commands())
     ip_batch(names.inet, _inet_commands())
     ip_batch(names.ctl, _ctl_commands())
-    etc = NETNS_ETC / names.client
+    _client_etc(names.client, resolv_conf)
+
+
+def build_second_isp(names: Names, *, resolv_conf: str) -> None:
+    """Add clientb ── ispb ── inet to a lab `build` made (about 20 ms). The veths inside clientb and
+    ispb have the first ISP's names, so the censor's rules render the same for either ISP."""
+    for ns in (names.clientb, names.ispb):
+        add_namespace(ns)
+        sysctl(ns, {"net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0"})
+    sysctl(names.ispb, {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"})
+    ip_batch(None, [
+        f"link add {CLIENT_IF} netns {names.clientb} type veth peer name {ISP_CLIENT_IF} netns {names.ispb}",
+        f"link add {ISP_INET_IF} netns {names.ispb} type veth peer name {INET_ISPB_IF} netns {names.inet}",
+    ])
+    ip_batch(names.clientb, [
+        f"addr add {A.B_CLIENT_V4}/24 dev {CLIENT_IF}",
+        f"addr add {A.B_CLIENT_V6}/64 dev {CLIENT_IF} {_NO_DAD}",
+        f"link set {CLIENT_IF} up",
+        f"route add 10.77.0.0/16 via {A.B_ISP_IN_V4}",
+        f"route add 198.18.0.0/15 via {A.B_ISP_IN_V4}",
+        f"route add fd77::/16 via {A.B_ISP_IN_V6}",
+    ])
+    ip_batch(names.ispb, [
+        f"addr add {A.B_ISP_IN_V4}/24 dev {ISP_CLIENT_IF}",
+        f"addr add {A.B_ISP_IN_V6}/64 dev {ISP_CLIENT_IF} {_NO_DAD}",
+        f"addr add {A.B_ISP_OUT_V4}/24 dev {ISP_INET_IF}",
+        f"addr add {A.B_ISP_OUT_V6}/64 dev {ISP_INET_IF} {_NO_DAD}",
+        f"addr add {A.B_BLOCKPAGE_V4}/32 dev lo",
+        f"addr add {A.B_BLOCKPAGE_V6}/128 dev lo {_NO_DAD}",
+        f"link set {ISP_CLIENT_IF} up",
+        f"link set {ISP_INET_IF} up",
+        f"route add 198.18.0.0/15 via {A.B_INET_V4}",
+        f"route add fd77:18::/45 via {A.B_INET_V6}",
+        f"route add blackhole {A.LAB_BOGON_NET}",
+    ])
+    ip_batch(names.inet, [  # more specific than the first ISP's 10.77.0.0/16 and fd77::/30
+        f"addr add {A.B_INET_V4}/24 dev {INET_ISPB_IF}",
+        f"addr add {A.B_INET_V6}/64 dev {INET_ISPB_IF} {_NO_DAD}",
+        f"link set {INET_ISPB_IF} up",
+        f"route add {A.B_NET_V4} via {A.B_ISP_OUT_V4}",
+        f"route add {A.B_NET_V6} via {A.B_ISP_OUT_V6}",
+    ])
+    _client_etc(names.clientb, resolv_conf)
+
+
+def _client_etc(ns: str, resolv_conf: str) -> None:
+    etc = NETNS_ETC / ns
     etc.mkdir(parents=True, exist_ok=True)
     (etc / "resolv.conf").write_text(resolv_conf, encoding="ascii")
     # getaddrinfo would otherwise read the host's /etc/hosts; the lab's names come from DNS only.

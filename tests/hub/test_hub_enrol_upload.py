@@ -187,5 +187,6 @@ def test_hub_check_validates_the_hub_section_and_reaches_the_database(hub_db: st
     config.write_text(f'[hub]\ndatabase = "{hub_db}"\nbody_timeout = "5s"\n')
     good = probe_cli("hub", "check", "--config", str(config))
     assert good.returncode == 0 and "valid; database reachable" in good.stdout and "0001_probes_links" in good.stdout
+    assert "0002_read_tokens" in good.stdout and "read tokens: 0 (0 revoked)" in good.stdout
     away = probe_cli("hub", "check", "--database", "host=/nonexistent dbname=x")
     assert away.returncode == 2 and away.stderr.startswith("error: cannot use the hub's database")

@@ -246,18 +246,19 @@ def test_an_advocates_bundle_of_two_probes_verifies_offline_and_names_both(make_
         assert upload(v)[0].sent == head
     out = tmp_path / "bundle.zip"
     done = probe_cli("hub", "export", "--database", hub.database, "--out", str(out), "--site", "rferl.org")
-    assert done.returncode == 0 and "4 measurements from 2 probe(s)" in done.stdout, done.stderr
-    checked = probe_cli("hub", "verify", str(out))
+    assert done.returncode == 0 and "4 measurements (8 signed links) from 2 probe(s)" in done.stdout, done.stderr
+    checked = probe_cli("verify", str(out))
     assert checked.returncode == 0, checked.stdout
-    assert "ok: Almaty 3" in checked.stdout and "ok: Astana 1" in checked.stdout
-    assert "2 links verified, 2 chain segment(s)" in checked.stdout  # a site filter selects a segment
+    assert "named 'Almaty 3' by the hub" in checked.stdout and "named 'Astana 1' by the hub" in checked.stdout
+    # Each probe's two measurements with their verdicts: two segments of its chain (a site filter selects).
+    assert checked.stdout.count("4 links verified, 2 chain segment(s)") == 2, checked.stdout
     timeline = httpx.get(hub.url + "/site", params={"host": "rferl.org"}).text
     # Two days (the rounds straddle midnight UTC), each with 2 measurements from 2 probes.
     assert timeline.count("<td>AS9198</td><td class=l>http.blockpage</td><td>2</td><td>2</td>") == 2, timeline
     download = httpx.get(hub.url + "/bundle", params={"site": "rferl.org"}, timeout=60)
     assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
     (tmp_path / "page.zip").write_bytes(download.content)
-    assert probe_cli("hub", "verify", str(tmp_path / "page.zip")).stdout.count("ok: ") == 2
+    assert probe_cli("verify", str(tmp_path / "page.zip")).stdout.count("by the hub (the hub's claim") == 2
     # One changed byte in one record: that probe fails, named; nothing else is affected.
     with zipfile.ZipFile(out) as zf:
         entries = {n: zf.read(n) for n in zf.namelist()}
@@ -266,8 +267,8 @@ def test_an_advocates_bundle_of_two_probes_verifies_offline_and_names_both(make_
     with zipfile.ZipFile(out, "w") as zf:
         for n, data in entries.items():
             zf.writestr(n, data)
-    checked = probe_cli("hub", "verify", str(out))
-    assert checked.returncode == 1 and "FAILED" in checked.stdout and "record_sha256" in checked.stdout
+    checked = probe_cli("verify", str(out))
+    assert checked.returncode == 1 and "FAIL" in checked.stdout and "record was changed" in checked.stderr
 
 
 def test_a_signed_verdict_link_is_accepted_and_its_label_shown_as_signed(make_hub: Any, volunteer: Volunteer) -> None:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from probe.cli.main import cli
 
 
-@pytest.mark.parametrize("command", ["up", "down", "run", "demo"])
+@pytest.mark.parametrize("command", ["up", "down", "run", "demo", "demo --hub"])
 def test_without_root_one_line_error(command: str) -> None:
     if os.geteuid() == 0:
         if shutil.which("setpriv") is None:
@@ -24,7 +24,7 @@ def test_without_root_one_line_error(command: str) -> None:
         prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
     else:
         prefix = []
-    proc = subprocess.run([*prefix, sys.executable, "-m", "probe", "lab", command, "--prefix", "tnoroot"],
+    proc = subprocess.run([*prefix, sys.executable, "-m", "probe", "lab", *command.split(), "--prefix", "tnoroot"],
                           capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": "/tmp"})
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
