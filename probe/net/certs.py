@@ -3,13 +3,19 @@
 The handshake runs without verification so that we always capture the chain the server sent; the
 chain is then checked here against a named CA bundle (certifi's Mozilla roots by default — never the
 OS store, where a national interception root may be installed) and the reason for a failure is kept.
+A trusted result is remembered per (chain, hostname, trust store) while every certificate of the
+verified path is within its validity (`_Verified`): a helper answering many probes about the same
+sites verified the same chains again and again. Failures are always checked afresh.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +40,45 @@ def _trust_store(bundle: str) -> tuple[Store, frozenset[bytes]]:
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         roots = x509.load_pem_x509_certificates(Path(bundle).read_bytes())
     return Store(roots), frozenset(r.subject.public_bytes() for r in roots)
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A trusted result and the times between which the verified path (root included) was valid:
+    within them the same chain for the same name against the same store verifies the same way."""
+
+    validation: CertificateValidation
+    not_before: datetime
+    not_after: datetime
+
+
+VERIFIED_CACHE_SIZE = 2048  # chains remembered (each entry is a digest and one small result)
+_verified: OrderedDict[tuple[bytes, str, str, str], _Verified] = OrderedDict()
+
+
+def _remembered(key: tuple[bytes, str, str, str], now: datetime) -> CertificateValidation | None:
+    entry = _verified.get(key)
+    if entry is None or not entry.not_before <= now <= entry.not_after:
+        return None
+    _verified.move_to_end(key)
+    return entry.validation
+
+
+def _remember(key: tuple[bytes, str, str, str], validation: CertificateValidation,
+              path: list[x509.Certificate]) -> None:
+    _verified[key] = _Verified(validation, max(c.not_valid_before_utc for c in path),
+                               min(c.not_valid_after_utc for c in path))
+    _verified.move_to_end(key)
+    while len(_verified) > VERIFIED_CACHE_SIZE:
+        _verified.popitem(last=False)
+
+
+def _chain_digest(ders: list[bytes]) -> bytes:
+    digest = hashlib.sha256()
+    for der in ders:  # each length first, so no two different chains join into the same bytes
+        digest.update(len(der).to_bytes(8, "big"))
+        digest.update(der)
+    return digest.digest()
 
 
 def check_bundle(ca_bundle: Path | None) -> int:
@@ -80,6 +125,10 @@ def validate_chain(ders: list[bytes], *, hostname: str, ca_bundle: Path | None,
     if not ders:
         return CertificateValidation(ca_bundle=label, failure=failures.SSL_INVALID_CERTIFICATE,
                                      reason="the server sent no certificate")
+    key = (_chain_digest(ders), hostname, bundle, label)
+    known = _remembered(key, now)
+    if known is not None:
+        return known
     try:
         certs = [x509.load_der_x509_certificate(d) for d in ders]
     except ValueError as exc:
@@ -101,9 +150,11 @@ def validate_chain(ders: list[bytes], *, hostname: str, ca_bundle: Path | None,
     store, roots = _trust_store(bundle)
     try:
         verifier = PolicyBuilder().store(store).time(now.replace(tzinfo=None)).build_server_verifier(subject)
-        verifier.verify(leaf, certs[1:])
+        path = verifier.verify(leaf, certs[1:])
     except (VerificationError, ValueError) as exc:
         reason = clean_text(str(exc))
         return CertificateValidation(**info, failure=_failure_for(reason, certs, roots, now),
                                      reason=reason)
-    return CertificateValidation(**info)
+    validation = CertificateValidation(**info)
+    _remember(key, validation, path)
+    return validation
