@@ -2,10 +2,11 @@
 """CPU per measurement of what `probe run` does after measuring: scrub, classify, store append.
 
 No network: the stored lab measurements of tests/unit/golden (with their bodies) go through the same
-calls the runner makes (`scrub` with the probe's own addresses, the run's classifier, `Store.append`
-with a signer into a fresh SQLite store, batched as a run batches its commits; --commit-interval 0
-commits each alone), --rounds times over. Prints CPU milliseconds per measurement
-by stage (process time, so a loaded machine changes it less than wall time), for comparing a change.
+calls the runner makes (`scrub_dumped` with the probe's own addresses, the run's classifier,
+`Store.append` with a signer and the scrubber's dump into a fresh SQLite store, batched as a run
+batches its commits; --commit-interval 0 commits each alone), --rounds times over.
+Prints CPU milliseconds per measurement by stage (process time, so a loaded machine changes it less
+than wall time), for comparing a change.
 
     .venv/bin/python benchmarks/hotpath.py
     .venv/bin/python benchmarks/hotpath.py --rounds 20 --json
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from probe.classify import build_context, classify, load_fingerprints
 from probe.evidence.keys import generate_key, load_signer
-from probe.measure.privacy import scrub
+from probe.measure.privacy import scrub_dumped
 from probe.measure.runner import COMMIT_INTERVAL_S
 from probe.models import Artifact, Measurement
 from probe.store import Store
@@ -61,11 +62,11 @@ def main() -> None:
                 for measurement, artifacts in cases:
                     m = measurement.model_copy(update={"measurement_id": f"{measurement.measurement_id}-{round_no}"})
                     t0 = time.process_time()
-                    m, arts = scrub(m, artifacts, OWN)
+                    m, arts, dumped = scrub_dumped(m, artifacts, OWN)
                     t1 = time.process_time()
                     verdict = classify(m, bodies={a.sha256: a.data for a in arts}, context=ctx)
                     t2 = time.process_time()
-                    store.append(m, arts, verdict, run_id="bench", signer=signer)
+                    store.append(m, arts, verdict, run_id="bench", signer=signer, dumped=dumped)
                     t3 = time.process_time()
                     spent["scrub"] += t1 - t0
                     spent["classify"] += t2 - t1

@@ -7,7 +7,8 @@ learned and those earlier runs did (an `AddressMemory`). A scrubbed body is a ne
 new hash, and every reference in the measurement is rewritten to it. In the measurement only text
 values are scrubbed: its numbers (sizes, ports, times) are never rewritten, even one that reads as
 the address. Certificates and DNS wire bytes are binary and are left as they are (a textual
-replace would corrupt them).
+replace would corrupt them). `scrub_dumped` also hands back the measurement's JSON form it walked, so
+the store need not dump the same record a second time.
 """
 
 from __future__ import annotations
@@ -44,9 +45,16 @@ def target_addresses(measurement: Measurement) -> set[IPAddress]:
 
 def scrub(measurement: Measurement, artifacts: list[Artifact], addresses: Iterable[str],
           memory: AddressMemory | None = None) -> tuple[Measurement, list[Artifact]]:
+    scrubbed, out, _ = scrub_dumped(measurement, artifacts, addresses, memory)
+    return scrubbed, out
+
+
+def scrub_dumped(measurement: Measurement, artifacts: list[Artifact], addresses: Iterable[str],
+                 memory: AddressMemory | None = None) -> tuple[Measurement, list[Artifact], dict[str, object]]:
+    """As `scrub`, and the scrubbed measurement's `model_dump(mode="json")` (fresh: the caller's to keep)."""
     own = own_address_predicate(addresses, memory)
     if own is None:
-        return measurement, artifacts
+        return measurement, artifacts, measurement.model_dump(mode="json")
     targets = target_addresses(measurement)
 
     def wanted(ip: IPAddress) -> bool:
@@ -64,25 +72,48 @@ def scrub(measurement: Measurement, artifacts: list[Artifact], addresses: Iterab
         out.append(artifact)
     original = measurement.model_dump(mode="json")
     record: dict[str, object] = _scrub_text(original, wanted)  # type: ignore[assignment]
-    if record == original and not renamed:
-        return measurement, out
+    if record is original and not renamed:
+        return measurement, out, original
     if renamed:
         sizes = {a.sha256: len(a.data) for a in out}
         record = _rename(record, renamed, sizes)  # type: ignore[assignment]
         record["artifacts"] = [ArtifactRef(sha256=a.sha256, kind=a.kind, size=len(a.data)).model_dump()
                                for a in out]
-    return Measurement.model_validate(record), out
+    scrubbed = Measurement.model_validate(record)
+    # Rare (an address was found): the stored form is the validated model's own dump, as it always was.
+    return scrubbed, out, scrubbed.model_dump(mode="json")
 
 
 def _scrub_text(value: object, wanted: Predicate) -> object:
-    """Every string in the record scrubbed; numbers, booleans and keys as they were."""
-    if isinstance(value, str):
-        return replace(value, SCRUBBED, wanted)
-    if isinstance(value, list):
-        return [_scrub_text(v, wanted) for v in value]
-    if isinstance(value, dict):
-        return {k: _scrub_text(v, wanted) for k, v in value.items()}
-    return value
+    """Every string in the record scrubbed; numbers, booleans and keys as they were. What holds
+    nothing to scrub is returned as the very same object (so `is` tells a change), and each distinct
+    string is read once (a record repeats its addresses, header values and failure strings)."""
+    done: dict[str, str] = {}
+
+    def walk(item: object) -> object:
+        kind = type(item)
+        if kind is str:
+            text: str = item  # type: ignore[assignment]
+            out = done.get(text)
+            if out is None:
+                out = done[text] = replace(text, SCRUBBED, wanted)
+            return item if out == text else out  # an equal string met before is no change
+        if kind is dict:
+            changed: dict[str, object] | None = None
+            for key, child in item.items():  # type: ignore[attr-defined]
+                new = walk(child)
+                if new is not child:
+                    if changed is None:
+                        changed = dict(item)  # type: ignore[call-overload]
+                    changed[key] = new
+            return item if changed is None else changed
+        if kind is list:
+            items: list[object] = item  # type: ignore[assignment]
+            news = [walk(child) for child in items]
+            return item if all(a is b for a, b in zip(news, items, strict=True)) else news
+        return item  # numbers, booleans, None: never rewritten (model_dump(mode="json") makes nothing else)
+
+    return walk(value)
 
 
 def _rename(value: object, renamed: dict[str, str], sizes: dict[str, int]) -> object:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from probe.errors import StoreError
 from probe.failures import scrub_addresses
-from probe.measure.privacy import scrub
+from probe.measure.privacy import scrub_dumped
 from probe.measure.sink import AddressMemory, Kept, RunSink
 from probe.measure.url import ControlSource, MeasuredURL, measure_url
 from probe.models import Measurement, ProbeNetwork, Target, Verdict
@@ -228,7 +228,8 @@ def _commit(measured: MeasuredURL, state: _State) -> None:
     if learned and ctx.own_memory is not None:
         with contextlib.suppress(OSError):  # this run still scrubs them; later runs may not know them
             ctx.own_memory.remember(learned)
-    measurement, artifacts = scrub(measurement, measured.artifacts, ctx.own_addresses, ctx.own_memory)
+    measurement, artifacts, dumped = scrub_dumped(measurement, measured.artifacts, ctx.own_addresses,
+                                                  ctx.own_memory)
     verdict = None
     if ctx.classifier is not None:
         bodies = {a.sha256: a.data for a in artifacts if a.kind == "http_body"}
@@ -238,7 +239,7 @@ def _commit(measured: MeasuredURL, state: _State) -> None:
             if ctx.on_error:
                 ctx.on_error(Target(url=measurement.input), f"{measurement.input}: stored unclassified: "
                              f"{type(exc).__name__}: {scrub_addresses(str(exc))}")
-    entry = ctx.sink.keep(measurement, artifacts, verdict, run_id=state.summary.run_id)
+    entry = ctx.sink.keep(measurement, artifacts, verdict, run_id=state.summary.run_id, dumped=dumped)
     state.summary.total += 1
     state.summary.counts[verdict.label if verdict else "unclassified"] += 1
     if ctx.on_result:

@@ -32,8 +32,9 @@ class RunSink(Protocol):
         """Open (or continue, after a crash) a run; returns the inputs it already measured."""
 
     def keep(self, measurement: Measurement, artifacts: Sequence[Artifact], verdict: Verdict | None, *,
-             run_id: str) -> Kept:
-        """Keep one finished measurement (with its artifacts and verdict) for good, or raise StoreError."""
+             run_id: str, dumped: dict[str, object] | None = None) -> Kept:
+        """Keep one finished measurement (with its artifacts and verdict) for good, or raise StoreError.
+        `dumped`, when given, is `measurement.model_dump(mode="json")` already made (by the scrubber)."""
 
     def end(self, run_id: str, status: str) -> None:
         """Close the run as `finished`, `interrupted` or `failed` (keeping any open batch first)."""

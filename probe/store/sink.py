@@ -25,8 +25,8 @@ class StoreSink:
         return self.store.start_run(run_id, list_name)
 
     def keep(self, measurement: Measurement, artifacts: Sequence[Artifact], verdict: Verdict | None, *,
-             run_id: str) -> StoredEntry:
-        return self.store.append(measurement, artifacts, verdict, run_id=run_id, signer=self.signer)
+             run_id: str, dumped: dict[str, object] | None = None) -> StoredEntry:
+        return self.store.append(measurement, artifacts, verdict, run_id=run_id, signer=self.signer, dumped=dumped)
 
     def end(self, run_id: str, status: str) -> None:
         self.store.finish_run(run_id, status, signer=self.signer)

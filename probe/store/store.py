@@ -140,14 +140,15 @@ class Store:
 
     def append(self, measurement: Measurement, artifacts: Iterable[Artifact] = (),
                verdict: Verdict | None = None, *, run_id: str | None = None,
-               signer: Signer | None = None) -> StoredEntry:
+               signer: Signer | None = None, dumped: dict[str, object] | None = None) -> StoredEntry:
         """Commit one measurement (with its artifacts) as the new head of the chain, then its verdict.
 
         The verdict is a link of its own right after the measurement's (`append_verdict`), in the same
         transaction (savepoint, when batching: `batch`). With a signer, the first link a key signs here
-        is a key record (store/links.py).
+        is a key record (store/links.py). `dumped` is `measurement.model_dump(mode="json")` when the
+        caller already made it (the runner's scrub pass walks it): the record is dumped once per URL.
         """
-        record = canonical_json(measurement.model_dump(mode="json"))
+        record = canonical_json(measurement.model_dump(mode="json") if dumped is None else dumped)
         text = record.decode("utf-8")
         host = (urlsplit(measurement.input).hostname or "").lower()
         try:

@@ -6,7 +6,7 @@ import pytest
 from address_spellings import OWN_V4, OWN_V6, V4_SPELLINGS, V6_SPELLINGS
 
 from probe.addresses import find, find_bytes
-from probe.measure.privacy import scrub
+from probe.measure.privacy import scrub, scrub_dumped
 from probe.models import (
     Artifact,
     ArtifactRef,
@@ -136,3 +136,14 @@ def test_a_site_address_in_another_spelling_is_not_scrubbed_either() -> None:
     m = _measurement(body)
     _, artifacts = scrub(m, [body], {"198.18.0.10", PROBE_IP})
     assert artifacts[0].data == body.data
+
+
+@pytest.mark.parametrize("own", [set(), {"10.9.9.9"}, {PROBE_IP}])
+def test_the_dumped_form_is_the_scrubbed_measurements_own(own: set[str]) -> None:
+    # The store keeps this dump instead of dumping again: it must be exactly what dumping would give,
+    # whether nothing was looked for, nothing was found, or an address was scrubbed.
+    body = Artifact.of("http_body", f"<p>{PROBE_IP}</p>".encode())
+    measurement, artifacts = scrub(_measurement(body), [body], own)
+    again, again_artifacts, dumped = scrub_dumped(_measurement(body), [body], own)
+    assert (again, again_artifacts) == (measurement, artifacts)
+    assert dumped == measurement.model_dump(mode="json")
