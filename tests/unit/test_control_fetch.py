@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from probe.control.server.fetch import browser_location, parse_target
-from probe.net import location
+from probe.web import location
 
 
 def test_browser_location_is_the_engines_function_importable_without_side_effects() -> None:
