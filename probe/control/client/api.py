@@ -29,7 +29,6 @@ import httpx
 from pydantic import ValidationError
 
 from probe import __version__, failures
-from probe.control.client.backend import transport
 from probe.control.client.doh import doh_resolve, transport_failure
 from probe.control.client.whoami import Sighting, public_addresses, sightings
 from probe.errors import InputError
@@ -100,8 +99,7 @@ class ControlClient:
             # Content-Type here, not per question: one header merge less per request (DoH sets its own).
             headers={"User-Agent": f"probe/{__version__}", "Accept": "application/json", "Accept-Encoding": "identity",
                      "Content-Type": "application/json"},
-            limits=limits, timeout=httpx.Timeout(timeout_s, connect=connect_s),
-            transport=transport(ssl_context=context, limits=limits))  # asyncio streams, not anyio (backend.py)
+            limits=limits, timeout=httpx.Timeout(timeout_s, connect=connect_s))
 
     async def __aenter__(self) -> ControlClient:
         return self
