@@ -52,6 +52,18 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "evidence/keys.py",
     "store/store.py",
     "config/load.py",
+    # `probe verify`'s findings (what passed, what failed and why) and the export's refusals of a tampered store
+    "evidence/verify/result.py",
+    "evidence/verify/bundle.py",
+    "evidence/verify/artifacts.py",
+    "evidence/verify/chain.py",
+    "evidence/verify/links.py",
+    "evidence/verify/records.py",
+    "evidence/verify/store.py",
+    "evidence/verify/store_rows.py",
+    "evidence/verify/verdicts.py",
+    "evidence/bundle/artifacts.py",
+    "hub/bundle_verify.py",
 )
 # Words click writes into help and prompts that our formatter passes through the catalogs.
 CLICK_WORDS: tuple[str, ...] = (

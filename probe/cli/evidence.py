@@ -328,7 +328,7 @@ def _print_result(result: Any, *, quiet: bool) -> None:
     if not quiet and result.checked:
         # What was counted (measurements, links, report …) names the checks, as the result records them.
         click.echo("  " + _("checked: {counts}").format(
-            counts=", ".join(f"{n} {what}" for what, n in result.checked.items())))
+            counts=", ".join(f"{n} {_(what)}" for what, n in result.checked.items())))
     subject = _printable(result.subject)
     # PASS, FAIL and WARN stay as they are in every language: scripts and people compare them.
     if failures:
