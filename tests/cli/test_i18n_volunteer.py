@@ -16,9 +16,11 @@ from __future__ import annotations
 import http.server
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +46,7 @@ _ASIDE = (
     re.compile(r"\b[A-Z][A-Z0-9_-]+\b"),  # an acronym or a placeholder (DNS, UTC, FILE, PASS)
     re.compile(r"'[a-z0-9_.]+'"),  # a quoted identifier ('inconclusive')
     re.compile(r"\b[a-z]+(?:_[a-z]+)+\b"),  # a column or field name (date_added)
+    re.compile(r"[0-9a-f]{8,}"),  # a hash, an id or a fingerprint (its letters are no words)
 )
 _WORD = re.compile(r"[A-Za-z]{3,}")
 
@@ -132,3 +135,64 @@ def test_the_check_catches_a_new_english_line() -> None:
     # Identifiers are not English prose: URLs, commands, options, labels, acronyms.
     assert untranslated("run probe verify x.zip --fingerprint now for http://a.kz/ blocked DNS",
                         "запустите probe verify x.zip --fingerprint для http://a.kz/ blocked DNS") == []
+
+
+def _probe(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "probe", *args], capture_output=True, text=True, env=env,
+                          encoding="utf-8", timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.stdout + done.stderr
+
+
+def _locale_env(home: Path, locale: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in LOCALE_VARS}
+    env.update(LANG=locale, PROBE_KEY=str(home / "key"), XDG_CONFIG_HOME=str(home / "config"),
+               PYTHONIOENCODING="utf-8", COLUMNS="200")
+    return env
+
+
+def _tamper_zip(bundle: Path, member: str, old: bytes, new: bytes) -> None:
+    """Rewrite `bundle` with `old` replaced by `new` in `member`, as someone editing the evidence would."""
+    with zipfile.ZipFile(bundle) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in members:
+            if info.filename == member:
+                assert old in data
+                data = data.replace(old, new, 1)
+            zf.writestr(info, data)
+
+
+def tampered(home: Path, locale: str, origin: str) -> list[tuple[str, str]]:
+    """What a volunteer reads when the evidence was tampered with: `probe verify` of an edited bundle,
+    `probe verify --store` of an edited store, and `probe export` refusing that store."""
+    home.mkdir(parents=True)
+    env = _locale_env(home, locale)
+    store, bundle = home / "probe.sqlite", home / "evidence.zip"
+    _probe(env, "init", "--yes")
+    _probe(env, "run", "--allow-private-targets", "--no-progress", "--store", str(store), origin, origin + "?b")
+    _probe(env, "export", "--out", str(bundle), "--store", str(store))
+    said = [("verify", _probe(env, "verify", str(bundle)))]
+    _tamper_zip(bundle, "measurements.jsonl", b"127.0.0.1", b"127.0.0.2")  # a record changed, same size
+    _tamper_zip(bundle, "verdicts.jsonl", b'"accessible"', b'"dns.blocked"')  # a verdict changed, larger
+    said.append(("verify tampered bundle", _probe(env, "verify", str(bundle))))
+    with sqlite3.connect(store) as conn:
+        conn.execute("UPDATE verdicts SET label = 'dns.blocked', blocked = 1")
+    said.append(("verify tampered store", _probe(env, "verify", "--store", str(store))))
+    said.append(("export tampered store", _probe(env, "export", "--out", str(home / "again.zip"), "--store",
+                                                 str(store))))
+    return said
+
+
+@pytest.mark.parametrize("locale", ["ru_KZ.UTF-8", "kk_KZ.UTF-8"])
+def test_a_tampered_bundle_and_store_are_reported_in_the_volunteers_language(tmp_path: Path, origin: str,
+                                                                               locale: str) -> None:
+    english = tampered(tmp_path / "en", "en_US.UTF-8", origin)
+    translated = tampered(tmp_path / locale, locale, origin)
+    said = dict(english)
+    assert "PASS" in said["verify"] and "FAIL" in said["verify tampered bundle"]
+    assert "FAIL" in said["verify tampered store"] and "refusing to export" in said["export tampered store"]
+    assert "FAIL" in dict(translated)["verify tampered bundle"] and "FAIL" in dict(translated)["verify tampered store"]
+    left = {step: lines for (step, en), (_, out) in zip(english, translated, strict=True)
+            if (lines := untranslated(en, out))}
+    assert not left, f"{locale}: English left in what verify and export say about tampering: {left}"

@@ -258,13 +258,13 @@ def _refuse_signature_gaps(links: list[mf.ChainLink | mf.RecordLink], key_fp: st
     continuity = SignatureContinuity(key_fp)
     bad = [_label(link) for link in links if continuity.see(link.signature, link.key_fingerprint) is not None]
     if bad:
-        links = ", ".join(bad[:5]) + (_(" and more") if len(bad) > 5 else "")
+        named = ", ".join(bad[:5]) + (_(" and more") if len(bad) > 5 else "")
         message = (_("refusing to export: {links} is not signed by {fingerprint} although measurements before it "
                      "are (signature missing after signed measurements began); nothing was written")
                    if len(bad) == 1 else
                    _("refusing to export: {links} are not signed by {fingerprint} although measurements before "
                      "them are (signature missing after signed measurements began); nothing was written"))
-        raise EvidenceError(message.format(links=links, fingerprint=key_fp),
+        raise EvidenceError(message.format(links=named, fingerprint=key_fp),
                             hint=_("run `probe verify --store`; export a selection without them (e.g. --until), "
                                    "or export with the key that signed them"))
 

@@ -323,9 +323,9 @@ def _check_measurements(reader: BundleReader, manifest: mf.Manifest, r: VerifyRe
 def _line_id(line: bytes) -> str:
     try:
         # pydantic's parser, not json.loads: a line of 200,000 '[' is a ValueError there, not a RecursionError.
-        return "measurement " + str(from_json(line)["measurement_id"])
+        return measurement_label(str(from_json(line)["measurement_id"]))
     except (ValueError, KeyError, TypeError):
-        return "not a readable record"
+        return _("not a readable record")
 
 
 def _parse(line: bytes, link: mf.ChainLink, r: VerifyResult) -> Measurement | None:
