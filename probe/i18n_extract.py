@@ -64,11 +64,16 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "evidence/verify/verdicts.py",
     "evidence/bundle/artifacts.py",
     "hub/bundle_verify.py",
+    # the --help (and one-line messages) of the remaining command groups: upload, hub, import, control, lab
+    "cli/hub.py",
+    "cli/imports.py",
+    "cli/control.py",
+    "cli/lab.py",
 )
 # Words click writes into help and prompts that our formatter passes through the catalogs.
 CLICK_WORDS: tuple[str, ...] = (
     "Usage:", "Options", "Commands", "Show this message and exit.", "Show the version and exit.",
-    "required", "Example:", "y/N", "y", "yes",
+    "required", "default:", "Example:", "y/N", "y", "yes",
 )
 _MARKERS = {"_", "N_", "ngettext", "gettext_in"}
 

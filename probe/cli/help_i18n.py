@@ -10,11 +10,13 @@ help before it translated. Not here: choosing the language (probe.i18n) or decid
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Iterable
 
 import click
 
-from probe.i18n import _
+from probe.i18n import _, current_language
 
 
 def translate_paragraph(paragraph: str) -> str:
@@ -28,10 +30,19 @@ def translate_help(text: str) -> str:
     return "\n\n".join(translate_paragraph(p) for p in text.split("\n\n"))
 
 
+def _translate_extra(part: str) -> str:
+    """One of click's bracketed notes after an option's help: "required", "default: 256" (the value stays)."""
+    if part == "required":
+        return _(part)
+    if part.startswith("default: "):
+        return f"{_('default:')} {part.removeprefix('default: ')}"
+    return part
+
+
 def translate_help_row(text: str) -> str:
     head, sep, tail = text.rpartition("  [")
     if sep and tail.endswith("]"):
-        return f"{translate_help(head)}  [{_(tail[:-1]) if tail[:-1] in ('required',) else tail[:-1]}]"
+        return f"{translate_help(head)}  [{'; '.join(_translate_extra(p) for p in tail[:-1].split('; '))}]"
     return translate_help(text)
 
 
@@ -54,10 +65,21 @@ class TranslatedContext(click.Context):
     formatter_class = TranslatedHelpFormatter
 
 
+def _short_help(command: click.Command, limit: int = 45) -> str:
+    """A subcommand's line in its group's help. Click cuts the English to `limit` characters, and a cut
+    sentence is in no catalog; in another language the whole first paragraph is shown (and wrapped)."""
+    first = inspect.cleandoc(command.help or "").partition("\f")[0].split("\n\n")[0]
+    if command.short_help or current_language() == "en" or not first or first.startswith("\b"):
+        return click.Command.get_short_help_str(command, limit)
+    return first
+
+
 def translate_tree(command: click.Command) -> click.Command:
     """Make `command` (and, for a group, its subcommands) format its help through the catalogs."""
     command.context_class = TranslatedContext
     if isinstance(command, click.Group):
         for sub in command.commands.values():
+            # On this instance only: the group's help asks each command for its line through this method.
+            sub.get_short_help_str = functools.partial(_short_help, sub)  # type: ignore[method-assign]
             translate_tree(sub)
     return command
