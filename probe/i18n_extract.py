@@ -16,6 +16,8 @@ import ast
 import inspect
 from pathlib import Path
 
+from probe.cli.help_i18n import COMMENT
+
 PACKAGE = Path(__file__).parent
 # The modules whose messages are translated, relative to probe/. Add a module here once its strings
 # are wrapped; the catalog test then holds it to full translation.
@@ -97,6 +99,8 @@ def help_units(text: str) -> list[str]:
     for paragraph in inspect.cleandoc(text).partition("\f")[0].split("\n\n"):
         if paragraph.startswith("\b"):
             units += [line for line in paragraph.split("\n") if line and line[0] not in " \b"]
+            units += [found.group(1) for line in paragraph.split("\n")
+                      if line.startswith(" ") and (found := COMMENT.search(line))]
         elif paragraph.strip():
             units.append(paragraph)
     return units

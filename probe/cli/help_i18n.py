@@ -12,16 +12,28 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Iterable
 
 import click
 
 from probe.i18n import _, current_language
 
+COMMENT = re.compile(r"(?:^|\s)# (.+)$")  # an example's comment: "  probe run --list kz   # measure …"
+
+
+def _example_line(line: str) -> str:
+    """An indented line of an example block: the command as it is, its `# comment` translated."""
+    found = COMMENT.search(line)
+    if found is None:
+        return line
+    return line[:found.start(1)] + _(found.group(1))
+
 
 def translate_paragraph(paragraph: str) -> str:
     if paragraph.startswith("\b"):
-        return "\n".join(line if not line or line[0] in " \b" else _(line) for line in paragraph.split("\n"))
+        return "\n".join(_example_line(line) if not line or line[0] in " \b" else _(line)
+                         for line in paragraph.split("\n"))
     return _(paragraph)
 
 

@@ -196,3 +196,62 @@ def test_a_tampered_bundle_and_store_are_reported_in_the_volunteers_language(tmp
     left = {step: lines for (step, en), (_, out) in zip(english, translated, strict=True)
             if (lines := untranslated(en, out))}
     assert not left, f"{locale}: English left in what verify and export say about tampering: {left}"
+
+
+# The --help of the command groups a volunteer (or the operator helping them) may meet beyond the main path.
+HELP_COMMANDS = ["", "upload", "hub", "hub join", "hub serve", "hub check", "hub invite", "hub revoke", "hub probes",
+                 "hub export", "hub verify", "import", "import ooni", "control", "control serve", "lab", "lab up",
+                 "lab down", "lab status", "lab run", "lab demo", "verify", "export"]
+_HELP_SCRIPT = """
+import sys
+from click.testing import CliRunner
+from probe.cli.main import cli
+for command in sys.argv[1:]:
+    done = CliRunner().invoke(cli, [*command.split(), "--help"], prog_name="probe", catch_exceptions=False)
+    print(f"=== {command}\\n{done.output}")
+"""
+
+
+def helps(locale: str) -> dict[str, str]:
+    """Every command's --help in one locale (one process; each help as its own chunk)."""
+    env = {k: v for k, v in os.environ.items() if k not in LOCALE_VARS}
+    env.update(LANG=locale, PYTHONIOENCODING="utf-8", COLUMNS="100")
+    done = subprocess.run([sys.executable, "-c", _HELP_SCRIPT, *HELP_COMMANDS], capture_output=True, text=True,
+                          env=env, encoding="utf-8", timeout=120, check=True)
+    chunks = done.stdout.split("=== ")[1:]
+    return {chunk.split("\n", 1)[0]: chunk.split("\n", 1)[1] for chunk in chunks}
+
+
+# What help texts hold beyond the volunteer's path that reads the same in every language: an example's
+# command (its `# comment` is translated), configuration keys, HTTP headers, click's choices, proper
+# names and the names of programs and protocols the translations keep.
+_HELP_ASIDE = (
+    re.compile(r"^\s+(?:sudo |probe |[A-Z_]+=)[^#\n]*", re.MULTILINE),
+    re.compile(r"^ {2}[a-z][a-z-]+(?= {2,})", re.MULTILINE),  # a command's name in its group's list
+    re.compile(r"\[[a-z]+\](?: [a-z_]+)?"),
+    re.compile(r"\b(?:[A-Z]-)?[A-Z][a-z]+(?:-[A-Z][a-z]+)+\b"),
+    re.compile(r"\[[a-z]+(?:\|[a-z]+)+\]"),
+    re.compile(r"Citizen Lab|OONI Explorer|Mozilla|PostgreSQL|Almaty|IPv[46]|\bread:"),
+)
+_HELP_NAMES = {"loopback", "link", "local", "certifi", "iptoasn", "uvicorn", "nginx", "plab", "off", "bundle", "root",
+               "gzip", "mmdb", "tsv", "listen", "database"}  # the last two: [hub] keys a line break split
+
+
+def untranslated_help(english: str, translated: str) -> list[str]:
+    def aside(text: str) -> str:
+        for pattern in _HELP_ASIDE:
+            text = pattern.sub(" ", text)
+        return text
+
+    said = set(english_words(aside(english))) - _HELP_NAMES
+    return [line for line in translated.splitlines() if said & set(english_words(aside(line)))]
+
+
+@pytest.mark.parametrize("locale", ["ru_KZ.UTF-8", "kk_KZ.UTF-8"])
+def test_the_command_groups_help_is_in_the_volunteers_language(locale: str) -> None:
+    english, translated = helps("en_US.UTF-8"), helps(locale)
+    assert set(english) == set(translated) == set(HELP_COMMANDS)
+    assert "Usage:" in english["hub join"] and "Usage:" not in translated["hub join"]
+    left = {command: lines for command in HELP_COMMANDS
+            if (lines := untranslated_help(english[command], translated[command]))}
+    assert not left, f"{locale}: English left in --help: {left}"
