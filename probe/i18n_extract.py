@@ -71,6 +71,7 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "cli/imports.py",
     "cli/control.py",
     "cli/lab.py",
+    "cli/help_i18n.py",  # click's usage errors, rebuilt in the volunteer's language
 )
 # Words click writes into help and prompts that our formatter passes through the catalogs.
 CLICK_WORDS: tuple[str, ...] = (

@@ -255,3 +255,16 @@ def test_the_command_groups_help_is_in_the_volunteers_language(locale: str) -> N
     left = {command: lines for command in HELP_COMMANDS
             if (lines := untranslated_help(english[command], translated[command]))}
     assert not left, f"{locale}: English left in --help: {left}"
+
+
+@pytest.mark.parametrize("locale", ["ru_KZ.UTF-8", "kk_KZ.UTF-8"])
+def test_a_mistyped_command_line_is_answered_in_the_volunteers_language(tmp_path: Path, locale: str) -> None:
+    mistakes = [["run", "--no-progres"], ["run", "--bogus"], ["hub", "join"], ["frob"], ["verify", "a.zip", "b.zip"],
+                ["run", "--timeout-dns", "lots"], ["lists", "validate"], ["export", "--format", "x"]]
+    # Run as `python -m probe`, click names the program so: the words of that name are no prose.
+    english = [_probe(_locale_env(tmp_path, "en_US.UTF-8"), *args).replace("python -m ", "") for args in mistakes]
+    translated = [_probe(_locale_env(tmp_path, locale), *args).replace("python -m ", "") for args in mistakes]
+    assert "Error: No such option" in english[1] and "Usage:" in english[0]
+    left = {" ".join(args): lines for args, en, out in zip(mistakes, english, translated, strict=True)
+            if (lines := untranslated(en, out))}
+    assert not left, f"{locale}: English left in click's usage errors: {left}"
