@@ -72,6 +72,10 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "cli/control.py",
     "cli/lab.py",
     "cli/help_i18n.py",  # click's usage errors, rebuilt in the volunteer's language
+    "targets/lint.py",
+    "targets/render.py",
+    "targets/legend.py",
+    "targets/importer.py",
 )
 # Words click writes into help and prompts that our formatter passes through the catalogs.
 CLICK_WORDS: tuple[str, ...] = (
