@@ -76,6 +76,8 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "targets/render.py",
     "targets/legend.py",
     "targets/importer.py",
+    "hub/upload.py",  # a volunteer's join and upload
+    "hub/fetch.py",  # an advocate's `probe export --hub`
 )
 # Words click writes into help and prompts that our formatter passes through the catalogs.
 CLICK_WORDS: tuple[str, ...] = (
