@@ -35,7 +35,7 @@ TLS_HANDSHAKE, HTTP_ROUND_TRIP = failures.TLS_HANDSHAKE, failures.HTTP_ROUND_TRI
 _OPERATIONS = {RESOLVE: RESOLVE, CONNECT: CONNECT, TLS_HANDSHAKE: TLS_HANDSHAKE, HTTP_ROUND_TRIP: HTTP_ROUND_TRIP,
                failures.READ: HTTP_ROUND_TRIP, failures.WRITE: HTTP_ROUND_TRIP}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-# What may stay as it is in a redirect's path or query (as the engine's probe.net.location has it).
+# What may stay as it is in a redirect's path or query (as probe.web.location has it).
 _URL_SAFE = "/?#[]@!$&'()*+,;=:-._~%"
 
 

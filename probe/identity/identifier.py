@@ -22,6 +22,7 @@ class NetworkIdentifier:
     def __init__(self, *, database: AsnDatabase) -> None:
         self.database = database
         self._by_address: dict[str, NetworkIdentity] = {}
+        self._seen: list[str] = []  # every address a helper saw us at, named or not (this run, memory only)
         self.problems: list[str] = []  # "helper URL: why its network answer was refused"
         self._problem: str | None = None  # the first, recorded on measurements no source named
 
@@ -33,6 +34,8 @@ class NetworkIdentifier:
     def learn(self, seen: Iterable[tuple[str, str, NetworkIdentity | None, str | None]]) -> None:
         """(helper, address, network or None, problem or None) per whoami answer."""
         for helper, address, network, problem in seen:
+            if address not in self._seen:
+                self._seen.append(address)
             if network is not None:
                 self._by_address[address] = network
             elif problem is not None:
@@ -45,7 +48,7 @@ class NetworkIdentifier:
 
     def __call__(self, ip: str | None) -> ProbeNetwork:
         if not ip:
-            return ProbeNetwork()
+            return self._as_first_seen()
         found = self.database.lookup(ip)
         if found.known:
             return _network(found, "asn_db")
@@ -57,6 +60,16 @@ class NetworkIdentifier:
         return ProbeNetwork(network_problem=self._problem)
 
 
+    def _as_first_seen(self) -> ProbeNetwork:
+        """For a measurement whose own control answer did not say where we are (it failed, or there
+        was none yet): the network of the addresses the helpers saw before the run, when they all
+        name one; else nothing (AS0/ZZ), never a guess between two."""
+        named = {self(address).model_dump_json(): self(address) for address in self._seen}
+        found = [n for n in named.values() if n.network_source is not None]
+        return found[0] if len(named) == 1 and found else ProbeNetwork()
+
+
 def _network(found: NetworkIdentity, source: str) -> ProbeNetwork:
     return ProbeNetwork.model_validate({"probe_asn": found.asn, "probe_cc": found.cc,
                                         "probe_network_name": found.name, "network_source": source})
+

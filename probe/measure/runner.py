@@ -86,8 +86,10 @@ async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
     stop = ctx.stop or asyncio.Event()
     # A store failure halts this run only: `stop` may be the daemon's own (shared by every list), and
     # setting it would end all measuring until a restart.
-    state = _State(ctx=ctx, summary=summary, network=ProbeNetwork(resolver_address=ctx.resolver or ""), stop=stop,
-                   halt=asyncio.Event())
+    # Until a control answer says where we are: where the helpers saw us before the run (None: unknown).
+    start = ctx.identify(None) if ctx.identify is not None else ProbeNetwork()
+    state = _State(ctx=ctx, summary=summary, network=start.model_copy(update={"resolver_address": ctx.resolver or ""}),
+                   stop=stop, halt=asyncio.Event())
     tasks: set[asyncio.Task[None]] = set()
     status = "finished"
     stop_batching = ctx.sink.batch(ctx.commit_interval_s, on_error=lambda exc: _halt(state, exc))

@@ -27,7 +27,7 @@ from probe.models import HTTPObservation
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock
 from probe.net.http import http_get
-from probe.net.location import browser_location
+from probe.web.location import browser_location
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 # In a request target, printable ASCII is sent as written; spaces, control characters and non-ASCII

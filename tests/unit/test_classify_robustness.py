@@ -22,7 +22,7 @@ from probe.models import (
     Verdict,
 )
 from probe.models.control import ControlDNS
-from probe.net.location import browser_location
+from probe.web.location import browser_location
 
 HTTP_URL = f"http://{HOST}/"
 # Locations no browser can follow (the engine stops with http_invalid_redirect_location_host) ...

@@ -10,11 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from probe.control.server.fetch import browser_location, parse_target
-from probe.net import location
+from probe.net import fetch as probe_fetch
+from probe.web import location
 
 
 def test_browser_location_is_the_engines_function_importable_without_side_effects() -> None:
-    assert browser_location is location.browser_location  # the helper and the probe follow alike
+    assert browser_location is location.browser_location is probe_fetch.browser_location  # helper and probe alike
     code = "import probe.control.server.fetch as f; print(f.browser_location('https://a.kz/x', '/ю ю'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "https://a.kz/%D1%8E%20%D1%8E\n" and out.stderr == ""

@@ -116,3 +116,22 @@ def test_helpers_that_disagree_name_only_the_addresses_they_saw(tmp_path: Path) 
     identify.learn([("https://h/", "203.0.113.7", KT_IDENTITY, None), ("https://h/", "2001:db8::7", other, None)])
     assert identify("2001:db8::7").probe_asn == "AS21299"
     assert identify("198.51.100.9").network_source is None  # a third address: which of the two? neither
+
+
+def test_a_measurement_without_its_own_answer_takes_the_network_the_helpers_named_before_the_run(
+        tmp_path: Path) -> None:
+    identify = _identifier(tmp_path, None)
+    assert identify(None).probe_asn == "AS0"  # nothing learned yet: unknown, not a guess
+    identify.learn([("https://h/", "203.0.113.7", KT_IDENTITY, None), ("https://h/", "2001:db8::7", KT_IDENTITY, None)])
+    network = identify(None)
+    assert (network.probe_asn, network.network_source) == ("AS9198", "helper")
+
+
+def test_no_network_is_guessed_when_the_addresses_seen_before_the_run_disagree(tmp_path: Path) -> None:
+    other = NetworkIdentity(asn="AS21299", cc="KZ", name="Kar-Tel LLC", known=True)
+    identify = _identifier(tmp_path, None)
+    identify.learn([("https://h/", "203.0.113.7", KT_IDENTITY, None), ("https://h/", "2001:db8::7", other, None)])
+    assert (identify(None).probe_asn, identify(None).network_source) == ("AS0", None)
+    only_db = _identifier(tmp_path, "203.0.113.0\t203.0.113.255\t64501\tNL\tLOCAL-AS\n")
+    only_db.learn([("https://h/", "203.0.113.7", None, None)])  # a helper without a database; ours knows it
+    assert (only_db(None).probe_asn, only_db(None).network_source) == ("AS64501", "asn_db")

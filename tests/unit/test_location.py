@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from probe.net.location import browser_location
+from probe.web.location import browser_location
 
 BASE = "https://selftanu.kz/a/b"
 

@@ -22,7 +22,7 @@ from probe.models.observations import HTTPObservation
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock
 from probe.net.fetch import Connected, FetchSettings, NotConnected, URLTarget, follow, parse_target
-from probe.net.location import browser_location as browser_location
+from probe.web.location import browser_location as browser_location
 
 Target = URLTarget  # the helper's name for a URL it asks for
 __all__ = ["Fetch", "Target", "browser_location", "minhash", "parse_target"]
