@@ -16,6 +16,8 @@ import ast
 import inspect
 from pathlib import Path
 
+from probe.cli.help_i18n import COMMENT
+
 PACKAGE = Path(__file__).parent
 # The modules whose messages are translated, relative to probe/. Add a module here once its strings
 # are wrapped; the catalog test then holds it to full translation.
@@ -52,11 +54,35 @@ TRANSLATED_MODULES: tuple[str, ...] = (
     "evidence/keys.py",
     "store/store.py",
     "config/load.py",
+    # `probe verify`'s findings (what passed, what failed and why) and the export's refusals of a tampered store
+    "evidence/verify/result.py",
+    "evidence/verify/bundle.py",
+    "evidence/verify/artifacts.py",
+    "evidence/verify/chain.py",
+    "evidence/verify/links.py",
+    "evidence/verify/records.py",
+    "evidence/verify/store.py",
+    "evidence/verify/store_rows.py",
+    "evidence/verify/verdicts.py",
+    "evidence/bundle/artifacts.py",
+    "hub/bundle_verify.py",
+    # the --help (and one-line messages) of the remaining command groups: upload, hub, import, control, lab
+    "cli/hub.py",
+    "cli/imports.py",
+    "cli/control.py",
+    "cli/lab.py",
+    "cli/help_i18n.py",  # click's usage errors, rebuilt in the volunteer's language
+    "targets/lint.py",
+    "targets/render.py",
+    "targets/legend.py",
+    "targets/importer.py",
+    "hub/upload.py",  # a volunteer's join and upload
+    "hub/fetch.py",  # an advocate's `probe export --hub`
 )
 # Words click writes into help and prompts that our formatter passes through the catalogs.
 CLICK_WORDS: tuple[str, ...] = (
     "Usage:", "Options", "Commands", "Show this message and exit.", "Show the version and exit.",
-    "required", "Example:", "y/N", "y", "yes",
+    "required", "default:", "Example:", "y/N", "y", "yes",
 )
 _MARKERS = {"_", "N_", "ngettext", "gettext_in"}
 
@@ -80,6 +106,8 @@ def help_units(text: str) -> list[str]:
     for paragraph in inspect.cleandoc(text).partition("\f")[0].split("\n\n"):
         if paragraph.startswith("\b"):
             units += [line for line in paragraph.split("\n") if line and line[0] not in " \b"]
+            units += [found.group(1) for line in paragraph.split("\n")
+                      if line.startswith(" ") and (found := COMMENT.search(line))]
         elif paragraph.strip():
             units.append(paragraph)
     return units

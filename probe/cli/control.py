@@ -24,6 +24,7 @@ from probe.control.server.guard import AddressGuard, normalise_ip, parse_cidrs
 from probe.control.server.serve import ControlServer, server_ssl_context
 from probe.control.server.settings import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, HelperSettings
 from probe.errors import ConfigError, InputError
+from probe.i18n import _
 from probe.identity import AsnDatabase
 from probe.models.settings import split_resolver
 
@@ -35,8 +36,9 @@ def parse_listen(text: str) -> tuple[str, int]:
     try:
         return split_listen(text)
     except ValueError as exc:
-        raise InputError(f"--listen needs IP:PORT, got {text!r}",
-                         hint="e.g. --listen 0.0.0.0:443 --listen [::]:443") from exc
+        raise InputError(_("{option} needs {form}, got {value}").format(option="--listen", form="IP:PORT",
+                                                                          value=repr(text)),
+                         hint=_("e.g. {example}").format(example="--listen 0.0.0.0:443 --listen [::]:443")) from exc
 
 
 def _check_resolver(resolver: str | None) -> str | None:
@@ -46,9 +48,11 @@ def _check_resolver(resolver: str | None) -> str | None:
         ip, port = split_resolver(resolver)
         ipaddress.ip_address(ip)
     except ValueError as exc:
-        raise InputError(f"--resolver needs IP[:PORT], got {resolver!r}", hint="e.g. --resolver 9.9.9.9") from exc
+        raise InputError(_("{option} needs {form}, got {value}").format(option="--resolver", form="IP[:PORT]",
+                                                                          value=repr(resolver)),
+                         hint=_("e.g. {example}").format(example="--resolver 9.9.9.9")) from exc
     if not 0 < port <= 65535:
-        raise InputError(f"--resolver port out of range: {resolver!r}")
+        raise InputError(_("--resolver port out of range: {value}").format(value=repr(resolver)))
     return resolver
 
 
@@ -56,8 +60,9 @@ def _tls(cert: Path, key: Path) -> ssl.SSLContext:
     try:
         return server_ssl_context(str(cert), str(key))
     except (ssl.SSLError, OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load the helper's certificate {cert} and key {key}: {exc}",
-                          hint="give a PEM certificate chain and its unencrypted PEM private key") from exc
+        raise ConfigError(_("cannot load the helper's certificate {cert} and key {key}: {problem}").format(
+            cert=cert, key=key, problem=exc),
+                          hint=_("give a PEM certificate chain and its unencrypted PEM private key")) from exc
 
 
 def _asn_db(path: Path | None) -> AsnDatabase | None:
@@ -90,12 +95,14 @@ async def _serve(server: ControlServer, listen: list[tuple[str, int]]) -> None:
         bound = await server.start(listen)
     except OSError as exc:
         await server.close()
-        raise InputError(f"cannot listen on {', '.join(f'{h}:{p}' for h, p in listen)}: {exc.strerror or exc}",
-                         hint="is another process using the port? ports below 1024 need privileges") from exc
+        addresses = ", ".join(f"{h}:{p}" for h, p in listen)
+        raise InputError(_("cannot listen on {addresses}: {problem}").format(addresses=addresses,
+                                                                             problem=exc.strerror or exc),
+                         hint=_("is another process using the port? ports below 1024 need privileges")) from exc
     scheme = "https" if server.gate.ssl_context is not None else "http"
     for host, port in bound:
         shown = f"[{host}]" if ":" in host else host
-        click.echo(f"control helper listening on {scheme}://{shown}:{port}/", err=True)
+        click.echo(_("control helper listening on {url}").format(url=f"{scheme}://{shown}:{port}/"), err=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -104,7 +111,7 @@ async def _serve(server: ControlServer, listen: list[tuple[str, int]]) -> None:
         await stop.wait()
     finally:
         await server.close()
-        click.echo("control helper stopped", err=True)
+        click.echo(_("control helper stopped"), err=True)
 
 
 @click.group("control")
@@ -163,11 +170,13 @@ def serve_command(listens: tuple[str, ...], cert: Path | None, key: Path | None,
     """
     listen = [parse_listen(text) for text in listens]
     if plain_http == (cert is not None or key is not None) or (cert is None) != (key is None):
-        raise InputError("give --cert and --key (the helper does TLS), or --plain-http (a reverse proxy does)",
-                         hint="e.g. --cert /etc/probe/helper.pem --key /etc/probe/helper.key")
+        raise InputError(_("give --cert and --key (the helper does TLS), or --plain-http (a reverse proxy does)"),
+                         hint=_("e.g. {example}").format(
+                             example="--cert /etc/probe/helper.pem --key /etc/probe/helper.key"))
     for proxy in proxies:
         if normalise_ip(proxy) is None:
-            raise InputError(f"--trust-proxy needs an IP address, got {proxy!r}", hint="e.g. --trust-proxy 127.0.0.1")
+            raise InputError(_("--trust-proxy needs an IP address, got {value}").format(value=repr(proxy)),
+                             hint=_("e.g. {example}").format(example="--trust-proxy 127.0.0.1"))
     settings = HelperSettings(resolver=_check_resolver(resolver), ca_bundle=ca_bundle,
                               guard=AddressGuard(allow=parse_cidrs(allows)), body_cap=max_body,
                               registries=registries).with_budget(budget)

@@ -327,8 +327,8 @@ def _print_result(result: Any, *, quiet: bool) -> None:
             click.echo(f"  {finding.level.upper():4}  {_printable(str(finding))}", err=finding.level == "fail")
     if not quiet and result.checked:
         # What was counted (measurements, links, report …) names the checks, as the result records them.
-        click.echo("  " + _("checked: {counts}").format(
-            counts=", ".join(f"{n} {what}" for what, n in result.checked.items())))
+        counted = (_("{count} {what}").format(count=n, what=_(what)) for what, n in result.checked.items())
+        click.echo("  " + _("checked: {counts}").format(counts=", ".join(counted)))
     subject = _printable(result.subject)
     # PASS, FAIL and WARN stay as they are in every language: scripts and people compare them.
     if failures:

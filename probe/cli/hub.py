@@ -19,6 +19,7 @@ from probe.cli.options import store_option
 from probe.config import default_config_path, load_config
 from probe.errors import ConfigError, HubError
 from probe.hub.settings import HubSettings
+from probe.i18n import _
 
 
 def hub_settings(config_path: Path | None, **flags: Any) -> HubSettings:
@@ -42,8 +43,9 @@ def _connect(settings: HubSettings) -> Any:
         migrate(conn)
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise HubError(f"cannot use the hub's database ({settings.database}): {first}",
-                       hint="is PostgreSQL running, and does [hub] database name it?") from exc
+        raise HubError(_("cannot use the hub's database ({database}): {problem}").format(database=settings.database,
+                                                                                          problem=first),
+                       hint=_("is PostgreSQL running, and does [hub] database name it?")) from exc
     return conn
 
 
@@ -164,10 +166,12 @@ def revoke_command(key_fingerprint: str, config_path: Path | None, database: str
     with _connect(hub_settings(config_path, database=database)) as conn:
         if key_fingerprint.startswith(ID_PREFIX):
             name = revoke_read_token(conn, ident=key_fingerprint)
-            click.echo(f"revoked read token {key_fingerprint} ({name}): it downloads nothing from now on")
+            click.echo(_("revoked read token {token} ({name}): it downloads nothing from now on").format(
+                token=key_fingerprint, name=name))
             return
         name = revoke(conn, key_fingerprint=key_fingerprint)
-    click.echo(f"revoked {key_fingerprint} ({name}): new uploads are refused; its earlier links are kept")
+    click.echo(_("revoked {fingerprint} ({name}): new uploads are refused; its earlier links are kept").format(
+        fingerprint=key_fingerprint, name=name))
 
 
 @hub_group.command("probes")
@@ -195,7 +199,7 @@ def probes_command(config_path: Path | None, database: str | None) -> None:
         last = f"{row.last_upload_at:%Y-%m-%d %H:%M}" if row.last_upload_at else "never"
         click.echo(f"{row.key_fingerprint}  {row.name}  {row.links} links  last upload {last}  {state}")
     if not rows:
-        click.echo("no probes enrolled yet: `probe hub invite --name NAME`")
+        click.echo(_("no probes enrolled yet: `probe hub invite --name NAME`"))
 
 
 @hub_group.command("join")
@@ -220,16 +224,17 @@ def join_command(url: str, token: str, key_path: Path | None, store_path: Path,
     from probe.store.outbox import add_hub
 
     if not url.startswith(("http://", "https://")):
-        raise HubError(f"{url!r} is not a hub URL", hint="e.g. https://hub.example.org")
+        raise HubError(_("{url} is not a hub URL").format(url=repr(url)), hint=_("e.g. {example}").format(
+            example="https://hub.example.org"))
     key = load_private_key(key_path or _configured_key(config_path))
     pem = public_key_pem(key.public_key()).decode("ascii")
     result = asyncio.run(join_hub(hub_url=url, token=token, public_key_pem=pem))
     if result.key_fingerprint != fingerprint(key.public_key()):
-        raise HubError("the hub enrolled a different key than this probe's: it is not a probe hub to trust")
+        raise HubError(_("the hub enrolled a different key than this probe's: it is not a probe hub to trust"))
     with Store.open(store_path) as store:
         add_hub(store, hub_url=url, hub_name=result.name, key_fingerprint=result.key_fingerprint)
-    click.echo(f"joined {url} as {result.name!r} with key {result.key_fingerprint}; "
-               "`probe upload` sends what is stored, the daemon uploads after each run")
+    click.echo(_("joined {url} as {name} with key {fingerprint}; `probe upload` sends what is stored, the daemon "
+                 "uploads after each run").format(url=url, name=repr(result.name), fingerprint=result.key_fingerprint))
 
 
 @hub_group.command("export")
@@ -257,9 +262,11 @@ def export_command(out: Path, host: str | None, asn: str | None, since: str | No
         try:
             summary = export_bundle(conn, out, filt=filt)
         except OSError as exc:
-            raise HubError(f"cannot write the bundle {out}: {exc.strerror or exc}") from exc
-    click.echo(f"wrote {out}: {summary.measurements} measurements ({summary.links} signed links) "
-               f"from {summary.probes} probe(s); check it with: probe verify {out}")
+            raise HubError(_("cannot write the bundle {path}: {problem}").format(path=out,
+                                                                                  problem=exc.strerror or exc)) from exc
+    click.echo(_("wrote {path}: {count} measurements ({links} signed links) from {probes} probe(s); check it "
+                 "with: probe verify {path}").format(path=out, count=summary.measurements, links=summary.links,
+                                                    probes=summary.probes))
 
 
 @hub_group.command("verify")
@@ -296,12 +303,13 @@ def upload_command(store_path: Path, config_path: Path | None) -> None:
 
     with Store.open(store_path, create=False) as store:
         if not hubs(store):
-            raise HubError("this probe has joined no hub", hint="probe hub join URL --token TOKEN")
+            raise HubError(_("this probe has joined no hub"), hint="probe hub join URL --token TOKEN")
         outcomes = asyncio.run(upload_all(store))
     failed = False
     for outcome in outcomes:
-        click.echo(f"{outcome.hub_url}: sent {outcome.sent} ({outcome.stored} new on the hub)"
-                   + (f"; stopped: {outcome.error}" if outcome.error else ""))
+        stopped = _("; stopped: {problem}").format(problem=outcome.error) if outcome.error else ""
+        click.echo(_("{hub}: sent {sent} ({stored} new on the hub)").format(hub=outcome.hub_url, sent=outcome.sent,
+                                                                          stored=outcome.stored) + stopped)
         failed = failed or outcome.error is not None
     if failed:
         raise click.exceptions.Exit(1)

@@ -14,6 +14,7 @@ import click
 
 from probe.cli.options import store_option
 from probe.errors import InputError
+from probe.i18n import _
 
 
 @click.group("import")
@@ -45,23 +46,28 @@ def import_ooni_command(paths: tuple[Path, ...], store_path: Path) -> None:
 
     for path in paths:
         if not path.is_file():
-            raise InputError(f"{path}: no such file", hint="give OONI .json, .jsonl or .gz files")
+            raise InputError(_("{path}: no such file").format(path=path),
+                             hint=_("give OONI .json, .jsonl or .gz files"))
     context = build_context(fingerprints=load_fingerprints(None))
     with ThirdPartyStore.open(store_path) as store:
         try:
-            summary = import_ooni(paths, store=store, context=context,
-                                  on_problem=lambda text: click.echo(f"skipped {text}", err=True))
+            summary = import_ooni(paths, store=store, context=context, on_problem=_skipped)
         except OSError as exc:
-            raise InputError(f"cannot read {exc.filename or 'a file'}: {exc.strerror or exc}") from exc
-    click.echo(f"read {summary.read} measurements from {len(paths)} file{'s' if len(paths) != 1 else ''}: "
-               f"{summary.imported} imported, {summary.duplicates} already stored")
+            raise InputError(_("cannot read {path}: {problem}").format(path=exc.filename or _("a file"),
+                                                                          problem=exc.strerror or exc)) from exc
+    click.echo(_("read {count} measurements from {files} file(s): {imported} imported, {duplicates} already "
+                 "stored").format(count=summary.read, files=len(paths), imported=summary.imported,
+                                  duplicates=summary.duplicates))
     if summary.skipped_tests:
         other = ", ".join(f"{n} {name}" for name, n in summary.skipped_tests.most_common())
-        click.echo(f"skipped other tests: {other}")
+        click.echo(_("skipped other tests: {tests}").format(tests=other))
     if summary.labels:
-        click.echo("our verdicts: " + ", ".join(f"{label} {n}" for label, n in summary.labels.most_common()))
+        click.echo(_("our verdicts: ") + ", ".join(f"{label} {n}" for label, n in summary.labels.most_common()))
     if summary.problems:
-        click.echo(f"{len(summary.problems)} line{'s' if len(summary.problems) != 1 else ''} could not be "
-                   "read (listed above); the rest was imported", err=True)
+        click.echo(_("{count} line(s) could not be read (listed above); the rest was imported").format(
+            count=len(summary.problems)), err=True)
         sys.exit(1)
 
+
+def _skipped(problem: str) -> None:
+    click.echo(_("skipped {problem}").format(problem=problem), err=True)

@@ -13,7 +13,7 @@ import click
 
 from probe import __version__
 from probe.cli.fit import shorten_end
-from probe.cli.help_i18n import TranslatedContext, translate_tree
+from probe.cli.help_i18n import TranslatedContext, translate_tree, usage_error_text
 from probe.errors import ProbeError
 from probe.i18n import LANGUAGES, _, set_language
 
@@ -112,6 +112,9 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo(_("aborted"), err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        click.echo(usage_error_text(exc), err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -28,6 +28,7 @@ from probe.evidence.verify.result import VerifyResult
 from probe.hub.bundle_facts import Collector
 from probe.hub.bundle_format import FIXED_MEMBERS, FORMAT, member_name, meta_from
 from probe.hub.bundle_report import render_report, verify_text
+from probe.i18n import N_, _
 from probe.models.canonical import chain_hash, sha256_hex
 
 _MAX_JSON = 64 * 1024 * 1024  # manifest.json and probes.json: far above any real one, below a bomb
@@ -73,13 +74,14 @@ def verify_hub_bundle(path: Path, *, expected_fingerprint: str | None = None) ->
     try:
         zf = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
-        raise EvidenceError(f"{path} is not a readable bundle: {exc}") from exc
+        raise EvidenceError(_("{path} is not a readable bundle: {problem}").format(path=path, problem=exc)) from exc
     with zf:
         manifest, probes = _json(zf, "manifest.json", path), _json(zf, "probes.json", path)
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise EvidenceError(f"{path}: not a hub bundle this probe knows ({FORMAT})")
+            raise EvidenceError(_("{path}: not a hub bundle this probe knows ({format})").format(path=path,
+                                                                                                   format=FORMAT))
         if not isinstance(probes, list):
-            raise EvidenceError(f"{path}: probes.json is not a list of probes")
+            raise EvidenceError(_("{path}: probes.json is not a list of probes").format(path=path))
         return _verify(zf, path, manifest, probes, expected_fingerprint)
 
 
@@ -87,10 +89,10 @@ def _json(zf: zipfile.ZipFile, name: str, path: Path) -> Any:
     try:
         info = zf.getinfo(name)
         if info.file_size > _MAX_JSON:
-            raise EvidenceError(f"{path}: {name} is implausibly large")
+            raise EvidenceError(_("{path}: {name} is implausibly large").format(path=path, name=name))
         return json.loads(zf.read(info))
     except (KeyError, ValueError, zipfile.BadZipFile, RuntimeError, EOFError, zlib.error) as exc:
-        raise EvidenceError(f"{path} is not a hub bundle (no readable {name})") from exc
+        raise EvidenceError(_("{path} is not a hub bundle (no readable {name})").format(path=path, name=name)) from exc
 
 
 def _verify(zf: zipfile.ZipFile, path: Path, manifest: dict[str, Any], probes: list[Any],
@@ -100,45 +102,48 @@ def _verify(zf: zipfile.ZipFile, path: Path, manifest: dict[str, Any], probes: l
     assert isinstance(files, dict)
     names = set(zf.namelist())
     for name in sorted(names - set(files) - {"manifest.json"}):
-        r.fail(name, "not listed in manifest.json: added after export")
+        r.fail(name, _("not listed in manifest.json: added after export"))
     for name in sorted(set(files) - names):
-        r.fail(name, "listed in manifest.json but missing: removed after export")
+        r.fail(name, _("listed in manifest.json but missing: removed after export"))
     by_key = {str(p.get("key_fingerprint")): p for p in probes if isinstance(p, dict)}
     checks, collector = [], Collector()
     for name in sorted(n for n in names if n.startswith("links/")):
         key = next((k for k in by_key if member_name(k) == name), None)
         if key is None:
-            r.fail(name, "the links of a key probes.json does not list")
+            r.fail(name, _("the links of a key probes.json does not list"))
             continue
         check = _check_probe(zf, by_key[key], files.get(name), collector)
         checks.append(check)
         for failure in check.failures:
-            r.fail(f"probe {key}", failure)
+            r.fail(_("probe {fingerprint}").format(fingerprint=key), failure)
         _describe(check, r)
     facts = collector.finish()
     for key, seq in facts.orphan_verdicts:
-        r.fail(f"probe {key}", f"the verdict record at seq {seq} is about a measurement not in the bundle: "
-                               "its measurement link was removed")
+        r.fail(_("probe {fingerprint}").format(fingerprint=key),
+               _("the verdict record at seq {seq} is about a measurement not in the bundle: its measurement link "
+                 "was removed").format(seq=seq))
     _check_fixed(zf, files, r)
     if expected and expected not in {c.key_fingerprint for c in checks}:
-        r.fail("probes.json", f"no probe in the bundle has the expected key {expected}")
+        r.fail("probes.json", _("no probe in the bundle has the expected key {expected}").format(expected=expected))
     if r.ok:
         _check_rendered(zf, manifest, probes, facts, r)
     return HubVerify(result=r, probes=checks)
 
 
 def _describe(check: ProbeCheck, r: VerifyResult) -> None:
-    where = f"probe {check.key_fingerprint}"
-    r.note(where, f"{check.links} links verified, {check.segments} chain segment(s); named {check.name!r} by the "
-                  "hub (the hub's claim; the key is what the signatures prove)")
+    where = _("probe {fingerprint}").format(fingerprint=check.key_fingerprint)
+    r.note(where, _("{links} links verified, {segments} chain segment(s); named {name} by the hub (the hub's "
+                    "claim; the key is what the signatures prove)").format(links=check.links,
+                                                                          segments=check.segments,
+                                                                          name=repr(check.name)))
     if check.revoked:
-        r.warn(where, "the hub says this key was revoked: it refuses the key's new uploads; the links here were "
-                      "signed before and verify")
+        r.warn(where, _("the hub says this key was revoked: it refuses the key's new uploads; the links here were "
+                        "signed before and verify"))
     for before, after in check.gaps:
-        r.warn(where, f"gap: the links between seq {before} and seq {after} are not in this bundle "
-                      "(not selected, or not on the hub); the links on each side verify")
-    r.checked["links"] += check.links
-    r.checked["probes"] += 1
+        r.warn(where, _("gap: the links between seq {before} and seq {after} are not in this bundle (not selected, "
+                        "or not on the hub); the links on each side verify").format(before=before, after=after))
+    r.checked[N_("links")] += check.links
+    r.checked[N_("probes")] += 1
 
 
 def _check_probe(zf: zipfile.ZipFile, probe: dict[str, Any], listed: Any, collector: Collector) -> ProbeCheck:
@@ -147,10 +152,10 @@ def _check_probe(zf: zipfile.ZipFile, probe: dict[str, Any], listed: Any, collec
     try:
         key = load_public_key_pem(str(probe.get("public_key_pem", "")).encode("ascii"))
     except (EvidenceError, UnicodeEncodeError, ValueError):
-        check.failures.append("probes.json holds no usable public key for it")
+        check.failures.append(_("probes.json holds no usable public key for it"))
         return check
     if fingerprint(key) != check.key_fingerprint:
-        check.failures.append("the public key does not have the fingerprint the bundle names")
+        check.failures.append(_("the public key does not have the fingerprint the bundle names"))
         return check
     digest, prev, prev_seq = hashlib.sha256(), None, 0
     seen: set[str] = set()  # chain and previous hashes so far: a repeated link or a fork shows here
@@ -160,12 +165,12 @@ def _check_probe(zf: zipfile.ZipFile, probe: dict[str, Any], listed: Any, collec
                 digest.update(line)
                 link, problem = _check_link(line, check.key_fingerprint, key)
                 if link is None:
-                    check.failures.append(f"line {number}: {problem}")
+                    check.failures.append(_("line {number}: {problem}").format(number=number, problem=problem))
                     continue
                 seq = int(link["seq"])
                 if seq <= prev_seq or link["chain_hash"] in seen or "prev:" + link["prev_hash"] in seen:
-                    check.failures.append(f"line {number}: seq {seq} repeats a link, comes out of order or forks "
-                                          "the chain (two links after one predecessor)")
+                    check.failures.append(_("line {number}: seq {seq} repeats a link, comes out of order or forks the "
+                                            "chain (two links after one predecessor)").format(number=number, seq=seq))
                     continue
                 seen.update((link["chain_hash"], "prev:" + link["prev_hash"]))
                 if prev != link["prev_hash"]:  # the first line, or a break in the chain
@@ -177,10 +182,11 @@ def _check_probe(zf: zipfile.ZipFile, probe: dict[str, Any], listed: Any, collec
                 collector.add(key_fingerprint=check.key_fingerprint, kind=str(link["kind"]), seq=seq,
                               record=link["record"], record_sha256=link["record_sha256"])
     except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error) as exc:
-        check.failures.append(f"the file is unreadable in the zip ({exc}): damaged or altered")
+        check.failures.append(_("the file is unreadable in the zip ({problem}): damaged or altered").format(
+            problem=exc))
         return check
     if not isinstance(listed, dict) or listed.get("sha256") != digest.hexdigest():
-        check.failures.append("the file's SHA-256 differs from the manifest's (changed after export)")
+        check.failures.append(_("the file's SHA-256 differs from the manifest's (changed after export)"))
     return check
 
 
@@ -190,15 +196,17 @@ def _check_link(line: bytes, key_fp: str, key: Any) -> tuple[dict[str, Any] | No
         record, rec, prev, link_hash = link["record"], link["record_sha256"], link["prev_hash"], link["chain_hash"]
         int(link["seq"]), str(link["kind"])
         if link["key_fingerprint"] != key_fp:
-            return None, f"seq {link['seq']}: signed by another key ({link['key_fingerprint']}): moved here"
+            return None, _("seq {seq}: signed by another key ({fingerprint}): moved here").format(
+                seq=link["seq"], fingerprint=link["key_fingerprint"])
         if sha256_hex(record.encode("utf-8")) != rec:
-            return None, f"seq {link['seq']}: record_sha256 does not match the record (the record was changed)"
+            return None, _("seq {seq}: record_sha256 does not match the record (the record was changed)").format(
+                seq=link["seq"])
         if chain_hash(prev, rec) != link_hash:
-            return None, f"seq {link['seq']}: chain_hash is not SHA-256(prev_hash + record_sha256)"
+            return None, _("seq {seq}: chain_hash is not SHA-256(prev_hash + record_sha256)").format(seq=link["seq"])
         if not signature_hex_valid(key, link["signature"], link_hash.encode("ascii")):
-            return None, f"seq {link['seq']}: the signature is not by the probe's key"
+            return None, _("seq {seq}: the signature is not by the probe's key").format(seq=link["seq"])
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeEncodeError):
-        return None, "not a chain link"
+        return None, _("not a chain link")
     return link, ""
 
 
@@ -208,9 +216,9 @@ def _check_fixed(zf: zipfile.ZipFile, files: dict[str, Any], r: VerifyResult) ->
         if name not in zf.namelist() or not isinstance(listed, dict):
             continue  # reported above as missing or added
         if listed.get("sha256") != sha256_hex(_read(zf, name)):
-            r.fail(name, "its SHA-256 differs from the manifest's (changed after export)")
+            r.fail(name, _("its SHA-256 differs from the manifest's (changed after export)"))
         else:
-            r.checked["files"] += 1
+            r.checked[N_("files")] += 1
 
 
 def _read(zf: zipfile.ZipFile, name: str) -> bytes:
@@ -225,8 +233,9 @@ def _check_rendered(zf: zipfile.ZipFile, manifest: dict[str, Any], probes: list[
                     r: VerifyResult) -> None:
     version = str(manifest.get("software_version", ""))
     if version != __version__:
-        r.warn("report.html", f"made by probe {version or 'of unknown version'}, not this {__version__}: not "
-                              "rendered again (every figure in it is unchecked; the links are)")
+        r.warn("report.html", _("made by probe {version}, not this {ours}: not rendered again (every figure in it "
+                                "is unchecked; the links are)").format(version=version or _("of unknown version"),
+                                                                      ours=__version__))
         return
     filters = manifest.get("filters") if isinstance(manifest.get("filters"), dict) else {}
     assert isinstance(filters, dict)
@@ -234,9 +243,9 @@ def _check_rendered(zf: zipfile.ZipFile, manifest: dict[str, Any], probes: list[
                      probes=probes)
     for name, text in (("report.html", render_report(facts, meta)), ("VERIFY.txt", verify_text(facts, meta))):
         if name not in zf.namelist():
-            r.fail(name, "missing")
+            r.fail(name, _("missing"))
         elif _read(zf, name) != text.encode("utf-8"):
-            r.fail(name, "differs from what the bundle's signed links give (rendered again): it claims "
-                         "something the links do not hold")
+            r.fail(name, _("differs from what the bundle's signed links give (rendered again): it claims "
+                           "something the links do not hold"))
         else:
-            r.checked["reports rendered again"] += 1
+            r.checked[N_("reports rendered again")] += 1

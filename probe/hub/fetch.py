@@ -21,6 +21,7 @@ from probe.failures import classify_exception
 from probe.hub.bundle_verify import is_hub_bundle
 from probe.hub.export import ExportFilter
 from probe.hub.upload import api_url
+from probe.i18n import _
 
 CHUNK = 1 << 16
 
@@ -35,16 +36,19 @@ def download_bundle(*, hub_url: str, token: str, out: Path, filt: ExportFilter, 
                     timeout_s: float = 600.0, verify: str | bool = True) -> Downloaded:
     """GET /api/v1/bundle with the filters, into `out`; HubError (one line) on any refusal or failure."""
     if not hub_url.startswith(("http://", "https://")):
-        raise HubError(f"{hub_url!r} is not a hub URL", hint="e.g. https://hub.example.org")
+        raise HubError(_("{url} is not a hub URL").format(url=repr(hub_url)),
+                       hint=_("e.g. {example}").format(example="https://hub.example.org"))
     if out.exists() and not overwrite:
-        raise HubError(f"{out} exists; nothing was written", hint="choose another --out, or add --force")
+        raise HubError(_("{path} exists; nothing was written").format(path=out),
+                       hint=_("choose another --out, or add --force"))
     params = {k: str(v) for k, v in (("site", filt.host), ("asn", filt.asn), ("since", filt.since),
                                       ("until", filt.until), ("limit", filt.limit)) if v is not None}
     with staging_folder(out) as root:
         part = staged_zip(root, out)
         size = _fetch(api_url(hub_url, "/api/v1/bundle"), params, token.strip(), part, timeout_s, verify)
         if not is_hub_bundle(part):
-            raise HubError(f"the hub at {hub_url} sent something that is not a hub bundle; nothing was written")
+            raise HubError(_("the hub at {url} sent something that is not a hub bundle; nothing was written").format(
+                url=hub_url))
         os.replace(part, out)
     return Downloaded(path=out, size=size)
 
@@ -63,10 +67,11 @@ def _fetch(url: str, params: dict[str, str], token: str, part: Path, timeout_s: 
                     sink.write(chunk)
                     size += len(chunk)
     except httpx.HTTPError as exc:
-        raise HubError(f"the hub did not answer: {classify_exception(exc)}",
-                       hint="check the URL and that the hub runs (`probe hub serve`)") from exc
+        raise HubError(_("the hub did not answer: {problem}").format(problem=classify_exception(exc)),
+                       hint=_("check the URL and that the hub runs (`probe hub serve`)")) from exc
     except OSError as exc:
-        raise HubError(f"cannot write beside {part.parent.parent}: {exc.strerror or exc}") from exc
+        raise HubError(_("cannot write beside {path}: {problem}").format(path=part.parent.parent,
+                                                                            problem=exc.strerror or exc)) from exc
     return size
 
 
@@ -77,5 +82,5 @@ def _refusal(answer: httpx.Response) -> str:
         error = None
     reason = str(error)[:300] if error else f"HTTP {answer.status_code}"
     if answer.status_code == 401:
-        return f"the hub refused the read token: {reason}"
-    return f"the hub refused the bundle ({answer.status_code}): {reason}"
+        return _("the hub refused the read token: {reason}").format(reason=reason)
+    return _("the hub refused the bundle ({status}): {reason}").format(status=answer.status_code, reason=reason)

@@ -18,6 +18,7 @@ import httpx
 
 from probe.errors import HubError
 from probe.hub.wire import ChainLink, JoinRequest, JoinResult, UploadBatch, UploadResult
+from probe.i18n import _
 from probe.store.outbox import HubTarget, PendingLink, hubs, iter_pending, record_failure, record_success
 from probe.store.store import Store
 
@@ -50,14 +51,15 @@ async def join_hub(*, hub_url: str, token: str, public_key_pem: str, timeout_s: 
             answer = await client.post(api_url(hub_url, "/api/v1/join"), content=body,
                                        headers={"content-type": "application/json"})
     except httpx.HTTPError as exc:
-        raise HubError(f"cannot reach the hub at {hub_url}: {type(exc).__name__}",
-                       hint="check the URL and that the hub runs (`probe hub serve`)") from exc
+        raise HubError(_("cannot reach the hub at {url}: {problem}").format(url=hub_url, problem=type(exc).__name__),
+                       hint=_("check the URL and that the hub runs (`probe hub serve`)")) from exc
     if answer.status_code != 200:
-        raise HubError(f"the hub refused to enrol this probe: {_reason(answer)}")
+        raise HubError(_("the hub refused to enrol this probe: {reason}").format(reason=_reason(answer)))
     try:
         return JoinResult.model_validate_json(answer.content)
     except ValueError as exc:
-        raise HubError(f"the hub at {hub_url} answered something that is not a probe hub's answer") from exc
+        raise HubError(_("the hub at {url} answered something that is not a probe hub's answer").format(
+            url=hub_url)) from exc
 
 
 def next_attempt_after(target: HubTarget) -> datetime | None:
@@ -123,17 +125,18 @@ async def _post(client: httpx.AsyncClient, url: str, body: str) -> UploadResult:
         try:
             answer = await client.post(url, content=body, headers={"content-type": "application/json"})
         except httpx.HTTPError as exc:
-            raise HubError(f"the hub did not answer: {type(exc).__name__}") from exc
+            raise HubError(_("the hub did not answer: {problem}").format(problem=type(exc).__name__)) from exc
         if answer.status_code == 503 and attempt < BUSY_RETRIES:
             await asyncio.sleep(_retry_after(answer))
             continue
         if answer.status_code != 200:
-            raise HubError(f"the hub refused the batch ({answer.status_code}): {_reason(answer)}")
+            raise HubError(_("the hub refused the batch ({status}): {reason}").format(status=answer.status_code,
+                                                                                     reason=_reason(answer)))
         try:
             return UploadResult.model_validate_json(answer.content)
         except ValueError as exc:
-            raise HubError("the hub answered something that is not a probe hub's answer") from exc
-    raise HubError("the hub stayed busy")  # unreachable: the loop's last attempt returns or raises
+            raise HubError(_("the hub answered something that is not a probe hub's answer")) from exc
+    raise HubError(_("the hub stayed busy"))  # unreachable: the loop's last attempt returns or raises
 
 
 def _retry_after(answer: httpx.Response) -> float:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from probe.errors import InputError
+from probe.i18n import _
 from probe.targets.legend import Legend, default_legend
 from probe.targets.lint import fix_fields, refuse_unsafe
 from probe.targets.parse import ParsedList, Row
@@ -49,13 +50,14 @@ def find_source_files(sources: Sequence[Path], country: str) -> list[Path]:
             files.append(source)
             continue
         if not source.is_dir():
-            raise InputError(f"{source}: no such file or directory",
-                             hint="give a Citizen Lab test-lists checkout or CSV files")
+            raise InputError(_("{path}: no such file or directory").format(path=source),
+                             hint=_("give a Citizen Lab test-lists checkout or CSV files"))
         candidates = [source / "lists" / f"{country}.csv", source / f"{country}.csv"]
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
-            raise InputError(f"no {country}.csv in {source} or {source / 'lists'}",
-                             hint="check --country, or give the CSV file itself")
+            raise InputError(_("no {file} in {path} or {lists}").format(file=f"{country}.csv", path=source,
+                                                                          lists=source / "lists"),
+                             hint=_("check --country, or give the CSV file itself"))
         files.append(found)
     return files
 
@@ -64,8 +66,8 @@ def import_lists(sources: Sequence[Path], *, country: str, output: Path, legend:
                  today: dt.date | None = None) -> ImportResult:
     country = country.strip().lower()
     if not _COUNTRY.fullmatch(country):
-        raise InputError(f"country {country!r} is not a two-letter country code",
-                         hint="use an ISO 3166-1 alpha-2 code such as kz, or 'global'")
+        raise InputError(_("country {country} is not a two-letter country code").format(country=repr(country)),
+                         hint=_("use an ISO 3166-1 alpha-2 code such as kz, or 'global'"))
     legend = legend or default_legend()
     files = find_source_files(sources, country)
     target = _open_output(output, legend)
@@ -92,16 +94,16 @@ def _open_output(output: Path, legend: Legend) -> Checked:
     checked = validate_file(output, legend=legend)
     refuse_unsafe(checked)
     if checked.parsed.kind != "csv" or not checked.parsed.has_header:
-        raise InputError(f"{output} is not a Citizen Lab CSV with a header",
-                         hint="import into a .csv list (run `probe lists lint --fix` on it first)")
+        raise InputError(_("{path} is not a Citizen Lab CSV with a header").format(path=output),
+                         hint=_("import into a .csv list (run `probe lists lint --fix` on it first)"))
     return checked
 
 
 def _merge(source: Checked, rows: list[Row], keys: set[str], result: ImportResult, legend: Legend) -> None:
     refuse_unsafe(source)
     if source.parsed.kind != "csv" or source.parsed.fatal:
-        raise InputError(f"{source.parsed.path} is not a Citizen Lab CSV list",
-                         hint="its first line must be url,category_code,category_description,...")
+        raise InputError(_("{path} is not a Citizen Lab CSV list").format(path=source.parsed.path),
+                         hint=_("its first line must be url,category_code,category_description,..."))
     unusable = {p.line: p for p in source.problems if p.severity == "error" and not p.fixable}
     for row, url in zip(source.parsed.rows, source.normalised, strict=True):
         if row.line in unusable:
@@ -149,7 +151,7 @@ def _git_head(git: Path) -> str | None:
             return loose.read_text(encoding="utf-8").strip()
         packed = git / "packed-refs"
         for line in packed.read_text(encoding="utf-8").splitlines() if packed.is_file() else []:
-            sha, _, name = line.partition(" ")
+            sha, _space, name = line.partition(" ")
             if name == ref and _COMMIT.fullmatch(sha):
                 return sha
     except OSError:
@@ -172,5 +174,5 @@ def _append_provenance(output: Path, line: str) -> None:
         with path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}",
-                         hint="check the directory is writable") from exc
+        raise InputError(_("cannot write {path}: {problem}").format(path=path, problem=exc.strerror),
+                         hint=_("check the directory is writable")) from exc

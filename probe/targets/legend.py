@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from probe.errors import InputError
+from probe.i18n import _
 
 LEGEND_FILE = "00-LEGEND-new_category_codes.csv"
 _LEGEND_HEADER = ["Category Description", "New Code", "Replaces old code(s)", "Description"]
@@ -49,13 +50,14 @@ def parse_legend(text: str, *, name: str = LEGEND_FILE) -> Legend:
     """Parse the text of a Citizen Lab new-category legend CSV."""
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or [cell.strip() for cell in rows[0]] != _LEGEND_HEADER:
-        raise InputError(f"{name}: not a Citizen Lab category legend",
-                         hint=f"the first line must be {','.join(_LEGEND_HEADER)}")
+        raise InputError(_("{name}: not a Citizen Lab category legend").format(name=name),
+                         hint=_("the first line must be {header}").format(header=",".join(_LEGEND_HEADER)))
     categories: dict[str, Category] = {}
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != 4 or not row[1].strip():
-            raise InputError(f"{name}:{number}: expected 4 columns with a code in the second",
-                             hint="compare with the upstream legend file")
+            raise InputError(_("{name}:{number}: expected 4 columns with a code in the second").format(name=name,
+                                                                                                number=number),
+                             hint=_("compare with the upstream legend file"))
         description, code, replaces, explanation = (cell.strip() for cell in row)
         old = tuple(c for c in replaces.split() if c != "N/A" and c != code)
         categories[code] = Category(code, description, explanation, old)
@@ -74,8 +76,8 @@ def load_legend(path: Path) -> Legend:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read category legend {path}: {exc}",
-                         hint="give a UTF-8 Citizen Lab legend CSV") from exc
+        raise InputError(_("cannot read category legend {path}: {problem}").format(path=path, problem=exc),
+                         hint=_("give a UTF-8 Citizen Lab legend CSV")) from exc
     return parse_legend(text, name=str(path))
 
 
@@ -91,11 +93,11 @@ def parse_categories(text: str, *, legend: Legend | None = None) -> set[str]:
     legend = legend or default_legend()
     codes = {part.strip().upper() for part in text.split(",") if part.strip()}
     if not codes:
-        raise InputError("no category codes given", hint="write e.g. --category LGBT,HUMR")
+        raise InputError(_("no category codes given"), hint=_("write e.g. --category LGBT,HUMR"))
     unknown = sorted(codes - set(legend.categories))
     if unknown:
-        replaced = [f"{c} (now {legend.legacy[c]})" for c in unknown if c in legend.legacy]
-        raise InputError(f"unknown category code(s): {', '.join(unknown)}"
-                         + (f"; old codes: {', '.join(replaced)}" if replaced else ""),
-                         hint=f"known codes: {', '.join(legend.codes())}")
+        replaced = [_("{code} (now {new})").format(code=c, new=legend.legacy[c]) for c in unknown if c in legend.legacy]
+        old = _("; old codes: {codes}").format(codes=", ".join(replaced)) if replaced else ""
+        raise InputError(_("unknown category code(s): {codes}").format(codes=", ".join(unknown)) + old,
+                         hint=_("known codes: {codes}").format(codes=", ".join(legend.codes())))
     return codes

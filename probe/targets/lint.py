@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from probe.errors import InputError
+from probe.i18n import _
 from probe.targets.legend import Legend, default_legend
 from probe.targets.parse import HEADER, Kind, Row, parse_stream
 from probe.targets.problems import Problem
@@ -57,7 +58,7 @@ def _read_original(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+        raise InputError(_("cannot read {path}: {problem}").format(path=path, problem=exc.strerror)) from exc
 
 
 def lint_text(text: str, *, name: str = "list.csv", legend: Legend | None = None) -> LintResult:
@@ -90,8 +91,9 @@ def refuse_unsafe(checked: Checked) -> None:
     if checked.parsed.fatal and not unsafe:
         unsafe = [p for p in checked.problems if p.code == "header"]
     if unsafe:
-        raise InputError(f"cannot rewrite {checked.parsed.path} safely: {unsafe[0]}",
-                         hint="fix that by hand first (see `probe lists validate`), then run lint again")
+        raise InputError(_("cannot rewrite {path} safely: {problem}").format(path=checked.parsed.path,
+                                                                              problem=unsafe[0]),
+                         hint=_("fix that by hand first (see `probe lists validate`), then run lint again"))
 
 
 def fixed_rows(checked: Checked, legend: Legend) -> list[Row]:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from probe.errors import InputError
+from probe.i18n import _
 from probe.targets.parse import HEADER, Kind, Row
 
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
@@ -27,7 +28,7 @@ def render_list(kind: Kind, rows: Sequence[Row], comments: Sequence[tuple[int, s
     for order, row in enumerate(rows):
         note = row.get(5)
         lines.append((row.line, 1 + order, row.url + (f"  # {note}" if note else "")))
-    return "".join(text + "\n" for _, _, text in sorted(lines))
+    return "".join(text + "\n" for _key, _order, text in sorted(lines))
 
 
 def csv_line(fields: Sequence[str]) -> str:
@@ -50,8 +51,8 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}", hint="check the directory exists and "
-                         "is writable") from exc
+        raise InputError(_("cannot write {path}: {problem}").format(path=path, problem=exc.strerror),
+                         hint=_("check the directory exists and is writable")) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             out.write(text)
@@ -62,4 +63,5 @@ def write_atomic(path: Path, text: str) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise InputError(f"cannot write {path}: {exc.strerror}", hint="check the file is writable") from exc
+        raise InputError(_("cannot write {path}: {problem}").format(path=path, problem=exc.strerror),
+                         hint=_("check the file is writable")) from exc

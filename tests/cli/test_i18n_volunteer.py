@@ -16,9 +16,11 @@ from __future__ import annotations
 import http.server
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +46,7 @@ _ASIDE = (
     re.compile(r"\b[A-Z][A-Z0-9_-]+\b"),  # an acronym or a placeholder (DNS, UTC, FILE, PASS)
     re.compile(r"'[a-z0-9_.]+'"),  # a quoted identifier ('inconclusive')
     re.compile(r"\b[a-z]+(?:_[a-z]+)+\b"),  # a column or field name (date_added)
+    re.compile(r"[0-9a-f]{8,}"),  # a hash, an id or a fingerprint (its letters are no words)
 )
 _WORD = re.compile(r"[A-Za-z]{3,}")
 
@@ -132,3 +135,136 @@ def test_the_check_catches_a_new_english_line() -> None:
     # Identifiers are not English prose: URLs, commands, options, labels, acronyms.
     assert untranslated("run probe verify x.zip --fingerprint now for http://a.kz/ blocked DNS",
                         "запустите probe verify x.zip --fingerprint для http://a.kz/ blocked DNS") == []
+
+
+def _probe(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "probe", *args], capture_output=True, text=True, env=env,
+                          encoding="utf-8", timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.stdout + done.stderr
+
+
+def _locale_env(home: Path, locale: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in LOCALE_VARS}
+    env.update(LANG=locale, PROBE_KEY=str(home / "key"), XDG_CONFIG_HOME=str(home / "config"),
+               PYTHONIOENCODING="utf-8", COLUMNS="200")
+    return env
+
+
+def _tamper_zip(bundle: Path, member: str, old: bytes, new: bytes) -> None:
+    """Rewrite `bundle` with `old` replaced by `new` in `member`, as someone editing the evidence would."""
+    with zipfile.ZipFile(bundle) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in members:
+            if info.filename == member:
+                assert old in data
+                data = data.replace(old, new, 1)
+            zf.writestr(info, data)
+
+
+def tampered(home: Path, locale: str, origin: str) -> list[tuple[str, str]]:
+    """What a volunteer reads when the evidence was tampered with: `probe verify` of an edited bundle,
+    `probe verify --store` of an edited store, and `probe export` refusing that store."""
+    home.mkdir(parents=True)
+    env = _locale_env(home, locale)
+    store, bundle = home / "probe.sqlite", home / "evidence.zip"
+    _probe(env, "init", "--yes")
+    _probe(env, "run", "--allow-private-targets", "--no-progress", "--store", str(store), origin, origin + "?b")
+    _probe(env, "export", "--out", str(bundle), "--store", str(store))
+    said = [("verify", _probe(env, "verify", str(bundle)))]
+    _tamper_zip(bundle, "measurements.jsonl", b"127.0.0.1", b"127.0.0.2")  # a record changed, same size
+    _tamper_zip(bundle, "verdicts.jsonl", b'"accessible"', b'"dns.blocked"')  # a verdict changed, larger
+    said.append(("verify tampered bundle", _probe(env, "verify", str(bundle))))
+    with sqlite3.connect(store) as conn:
+        conn.execute("UPDATE verdicts SET label = 'dns.blocked', blocked = 1")
+    said.append(("verify tampered store", _probe(env, "verify", "--store", str(store))))
+    said.append(("export tampered store", _probe(env, "export", "--out", str(home / "again.zip"), "--store",
+                                                 str(store))))
+    return said
+
+
+@pytest.mark.parametrize("locale", ["ru_KZ.UTF-8", "kk_KZ.UTF-8"])
+def test_a_tampered_bundle_and_store_are_reported_in_the_volunteers_language(tmp_path: Path, origin: str,
+                                                                               locale: str) -> None:
+    english = tampered(tmp_path / "en", "en_US.UTF-8", origin)
+    translated = tampered(tmp_path / locale, locale, origin)
+    said = dict(english)
+    assert "PASS" in said["verify"] and "FAIL" in said["verify tampered bundle"]
+    assert "FAIL" in said["verify tampered store"] and "refusing to export" in said["export tampered store"]
+    assert "FAIL" in dict(translated)["verify tampered bundle"] and "FAIL" in dict(translated)["verify tampered store"]
+    left = {step: lines for (step, en), (_, out) in zip(english, translated, strict=True)
+            if (lines := untranslated(en, out))}
+    assert not left, f"{locale}: English left in what verify and export say about tampering: {left}"
+
+
+# The --help of the command groups a volunteer (or the operator helping them) may meet beyond the main path.
+HELP_COMMANDS = ["", "upload", "hub", "hub join", "hub serve", "hub check", "hub invite", "hub revoke", "hub probes",
+                 "hub export", "hub verify", "import", "import ooni", "control", "control serve", "lab", "lab up",
+                 "lab down", "lab status", "lab run", "lab demo", "verify", "export"]
+_HELP_SCRIPT = """
+import sys
+from click.testing import CliRunner
+from probe.cli.main import cli
+for command in sys.argv[1:]:
+    done = CliRunner().invoke(cli, [*command.split(), "--help"], prog_name="probe", catch_exceptions=False)
+    print(f"=== {command}\\n{done.output}")
+"""
+
+
+def helps(locale: str) -> dict[str, str]:
+    """Every command's --help in one locale (one process; each help as its own chunk)."""
+    env = {k: v for k, v in os.environ.items() if k not in LOCALE_VARS}
+    env.update(LANG=locale, PYTHONIOENCODING="utf-8", COLUMNS="100")
+    done = subprocess.run([sys.executable, "-c", _HELP_SCRIPT, *HELP_COMMANDS], capture_output=True, text=True,
+                          env=env, encoding="utf-8", timeout=120, check=True)
+    chunks = done.stdout.split("=== ")[1:]
+    return {chunk.split("\n", 1)[0]: chunk.split("\n", 1)[1] for chunk in chunks}
+
+
+# What help texts hold beyond the volunteer's path that reads the same in every language: an example's
+# command (its `# comment` is translated), configuration keys, HTTP headers, click's choices, proper
+# names and the names of programs and protocols the translations keep.
+_HELP_ASIDE = (
+    re.compile(r"^\s+(?:sudo |probe |[A-Z_]+=)[^#\n]*", re.MULTILINE),
+    re.compile(r"^ {2}[a-z][a-z-]+(?= {2,})", re.MULTILINE),  # a command's name in its group's list
+    re.compile(r"\[[a-z]+\](?: [a-z_]+)?"),
+    re.compile(r"\b(?:[A-Z]-)?[A-Z][a-z]+(?:-[A-Z][a-z]+)+\b"),
+    re.compile(r"\[[a-z]+(?:\|[a-z]+)+\]"),
+    re.compile(r"Citizen Lab|OONI Explorer|Mozilla|PostgreSQL|Almaty|IPv[46]|\bread:"),
+)
+_HELP_NAMES = {"loopback", "link", "local", "certifi", "iptoasn", "uvicorn", "nginx", "plab", "off", "bundle", "root",
+               "gzip", "mmdb", "tsv", "listen", "database"}  # the last two: [hub] keys a line break split
+
+
+def untranslated_help(english: str, translated: str) -> list[str]:
+    def aside(text: str) -> str:
+        for pattern in _HELP_ASIDE:
+            text = pattern.sub(" ", text)
+        return text
+
+    said = set(english_words(aside(english))) - _HELP_NAMES
+    return [line for line in translated.splitlines() if said & set(english_words(aside(line)))]
+
+
+@pytest.mark.parametrize("locale", ["ru_KZ.UTF-8", "kk_KZ.UTF-8"])
+def test_the_command_groups_help_is_in_the_volunteers_language(locale: str) -> None:
+    english, translated = helps("en_US.UTF-8"), helps(locale)
+    assert set(english) == set(translated) == set(HELP_COMMANDS)
+    assert "Usage:" in english["hub join"] and "Usage:" not in translated["hub join"]
+    left = {command: lines for command in HELP_COMMANDS
+            if (lines := untranslated_help(english[command], translated[command]))}
+    assert not left, f"{locale}: English left in --help: {left}"
+
+
+@pytest.mark.parametrize("locale", ["ru_KZ.UTF-8", "kk_KZ.UTF-8"])
+def test_a_mistyped_command_line_is_answered_in_the_volunteers_language(tmp_path: Path, locale: str) -> None:
+    mistakes = [["run", "--no-progres"], ["run", "--bogus"], ["hub", "join"], ["frob"], ["verify", "a.zip", "b.zip"],
+                ["run", "--timeout-dns", "lots"], ["lists", "validate"], ["export", "--format", "x"]]
+    # Run as `python -m probe`, click names the program so: the words of that name are no prose.
+    english = [_probe(_locale_env(tmp_path, "en_US.UTF-8"), *args).replace("python -m ", "") for args in mistakes]
+    translated = [_probe(_locale_env(tmp_path, locale), *args).replace("python -m ", "") for args in mistakes]
+    assert "Error: No such option" in english[1] and "Usage:" in english[0]
+    left = {" ".join(args): lines for args, en, out in zip(mistakes, english, translated, strict=True)
+            if (lines := untranslated(en, out))}
+    assert not left, f"{locale}: English left in click's usage errors: {left}"

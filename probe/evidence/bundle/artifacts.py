@@ -24,6 +24,7 @@ from probe.evidence.bundle.manifest import (
     referenced_artifacts,
 )
 from probe.evidence.verify.result import measurement_label
+from probe.i18n import _
 from probe.models import Measurement
 from probe.models.artifacts import ArtifactKind
 from probe.store import Store
@@ -78,9 +79,10 @@ class ArtifactWriter:
         row = self._row(sha)
         if row is not None and row[2] is None:  # retention records when it deletes; nothing recorded this
             raise EvidenceError(
-                f"refusing to export: {measurement_label(self._measurement, None)} cites a {kind} artifact "
-                f"{sha} whose bytes are missing but retention never pruned it (deleted or damaged); "
-                "nothing was written", hint="run `probe verify --store` to see every such artifact")
+                _("refusing to export: {measurement} cites a {kind} artifact {sha} whose bytes are missing but "
+                  "retention never pruned it (deleted or damaged); nothing was written").format(
+                      measurement=measurement_label(self._measurement, None), kind=kind, sha=sha),
+                hint=_("run `probe verify --store` to see every such artifact"))
         self._record(sha, kind, "missing" if row is None else "pruned")
 
     def _chain(self, hashes: list[str], refs: dict[str, ArtifactKind]) -> None:
@@ -91,8 +93,8 @@ class ArtifactWriter:
         if not present:
             return
         rel = f"{CERTS_DIR}{certs.chain_id(hashes)}.pem"
-        self._write(rel, certs.chain_pem([der for _, der in present]))
-        for sha, _ in present:
+        self._write(rel, certs.chain_pem([der for _sha, der in present]))
+        for sha, _der in present:
             self._record(sha, refs.get(sha, "x509_der"), "included", rel)
 
     def _warc(self, m: Measurement, refs: dict[str, ArtifactKind]) -> None:

@@ -81,8 +81,9 @@ def export_bundle(store: Store, out: Path, *, key: Ed25519PrivateKey, filt: Entr
         try:
             pass_.run(filt)
         except ValidationError as exc:  # a hash column that is no hash: the store was edited by hand
-            raise EvidenceError(f"refusing to export: the store holds a malformed record ({_first_error(exc)}); "
-                                "nothing was written", hint="run `probe verify --store` to see which") from exc
+            raise EvidenceError(_("refusing to export: the store holds a malformed record ({problem}); nothing was "
+                                  "written").format(problem=_first_error(exc)),
+                                hint=_("run `probe verify --store` to see which")) from exc
         if not pass_.links:
             raise EvidenceError(_("nothing to export: no measurement matches the selection; nothing was written"),
                                 hint=_("check the filters with `probe results`"))
@@ -156,21 +157,25 @@ class _Pass:
             if entry.verdict is None:
                 return None
             if self._chained_from is not None and entry.seq > self._chained_from:
-                raise EvidenceError(f"refusing to export: {where} has a verdict ({entry.verdict.label}) that no signed "
-                                    "verdict record backs: the verdicts table was edited; nothing was written",
-                                    hint="run `probe verify --store` to see every such row")
+                raise EvidenceError(_("refusing to export: {where} has a verdict ({label}) that no signed verdict "
+                                      "record backs: the verdicts table was edited; nothing was written").format(
+                                          where=where, label=entry.verdict.label),
+                                    hint=_("run `probe verify --store` to see every such row"))
             self.unsigned_verdicts += 1  # made before verdicts were chained: never exported as signed
             return None
         record = parse_record(links[-1].record)
         if not isinstance(record, VerdictRecord) or record.measurement_sha256 != entry.record_sha256:
-            raise EvidenceError(f"refusing to export: the latest verdict record of {where} is not a verdict about "
-                                "its record; nothing was written", hint="run `probe verify --store`")
+            raise EvidenceError(_("refusing to export: the latest verdict record of {where} is not a verdict about its "
+                                  "record; nothing was written").format(where=where),
+                                hint=_("run `probe verify --store`"))
         # The whole row, not only the verdict JSON: the label and blocked columns chose this selection.
         problem = index_row_problem(self.store.verdict_row(entry.measurement_id), links[-1].seq, record)
         if entry.verdict != record.verdict or problem:
-            raise EvidenceError(f"refusing to export: for {where}, {problem or 'its verdicts row differs'} but its "
-                                f"signed verdict record says {record.verdict.label}: the verdicts table was edited; "
-                                "nothing was written", hint="run `probe verify --store` to see every such row")
+            raise EvidenceError(_("refusing to export: for {where}, {problem} but its signed verdict record says "
+                                  "{label}: the verdicts table was edited; nothing was written").format(
+                                      where=where, problem=problem or _("its verdicts row differs"),
+                                      label=record.verdict.label),
+                                hint=_("run `probe verify --store` to see every such row"))
         for link in links:
             self._add_record(link, chained)
         return record.verdict
@@ -234,9 +239,9 @@ def _refuse_unproven(links: list[mf.ChainLink], key_fp: str) -> None:
     fails it, since a forger who edits records and re-signs the manifest produces the same thing."""
     problem = bundle_key_problem([(link.signature, link.key_fingerprint) for link in links], key_fp)
     if problem is not None:
-        raise EvidenceError(f"refusing to export: {problem}; nothing was written",
-                            hint="measurements stored before `probe init` (or under an older key) cannot be "
-                                 "proven; widen the selection to include measurements signed by this key")
+        raise EvidenceError(_("refusing to export: {problem}; nothing was written").format(problem=problem),
+                            hint=_("measurements stored before `probe init` (or under an older key) cannot be "
+                                   "proven; widen the selection to include measurements signed by this key"))
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -253,18 +258,23 @@ def _refuse_signature_gaps(links: list[mf.ChainLink | mf.RecordLink], key_fp: st
     continuity = SignatureContinuity(key_fp)
     bad = [_label(link) for link in links if continuity.see(link.signature, link.key_fingerprint) is not None]
     if bad:
-        raise EvidenceError(f"refusing to export: {', '.join(bad[:5])}{' and more' if len(bad) > 5 else ''} "
-                            f"{'is' if len(bad) == 1 else 'are'} not signed by {key_fp} although measurements "
-                            "before them are (signature missing after signed measurements began); nothing was "
-                            "written",
-                            hint="run `probe verify --store`; export a selection without them (e.g. --until), "
-                                 "or export with the key that signed them")
+        named = ", ".join(bad[:5]) + (_(" and more") if len(bad) > 5 else "")
+        message = (_("refusing to export: {links} is not signed by {fingerprint} although measurements before it "
+                     "are (signature missing after signed measurements began); nothing was written")
+                   if len(bad) == 1 else
+                   _("refusing to export: {links} are not signed by {fingerprint} although measurements before "
+                     "them are (signature missing after signed measurements began); nothing was written"))
+        raise EvidenceError(message.format(links=named, fingerprint=key_fp),
+                            hint=_("run `probe verify --store`; export a selection without them (e.g. --until), "
+                                   "or export with the key that signed them"))
 
 
 def _label(link: mf.ChainLink | mf.RecordLink) -> str:
     if isinstance(link, mf.ChainLink):
         return measurement_label(link.measurement_id, link.seq)
-    return f"the {link.kind} record {link.seq}" + (f" about {link.subject}" if link.subject else "")
+    if link.subject:
+        return _("the {kind} record {seq} about {subject}").format(kind=link.kind, seq=link.seq, subject=link.subject)
+    return _("the {kind} record {seq}").format(kind=link.kind, seq=link.seq)
 
 
 def _refuse_oversize(manifest: mf.Manifest, manifest_bytes: bytes) -> None:
@@ -274,11 +284,12 @@ def _refuse_oversize(manifest: mf.Manifest, manifest_bytes: bytes) -> None:
     over = [path for path, size, cap in sizes if size > cap]
     total = sum(size for _name, size, _kind in sizes)
     if over or total > mf.MAX_BUNDLE_BYTES:
-        what = (f"{', '.join(over[:5])} would be larger than a bundle file may be" if over else
-                f"it would unpack to {mf.size_text(total)}, more than the {mf.size_text(mf.MAX_BUNDLE_BYTES)} "
-                "a bundle may hold")
-        raise EvidenceError(f"refusing to export: {what} (`probe verify` would refuse it); nothing was written",
-                            hint="export a narrower selection, e.g. --since/--until")
+        what = (_("{files} would be larger than a bundle file may be").format(files=", ".join(over[:5])) if over else
+                _("it would unpack to {size}, more than the {limit} a bundle may hold").format(
+                    size=mf.size_text(total), limit=mf.size_text(mf.MAX_BUNDLE_BYTES)))
+        raise EvidenceError(_("refusing to export: {what} (`probe verify` would refuse it); nothing was "
+                              "written").format(what=what),
+                            hint=_("export a narrower selection, e.g. --since/--until"))
 
 
 def _check_addresses(addresses: tuple[str, ...]) -> None:

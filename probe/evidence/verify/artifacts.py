@@ -14,6 +14,7 @@ from collections.abc import Callable
 from probe.evidence.bundle import certs, warc
 from probe.evidence.bundle import manifest as mf
 from probe.evidence.verify.result import VerifyResult, measurement_label
+from probe.i18n import N_, _
 from probe.models.artifacts import ArtifactKind
 
 Read = Callable[[str], bytes | None]
@@ -29,11 +30,12 @@ def _contents(path: str, data: bytes, r: VerifyResult) -> set[str]:
             found = set()
             for mid, claimed, actual in warc.response_bodies(data):
                 if claimed != actual:
-                    r.fail(path, f"the response body for measurement {mid} does not hash to {claimed[:16]}…")
+                    r.fail(path, _("the response body for measurement {id} does not hash to {sha}…").format(id=mid,
+                                                                                                     sha=claimed[:16]))
                 found.add(actual)
             return found
     except ValueError as exc:
-        r.fail(path, f"cannot be read back: {exc}")
+        r.fail(path, _("cannot be read back: {problem}").format(problem=exc))
         return set()
     return {hashlib.sha256(data).hexdigest()}
 
@@ -49,8 +51,8 @@ def check_artifacts(read: Read, manifest: mf.Manifest, refs: dict[str, dict[str,
     times = Counter(e.sha256 for e in manifest.artifacts)
     for sha, count in times.items():
         if count > 1:
-            r.fail(mf.MANIFEST, f"lists the artifact {sha[:16]}… {count} times: a manifest accounts for each "
-                                "artifact once")
+            r.fail(mf.MANIFEST, _("lists the artifact {sha}… {count} times: a manifest accounts for each artifact "
+                                  "once").format(sha=sha[:16], count=count))
     holdings: dict[str, set[str] | None] = {}  # what each file holds; None: unreadable (reported there)
     absent: Counter[str] = Counter()
     for entry in manifest.artifacts:
@@ -63,20 +65,21 @@ def check_artifacts(read: Read, manifest: mf.Manifest, refs: dict[str, dict[str,
         if held is None:
             continue
         if entry.sha256 in held:
-            r.checked["artifacts"] += 1
+            r.checked[N_("artifacts")] += 1
             continue
         absent[entry.path] += 1
         if absent[entry.path] <= _NAMED:
-            r.fail(entry.path, f"does not hold the {entry.kind} artifact {entry.sha256[:16]}… the manifest "
-                               "places there: it was changed")
+            r.fail(entry.path, _("does not hold the {kind} artifact {sha}… the manifest places there: it was "
+                                 "changed").format(kind=entry.kind, sha=entry.sha256[:16]))
     for path, count in absent.items():
         if count > _NAMED:
-            r.fail(path, f"does not hold {count - _NAMED} more artifact(s) the manifest places there")
+            r.fail(path, _("does not hold {count} more artifact(s) the manifest places there").format(
+                count=count - _NAMED))
     for mid, cited in refs.items():
         for sha, kind in cited.items():
             if sha not in entries:
-                r.fail(measurement_label(mid), f"cites a {kind} artifact {sha[:16]}… the manifest does not "
-                                               "account for")
+                r.fail(measurement_label(mid), _("cites a {kind} artifact {sha}… the manifest does not account "
+                                                 "for").format(kind=kind, sha=sha[:16]))
     _summarize(manifest, r)
 
 
@@ -84,7 +87,8 @@ def _summarize(manifest: mf.Manifest, r: VerifyResult) -> None:
     pruned = sum(1 for e in manifest.artifacts if e.status == "pruned")
     missing = sum(1 for e in manifest.artifacts if e.status == "missing")
     if pruned:
-        r.note("artifacts", f"{pruned} artifact(s) had been pruned from the store before export; the signed "
-                            "records still carry their hashes")
+        r.note(_("artifacts"), _("{count} artifact(s) had been pruned from the store before export; the signed "
+                                  "records still carry their hashes").format(count=pruned))
     if missing:
-        r.warn("artifacts", f"{missing} artifact(s) cited by records were never in the store")
+        r.warn(_("artifacts"), _("{count} artifact(s) cited by records were never in the store").format(
+            count=missing))

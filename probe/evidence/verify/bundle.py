@@ -40,6 +40,7 @@ from probe.evidence.verify.chain import LinkChecker, bundle_key_problem
 from probe.evidence.verify.records import link_label
 from probe.evidence.verify.result import VerifyResult, measurement_label
 from probe.evidence.verify.verdicts import ReportRebuild, backed_verdicts, check_records, check_stated
+from probe.i18n import N_, _
 from probe.models import Measurement
 from probe.models.artifacts import ArtifactKind
 from probe.models.canonical import sha256_hex
@@ -88,12 +89,12 @@ class BundleReader:
             return
         info = self._infos.get(name)
         if info is None:
-            self._fail(name, "missing from the bundle")
+            self._fail(name, _("missing from the bundle"))
             return
         limit, what = self._limit(name)
         if info.file_size > limit:
-            self._fail(name, f"unpacks to {info.file_size} bytes, more than {what}: refused unread "
-                             "(a zip bomb, or a changed file)")
+            self._fail(name, _("unpacks to {size} bytes, more than {limit}: refused unread "
+                               "(a zip bomb, or a changed file)").format(size=info.file_size, limit=what))
             return
         seen = 0
         try:
@@ -101,12 +102,12 @@ class BundleReader:
                 while chunk := handle.read(_CHUNK):
                     seen += len(chunk)
                     if seen > limit:
-                        self._fail(name, f"unpacks to more than {what}: refused, reading stopped there "
-                                         "(a zip bomb, or a changed file)")
+                        self._fail(name, _("unpacks to more than {limit}: refused, reading stopped there "
+                                           "(a zip bomb, or a changed file)").format(limit=what))
                         return
                     yield chunk
         except _DAMAGE as exc:
-            self._fail(name, f"damaged inside the zip, cannot be read ({exc})")
+            self._fail(name, _("damaged inside the zip, cannot be read ({problem})").format(problem=exc))
 
     def read(self, name: str) -> bytes | None:
         """The whole member (never more than its limit), or None if it cannot be read."""
@@ -131,8 +132,8 @@ class BundleReader:
             *complete, pending = (pending + chunk).split(b"\n")
             for line in [*complete, pending]:
                 if len(line) > mf.MAX_LINE_BYTES:
-                    self._fail(name, f"has a line longer than {mf.size_text(mf.MAX_LINE_BYTES)}: refused, "
-                                     "reading stopped there")
+                    self._fail(name, _("has a line longer than {size}: refused, reading stopped there").format(
+                        size=mf.size_text(mf.MAX_LINE_BYTES)))
                     return
             yield from complete
         if pending and name not in self._failed:
@@ -142,8 +143,8 @@ class BundleReader:
         cap = mf.member_cap(name)
         declared = self._declared.get(name)
         if declared is not None and declared < cap:
-            return declared, f"the {declared} bytes the manifest declares"
-        return cap, f"the {mf.size_text(cap)} a bundle file may hold"
+            return declared, _("the {size} bytes the manifest declares").format(size=declared)
+        return cap, _("the {size} a bundle file may hold").format(size=mf.size_text(cap))
 
     def _fail(self, name: str, message: str) -> None:
         self._failed.add(name)
@@ -155,16 +156,16 @@ def verify_bundle(path: Path, *, expected_fingerprint: str | None = None) -> Ver
     try:
         zf = zipfile.ZipFile(path)
     except FileNotFoundError as exc:
-        raise EvidenceError(f"no such file: {path}") from exc
+        raise EvidenceError(_("no such file: {path}").format(path=path)) from exc
     except _DAMAGE as exc:
         result.fail(path.name, _unreadable_zip(exc))
         return result
     with zf:
         reader = BundleReader(zf, result)
         if reader.unpacked_size() > mf.MAX_BUNDLE_BYTES:
-            result.fail(path.name, f"unpacks to {reader.unpacked_size()} bytes, more than the "
-                                   f"{mf.size_text(mf.MAX_BUNDLE_BYTES)} a bundle may hold: refused unread "
-                                   "(a zip bomb?)")
+            result.fail(path.name, _("unpacks to {size} bytes, more than the {limit} a bundle may hold: refused "
+                                     "unread (a zip bomb?)").format(size=reader.unpacked_size(),
+                                                                    limit=mf.size_text(mf.MAX_BUNDLE_BYTES)))
             return result
         _check_duplicates(reader, result)
         checked = _check_manifest(reader, result, expected_fingerprint)
@@ -187,18 +188,19 @@ def verify_bundle(path: Path, *, expected_fingerprint: str | None = None) -> Ver
 
 def _unreadable_zip(exc: Exception) -> str:
     if isinstance(exc, UnicodeDecodeError):
-        return f"a file name in the zip is marked UTF-8 but is not ({exc.reason}): refused unread (damaged or forged)"
+        return _("a file name in the zip is marked UTF-8 but is not ({problem}): refused unread (damaged or "
+                 "forged)").format(problem=exc.reason)
     if isinstance(exc, NotImplementedError):
-        return (f"uses a zip feature this probe does not read ({exc}): refused unread "
-                "(`probe export` never writes one: damaged or forged)")
-    return f"not a complete zip archive: truncated or damaged ({exc})"
+        return _("uses a zip feature this probe does not read ({problem}): refused unread "
+                 "(`probe export` never writes one: damaged or forged)").format(problem=exc)
+    return _("not a complete zip archive: truncated or damaged ({problem})").format(problem=exc)
 
 
 def _check_duplicates(reader: BundleReader, result: VerifyResult) -> None:
     seen: set[str] = set()
     for name in reader.names:
         if name in seen:
-            result.fail(name, "appears twice in the zip: one copy could hide another")
+            result.fail(name, _("appears twice in the zip: one copy could hide another"))
         seen.add(name)
 
 
@@ -217,24 +219,25 @@ def _check_manifest(reader: BundleReader, r: VerifyResult,
         except EvidenceError as exc:
             r.fail(mf.PUBLIC_KEY, exc.message)
         except UnsupportedAlgorithm as exc:  # a key type cryptography does not know (not a ValueError)
-            r.fail(mf.PUBLIC_KEY, f"the public key is not an Ed25519 key ({exc})")
+            r.fail(mf.PUBLIC_KEY, _("the public key is not an Ed25519 key ({problem})").format(problem=exc))
     if key is not None and signature is not None:
         if signature_valid(key, signature, data):
-            r.checked["manifest signature"] += 1
+            r.checked[N_("manifest signature")] += 1
         else:
-            r.fail(mf.MANIFEST, f"the signature in {mf.SIGNATURE} does not match: the manifest was changed "
-                                "after it was signed, or the signature or the public key was replaced")
+            r.fail(mf.MANIFEST, _("the signature in {file} does not match: the manifest was changed after it was "
+                                  "signed, or the signature or the public key was replaced").format(file=mf.SIGNATURE))
     try:
         manifest = mf.Manifest.model_validate_json(data)
     except ValidationError as exc:
-        r.fail(mf.MANIFEST, f"not a valid manifest ({_first_error(exc)})")
+        r.fail(mf.MANIFEST, _("not a valid manifest ({problem})").format(problem=_first_error(exc)))
         return None
     if manifest.format not in mf.READABLE_FORMATS:
-        r.fail(mf.MANIFEST, f"unknown bundle format {manifest.format!r} (this probe reads "
-                            f"{', '.join(mf.READABLE_FORMATS)})")
+        r.fail(mf.MANIFEST, _("unknown bundle format {format} (this probe reads {formats})").format(
+            format=repr(manifest.format), formats=", ".join(mf.READABLE_FORMATS)))
     elif manifest.format != mf.BUNDLE_FORMAT:
-        r.note(mf.MANIFEST, f"an older format ({manifest.format}), made before verdicts were chained: its records "
-                            "and chain are checked, but no verdict it states is backed by a signed record")
+        r.note(mf.MANIFEST, _("an older format ({format}), made before verdicts were chained: its records and chain "
+                              "are checked, but no verdict it states is backed by a signed record").format(
+                                  format=manifest.format))
     return manifest, _check_key(key, manifest, r, expected)
 
 
@@ -249,11 +252,12 @@ def _check_key(key: Ed25519PublicKey | None, manifest: mf.Manifest, r: VerifyRes
                expected: str | None) -> Ed25519PublicKey | None:
     r.key_fingerprint = manifest.key_fingerprint
     if key is not None and fingerprint(key) != manifest.key_fingerprint:
-        r.fail(mf.PUBLIC_KEY, f"its fingerprint {fingerprint(key)} is not the manifest's "
-                              f"{manifest.key_fingerprint}")
+        r.fail(mf.PUBLIC_KEY, _("its fingerprint {fingerprint} is not the manifest's {expected}").format(
+            fingerprint=fingerprint(key), expected=manifest.key_fingerprint))
         key = None  # reported once here; checking every signature with it would add only noise
     if expected and expected != manifest.key_fingerprint:
-        r.fail(mf.PUBLIC_KEY, f"signed by {manifest.key_fingerprint}, not by the expected key {expected}")
+        r.fail(mf.PUBLIC_KEY, _("signed by {fingerprint}, not by the expected key {expected}").format(
+            fingerprint=manifest.key_fingerprint, expected=expected))
     return key
 
 
@@ -261,7 +265,8 @@ def _check_files(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult) -
     times = Counter(f.path for f in manifest.files)
     for path, count in times.items():
         if count > 1:
-            r.fail(mf.MANIFEST, f"lists {path} {count} times: a manifest names each file once")
+            r.fail(mf.MANIFEST, _("lists {path} {count} times: a manifest names each file once").format(path=path,
+                                                                                                    count=count))
     listed = set(times)
     for entry in manifest.files:
         if times[entry.path] > 1:
@@ -270,16 +275,16 @@ def _check_files(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult) -
         if found is None:
             continue
         if found != (entry.sha256, entry.size):
-            r.fail(entry.path, "its SHA-256 differs from the manifest's: the file was changed")
+            r.fail(entry.path, _("its SHA-256 differs from the manifest's: the file was changed"))
         else:
-            r.checked["files"] += 1
+            r.checked[N_("files")] += 1
     for name in reader.names:
         if name not in listed and name not in mf.UNLISTED:
-            r.fail(name, "not listed in the manifest: it was added after the bundle was made")
+            r.fail(name, _("not listed in the manifest: it was added after the bundle was made"))
     sums = reader.read(mf.SHA256SUMS) if mf.SHA256SUMS in listed else None
     others = [f for f in manifest.files if f.path != mf.SHA256SUMS]
     if sums is not None and sums != mf.sha256sums(others):
-        r.fail(mf.SHA256SUMS, "does not agree with the manifest's list of files")
+        r.fail(mf.SHA256SUMS, _("does not agree with the manifest's list of files"))
 
 
 def _check_measurements(reader: BundleReader, manifest: mf.Manifest, r: VerifyResult,
@@ -292,34 +297,35 @@ def _check_measurements(reader: BundleReader, manifest: mf.Manifest, r: VerifyRe
         sha = sha256_hex(line)
         link = by_hash.get(sha)
         if link is None:
-            r.fail(mf.MEASUREMENTS, f"line {number} ({_line_id(line)}) is not a record the manifest lists: "
-                                    "it was changed or added")
+            r.fail(mf.MEASUREMENTS, _("line {number} ({id}) is not a record the manifest lists: it was changed or "
+                                      "added").format(number=number, id=_line_id(line)))
             continue
         if sha in found:
-            r.fail(mf.MEASUREMENTS, f"line {number} repeats the record of "
-                                    f"{measurement_label(link.measurement_id, link.seq)}: it was added")
+            r.fail(mf.MEASUREMENTS, _("line {number} repeats the record of {measurement}: it was added").format(
+                number=number, measurement=measurement_label(link.measurement_id, link.seq)))
             continue
         found.add(sha)
         record = _parse(line, link, r)
         if record is not None:
             refs[link.measurement_id] = mf.referenced_artifacts(record)
             report.add(record, link.key_fingerprint if link.signature else None)
-            r.checked["measurement records"] += 1
+            r.checked[N_("measurement records")] += 1
     if reader.failed(mf.MEASUREMENTS):
         return refs  # unreadable (already reported): what it lacks says nothing about removed records
     for link in manifest.measurements:
         if link.record_sha256 not in found:
             r.fail(measurement_label(link.measurement_id, link.seq),
-                   f"listed in the manifest but its record is not in {mf.MEASUREMENTS}: removed or changed")
+                   _("listed in the manifest but its record is not in {file}: removed or changed").format(
+                       file=mf.MEASUREMENTS))
     return refs
 
 
 def _line_id(line: bytes) -> str:
     try:
         # pydantic's parser, not json.loads: a line of 200,000 '[' is a ValueError there, not a RecursionError.
-        return "measurement " + str(from_json(line)["measurement_id"])
+        return measurement_label(str(from_json(line)["measurement_id"]))
     except (ValueError, KeyError, TypeError):
-        return "not a readable record"
+        return _("not a readable record")
 
 
 def _parse(line: bytes, link: mf.ChainLink, r: VerifyResult) -> Measurement | None:
@@ -327,11 +333,11 @@ def _parse(line: bytes, link: mf.ChainLink, r: VerifyResult) -> Measurement | No
         record = Measurement.model_validate_json(line)
     except ValidationError as exc:
         r.fail(measurement_label(link.measurement_id, link.seq),
-               f"the record does not parse ({exc.errors()[0]['msg']})")
+               _("the record does not parse ({problem})").format(problem=exc.errors()[0]["msg"]))
         return None
     if record.measurement_id != link.measurement_id:
         r.fail(measurement_label(link.measurement_id, link.seq),
-               f"the record's own id is {record.measurement_id}, not the manifest's")
+               _("the record's own id is {id}, not the manifest's").format(id=record.measurement_id))
     return record
 
 
@@ -346,7 +352,7 @@ def _check_chain(manifest: mf.Manifest, r: VerifyResult, key: Ed25519PublicKey |
         problem = bundle_key_problem([(link.signature, link.key_fingerprint) for link in manifest.measurements],
                                      manifest.key_fingerprint)
         if problem is not None:
-            r.fail("chain", problem)
+            r.fail(_("chain"), problem)
     _check_range(manifest, r)
 
 
@@ -365,19 +371,21 @@ def _check_range(manifest: mf.Manifest, r: VerifyResult) -> None:
     seqs = [link.seq for link in _all_links(manifest)]
     chain = manifest.chain
     if not seqs:
-        r.fail(mf.MANIFEST, "lists no measurement")
+        r.fail(mf.MANIFEST, _("lists no measurement"))
         return
     if (seqs[0], seqs[-1]) != (chain.first_seq, chain.last_seq):
-        r.fail(mf.MANIFEST, f"its seq range {chain.first_seq}-{chain.last_seq} is not that of the "
-                            f"measurements it lists ({seqs[0]}-{seqs[-1]})")
+        r.fail(mf.MANIFEST, _("its seq range {first}-{last} is not that of the measurements it lists "
+                              "({listed_first}-{listed_last})").format(first=chain.first_seq, last=chain.last_seq,
+                                                                       listed_first=seqs[0], listed_last=seqs[-1]))
     if [tuple(g) for g in chain.gaps] != mf.gaps_of(seqs):
-        r.fail(mf.MANIFEST, "the gaps it declares are not the seqs missing from the measurements it lists")
+        r.fail(mf.MANIFEST, _("the gaps it declares are not the seqs missing from the measurements it lists"))
     elif chain.gaps:
         missing = sum(b - a + 1 for a, b in chain.gaps)
-        r.note("chain", f"a selection: {missing} link(s) between seq {seqs[0]} and {seqs[-1]} were "
-                        "not exported (declared in the manifest; the links around them were checked alone)")
+        r.note(_("chain"), _("a selection: {count} link(s) between seq {first} and {last} were not exported "
+                              "(declared in the manifest; the links around them were checked alone)").format(
+                                  count=missing, first=seqs[0], last=seqs[-1]))
     if len(set(seqs)) != len(seqs):
-        r.fail(mf.MANIFEST, "lists two links with the same seq: one was added")
+        r.fail(mf.MANIFEST, _("lists two links with the same seq: one was added"))
     if manifest.counts.measurements != len(manifest.measurements):
-        r.fail(mf.MANIFEST, f"counts {manifest.counts.measurements} measurements but lists "
-                            f"{len(manifest.measurements)}")
+        r.fail(mf.MANIFEST, _("counts {count} measurements but lists {listed}").format(
+            count=manifest.counts.measurements, listed=len(manifest.measurements)))

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from probe.evidence.keys import signature_hex_valid
 from probe.evidence.verify.result import VerifyResult, measurement_label
+from probe.i18n import N_, _
 from probe.models.canonical import GENESIS_HASH, chain_hash, is_key_fingerprint, is_sha256_hex, is_signature_hex
 
 
@@ -61,37 +62,42 @@ class LinkChecker:
         malformed = _malformed(record_sha256=record_sha256, prev_hash=prev_hash, chain_hash=link_hash,
                                signature=signature, key_fingerprint=key_fingerprint)
         if malformed:
-            self._r.fail(where, f"its {' and '.join(malformed)} {'is' if len(malformed) == 1 else 'are'} not "
-                                "lowercase hex of the right length: the link was altered")
+            fields = ", ".join(malformed)
+            self._r.fail(where, (_("its {fields} is not lowercase hex of the right length: the link was altered")
+                                 if len(malformed) == 1 else
+                                 _("its {fields} are not lowercase hex of the right length: the link was altered"))
+                         .format(fields=fields))
             self._previous = (seq, link_hash)
             return
         ok = True
         if chain_hash(prev_hash, record_sha256) != link_hash:
-            self._r.fail(where, "its chain hash is not SHA-256(prev_hash + record hash): the link was altered")
+            self._r.fail(where, _("its chain hash is not SHA-256(prev_hash + record hash): the link was altered"))
             ok = False
         ok = self._check_order(where, seq, prev_hash) and ok
         ok = self._check_signature(where, link_hash, signature, key_fingerprint, kind) and ok
         self._previous = (seq, link_hash)
         if ok:
-            self._r.checked["chain links"] += 1
+            self._r.checked[N_("chain links")] += 1
 
     def _check_order(self, where: str, seq: int, prev_hash: str) -> bool:
         previous = self._previous
         if previous is not None and seq <= previous[0]:
-            self._r.fail(where, f"out of order: seq {seq} comes after seq {previous[0]}")
+            self._r.fail(where, _("out of order: seq {seq} comes after seq {previous}").format(seq=seq,
+                                                                                        previous=previous[0]))
             return False
         joins = previous is not None and (seq == previous[0] + 1 or self._whole)
         if previous is not None and joins and prev_hash != previous[1]:
-            self._r.fail(where, f"does not link to seq {previous[0]} before it: a link (measurement, verdict "
-                                "or record) was removed, inserted or changed between them")
+            self._r.fail(where, _("does not link to seq {previous} before it: a link (measurement, verdict or "
+                                  "record) was removed, inserted or changed between them").format(previous=previous[0]))
             return False
         starts = seq == 1 or (self._whole and previous is None)
         if starts and prev_hash != GENESIS_HASH:
-            self._r.fail(where, "the first link of the chain must have a prev_hash of 64 zeros: "
-                                "the links before it were removed")
+            self._r.fail(where, _("the first link of the chain must have a prev_hash of 64 zeros: "
+                                  "the links before it were removed"))
             return False
         if self._whole and previous is not None and seq != previous[0] + 1:
-            self._r.warn(where, f"seqs {previous[0] + 1}-{seq - 1} are missing (the links still join)")
+            self._r.warn(where, _("seqs {first}-{last} are missing (the links still join)").format(
+                first=previous[0] + 1, last=seq - 1))
         return True
 
     def _check_signature(self, where: str, link_hash: str, signature: str | None, fp: str | None,
@@ -104,10 +110,10 @@ class LinkChecker:
             self.unsigned += 1
             return True
         if self._key is None or fp != self._fp:
-            self.other_keys[fp or "unknown key"] += 1
+            self.other_keys[fp or _("unknown key")] += 1
             return True
         if not signature_hex_valid(self._key, signature, link_hash.encode("ascii")):
-            self._r.fail(where, "its signature does not match its chain hash")
+            self._r.fail(where, _("its signature does not match its chain hash"))
             return False
         self._r.checked[f"{kind} signatures"] += 1
         return True
@@ -117,22 +123,26 @@ class LinkChecker:
         and, for a whole chain checked with the probe's key, none signed by it at all (a failure)."""
         if self._whole and self._fp is not None and self.links and self.first_signed is None:
             others = sum(self.other_keys.values())
-            self._r.fail(where, f"none of its {self.links} links is signed by this probe's key {self._fp} "
-                                f"({self.unsigned} unsigned, {others} signed by other keys): a store rewritten end "
-                                "to end by someone without the key (records edited, every hash recomputed, "
-                                "signatures dropped) looks exactly like this; links stored before the key was "
-                                "made look the same, and nothing here can tell them apart")
+            self._r.fail(where, _("none of its {count} links is signed by this probe's key {fingerprint} ({unsigned} "
+                                  "unsigned, {others} signed by other keys): a store rewritten end to end by someone "
+                                  "without the key (records edited, every hash recomputed, signatures dropped) looks "
+                                  "exactly like this; links stored before the key was made look the same, and "
+                                  "nothing here can tell them apart").format(count=self.links, fingerprint=self._fp,
+                                                                            unsigned=self.unsigned, others=others))
         elif self.unsigned_before_first and self.first_signed is not None:
             first, last = self.unsigned_before_first[0], self.unsigned_before_first[-1]
-            self._r.warn(where, f"{len(self.unsigned_before_first)} link(s) (seq {first}-{last}) carry no "
-                                f"signature: they come before the first signed link (seq {self.first_signed}), "
-                                "whose signature covers them through the chain, but nothing shows who stored them")
+            self._r.warn(where, _("{count} link(s) (seq {first}-{last}) carry no signature: they come before the first "
+                                  "signed link (seq {signed}), whose signature covers them through the chain, but "
+                                  "nothing shows who stored them").format(count=len(self.unsigned_before_first),
+                                                                          first=first, last=last,
+                                                                          signed=self.first_signed))
         elif self.unsigned and self.first_signed is None:
-            self._r.warn(where, f"none of its {self.unsigned} link(s) carries a signature: their hashes and links "
-                                "hold, but anyone with the file could have rewritten them that way")
+            self._r.warn(where, _("none of its {count} link(s) carries a signature: their hashes and links hold, but "
+                                  "anyone with the file could have rewritten them that way").format(
+                                      count=self.unsigned))
         for fp, count in sorted(self.other_keys.items()):
-            self._r.warn(where, f"{count} signature(s) by {fp} could not be checked: "
-                                "that public key is not available here")
+            self._r.warn(where, _("{count} signature(s) by {fingerprint} could not be checked: that public key is not "
+                                  "available here").format(count=count, fingerprint=fp))
 
 
 def _malformed(*, record_sha256: str, prev_hash: str, chain_hash: str, signature: str | None,
@@ -160,16 +170,18 @@ def bundle_key_problem(links: Sequence[tuple[str | None, str | None]], bundle_fi
     """
     if not links or any(signature and fp == bundle_fingerprint for signature, fp in links):
         return None
-    others = sorted({fp or "an unnamed key" for signature, fp in links if signature})
-    hint = ("; a bundle whose records were changed and whose manifest was re-signed looks exactly like this "
-            "(whoever exported it: include measurements signed by the exporting key)")
+    others = sorted({fp or _("an unnamed key") for signature, fp in links if signature})
+    hint = _("; a bundle whose records were changed and whose manifest was re-signed looks exactly like this "
+             "(whoever exported it: include measurements signed by the exporting key)")
     if not others:
-        return (f"none of its {len(links)} measurement(s) carries a signature, yet the manifest is signed by "
-                f"{bundle_fingerprint}: nothing shows the records are the ones the probe stored" + hint)
-    named = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-    return (f"no measurement is signed by {bundle_fingerprint}, the key that signed the manifest: they are "
-            f"signed by {named}, whose public key the bundle does not hold, so nothing ties the records to "
-            "the bundle's key" + hint)
+        return _("none of its {count} measurement(s) carries a signature, yet the manifest is signed by "
+                 "{fingerprint}: nothing shows the records are the ones the probe stored").format(
+                     count=len(links), fingerprint=bundle_fingerprint) + hint
+    more = _(" and {count} more").format(count=len(others) - 3) if len(others) > 3 else ""
+    named = ", ".join(others[:3]) + more
+    return _("no measurement is signed by {fingerprint}, the key that signed the manifest: they are signed by "
+             "{named}, whose public key the bundle does not hold, so nothing ties the records to the bundle's "
+             "key").format(fingerprint=bundle_fingerprint, named=named) + hint
 
 
 class SignatureContinuity:
@@ -192,10 +204,10 @@ class SignatureContinuity:
         if not self.began:
             return None
         if not signature:
-            return ("signature missing after signed measurements began: unsigned links after signed ones are "
-                    "what a rewritten chain tail looks like")
+            return _("signature missing after signed measurements began: unsigned links after signed ones are "
+                     "what a rewritten chain tail looks like")
         if self._fp is None:
             return None
-        return (f"signature missing after signed measurements began: signed by {fp or 'an unnamed key'}, not "
-                f"by {self._fp} which signed the measurements before it (if the key was replaced, check "
-                "with the newer key)")
+        return _("signature missing after signed measurements began: signed by {fingerprint}, not by {expected} "
+                 "which signed the measurements before it (if the key was replaced, check with the newer "
+                 "key)").format(fingerprint=fp or _("an unnamed key"), expected=self._fp)

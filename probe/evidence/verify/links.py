@@ -20,6 +20,7 @@ from probe.evidence.keys import fingerprint
 from probe.evidence.verify.chain import LinkChecker
 from probe.evidence.verify.records import MeasurementLookup, RecordCheck, link_label
 from probe.evidence.verify.result import VerifyResult
+from probe.i18n import _
 from probe.models.canonical import sha256_hex
 from probe.models.chain import Link
 
@@ -44,12 +45,12 @@ def check_links(links: Iterable[Link], *, public_key: Ed25519PublicKey | None, s
     for link in links:
         where = link_label(link)
         if sha256_hex(link.record.encode("utf-8")) != link.record_sha256:
-            result.fail(where, "its record does not hash to its record_sha256: the record was changed")
+            result.fail(where, _("its record does not hash to its record_sha256: the record was changed"))
         checker.check(measurement_id=link.subject or "?", seq=link.seq, record_sha256=link.record_sha256,
                       prev_hash=link.prev_hash, link_hash=link.chain_hash, signature=link.signature,
                       key_fingerprint=link.key_fingerprint, kind=link.kind, where=where)
         if link.kind == "measurement" and link.subject:
             measurements[link.subject] = (link.seq, link.record_sha256)
         records.check(link)
-    checker.summarize("chain")
+    checker.summarize(_("chain"))
     return result

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from probe.evidence.verify.result import VerifyResult, measurement_label
+from probe.i18n import N_, _
 from probe.models.chain import KeyRecord, Link, RunRecord, VerdictRecord, parse_record
 
 # The (seq, record hash) of a measurement the verifier holds, or None.
@@ -25,12 +26,12 @@ def link_label(link: Link) -> str:
     if link.kind == "measurement":
         return measurement_label(link.subject or "?", link.seq)
     if link.kind == "verdict":
-        return f"verdict for measurement {link.subject} (seq {link.seq})"
+        return _("verdict for measurement {id} (seq {seq})").format(id=link.subject, seq=link.seq)
     if link.kind == "run":
-        return f"run record for {link.subject} (seq {link.seq})"
+        return _("run record for {id} (seq {seq})").format(id=link.subject, seq=link.seq)
     if link.kind == "key":
-        return f"key record (seq {link.seq})"
-    return f"{link.kind!r} link (seq {link.seq})"
+        return _("key record (seq {seq})").format(seq=link.seq)
+    return _("{kind} link (seq {seq})").format(kind=repr(link.kind), seq=link.seq)
 
 
 class RecordCheck:
@@ -62,44 +63,51 @@ class RecordCheck:
         try:
             record = parse_record(link.record)
         except ValidationError as exc:
-            self._r.fail(where, f"its record is not a verdict, key or run record ({exc.errors()[0]['msg']})")
+            self._r.fail(where, _("its record is not a verdict, key or run record ({problem})").format(
+                problem=exc.errors()[0]["msg"]))
             return None
         if record.kind != link.kind:
-            self._r.fail(where, f"its record is a {record.kind} record, not a {link.kind} record: the link was altered")
+            self._r.fail(where, _("its record is a {kind} record, not a {expected} record: the link was "
+                                  "altered").format(kind=record.kind, expected=link.kind))
             return None
         if isinstance(record, VerdictRecord):
             self._verdict(link, record, where)
         elif isinstance(record, KeyRecord):
             self._key(link, record, where)
         elif record.run_id != link.subject:
-            self._r.fail(where, f"its record is about run {record.run_id}: the link was altered")
+            self._r.fail(where, _("its record is about run {id}: the link was altered").format(id=record.run_id))
         return record
 
     def _verdict(self, link: Link, record: VerdictRecord, where: str) -> None:
         if record.measurement_id != link.subject:
-            self._r.fail(where, f"its record is about measurement {record.measurement_id}: the link was altered")
+            self._r.fail(where, _("its record is about measurement {id}: the link was altered").format(
+                id=record.measurement_id))
             return
         found = self._lookup(record.measurement_id)
         if found is None:
-            self._r.fail(where, "is about a measurement that is not here: removed, or the verdict was added")
+            self._r.fail(where, _("is about a measurement that is not here: removed, or the verdict was added"))
             return
         seq, sha = found
         if sha != record.measurement_sha256:
-            self._r.fail(where, f"is bound to a record of measurement {record.measurement_id} that is not the one "
-                                f"here (record hash {record.measurement_sha256[:16]}…, here {sha[:16]}…)")
+            self._r.fail(where, _("is bound to a record of measurement {id} that is not the one here (record hash "
+                                  "{sha}…, here {here}…)").format(id=record.measurement_id,
+                                                                  sha=record.measurement_sha256[:16], here=sha[:16]))
             return
         if seq >= link.seq:
-            self._r.fail(where, f"comes before the measurement it judges (seq {seq}): the chain was reordered")
+            self._r.fail(where, _("comes before the measurement it judges (seq {seq}): the chain was reordered").format(
+                seq=seq))
             return
-        self._r.checked["verdicts bound to their measurement"] += 1
+        self._r.checked[N_("verdicts bound to their measurement")] += 1
         if self.keep_verdicts:
             self.verdicts[record.measurement_id] = (link.seq, record)
 
     def _key(self, link: Link, record: KeyRecord, where: str) -> None:
         if link.subject != record.key_fingerprint:
-            self._r.fail(where, f"its record introduces key {record.key_fingerprint}: the link was altered")
+            self._r.fail(where, _("its record introduces key {fingerprint}: the link was altered").format(
+                fingerprint=record.key_fingerprint))
         if not link.signature or link.key_fingerprint != record.key_fingerprint:
-            self._r.fail(where, f"introduces key {record.key_fingerprint} but is not signed by it")
+            self._r.fail(where, _("introduces key {fingerprint} but is not signed by it").format(
+                fingerprint=record.key_fingerprint))
         if self._whole and record.unsigned_links_before != self.unsigned:
-            self._r.fail(where, f"says {record.unsigned_links_before} unsigned link(s) came before it, but "
-                                f"{self.unsigned} did: links before it were added or removed")
+            self._r.fail(where, _("says {count} unsigned link(s) came before it, but {seen} did: links before it were "
+                                  "added or removed").format(count=record.unsigned_links_before, seen=self.unsigned))

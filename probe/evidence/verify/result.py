@@ -10,6 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+from probe.i18n import N_, _
+
 Level = Literal["fail", "warn", "note"]
 
 
@@ -49,4 +51,14 @@ class VerifyResult:
 
 
 def measurement_label(measurement_id: str, seq: int | None = None) -> str:
-    return f"measurement {measurement_id}" + (f" (seq {seq})" if seq is not None else "")
+    if seq is None:
+        return _("measurement {id}").format(id=measurement_id)
+    return _("measurement {id} (seq {seq})").format(id=measurement_id, seq=seq)
+
+
+# The names of what a verification counts (`checked`) that are made from a link's kind: the CLI
+# translates every name it prints, and these are listed here so that the catalogs hold them.
+CHECKED_BY_KIND: tuple[str, ...] = (
+    N_("measurement signatures"), N_("verdict signatures"), N_("key signatures"), N_("run signatures"),
+    N_("measurement records"), N_("verdict records"), N_("key records"), N_("run records"),
+)

@@ -32,6 +32,7 @@ from probe.evidence.verify.chain import LinkChecker
 from probe.evidence.verify.records import RecordCheck, link_label
 from probe.evidence.verify.result import VerifyResult, measurement_label
 from probe.evidence.verify.store_rows import ArtifactCheck, VerdictIndexCheck, check_columns, check_runs
+from probe.i18n import _
 from probe.models import Measurement
 from probe.models.canonical import sha256_hex
 from probe.models.chain import Link
@@ -42,8 +43,9 @@ def verify_store_file(path: Path, *, public_key: Ed25519PublicKey | None) -> Ver
     """Check the store at `path`; a file truncated to nothing is a failure, and is never written into."""
     if path.is_file() and path.stat().st_size == 0:
         result = VerifyResult(subject=str(path))
-        result.fail("store", "the store file is 0 bytes: it was truncated (a store the probe wrote always holds "
-                             "at least its schema); nothing in it can be checked, and it was left as it is")
+        result.fail(_("store"), _("the store file is 0 bytes: it was truncated (a store the probe wrote always "
+                                   "holds at least its schema); nothing in it can be checked, and it was left as it "
+                                   "is"))
         return result
     with Store.open(path, create=False) as store:
         return verify_store(store, public_key=public_key)
@@ -60,16 +62,16 @@ def verify_store(store: Store, *, public_key: Ed25519PublicKey | None) -> Verify
         head = link.seq
         where = link_label(link)
         if sha256_hex(link.record.encode("utf-8")) != link.record_sha256:
-            result.fail(where, "its stored record no longer hashes to its record_sha256: the record was changed")
+            result.fail(where, _("its stored record no longer hashes to its record_sha256: the record was changed"))
         else:
             result.checked[f"{link.kind} records"] += 1
         checker.check(measurement_id=link.subject or "?", seq=link.seq, record_sha256=link.record_sha256,
                       prev_hash=link.prev_hash, link_hash=link.chain_hash, signature=link.signature,
                       key_fingerprint=link.key_fingerprint, kind=link.kind, where=where)
         records.check(link)
-    checker.summarize("chain")
+    checker.summarize(_("chain"))
     if public_key is None and checker.links:
-        result.warn("signatures", "no key here to check them with (run `probe init`, or pass --key)")
+        result.warn(_("signatures"), _("no key here to check them with (run `probe init`, or pass --key)"))
     artifacts = ArtifactCheck(store, result)
     verdicts = VerdictIndexCheck(store, result)
     for entry in _entries(store, result):
@@ -91,8 +93,9 @@ def _links(store: Store, result: VerifyResult) -> Iterator[Link]:
             count += 1
             yield link
     except (sqlite3.Error, ValueError, TypeError) as exc:
-        result.fail("store", f"a link row cannot be read ({exc}): the store was edited or damaged; "
-                             f"checking the chain stopped there, after {count} link(s)")
+        result.fail(_("store"), _("a link row cannot be read ({problem}): the store was edited or damaged; "
+                                   "checking the chain stopped there, after {count} link(s)").format(problem=exc,
+                                                                                                  count=count))
 
 
 def _entries(store: Store, result: VerifyResult) -> Iterator[StoredEntry]:
@@ -104,11 +107,13 @@ def _entries(store: Store, result: VerifyResult) -> Iterator[StoredEntry]:
             count += 1
             yield entry
     except ValidationError as exc:
-        result.fail("store", f"a stored verdict does not parse ({exc.errors()[0]['msg']}): the store was edited; "
-                             f"checking stopped there, after {count} measurement(s)")
+        result.fail(_("store"), _("a stored verdict does not parse ({problem}): the store was edited; checking "
+                                   "stopped there, after {count} measurement(s)").format(
+                                       problem=exc.errors()[0]["msg"], count=count))
     except (sqlite3.Error, ValueError, TypeError) as exc:
-        result.fail("store", f"a measurement row cannot be read ({exc}): the store was edited or damaged; "
-                             f"checking stopped there, after {count} measurement(s)")
+        result.fail(_("store"), _("a measurement row cannot be read ({problem}): the store was edited or damaged; "
+                                   "checking stopped there, after {count} measurement(s)").format(problem=exc,
+                                                                                                 count=count))
 
 
 def _parse(entry: StoredEntry, result: VerifyResult) -> Measurement | None:
@@ -116,10 +121,10 @@ def _parse(entry: StoredEntry, result: VerifyResult) -> Measurement | None:
     try:
         record = entry.measurement()
     except ValidationError as exc:
-        result.fail(where, f"its record does not parse ({exc.errors()[0]['msg']})")
+        result.fail(where, _("its record does not parse ({problem})").format(problem=exc.errors()[0]["msg"]))
         return None
     if record.measurement_id != entry.measurement_id:
-        result.fail(where, f"its record's own id is {record.measurement_id}: the row was changed")
+        result.fail(where, _("its record's own id is {id}: the row was changed").format(id=record.measurement_id))
     check_columns(entry, record, result)
     return record
 
@@ -128,20 +133,21 @@ def _check_emptied(store: Store, head: int, result: VerifyResult) -> None:
     """Deletions the store itself still shows, and a plain statement of the ones it cannot."""
     left = store.leftovers()
     if left["sequence"] > head:
-        what = "all its links were deleted" if head == 0 else \
-            f"the newest links (seq {head + 1}-{left['sequence']}) were deleted"
-        result.fail("store", f"SQLite's sequence counter shows links up to seq {left['sequence']}, but the "
-                             f"chain ends at seq {head}: {what}")
+        what = _("all its links were deleted") if head == 0 else \
+            _("the newest links (seq {first}-{last}) were deleted").format(first=head + 1, last=left["sequence"])
+        result.fail(_("store"), _("SQLite's sequence counter shows links up to seq {last}, but the chain ends at "
+                                  "seq {head}: {what}").format(last=left["sequence"], head=head, what=what))
     if head == 0:
         held = [f"{n} {table}" for table, n in left.items() if table != "sequence" and n]
         if held:
-            result.fail("store", f"it holds no link but still holds {', '.join(held)} rows: its measurements "
-                                 "were deleted")
+            result.fail(_("store"), _("it holds no link but still holds {rows} rows: its measurements were "
+                                       "deleted").format(rows=", ".join(held)))
         elif result.ok:
-            result.note("store", "the store holds no measurement yet (a store emptied with care looks the same: "
-                                 "only a copy elsewhere, a bundle or the hub, can show it once held more)")
+            result.note(_("store"), _("the store holds no measurement yet (a store emptied with care looks the same: "
+                                       "only a copy elsewhere, a bundle or the hub, can show it once held more)"))
         return
     top_hash = store.head()[1]
-    result.note("chain", f"the chain ends at seq {head} ({top_hash[:16]}…): deleting the newest links (and "
-                         "lowering the sequence counter) cannot be seen from the store alone; compare this head "
-                         "with a bundle's store_head or the hub's copy of this probe's chain")
+    result.note(_("chain"), _("the chain ends at seq {head} ({sha}…): deleting the newest links (and lowering "
+                               "the sequence counter) cannot be seen from the store alone; compare this head with "
+                               "a bundle's store_head or the hub's copy of this probe's chain").format(
+                                   head=head, sha=top_hash[:16]))

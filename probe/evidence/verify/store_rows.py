@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from probe.evidence.verify.result import VerifyResult, measurement_label
+from probe.i18n import N_, _
 from probe.models import Measurement, Verdict
 from probe.models.artifacts import ArtifactKind
 from probe.models.canonical import sha256_hex
@@ -39,11 +40,16 @@ def check_columns(entry: StoredEntry, record: Measurement, result: VerifyResult)
     for column, value in expected.items():
         stored = getattr(entry, column)
         if stored != value:
-            result.fail(where, f"its {column} column says {stored!r} but its signed record says {value!r}: "
-                               "the row was changed (filters on that column select the wrong measurements)")
+            result.fail(where, _("its {column} column says {stored} but its signed record says {value}: the row was "
+                                 "changed (filters on that column select the wrong measurements)").format(
+                                     column=column, stored=repr(stored), value=repr(value)))
             ok = False
     if ok:
-        result.checked["measurement index rows"] += 1
+        result.checked[N_("measurement index rows")] += 1
+
+
+def _artifact_label(sha: str, kind: str) -> str:
+    return _("artifact {sha}… ({kind})").format(sha=sha[:16], kind=kind)
 
 
 def _host(url: str) -> str:
@@ -69,7 +75,8 @@ class VerdictIndexCheck:
             row = self._store.verdict_row(entry.measurement_id)
             links = self._store.verdict_links(entry.measurement_id)
         except (sqlite3.Error, ValueError, TypeError) as exc:
-            self._r.fail(where, f"its verdict rows cannot be read ({exc}): the store was edited or damaged")
+            self._r.fail(where, _("its verdict rows cannot be read ({problem}): the store was edited or "
+                                  "damaged").format(problem=exc))
             return
         if not links:
             if row is None:
@@ -77,8 +84,8 @@ class VerdictIndexCheck:
             if row[5] is None and (chaining_began is None or entry.seq < chaining_began):
                 self.unsigned += 1
                 return
-            self._r.fail(where, f"its verdicts row says {row[0]!r} but no signed verdict record backs it: "
-                                "the row was added or edited")
+            self._r.fail(where, _("its verdicts row says {label} but no signed verdict record backs it: the row was "
+                                  "added or edited").format(label=repr(row[0])))
             return
         latest = links[-1]
         try:
@@ -89,32 +96,34 @@ class VerdictIndexCheck:
             return
         problem = index_row_problem(row, latest.seq, record)
         if problem:
-            self._r.fail(where, f"{problem} but its latest signed verdict (seq {latest.seq}) says "
-                                f"{record.verdict.label!r}: the verdicts table was edited")
+            self._r.fail(where, _("{problem} but its latest signed verdict (seq {seq}) says {label}: the verdicts "
+                                  "table was edited").format(problem=problem, seq=latest.seq,
+                                                             label=repr(record.verdict.label)))
         else:
-            self._r.checked["verdict index rows"] += 1
+            self._r.checked[N_("verdict index rows")] += 1
 
     def summarize(self) -> None:
         if self.unsigned:
-            self._r.warn("verdicts", f"{self.unsigned} verdict(s) are unsigned: they were made before verdicts were "
-                                     "chained, so nothing proves them and `probe export` leaves them out; "
-                                     "`probe reclassify` makes signed ones")
+            self._r.warn(_("verdicts"), _("{count} verdict(s) are unsigned: they were made before verdicts were "
+                                           "chained, so nothing proves them and `probe export` leaves them out; "
+                                           "`probe reclassify` makes signed ones").format(count=self.unsigned))
 
 
 def index_row_problem(row: tuple[str, int, str, str, str, int | None] | None, seq: int,
                       record: VerdictRecord) -> str | None:
     """How a verdicts row (`Store.verdict_row`) differs from the verdict record at `seq`, or None."""
     if row is None:
-        return "it has no verdicts row"
+        return _("it has no verdicts row")
     label, blocked, verdict_json, rules_version, classified_at, link_seq = row
     try:
         verdict = Verdict.model_validate_json(verdict_json)
     except ValidationError:
-        return "its verdicts row does not parse"
+        return _("its verdicts row does not parse")
     if (label, verdict) != (record.verdict.label, record.verdict) or blocked != int(is_blocked_label(label)):
-        return f"its verdicts row says {label!r} (blocked={blocked})"
+        return _("its verdicts row says {label} (blocked={blocked})").format(label=repr(label), blocked=blocked)
     if (rules_version, classified_at, link_seq) != (record.rules_version, record.classified_at, seq):
-        return f"its verdicts row (rules {rules_version!r}, {classified_at}, link {link_seq}) is not the copy"
+        return _("its verdicts row (rules {rules}, {classified_at}, link {seq}) is not the copy").format(
+            rules=repr(rules_version), classified_at=classified_at, seq=link_seq)
     return None
 
 
@@ -139,8 +148,9 @@ def check_runs(store: Store, result: VerifyResult) -> None:
         if row["status"] == "running":
             # Continued after it was closed once: the row is newer than its record until it closes again.
             if store.measurement_count(run_id) < record.measurements:
-                result.fail(where, f"its signed run record (seq {links[-1].seq}) counts {record.measurements} "
-                                   "measurements, more than the store holds under it: some were deleted or moved")
+                result.fail(where, _("its signed run record (seq {seq}) counts {count} measurements, more than the "
+                                     "store holds under it: some were deleted or moved").format(
+                                         seq=links[-1].seq, count=record.measurements))
             continue
         stated = {"list_name": record.list_name, "started_at": record.started_at,
                   "finished_at": record.finished_at, "status": record.status, "counts": record.counts}
@@ -150,22 +160,26 @@ def check_runs(store: Store, result: VerifyResult) -> None:
                 store.measurement_count(run_id) >= record.measurements:
             # Continued after its record, then closed again by something without the key (the daemon
             # closing a killed run at start): the newer row is not covered, and that is what is said.
-            result.warn(where, f"closed again ({row['finished_at']}) after its last run record (seq "
-                               f"{links[-1].seq}), without the key: its row ({', '.join(differs)}) is not covered")
+            result.warn(where, _("closed again ({finished_at}) after its last run record (seq {seq}), without the "
+                                 "key: its row ({columns}) is not covered").format(
+                                     finished_at=row["finished_at"], seq=links[-1].seq, columns=", ".join(differs)))
         elif differs:
-            result.fail(where, f"its runs row ({', '.join(differs)}) is not what its signed run record (seq "
-                               f"{links[-1].seq}) says: the runs table was edited")
+            result.fail(where, _("its runs row ({columns}) is not what its signed run record (seq {seq}) says: the "
+                                 "runs table was edited").format(columns=", ".join(differs), seq=links[-1].seq))
         elif store.measurement_count(run_id) != record.measurements:
-            result.fail(where, f"its signed run record (seq {links[-1].seq}) counts {record.measurements} "
-                               f"measurements but {store.measurement_count(run_id)} carry its run_id: measurements "
-                               "were moved between runs or deleted")
+            result.fail(where, _("its signed run record (seq {seq}) counts {count} measurements but {held} carry "
+                                 "its run_id: measurements were moved between runs or deleted").format(
+                                     seq=links[-1].seq, count=record.measurements,
+                                     held=store.measurement_count(run_id)))
         else:
-            result.checked["runs"] += 1
+            result.checked[N_("runs")] += 1
     if uncovered:
-        shown = ", ".join(uncovered[:3]) + (f" and {len(uncovered) - 3} more" if len(uncovered) > 3 else "")
-        result.warn("runs", f"{len(uncovered)} run(s) ({shown}) have no run record, so their rows (list, times, "
-                            "status, counts) are not covered by any hash: still running, killed, closed without the "
-                            "key, or closed before runs were chained")
+        more = _(" and {count} more").format(count=len(uncovered) - 3) if len(uncovered) > 3 else ""
+        shown = ", ".join(uncovered[:3]) + more
+        result.warn(_("runs"), _("{count} run(s) ({shown}) have no run record, so their rows (list, times, "
+                                 "status, counts) are not covered by any hash: still running, killed, closed "
+                                 "without the key, or closed before runs were chained").format(
+                                     count=len(uncovered), shown=shown))
 
 
 def _counts(text: object) -> object:
@@ -191,29 +205,33 @@ class ArtifactCheck:
                 # One SELECT: a prune committing between two reads would look like bytes deleted by hand.
                 row = self._store.artifact_row(sha)
             except (sqlite3.Error, ValueError, TypeError) as exc:
-                self._r.fail(f"artifact {sha[:16]}… ({kind})", f"its row cannot be read ({exc}): the store was "
-                                                               "edited or damaged")
+                self._r.fail(_artifact_label(sha, kind),
+                             _("its row cannot be read ({problem}): the store was edited or damaged").format(
+                                 problem=exc))
                 continue
             if row is None:
                 self._r.fail(measurement_label(entry.measurement_id, entry.seq),
-                             f"cites a {kind} artifact {sha[:16]}… that is not in the store")
+                             _("cites a {kind} artifact {sha}… that is not in the store").format(kind=kind,
+                                                                                                  sha=sha[:16]))
                 continue
-            _, _, pruned_at, data = row
+            _sha, _kind, pruned_at, data = row
             if data is None and pruned_at is None:
                 # Retention records when it deletes; bytes gone without that record were deleted by hand.
-                self._r.fail(f"artifact {sha[:16]}… ({kind})",
-                             f"its bytes are missing but retention never pruned it (first cited by "
-                             f"{measurement_label(entry.measurement_id, entry.seq)}): deleted or damaged")
+                self._r.fail(_artifact_label(sha, kind),
+                             _("its bytes are missing but retention never pruned it (first cited by "
+                               "{measurement}): deleted or damaged").format(
+                                   measurement=measurement_label(entry.measurement_id, entry.seq)))
             elif data is None:
                 self.pruned += 1
             elif sha256_hex(data) != sha:
-                self._r.fail(f"artifact {sha[:16]}… ({kind})",
-                             f"its bytes no longer hash to its name: changed or damaged (first cited by "
-                             f"{measurement_label(entry.measurement_id, entry.seq)})")
+                self._r.fail(_artifact_label(sha, kind),
+                             _("its bytes no longer hash to its name: changed or damaged (first cited by "
+                               "{measurement})").format(measurement=measurement_label(entry.measurement_id,
+                                                                                       entry.seq)))
             else:
-                self._r.checked["artifacts"] += 1
+                self._r.checked[N_("artifacts")] += 1
 
     def summarize(self) -> None:
         if self.pruned:
-            self._r.note("artifacts", f"{self.pruned} artifact(s) were pruned by retention (not tampering): "
-                                      "the records keep their hashes")
+            self._r.note(_("artifacts"), _("{count} artifact(s) were pruned by retention (not tampering): the records "
+                                            "keep their hashes").format(count=self.pruned))

@@ -26,6 +26,7 @@ from probe.evidence.report.data import ReportData
 from probe.evidence.report.page import render
 from probe.evidence.verify.records import RecordCheck
 from probe.evidence.verify.result import VerifyResult
+from probe.i18n import N_, _
 from probe.models import Measurement, Verdict
 from probe.models.canonical import sha256_hex
 from probe.models.chain import Link, VerdictRecord
@@ -48,21 +49,24 @@ def check_records(reader: Members, manifest: mf.Manifest, r: VerifyResult) -> di
     for number, line in enumerate(reader.lines(mf.CHAIN_RECORDS), start=1):
         link = by_hash.get(sha256_hex(line))
         if link is None:
-            r.fail(mf.CHAIN_RECORDS, f"line {number} is not a record the manifest lists: it was changed or added")
+            r.fail(mf.CHAIN_RECORDS, _("line {number} is not a record the manifest lists: it was changed or "
+                                        "added").format(number=number))
             continue
         if link.seq in texts:
-            r.fail(mf.CHAIN_RECORDS, f"line {number} repeats the record of seq {link.seq}: it was added")
+            r.fail(mf.CHAIN_RECORDS, _("line {number} repeats the record of seq {seq}: it was added").format(
+                number=number, seq=link.seq))
             continue
         try:
             texts[link.seq] = line.decode("utf-8")
         except UnicodeDecodeError:
-            r.fail(mf.CHAIN_RECORDS, f"line {number} is not UTF-8: no writer makes that")
+            r.fail(mf.CHAIN_RECORDS, _("line {number} is not UTF-8: no writer makes that").format(number=number))
     if reader.failed(mf.CHAIN_RECORDS):
         return texts
     for link in manifest.links:
         if link.seq not in texts:
-            r.fail(f"{link.kind} record (seq {link.seq})", f"listed in the manifest but its record is not in "
-                                                         f"{mf.CHAIN_RECORDS}: removed or changed")
+            r.fail(_("{kind} record (seq {seq})").format(kind=link.kind, seq=link.seq),
+                   _("listed in the manifest but its record is not in {file}: removed or changed").format(
+                       file=mf.CHAIN_RECORDS))
     return texts
 
 
@@ -78,14 +82,15 @@ def backed_verdicts(manifest: mf.Manifest, texts: dict[int, str], r: VerifyResul
         check.check(Link(kind=link.kind, seq=link.seq, record=text, record_sha256=link.record_sha256,
                          prev_hash=link.prev_hash, chain_hash=link.chain_hash, signature=link.signature,
                          key_fingerprint=link.key_fingerprint, subject=link.subject))
-    r.checked["verdict records"] += sum(1 for link in manifest.links if link.kind == "verdict"
+    r.checked[N_("verdict records")] += sum(1 for link in manifest.links if link.kind == "verdict"
                                         and link.seq in texts)
-    return {mid: record for mid, (_, record) in check.verdicts.items()}
+    return {mid: record for mid, (_seq, record) in check.verdicts.items()}
 
 
 def _unbacked(mid: str, said: object, record: VerdictRecord | None) -> str:
-    signed = f"{record.verdict.label!r}" if record else "none (no signed verdict record in the bundle)"
-    return f"the verdict for measurement {mid} is not its signed verdict: it says {said}, the signed record {signed}"
+    signed = repr(record.verdict.label) if record else _("none (no signed verdict record in the bundle)")
+    return _("the verdict for measurement {id} is not its signed verdict: it says {said}, the signed record "
+             "{signed}").format(id=mid, said=said, signed=signed)
 
 
 def check_stated(reader: Members, manifest: mf.Manifest, backed: dict[str, VerdictRecord], r: VerifyResult) -> None:
@@ -96,24 +101,27 @@ def check_stated(reader: Members, manifest: mf.Manifest, backed: dict[str, Verdi
         try:
             row = mf.VerdictLine.model_validate_json(line)
         except ValidationError as exc:
-            r.fail(mf.VERDICTS, f"line {number} is not a readable verdict ({exc.errors()[0]['msg']})")
+            r.fail(mf.VERDICTS, _("line {number} is not a readable verdict ({problem})").format(
+                number=number, problem=exc.errors()[0]["msg"]))
             continue
         mid = row.measurement_id
         if mid not in backed and mid not in set(ids):
-            r.fail(mf.VERDICTS, f"line {number} is for measurement {mid}, which the manifest does not list")
+            r.fail(mf.VERDICTS, _("line {number} is for measurement {id}, which the manifest does not list").format(
+                number=number, id=mid))
         elif mid in seen:
-            r.fail(mf.VERDICTS, f"line {number} is a second verdict for measurement {mid}: one was added")
+            r.fail(mf.VERDICTS, _("line {number} is a second verdict for measurement {id}: one was added").format(
+                number=number, id=mid))
         elif row.verdict != _verdict(backed.get(mid)):
-            r.fail(mf.VERDICTS, _unbacked(mid, repr(row.verdict.label) if row.verdict else "none", backed.get(mid)))
+            r.fail(mf.VERDICTS, _unbacked(mid, repr(row.verdict.label) if row.verdict else _("none"), backed.get(mid)))
         else:
-            r.checked["stated verdicts"] += 1
+            r.checked[N_("stated verdicts")] += 1
         seen.add(mid)
     for number, line in enumerate(reader.lines(mf.OONI), start=1):
         _ooni_line(number, line, backed, r)
     expected = Counter(backed[mid].verdict.label if mid in backed else "unclassified" for mid in ids)
     if dict(expected) != manifest.counts.verdicts:
-        r.fail(mf.MANIFEST, f"its verdict counts {manifest.counts.verdicts} are not those of the signed verdicts "
-                            f"({dict(expected)})")
+        r.fail(mf.MANIFEST, _("its verdict counts {counts} are not those of the signed verdicts ({signed})").format(
+            counts=manifest.counts.verdicts, signed=dict(expected)))
 
 
 def _verdict(record: VerdictRecord | None) -> Verdict | None:
@@ -126,14 +134,14 @@ def _ooni_line(number: int, line: bytes, backed: dict[str, VerdictRecord], r: Ve
         mid = str(row["x_probe_measurement_id"])
         said = (row["test_keys"]["blocking"], row["test_keys"]["accessible"])
     except (ValueError, KeyError, TypeError):
-        r.fail(mf.OONI, f"line {number} is not a readable OONI measurement of this probe")
+        r.fail(mf.OONI, _("line {number} is not a readable OONI measurement of this probe").format(number=number))
         return
     record = backed.get(mid)
     signed = (record.verdict.blocking, record.verdict.accessible) if record else (None, None)
     if said != signed:
         r.fail(mf.OONI, _unbacked(mid, f"blocking={said[0]!r}, accessible={said[1]!r}", record))
     else:
-        r.checked["stated verdicts"] += 1
+        r.checked[N_("stated verdicts")] += 1
 
 
 class ReportRebuild:
@@ -161,9 +169,10 @@ class ReportRebuild:
     def compare(self, reader: Members, r: VerifyResult, *, third_party: list[Shown] | None = None) -> None:
         m = self._manifest
         if m.format != mf.BUNDLE_FORMAT or m.software_version != __version__:
-            r.warn(mf.REPORT, f"made by probe {m.software_version} ({m.format}); this is probe {__version__}, which "
-                              "cannot render it again, so the verdicts it shows were not checked (those in "
-                              f"{mf.VERDICTS} and the OONI file were)")
+            r.warn(mf.REPORT, _("made by probe {version} ({format}); this is probe {ours}, which cannot render it "
+                                "again, so the verdicts it shows were not checked (those in {file} and the OONI "
+                                "file were)").format(version=m.software_version, format=m.format, ours=__version__,
+                                                     file=mf.VERDICTS))
             return
         meta = report_meta(created=m.created_at, version=m.software_version, key_fingerprint=m.key_fingerprint,
                            filters=m.filters)
@@ -177,7 +186,7 @@ class ReportRebuild:
             section = report_section(third_party or [], lang=lang)
             html = add_section(render(self._data, meta, lang=lang), section, lang=lang)
             if html.encode("utf-8") != data:
-                r.fail(name, "it is not the report its records and signed verdicts make: a verdict, a measurement "
-                             "or a word of it was changed")
+                r.fail(name, _("it is not the report its records and signed verdicts make: a verdict, a measurement "
+                               "or a word of it was changed"))
             else:
-                r.checked["report"] += 1
+                r.checked[N_("report")] += 1
