@@ -45,7 +45,7 @@ def test_each_family_is_asked_and_answers_what_the_helper_saw(tmp_path: Path) ->
         client = ControlClient(urls=[f"https://127.0.0.1:{port_v4}/", f"https://[::1]:{port_v6}/"],
                                ca_bundle=ca.bundle, doh_url=None, timeout_s=10.0)
         try:
-            return await client.public_addresses()
+            return {s.address for s in await client.whoami()}
         finally:
             await client.aclose()
             await helper.close()
@@ -65,7 +65,7 @@ def test_a_blocked_or_absent_helper_teaches_nothing_and_costs_a_bounded_wait(tmp
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            return await client.public_addresses(), loop.time() - started
+            return {s.address for s in await client.whoami()}, loop.time() - started
         finally:
             await client.aclose()
             silent.close()
@@ -79,7 +79,7 @@ def test_a_helper_url_that_cannot_be_asked_is_skipped_not_a_crash() -> None:
         client = ControlClient(urls=["https://[::1]:99999/", "https://" + "a" * 64 + ".invalid/"],
                                ca_bundle=None, doh_url=None, timeout_s=2.0)
         try:
-            return await client.public_addresses()
+            return {s.address for s in await client.whoami()}
         finally:
             await client.aclose()
 

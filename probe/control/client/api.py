@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from probe import __version__, failures
 from probe.control.client.doh import doh_resolve, transport_failure
-from probe.control.client.whoami import Sighting, public_addresses, sightings
+from probe.control.client.whoami import Sighting, sightings
 from probe.errors import InputError
 from probe.models.control import ControlRequest, ControlResponse
 from probe.net.fetch import parse_target
@@ -107,11 +107,6 @@ class ControlClient:
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.aclose()
-
-    async def public_addresses(self) -> set[str]:
-        """The addresses the helpers see this probe at, one ask per helper and address family (whoami.py)."""
-        return await public_addresses([url for url, _ in self._helpers], ssl_context=self._ssl_context,
-                                      timeout_s=self._whoami_timeout_s, user_agent=f"probe/{__version__}")
 
     async def whoami(self) -> list[Sighting]:
         """What each helper sees, per address family: the address, and the network its database names."""

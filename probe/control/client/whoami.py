@@ -45,16 +45,6 @@ class Sighting:
     problem: str | None  # why the helper's `network` was refused (a fixed sentence, never its content)
 
 
-async def public_addresses(helpers: Iterable[str], *, ssl_context: ssl.SSLContext, timeout_s: float,
-                           user_agent: str) -> set[str]:
-    """Every address the helpers report for this probe (at most one ask per helper and family).
-
-    A loopback answer means the helper runs on this machine (tests); dropping those is the caller's call.
-    """
-    return {s.address for s in await sightings(helpers, ssl_context=ssl_context, timeout_s=timeout_s,
-                                                user_agent=user_agent)}
-
-
 async def sightings(helpers: Iterable[str], *, ssl_context: ssl.SSLContext, timeout_s: float,
                     user_agent: str) -> list[Sighting]:
     """What each helper saw, per address family: the address and the network it names, if any."""
