@@ -12,6 +12,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from probe.cli.limits import raise_file_limit
 from probe.cli.options import registry_option, store_option
 from probe.cli.progress import RunDisplay
 from probe.cli.session import open_run
@@ -30,7 +31,7 @@ from probe.models.settings import MeasureSettings, Timeouts
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON object per measurement to stdout.")
 @click.option("--parallel", type=click.IntRange(1, 1024), default=64, show_default=True,
-              help="URLs measured at once.")
+              help="URLs measured at once (one waiting out a censor's silence lends its place meanwhile).")
 @click.option("--resolver", help="ISP resolver for DNS over UDP (default: first nameserver in /etc/resolv.conf).")
 @click.option("--control", "controls", multiple=True, help="Control helper URL (repeat for fallbacks).")
 @click.option("--doh", help="DNS-over-HTTPS resolver URL used as control when no helper answers.")
@@ -88,6 +89,7 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
     _check_trust_store(settings)
     targets, total = load_run_targets(urls, list_name, category, on_error=_print_input_error,
                                       settings=settings)
+    raise_file_limit()
     try:
         summary, display = asyncio.run(_run(targets, total, settings, store_path=store_path, key_path=key_path,
                                             list_name=list_name, as_json=as_json,

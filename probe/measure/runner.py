@@ -3,7 +3,8 @@
 A fixed pool of workers pulls targets from an iterator, so memory does not grow with the list. Each
 finished measurement is identified (ASN from the control's view of our address), scrubbed of the
 probe's addresses, classified, handed to the run's sink (`probe.measure.sink.RunSink`: the store,
-in the probe) and reported before the next one starts in that worker. A stop request (Ctrl-C,
+in the probe) and reported before the next one starts in that worker. A URL that waits on a silent
+network lends its place to the next one meanwhile (`probe.measure.slot`). A stop request (Ctrl-C,
 SIGTERM) stops taking new targets; finished measurements are always kept. The sink may keep them in
 batches at most `commit_interval_s` old (the store does: store/writes.py; a SIGKILL loses at most that
 last interval's finished measurements). What a run holds open
@@ -24,6 +25,7 @@ from probe.errors import StoreError
 from probe.failures import scrub_addresses
 from probe.measure.privacy import scrub_dumped
 from probe.measure.sink import AddressMemory, Kept, RunSink
+from probe.measure.slot import QUIET_AFTER_S, Slot
 from probe.measure.url import ControlSource, MeasuredURL, measure_url
 from probe.models import Measurement, ProbeNetwork, Target, Verdict
 from probe.models.netcheck import NetworkDown
@@ -75,6 +77,8 @@ class RunContext:
     # Finished measurements share one store transaction for at most this long (one commit each cost
     # more CPU than any other step of storing one); a SIGKILL loses at most this interval's. 0: each alone.
     commit_interval_s: float = COMMIT_INTERVAL_S
+    # A step silent this long lends its --parallel slot to the next URL (`probe.measure.slot`).
+    quiet_after_s: float = QUIET_AFTER_S
 
 
 async def run_targets(targets: Iterable[Target], ctx: RunContext) -> RunSummary:
@@ -169,7 +173,8 @@ def _next(source: Iterator[Target]) -> Target | None:
 
 
 # Measurements whose own steps are over but which still wait (racing DNS replies, the control's
-# answer) do not count against --parallel; this bounds how many may wait at once.
+# answer), and those that lent their slot while a censor keeps them waiting (`probe.measure.slot`),
+# do not count against --parallel; this bounds how many may be open at once.
 SETTLING_FACTOR = 4
 
 
@@ -183,27 +188,18 @@ async def _feed(source: Iterator[Target], state: _State, tasks: set[asyncio.Task
         if target is None:
             return
         await inflight.acquire()
-        await active.acquire()
-        task = asyncio.create_task(_measure_one(target, state, active, inflight))
+        slot = await Slot.take(active, quiet_after_s=ctx.quiet_after_s)
+        task = asyncio.create_task(_measure_one(target, state, slot, inflight))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
 
-async def _measure_one(target: Target, state: _State, active: asyncio.Semaphore,
-                       inflight: asyncio.Semaphore) -> None:
-    released = False
-
-    def release_active() -> None:
-        nonlocal released
-        if not released:
-            released = True
-            active.release()
-
+async def _measure_one(target: Target, state: _State, slot: Slot, inflight: asyncio.Semaphore) -> None:
     ctx = state.ctx
     try:
         measured = await measure_url(target.url, settings=ctx.settings, resolver=ctx.resolver, control=ctx.control,
                                      network=state.network, category_code=target.category_code or None,
-                                     on_active_done=release_active)
+                                     slot=slot)
         _commit(measured, state)
     except StoreError as exc:
         _halt(state, exc)
@@ -213,7 +209,7 @@ async def _measure_one(target: Target, state: _State, active: asyncio.Semaphore,
             ctx.on_error(target, f"{target.url}: not measured: internal error {type(exc).__name__}: "
                                  f"{scrub_addresses(str(exc))}")
     finally:
-        release_active()
+        slot.give_up()
         inflight.release()
 
 

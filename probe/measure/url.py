@@ -13,7 +13,6 @@ import asyncio
 import base64
 import ipaddress
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from probe.measure.decoy import decoy_get, wants_decoy
 from probe.measure.endpoints import TransactionIds, connect_all
 from probe.measure.registry import ask_registry, should_ask
 from probe.measure.resolve import HostResolution, resolve_host
+from probe.measure.slot import Slot, Waiting, just_wait
 from probe.models import (
     Artifact,
     ArtifactRef,
@@ -62,6 +62,7 @@ class _Notebook:
     settings: MeasureSettings
     resolver: str | None
     clock: Clock
+    wait: Waiting = just_wait  # each network exchange goes through it (the runner's slot may be lent)
     sink: ArtifactSink = field(default_factory=ArtifactSink)
     ids: TransactionIds = field(default_factory=TransactionIds)
     resolutions: dict[str, HostResolution] = field(default_factory=dict)
@@ -79,17 +80,18 @@ class _Notebook:
 
 async def measure_url(url: str, *, settings: MeasureSettings, resolver: str | None,
                       control: ControlSource | None, network: ProbeNetwork, category_code: str | None = None,
-                      on_active_done: Callable[[], None] | None = None) -> MeasuredURL:
-    """Measure `url`. `on_active_done` is called once the probe's own steps are over, before waiting
-    for racing DNS replies and the control's answer: waiting costs nothing, so a runner can start
-    another URL then."""
+                      slot: Slot | None = None) -> MeasuredURL:
+    """Measure `url`. A runner's `slot` (its share of --parallel) is lent while a step hears nothing
+    (`probe.measure.slot`) and given up once the probe's own steps are over, before waiting for racing
+    DNS replies and the control's answer: waiting costs nothing, so a runner can start another URL."""
     start = utc_now_iso()
-    book = _Notebook(url=url, settings=settings, resolver=resolver, clock=measurement_clock())
+    book = _Notebook(url=url, settings=settings, resolver=resolver, clock=measurement_clock(),
+                     wait=slot.wait if slot is not None else just_wait)
     control_task: asyncio.Task[tuple[ControlResponse | None, str | None]] | None = None
     try:
         control_task = await _hops(book, url, control)
-        if on_active_done is not None:
-            on_active_done()
+        if slot is not None:
+            slot.give_up()
         queries = [q for r in book.resolutions.values() for q in await r.finish()]
         control_response, control_failure = await control_task if control_task else (None, "no control configured")
     except BaseException:  # cancelled (run abandoned): leave nothing running behind us
@@ -141,12 +143,14 @@ async def _hops(book: _Notebook, url: str, control: ControlSource | None
                          settings=FetchSettings(user_agent=s.user_agent, timeout_s=s.timeouts.http_s,
                                                 body_cap=s.body_cap_bytes, max_redirects=s.max_redirects),
                          stop_before=None if s.allow_private_targets else
-                         lambda current, following: _into_private(current, following, s.not_bogon))
+                         lambda current, following: _into_private(current, following, s.not_bogon),
+                         waiting=book.wait)
     book.requests.extend(chain.requests)
     for obs in chain.requests:  # a slow page: the same address under the decoy name (throttling by name?)
         if wants_decoy(obs, settings=s, host=urlsplit(obs.request.url).hostname or ""):
-            book.decoy_requests.append(await decoy_get(obs.ip, obs.port, https=obs.scheme == "https",
-                                                       settings=s, clock=book.clock, sink=book.sink, ids=book.ids))
+            book.decoy_requests.append(await book.wait(decoy_get(
+                obs.ip, obs.port, https=obs.scheme == "https", settings=s, clock=book.clock, sink=book.sink,
+                ids=book.ids)))
     if chain.failed_operation == "http_round_trip":
         book.fail(chain.failure, "http_round_trip")
     return control_task
@@ -157,8 +161,8 @@ async def _addresses(book: _Notebook, host: str) -> list[str] | None:
     if _is_ip(host):
         return [host.strip("[]")]
     if host not in book.resolutions:
-        book.resolutions[host] = await resolve_host(host, resolver=book.resolver, settings=book.settings,
-                                                    clock=book.clock, sink=book.sink)
+        book.resolutions[host] = await book.wait(resolve_host(host, resolver=book.resolver, settings=book.settings,
+                                                              clock=book.clock, sink=book.sink))
     resolution = book.resolutions[host]
     if not resolution.addresses:
         book.fail(resolution.failure, "resolve")
@@ -168,8 +172,8 @@ async def _addresses(book: _Notebook, host: str) -> list[str] | None:
 
 async def _connect(book: _Notebook, target: URLTarget, addresses: list[str]) -> Connected | NotConnected:
     """Connect (and handshake) to every address of one hop; the first usable connection carries the GET."""
-    hop = await connect_all(addresses, port=target.port, https=target.https, server_name=target.host,
-                            settings=book.settings, clock=book.clock, sink=book.sink, ids=book.ids)
+    hop = await book.wait(connect_all(addresses, port=target.port, https=target.https, server_name=target.host,
+                                      settings=book.settings, clock=book.clock, sink=book.sink, ids=book.ids))
     book.tcp.extend(hop.tcp)
     book.tls.extend(hop.tls)
     # Our own source addresses are scrubbed later; loopback ones are not the volunteer's identity

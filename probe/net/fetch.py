@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 from probe import failures
@@ -100,6 +100,14 @@ class NotConnected:
 
 
 Connect = Callable[[URLTarget, int], Awaitable[Connected | NotConnected]]  # (hop's target, redirects so far)
+T = TypeVar("T")
+
+
+class Waiting(Protocol):
+    """How a caller awaits one network exchange: what the exchange returns (the probe's runner lends
+    the URL's place to another while it waits: `probe.measure.slot`)."""
+
+    def __call__(self, exchange: Awaitable[T], /) -> Awaitable[T]: ...
 
 
 @dataclass(frozen=True)
@@ -126,10 +134,12 @@ class Chain:
 
 
 async def follow(first: URLTarget, *, connect: Connect, settings: FetchSettings, clock: Clock,
-                 sink: ArtifactSink, stop_before: Callable[[str, str], bool] | None = None) -> Chain:
+                 sink: ArtifactSink, stop_before: Callable[[str, str], bool] | None = None,
+                 waiting: Waiting | None = None) -> Chain:
     """Follow the chain from `first` to a final response or a failure (see the module docstring).
     `stop_before(current_url, next_url)` true ends the chain at that 3xx, kept as the final answer
-    (the probe uses it never to follow a public site into the volunteer's own network)."""
+    (the probe uses it never to follow a public site into the volunteer's own network). Each GET is
+    awaited through `waiting` when given (the probe's runner lends a URL's place while it waits)."""
     chain = Chain(final=first)
     while True:
         target = chain.final
@@ -137,10 +147,11 @@ async def follow(first: URLTarget, *, connect: Connect, settings: FetchSettings,
         if isinstance(reached, NotConnected):
             chain.failure, chain.failed_operation = reached.failure, "connect"
             return chain
-        obs = await http_get(reached.reader, reached.writer, url=target.url, ip=reached.ip, port=target.port,
-                             scheme=target.scheme, host_header=target.host_header, target=target.request_target,
-                             user_agent=settings.user_agent, timeout_s=settings.timeout_s, body_cap=settings.body_cap,
-                             clock=clock, sink=sink, transaction_id=reached.transaction_id)
+        get = http_get(reached.reader, reached.writer, url=target.url, ip=reached.ip, port=target.port,
+                       scheme=target.scheme, host_header=target.host_header, target=target.request_target,
+                       user_agent=settings.user_agent, timeout_s=settings.timeout_s, body_cap=settings.body_cap,
+                       clock=clock, sink=sink, transaction_id=reached.transaction_id)
+        obs = await (waiting(get) if waiting is not None else get)
         chain.requests.append(obs)
         response = obs.response
         if obs.failure is not None or response is None:

@@ -109,3 +109,37 @@ def test_hostile_redirects_are_recorded_and_a_failing_classifier_costs_no_eviden
     failures, errors = asyncio.run(go())
     assert failures == ["http_invalid_redirect_location_host"] * 3
     assert len(errors) == 3 and all("stored unclassified" in e for e in errors)
+
+
+def _silent_first(tmp_path: Path, *, quiet_after_s: float) -> list[str]:
+    """--parallel 1: a host that swallows the ClientHello, then five answering ones; the order in which
+    their measurements finish."""
+    async def go() -> list[str]:
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(65536)  # the ClientHello, never answered: the probe waits for its TLS timeout
+            await asyncio.sleep(5)
+
+        quiet, quiet_port = await serve(silent)
+        page, page_port = await serve(http_handler(b"<title>t</title>"))
+        finished: list[str] = []
+        targets = [Target(url=f"https://127.0.0.1:{quiet_port}/"),
+                   *(Target(url=f"http://127.0.0.1:{page_port}/{i}") for i in range(5))]
+        with Store.open(tmp_path / f"s{quiet_after_s}.sqlite") as store:
+            ctx = RunContext(settings=SETTINGS.model_copy(update={"parallel": 1}), sink=StoreSink(store, signer=None),
+                             resolver=None, quiet_after_s=quiet_after_s,
+                             on_result=lambda outcome: finished.append(outcome.measurement.input))
+            try:
+                await run_targets(iter(targets), ctx)
+            finally:
+                quiet.close()
+                page.close()
+            assert store.count() == 6
+        return finished
+    return asyncio.run(go())
+
+
+def test_a_url_waiting_on_a_silent_host_lends_its_place(tmp_path: Path) -> None:
+    lending = _silent_first(tmp_path, quiet_after_s=0.1)
+    assert lending[-1].startswith("https://") and len(lending) == 6  # the others went on meanwhile
+    holding = _silent_first(tmp_path, quiet_after_s=60)  # never lends within the 1 s TLS timeout
+    assert holding[0].startswith("https://")
