@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import resource
 import signal
 import ssl
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from probe.cli.limits import raise_file_limit
 from probe.cli.options import registry_option
 from probe.config.hub import split_listen
 from probe.control.server.app import DEFAULT_MAX_CONCURRENCY
@@ -72,17 +72,6 @@ def _asn_db(path: Path | None) -> AsnDatabase | None:
     database = AsnDatabase.open(path)
     _log(f"naming probes' networks from {path}")
     return database
-
-
-def _raise_file_limit() -> None:
-    """Each request may hold ~10 sockets; the usual soft limit of 1024 descriptors is too low."""
-    try:
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
-        if soft != resource.RLIM_INFINITY and soft < wanted:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    except (ValueError, OSError):
-        pass  # best effort: the helper still runs, it just sheds load sooner
 
 
 def _log(line: str) -> None:
@@ -185,6 +174,6 @@ def serve_command(listens: tuple[str, ...], cert: Path | None, key: Path | None,
     server = ControlServer(settings=settings, ssl_context=context, max_concurrency=max_concurrency,
                            trusted_proxies=[str(normalise_ip(p)) for p in proxies], log=_log, log_clients=log_clients,
                            asn_db=database)
-    _raise_file_limit()
+    raise_file_limit()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(server, listen))
