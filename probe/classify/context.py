@@ -8,6 +8,7 @@ says which rules (and, through the fingerprint digest, which fingerprints) produ
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -107,15 +108,22 @@ class ClassifyContext:
     rules_version: str = RULES_VERSION
 
     def is_bogon(self, ip: str) -> bool:
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped  # ::ffff:a.b.c.d is a.b.c.d: judge the IPv4 address it carries
-        if any(addr in net for net in self.not_bogon if net.version == addr.version):
-            return False
-        return any(addr in net for net in self.bogons if net.version == addr.version)
+        return _is_bogon(ip, self.bogons, self.not_bogon)
+
+
+# Asked for every answer, endpoint and hop of every measurement (the same few addresses each time):
+# ~25 network tests each, so the answers are kept (per address and the context's ranges).
+@functools.lru_cache(maxsize=8192)
+def _is_bogon(ip: str, bogons: tuple[IPNetwork, ...], not_bogon: tuple[IPNetwork, ...]) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped  # ::ffff:a.b.c.d is a.b.c.d: judge the IPv4 address it carries
+    if any(addr in net for net in not_bogon if net.version == addr.version):
+        return False
+    return any(addr in net for net in bogons if net.version == addr.version)
 
 
 def build_context(*, fingerprints: Fingerprints, not_bogon: Iterable[str] = (),
