@@ -8,7 +8,6 @@ says which rules (and, through the fingerprint digest, which fingerprints) produ
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -107,13 +106,22 @@ class ClassifyContext:
     thresholds: Thresholds = field(default_factory=Thresholds)
     rules_version: str = RULES_VERSION
 
+    # Asked for every answer, endpoint and hop of every measurement (the same few addresses each
+    # time), ~25 network tests each: the answers are kept, per context (its ranges decide them).
+    _bogon_memo: dict[str, bool] = field(default_factory=dict, init=False, compare=False, repr=False)
+
     def is_bogon(self, ip: str) -> bool:
-        return _is_bogon(ip, self.bogons, self.not_bogon)
+        known = self._bogon_memo.get(ip)
+        if known is None:
+            if len(self._bogon_memo) >= _BOGON_MEMO_SIZE:
+                self._bogon_memo.clear()  # a long run's addresses: start over rather than grow
+            known = self._bogon_memo[ip] = _is_bogon(ip, self.bogons, self.not_bogon)
+        return known
 
 
-# Asked for every answer, endpoint and hop of every measurement (the same few addresses each time):
-# ~25 network tests each, so the answers are kept (per address and the context's ranges).
-@functools.lru_cache(maxsize=8192)
+_BOGON_MEMO_SIZE = 8192
+
+
 def _is_bogon(ip: str, bogons: tuple[IPNetwork, ...], not_bogon: tuple[IPNetwork, ...]) -> bool:
     try:
         addr = ipaddress.ip_address(ip)

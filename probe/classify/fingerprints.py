@@ -17,6 +17,7 @@ decide verdicts: `http.py`, `dns.py` and `tcp_tls.py` do.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import ipaddress
@@ -199,6 +200,7 @@ def _plan(rows: tuple[Fingerprint, ...]) -> _Plan:
                  other_body=tuple(other))
 
 
+@functools.lru_cache(maxsize=8192)  # every DNS answer of every measurement: the same few addresses
 def _normal_ip(text: str) -> str | None:
     try:
         return str(ipaddress.ip_address(text.strip()))

@@ -182,6 +182,7 @@ class View:
         return self.bodies.get(sha256)
 
 
+@functools.lru_cache(maxsize=8192)  # asked for every query and hop about the same few hosts
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
