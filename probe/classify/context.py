@@ -106,16 +106,32 @@ class ClassifyContext:
     thresholds: Thresholds = field(default_factory=Thresholds)
     rules_version: str = RULES_VERSION
 
+    # Asked for every answer, endpoint and hop of every measurement (the same few addresses each
+    # time), ~25 network tests each: the answers are kept, per context (its ranges decide them).
+    _bogon_memo: dict[str, bool] = field(default_factory=dict, init=False, compare=False, repr=False)
+
     def is_bogon(self, ip: str) -> bool:
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped  # ::ffff:a.b.c.d is a.b.c.d: judge the IPv4 address it carries
-        if any(addr in net for net in self.not_bogon if net.version == addr.version):
-            return False
-        return any(addr in net for net in self.bogons if net.version == addr.version)
+        known = self._bogon_memo.get(ip)
+        if known is None:
+            if len(self._bogon_memo) >= _BOGON_MEMO_SIZE:
+                self._bogon_memo.clear()  # a long run's addresses: start over rather than grow
+            known = self._bogon_memo[ip] = _is_bogon(ip, self.bogons, self.not_bogon)
+        return known
+
+
+_BOGON_MEMO_SIZE = 8192
+
+
+def _is_bogon(ip: str, bogons: tuple[IPNetwork, ...], not_bogon: tuple[IPNetwork, ...]) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped  # ::ffff:a.b.c.d is a.b.c.d: judge the IPv4 address it carries
+    if any(addr in net for net in not_bogon if net.version == addr.version):
+        return False
+    return any(addr in net for net in bogons if net.version == addr.version)
 
 
 def build_context(*, fingerprints: Fingerprints, not_bogon: Iterable[str] = (),

@@ -17,6 +17,7 @@ decide verdicts: `http.py`, `dns.py` and `tcp_tls.py` do.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import ipaddress
@@ -27,6 +28,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+from probe.classify.needles import Needle, needle
 from probe.models.observations import HTTPHeader
 
 FP_SCOPE = "fp"
@@ -55,15 +57,20 @@ class Fingerprint:
     notes: str = ""
     source_file: str = ""
     regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    # Text every match of `regex` contains: where it is missing the regexp is not run (needles.py).
+    needle: Needle | None = field(default=None, compare=False, repr=False)
 
-    def matches(self, value: str) -> bool:
+    def matches(self, value: str, lowered: str | None = None) -> bool:
+        """Whether `value` matches; `lowered` is `value.lower()` when the caller made it already."""
         if self.pattern_type == "contains":
             return self.pattern in value
         if self.pattern_type == "prefix":
             return value.startswith(self.pattern)
         if self.pattern_type == "full":
             return value.strip() == self.pattern.strip()
-        return self.regex is not None and self.regex.search(value) is not None
+        if self.regex is None or (self.needle is not None and not self.needle.in_text(value, lowered)):
+            return False
+        return self.regex.search(value) is not None
 
     @property
     def header_name(self) -> str | None:
@@ -104,16 +111,17 @@ class Fingerprints:
         of the files' rows.
         """
         plan = self._groups[group]
-        values: dict[str, list[str]] = {}
+        hit: set[int] = set()  # a row matches once, however many of its header's values it matches
         for header in headers:
-            values.setdefault(header.name.lower(), []).append(header.value)
-        found: list[int] = []
-        for name, seen in values.items():
-            found += [i for i, fp in plan.headers.get(name, ()) if any(fp.matches(v) for v in seen)]
+            rows = plan.headers.get(header.name.lower())
+            if rows is not None:
+                rows.match(header.value, hit)
+        found = list(hit)
         if body_text is not None:
             text = body_text[:BODY_SCAN_CHARS]
             found += [i for i, pattern in plan.contains if pattern in text]
-            found += [i for i, fp in plan.other_body if fp.matches(text)]
+            lowered = text.lower() if plan.other_body and text.isascii() else None  # shared by the needles
+            found += [i for i, fp in plan.other_body if fp.matches(text, lowered)]
         return [plan.rows[i] for i in sorted(found)]
 
     def match_issuer(self, issuers: Iterable[str | None]) -> Fingerprint | None:
@@ -131,9 +139,49 @@ class _Plan:
     headers a response has. Positions index `rows`, so matches come back in the rows' order."""
 
     rows: tuple[Fingerprint, ...]
-    headers: Mapping[str, tuple[tuple[int, Fingerprint], ...]]
+    headers: Mapping[str, _HeaderRows]
     contains: tuple[tuple[int, str], ...]
     other_body: tuple[tuple[int, Fingerprint], ...]
+
+
+@dataclass(frozen=True)
+class _HeaderRows:
+    """One header name's rows by how they match (376 `Location` rows are tried on every redirect):
+    `full` rows are one dict look-up of the stripped value, `prefix` rows one look-up per distinct
+    pattern length, `contains` rows a bare substring test; only regexps are tried one by one. Each
+    test is the one `Fingerprint.matches` makes, so the same rows match."""
+
+    full: Mapping[str, tuple[int, ...]]  # stripped pattern → rows
+    prefix: Mapping[int, Mapping[str, tuple[int, ...]]]  # pattern length → pattern → rows
+    contains: tuple[tuple[int, str], ...]
+    regexps: tuple[tuple[int, Fingerprint], ...]
+
+    def match(self, value: str, found: set[int]) -> None:
+        """Add the positions of the rows `value` matches to `found`."""
+        found.update(self.full.get(value.strip(), ()))
+        for length, patterns in self.prefix.items():
+            found.update(patterns.get(value[:length], ()))
+        found.update(i for i, pattern in self.contains if pattern in value)
+        found.update(i for i, fp in self.regexps if fp.matches(value))
+
+
+def _header_rows(rows: list[tuple[int, Fingerprint]]) -> _HeaderRows:
+    full: dict[str, list[int]] = {}
+    prefix: dict[int, dict[str, list[int]]] = {}
+    contains: list[tuple[int, str]] = []
+    regexps: list[tuple[int, Fingerprint]] = []
+    for i, fp in rows:
+        if fp.pattern_type == "full":
+            full.setdefault(fp.pattern.strip(), []).append(i)
+        elif fp.pattern_type == "prefix":
+            prefix.setdefault(len(fp.pattern), {}).setdefault(fp.pattern, []).append(i)
+        elif fp.pattern_type == "contains":
+            contains.append((i, fp.pattern))
+        else:
+            regexps.append((i, fp))
+    return _HeaderRows(full={k: tuple(v) for k, v in full.items()},
+                       prefix={n: {k: tuple(v) for k, v in d.items()} for n, d in prefix.items()},
+                       contains=tuple(contains), regexps=tuple(regexps))
 
 
 def _plan(rows: tuple[Fingerprint, ...]) -> _Plan:
@@ -148,10 +196,11 @@ def _plan(rows: tuple[Fingerprint, ...]) -> _Plan:
             contains.append((i, fp.pattern))
         else:
             other.append((i, fp))
-    return _Plan(rows=rows, headers={k: tuple(v) for k, v in headers.items()}, contains=tuple(contains),
+    return _Plan(rows=rows, headers={k: _header_rows(v) for k, v in headers.items()}, contains=tuple(contains),
                  other_body=tuple(other))
 
 
+@functools.lru_cache(maxsize=8192)  # every DNS answer of every measurement: the same few addresses
 def _normal_ip(text: str) -> str | None:
     try:
         return str(ipaddress.ip_address(text.strip()))
@@ -187,7 +236,8 @@ def _fingerprint(row: Mapping[str, str], source: str) -> Fingerprint:
     countries = tuple(c.strip().upper() for c in row["expected_countries"].split(",") if c.strip())
     return Fingerprint(name=row["name"].strip(), scope=row["scope"].strip().lower(), location=location,
                        pattern_type=row["pattern_type"], pattern=row["pattern"], confidence=confidence,
-                       countries=countries, notes=row["notes"], source_file=source, regex=regex)
+                       countries=countries, notes=row["notes"], source_file=source, regex=regex,
+                       needle=needle(regex) if regex is not None else None)
 
 
 def parse_fingerprints(files: Mapping[str, str]) -> Fingerprints:

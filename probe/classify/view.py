@@ -9,6 +9,7 @@ ended (`t0`/`t` come from one monotonic clock per measurement).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _URL_SAFE = "/?#[]@!$&'()*+,;=:-._~%"
 
 
+@functools.lru_cache(maxsize=8192)  # the same few names, asked about for every query and hop
 def normal_host(host: str) -> str:
     """Lower-case ASCII (IDNA) host without a trailing dot, so URL hosts and query names compare."""
     host = host.strip().rstrip(".").lower()
@@ -48,6 +50,7 @@ def normal_host(host: str) -> str:
         return host
 
 
+@functools.lru_cache(maxsize=8192)  # a measurement names its few addresses over and over (~15 look-ups each)
 def normal_ip(ip: str) -> str:
     try:
         return str(ipaddress.ip_address(ip.strip().strip("[]")))
@@ -179,6 +182,7 @@ class View:
         return self.bodies.get(sha256)
 
 
+@functools.lru_cache(maxsize=8192)  # asked for every query and hop about the same few hosts
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)

@@ -88,30 +88,51 @@ def _scrub_text(value: object, wanted: Predicate) -> object:
     """Every string in the record scrubbed; numbers, booleans and keys as they were. What holds
     nothing to scrub is returned as the very same object (so `is` tells a change), and each distinct
     string is read once (a record repeats its addresses, header values and failure strings)."""
-    done: dict[str, str] = {}
+    same: set[str] = set()  # strings read that hold nothing to scrub (nearly all)
+    scrubbed: dict[str, str] = {}  # the others, and what they became
+
+    def text(item: str) -> str:
+        if item in same:
+            return item
+        out = scrubbed.get(item)
+        if out is None:
+            out = replace(item, SCRUBBED, wanted)
+            if out == item:
+                same.add(item)
+                return item
+            scrubbed[item] = out
+        return out
 
     def walk(item: object) -> object:
+        # Numbers, booleans and None are never rewritten (model_dump(mode="json") makes nothing but
+        # them, strings, lists and dicts). The loops test a value's type before calling anything:
+        # a record has ~230 values, most of them leaves, and a call per leaf was most of the cost.
         kind = type(item)
         if kind is str:
-            text: str = item  # type: ignore[assignment]
-            out = done.get(text)
-            if out is None:
-                out = done[text] = replace(text, SCRUBBED, wanted)
-            return item if out == text else out  # an equal string met before is no change
+            return text(item)  # type: ignore[arg-type]
         if kind is dict:
             changed: dict[str, object] | None = None
-            for key, child in item.items():  # type: ignore[attr-defined]
-                new = walk(child)
-                if new is not child:
+            for key, value in item.items():  # type: ignore[attr-defined]
+                kind = type(value)
+                new: object
+                if kind is str:
+                    if value in same:
+                        continue
+                    new = text(value)
+                elif kind is dict or kind is list:
+                    new = walk(value)
+                else:
+                    continue
+                if new is not value:
                     if changed is None:
                         changed = dict(item)  # type: ignore[call-overload]
                     changed[key] = new
             return item if changed is None else changed
         if kind is list:
             items: list[object] = item  # type: ignore[assignment]
-            news = [walk(child) for child in items]
+            news = [walk(value) for value in items]
             return item if all(a is b for a, b in zip(news, items, strict=True)) else news
-        return item  # numbers, booleans, None: never rewritten (model_dump(mode="json") makes nothing else)
+        return item
 
     return walk(value)
 

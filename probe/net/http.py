@@ -299,7 +299,8 @@ async def http_get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *
     state = _Exchange(body_cap, clock)
     failure: str | None = None
     try:
-        await asyncio.wait_for(state.run(reader, writer, target, headers), timeout_s)
+        async with asyncio.timeout(timeout_s):  # not wait_for: no task of its own per step
+            await state.run(reader, writer, target, headers)
     except Exception as exc:  # noqa: BLE001 - every failure here is an observation
         failure = failures.classify_exception(exc)
     finally:

@@ -65,9 +65,9 @@ async def tls_handshake(sock: socket.socket, *, ip: str, port: int, server_name:
     base = dict(ip=ip, port=port, server_name=server_name, is_decoy=is_decoy, alpn=ALPN, t0=t0,
                 transaction_id=transaction_id)
     try:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(sock=sock, ssl=_CONTEXT, server_hostname=server_name,
-                                    ssl_handshake_timeout=timeout_s + 1), timeout_s)
+        async with asyncio.timeout(timeout_s):  # not wait_for: no task of its own per step
+            reader, writer = await asyncio.open_connection(sock=sock, ssl=_CONTEXT, server_hostname=server_name,
+                                                           ssl_handshake_timeout=timeout_s + 1)
     except Exception as exc:  # noqa: BLE001 - a failed handshake is an observation
         sock.close()
         return TLSHandshakeObservation(**base, t=clock(), failure=failures.classify_exception(exc)), None

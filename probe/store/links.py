@@ -49,6 +49,10 @@ class Sealed:
     signature: str | None
     key_fingerprint: str | None
 
+    def as_head(self) -> Head:
+        """This link as the chain's head once it is inserted."""
+        return Head(self.seq, self.chain_hash, self.signature, self.key_fingerprint)
+
 
 def head(conn: sqlite3.Connection) -> Head:
     row = conn.execute(
@@ -60,22 +64,24 @@ def head(conn: sqlite3.Connection) -> Head:
     return Head(int(row[0]), str(row[1]), row[2], row[3])
 
 
-def prepare_signing(conn: sqlite3.Connection, signer: Signer | None, now: str) -> None:
-    """Before a new link: refuse an unsigned one after signed links, and introduce a new key."""
+def prepare_signing(conn: sqlite3.Connection, signer: Signer | None, now: str) -> Head:
+    """Before a new link: refuse an unsigned one after signed links, and introduce a new key.
+
+    Returns the head the new link follows (the key record, when one was added), for `seal`'s `top`."""
     top = head(conn)
     if signer is None:
         if top.signature:
             raise StoreError(f"this store's links are signed by {top.key_fingerprint}: refusing to add an "
                              "unsigned one (it would look like a rewritten chain)",
                              hint="give the probe's key (--key, PROBE_KEY, or the config's `key =`)")
-        return
+        return top
     fp = signer_fingerprint(signer)
     if top.signature and top.key_fingerprint == fp:
-        return
+        return top
     unsigned = sum(int(conn.execute(f"SELECT count(*) FROM {table} WHERE signature IS NULL").fetchone()[0])
                    for table in ("measurements", "chain_records"))
     record = KeyRecord(key_fingerprint=fp, introduced_at=now, unsigned_links_before=unsigned)
-    insert_record(conn, "key", fp, record_bytes(record), signer)
+    return insert_record(conn, "key", fp, record_bytes(record), signer).as_head()
 
 
 def signer_fingerprint(signer: Signer) -> str:
@@ -90,9 +96,13 @@ def signer_fingerprint(signer: Signer) -> str:
     return fp
 
 
-def seal(conn: sqlite3.Connection, record: bytes, signer: Signer | None) -> Sealed:
-    """The next link for `record` (seq, hashes, signature); the caller inserts it in the same transaction."""
-    top = head(conn)
+def seal(conn: sqlite3.Connection, record: bytes, signer: Signer | None, *, top: Head | None = None) -> Sealed:
+    """The next link for `record` (seq, hashes, signature); the caller inserts it in the same transaction.
+
+    `top`: the head, when the caller knows it within this transaction (it just sealed or read it),
+    saving the query (three per stored measurement otherwise)."""
+    if top is None:
+        top = head(conn)
     rec_sha = sha256_hex(record)
     link = chain_hash(top.chain_hash, rec_sha)
     signature, fp = signer(link) if signer else (None, None)
@@ -100,9 +110,9 @@ def seal(conn: sqlite3.Connection, record: bytes, signer: Signer | None) -> Seal
 
 
 def insert_record(conn: sqlite3.Connection, kind: str, subject: str | None, record: bytes,
-                  signer: Signer | None) -> Sealed:
-    """Append a verdict, key or run record as the new head."""
-    sealed = seal(conn, record, signer)
+                  signer: Signer | None, *, top: Head | None = None) -> Sealed:
+    """Append a verdict, key or run record as the new head (after `top`, when the caller knows it)."""
+    sealed = seal(conn, record, signer, top=top)
     conn.execute("INSERT INTO chain_records(seq, kind, subject, record, record_sha256, prev_hash, chain_hash, "
                  "signature, key_fingerprint) VALUES (?,?,?,?,?,?,?,?,?)",
                  (sealed.seq, kind, subject, record.decode("utf-8"), sealed.record_sha256, sealed.prev_hash,

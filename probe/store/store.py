@@ -26,6 +26,7 @@ from probe.models.canonical import canonical_json
 from probe.models.chain import Link, RunRecord, VerdictRecord, record_bytes
 from probe.models.verdict import is_blocked_label
 from probe.store import links
+from probe.store.links import Head
 from probe.store.links import Signer as Signer  # re-exported: writers and keys.py name it from here
 from probe.store.liveness import this_process
 from probe.store.schema import _now, migrate
@@ -154,8 +155,8 @@ class Store:
         try:
             self._batch.begin_append()
             try:
-                links.prepare_signing(self._conn, signer, _now())
-                sealed = links.seal(self._conn, record, signer)
+                top = links.prepare_signing(self._conn, signer, _now())
+                sealed = links.seal(self._conn, record, signer, top=top)
                 for artifact in artifacts:
                     self._put_artifact(artifact)
                 self._conn.execute(
@@ -167,7 +168,8 @@ class Store:
                      run_id, text, sealed.record_sha256, sealed.prev_hash, sealed.chain_hash,
                      sealed.signature, sealed.key_fingerprint))
                 if verdict is not None:
-                    self._chain_verdict(measurement.measurement_id, sealed.record_sha256, verdict, signer)
+                    self._chain_verdict(measurement.measurement_id, sealed.record_sha256, verdict, signer,
+                                        top=sealed.as_head())
                 self._batch.end_append()
             except BaseException:
                 self._batch.undo_append()
@@ -195,8 +197,8 @@ class Store:
                                      (measurement_id,)).fetchone()
             if row is None:
                 raise StoreError(f"no measurement {measurement_id} in the store {self.path}")
-            links.prepare_signing(self._conn, signer, _now())
-            return self._chain_verdict(measurement_id, str(row[0]), verdict, signer)
+            top = links.prepare_signing(self._conn, signer, _now())
+            return self._chain_verdict(measurement_id, str(row[0]), verdict, signer, top=top)
 
     def start_run(self, run_id: str, list_name: str | None) -> set[str]:
         """Start (or continue, after a crash) a run; returns the inputs it has already measured."""
@@ -409,11 +411,11 @@ class Store:
             (artifact.sha256, artifact.kind, len(artifact.data), artifact.data, now, now))
 
     def _chain_verdict(self, measurement_id: str, measurement_sha256: str, verdict: Verdict,
-                       signer: Signer | None) -> int:
-        """The verdict as a chained record, then the index row that copies it (inside a transaction)."""
+                       signer: Signer | None, *, top: Head) -> int:
+        """The verdict as a chained record after `top`, then the index row that copies it (inside a transaction)."""
         record = VerdictRecord(measurement_id=measurement_id, measurement_sha256=measurement_sha256,
                                verdict=verdict, rules_version=verdict.rules_version, classified_at=_now())
-        sealed = links.insert_record(self._conn, "verdict", measurement_id, record_bytes(record), signer)
+        sealed = links.insert_record(self._conn, "verdict", measurement_id, record_bytes(record), signer, top=top)
         self._conn.execute(
             "INSERT OR REPLACE INTO verdicts(measurement_id, label, blocked, verdict, rules_version, classified_at,"
             " link_seq) VALUES (?,?,?,?,?,?,?)",

@@ -162,7 +162,8 @@ class ControlClient:
             return None, f"{skipped[1]} (unreachable moments ago; not asked again yet)"
         for attempt in range(2):
             try:
-                status, headers, body = await asyncio.wait_for(self._post(endpoint, payload), self._timeout_s)
+                async with asyncio.timeout(self._timeout_s):  # not wait_for: no task of its own per question
+                    status, headers, body = await self._post(endpoint, payload)
             except _Unreachable as exc:
                 failure = transport_failure(exc.__cause__ or exc)
                 self._unreachable[helper] = (time.monotonic() + SKIP_UNREACHABLE_S, failure)
