@@ -28,7 +28,7 @@ import ssl
 from asyncio import sslproto
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -138,7 +138,7 @@ class GatedProtocol(H11Protocol):
     # -- the gate -------------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
         if self._tls_pending:  # the TLS protocol hands over its transport once the handshake is done
             self._tls_pending = False
             self._start(transport)
@@ -154,25 +154,24 @@ class GatedProtocol(H11Protocol):
         if gate.ssl_context is None:
             self._start(transport)
             return
-        transport.pause_reading()  # nothing is read before the TLS protocol takes the socket over
         gate.handshakes += 1
         self._tls_pending = True
-        task = self.loop.create_task(self._handshake(transport, gate.ssl_context))
+        # asyncio's start_tls, with the small-buffer protocol and the gate's handshake timeout. The
+        # TLS protocol takes the socket over here, before any byte is read: uvloop starts reading
+        # right after connection_made whatever pause_reading said, so a later switch could hand the
+        # ClientHello to the HTTP parser. It calls connection_made with its own transport once the
+        # handshake is done (before it passes on any data).
+        waiter = self.loop.create_future()
+        tls = _SmallBufferSSLProtocol(self.loop, self, gate.ssl_context, waiter, server_side=True,
+                                      ssl_handshake_timeout=gate.limits.handshake_timeout_s)
+        transport.set_protocol(tls)
+        tls.connection_made(transport)
+        task = self.loop.create_task(self._handshake(transport, waiter))
         gate.handshaking.add(task)
         task.add_done_callback(gate.handshaking.discard)
 
-    async def _handshake(self, transport: asyncio.Transport, context: ssl.SSLContext) -> None:
-        """asyncio's start_tls, with the small-buffer protocol and the gate's handshake timeout.
-
-        The TLS protocol calls connection_made with its own transport as soon as the handshake is
-        done (before it passes on any data); this task only notices failures.
-        """
-        waiter = self.loop.create_future()
-        tls = _SmallBufferSSLProtocol(self.loop, self, context, waiter, server_side=True,
-                                      ssl_handshake_timeout=self.gate.limits.handshake_timeout_s)
-        transport.set_protocol(tls)
-        tls.connection_made(transport)
-        transport.resume_reading()
+    async def _handshake(self, transport: asyncio.Transport, waiter: asyncio.Future[None]) -> None:
+        """Waits for the handshake started in connection_made, to notice its failure."""
         try:
             await waiter
         except BaseException:  # noqa: BLE001 - a failed or timed-out handshake ends this connection only
