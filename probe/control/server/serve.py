@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 import ssl
@@ -47,6 +48,10 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def run(main: Coroutine[Any, Any, T]) -> T:
     """Run the helper's main coroutine on the fastest event loop available."""
+    # Everything imported and built so far lives as long as the process: out of the collector's
+    # sight, each full collection walks only what answers allocate (~3 % of the helper's CPU went
+    # to collections walking the imported modules' objects again and again).
+    gc.freeze()
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         return runner.run(main)
 
