@@ -19,7 +19,7 @@ import httpx
 from test_control_fixtures import TestCA
 
 from probe.control.server.gate import TLS_BUFFER_BYTES, GateLimits, client_key
-from probe.control.server.serve import ControlServer
+from probe.control.server.serve import ControlServer, event_loop_factory
 from probe.control.server.settings import HelperSettings
 
 
@@ -170,3 +170,30 @@ def test_client_keys() -> None:
     assert client_key(("2001:db8:1:2:bbbb::9", 1, 0, 0), frozenset()) == "2001:db8:1:2::/64"
     assert client_key(("127.0.0.1", 1), frozenset({"127.0.0.1"})) is None  # a trusted proxy
     assert TLS_BUFFER_BYTES <= 64 * 1024
+
+
+def test_on_uvloop_every_handshake_reaches_tls_and_the_gate_holds(tmp_path: Path) -> None:
+    """The helper runs on uvloop (serve.run), which starts reading right after connection_made:
+    a ClientHello arriving before the TLS protocol took the socket over went to the HTTP parser and
+    the client saw its handshake cut. Many clients at once, each sending its hello at once, and the
+    gate's limits still hold on that loop."""
+    async def main() -> None:
+        assert type(asyncio.get_running_loop()).__module__.startswith("uvloop")
+        limits = GateLimits(max_connections=300, max_per_client=300)
+        async with helper(tmp_path, limits) as (server, port, context):
+            statuses = await asyncio.gather(*(_health(port, context) for _ in range(60)))
+            assert statuses == [200] * 60
+            idle = [await asyncio.open_connection("127.0.0.1", port, ssl=context) for _ in range(3)]
+            assert server.gate.connections == 3  # handshakes done, counted until they go
+            for _, writer in idle:
+                writer.close()
+            for _ in range(50):
+                if server.gate.connections == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert server.gate.connections == 0 and not server.gate.per_client
+
+    factory = event_loop_factory()
+    assert factory is not None  # uvloop is a dependency of the helper (pyproject.toml)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main())

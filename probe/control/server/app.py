@@ -115,22 +115,25 @@ def create_app(*, settings: HelperSettings, max_concurrency: int = DEFAULT_MAX_C
 
 
 async def _read_body(request: Request, timeout_s: float) -> bytes | Response:
-    too_large = _error(413, f"request body over {MAX_REQUEST_BYTES} bytes", {"Connection": "close"})
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_REQUEST_BYTES):
-        return too_large
+        return _too_large()
     body = bytearray()
     try:
         async with asyncio.timeout(timeout_s):
             async for chunk in request.stream():
                 body += chunk
                 if len(body) > MAX_REQUEST_BYTES:
-                    return too_large
+                    return _too_large()
     except TimeoutError:
         return _error(408, "request body too slow", {"Connection": "close"})
     except ClientDisconnect:
         return _error(400, "request body incomplete", {"Connection": "close"})  # logged; nobody reads it
     return bytes(body)
+
+
+def _too_large() -> Response:
+    return _error(413, f"request body over {MAX_REQUEST_BYTES} bytes", {"Connection": "close"})
 
 
 async def _control(request: Request, body: bytes, settings: HelperSettings) -> Response:

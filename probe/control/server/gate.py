@@ -10,8 +10,10 @@ gate first, as plain TCP, before anything is spent on it:
   client's address is used as a key and never logged. Connections from a trusted reverse proxy are
   not limited per client (the proxy does that, by the real address);
 - at most `max_handshakes` TLS handshakes at once, each within `handshake_timeout_s`. TLS is started
-  here, on the accepted socket, with a read buffer of TLS_BUFFER_BYTES (asyncio's own is 256 KiB a
-  connection, made before the first byte: 15,000 silent connections cost the old helper 3.8 GB);
+  here, on the accepted socket: on uvloop (the helper's loop, serve.run) by uvloop's C protocol, whose
+  read buffer is malloc'd and stays untouched until data comes; on asyncio's loop with a read buffer
+  of TLS_BUFFER_BYTES (asyncio's own is 256 KiB a connection, zeroed before the first byte: 15,000
+  silent connections cost the old helper 3.8 GB);
 - a complete request head within `head_timeout_s` of the connection (or of the previous answer on a
   kept-alive one), so silent and trickling clients go; a head of at most `max_head_bytes` (431);
 - a whole exchange (body, answer, its sending) within `exchange_timeout_s`, else the connection is
@@ -28,7 +30,7 @@ import ssl
 from asyncio import sslproto
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -111,6 +113,24 @@ class _SmallBufferSSLProtocol(sslproto.SSLProtocol):
     max_size = TLS_BUFFER_BYTES
 
 
+def _tls_protocol(loop: asyncio.AbstractEventLoop) -> Callable[..., asyncio.BufferedProtocol]:
+    """The TLS protocol class for this loop: uvloop's own on uvloop, else asyncio's with a small buffer.
+
+    uvloop's does its record work in C (asyncio's is Python: ~a tenth of the helper's CPU went to
+    sending answers through it) and mallocs its 256 KiB read buffer without touching it, so an idle
+    connection holds a few pages of it, not the whole (asyncio's bytearray is zeroed, hence resident).
+    It has asyncio's constructor: both are the same design, asyncio's taken from uvloop's.
+    """
+    try:
+        import uvloop
+        import uvloop.loop
+    except ImportError:
+        return _SmallBufferSSLProtocol
+    if isinstance(loop, uvloop.Loop):
+        return cast(Callable[..., asyncio.BufferedProtocol], getattr(uvloop.loop, "SSLProtocol"))  # noqa: B009 - not in its stubs
+    return _SmallBufferSSLProtocol
+
+
 def gated_protocol(state: GateState) -> type[H11Protocol]:
     """uvicorn's `http=` protocol class for one server's gate."""
 
@@ -138,7 +158,7 @@ class GatedProtocol(H11Protocol):
     # -- the gate -------------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
         if self._tls_pending:  # the TLS protocol hands over its transport once the handshake is done
             self._tls_pending = False
             self._start(transport)
@@ -154,25 +174,24 @@ class GatedProtocol(H11Protocol):
         if gate.ssl_context is None:
             self._start(transport)
             return
-        transport.pause_reading()  # nothing is read before the TLS protocol takes the socket over
         gate.handshakes += 1
         self._tls_pending = True
-        task = self.loop.create_task(self._handshake(transport, gate.ssl_context))
+        # asyncio's start_tls, with the small-buffer protocol and the gate's handshake timeout. The
+        # TLS protocol takes the socket over here, before any byte is read: uvloop starts reading
+        # right after connection_made whatever pause_reading said, so a later switch could hand the
+        # ClientHello to the HTTP parser. It calls connection_made with its own transport once the
+        # handshake is done (before it passes on any data).
+        waiter = self.loop.create_future()
+        tls = _tls_protocol(self.loop)(self.loop, self, gate.ssl_context, waiter, server_side=True,
+                                       ssl_handshake_timeout=gate.limits.handshake_timeout_s)
+        transport.set_protocol(tls)
+        tls.connection_made(transport)
+        task = self.loop.create_task(self._handshake(transport, waiter))
         gate.handshaking.add(task)
         task.add_done_callback(gate.handshaking.discard)
 
-    async def _handshake(self, transport: asyncio.Transport, context: ssl.SSLContext) -> None:
-        """asyncio's start_tls, with the small-buffer protocol and the gate's handshake timeout.
-
-        The TLS protocol calls connection_made with its own transport as soon as the handshake is
-        done (before it passes on any data); this task only notices failures.
-        """
-        waiter = self.loop.create_future()
-        tls = _SmallBufferSSLProtocol(self.loop, self, context, waiter, server_side=True,
-                                      ssl_handshake_timeout=self.gate.limits.handshake_timeout_s)
-        transport.set_protocol(tls)
-        tls.connection_made(transport)
-        transport.resume_reading()
+    async def _handshake(self, transport: asyncio.Transport, waiter: asyncio.Future[None]) -> None:
+        """Waits for the handshake started in connection_made, to notice its failure."""
         try:
             await waiter
         except BaseException:  # noqa: BLE001 - a failed or timed-out handshake ends this connection only

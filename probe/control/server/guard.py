@@ -12,6 +12,7 @@ This module decides; it opens no sockets and knows nothing about requests.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
@@ -22,6 +23,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ADDRESS_NOT_ALLOWED = failures.ADDRESS_NOT_ALLOWED
+# Parsing an address and checking it against every special range costs more than the rest of an
+# endpoint's bookkeeping, and one answer meets the same few addresses several times (its DNS, the
+# probe's list, the guard, each redirect hop): both are pure, so each keeps this many recent results.
+CACHE_SIZE = 4096
 
 # IPv6 prefixes whose low bits carry an IPv4 address that traffic is translated or tunnelled to.
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
@@ -39,6 +44,7 @@ def parse_cidrs(texts: Iterable[str]) -> list[IPNetwork]:
     return out
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def normalise_ip(text: str) -> IPAddress | None:
     """An address from text (brackets and IPv4-mapped IPv6 unwrapped), or None when it is not one.
 
@@ -77,8 +83,12 @@ class AddressGuard:
 
     def __init__(self, *, allow: Iterable[IPNetwork] = ()) -> None:
         self._allow = tuple(allow)
+        self._permits = functools.lru_cache(maxsize=CACHE_SIZE)(self._decide)
 
     def permits(self, text: str) -> bool:
+        return self._permits(text)
+
+    def _decide(self, text: str) -> bool:
         ip = normalise_ip(text)
         if ip is None:
             return False
