@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import socket
 import ssl
 from collections.abc import Callable, Coroutine, Sequence
@@ -29,6 +30,9 @@ from probe.control.server.settings import HelperSettings
 from probe.identity import AsnDatabase
 
 SHUTDOWN_GRACE_S = 2.0
+# uvloop runs getaddrinfo (a helper without --resolver) in libuv's thread pool: 4 threads unless set
+# before its first use, so four slow lookups would hold up every other answer behind them.
+GETADDRINFO_THREADS = "64"
 T = TypeVar("T")
 
 
@@ -52,6 +56,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     # sight, each full collection walks only what answers allocate (~3 % of the helper's CPU went
     # to collections walking the imported modules' objects again and again).
     gc.freeze()
+    os.environ.setdefault("UV_THREADPOOL_SIZE", GETADDRINFO_THREADS)  # read by libuv, once, at first use
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         return runner.run(main)
 
