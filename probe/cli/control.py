@@ -16,12 +16,13 @@ from pathlib import Path
 
 import click
 
+from probe.cli.eventloop import run
 from probe.cli.limits import raise_file_limit
 from probe.cli.options import registry_option
 from probe.config.hub import split_listen
 from probe.control.server.app import DEFAULT_MAX_CONCURRENCY
 from probe.control.server.guard import AddressGuard, normalise_ip, parse_cidrs
-from probe.control.server.serve import ControlServer, run, server_ssl_context
+from probe.control.server.serve import ControlServer, server_ssl_context
 from probe.control.server.settings import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, HelperSettings
 from probe.errors import ConfigError, InputError
 from probe.i18n import _

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from probe.cli.eventloop import run
 from probe.cli.limits import raise_file_limit
 from probe.cli.options import store_option
 from probe.cli.session import open_run
@@ -126,7 +127,7 @@ def daemon_command(config_path: Path | None, log_format: str) -> None:
         daemon = Daemon(config=config, store=store, run_list=_list_runner(store, log), log=log,
                         reload_config=lambda: load_config(path), config_path=path)
         raise_file_limit()
-        asyncio.run(_serve(daemon))
+        run(_serve(daemon))
 
 
 async def _serve(daemon: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from probe.cli.eventloop import run
 from probe.cli.limits import raise_file_limit
 from probe.cli.options import registry_option, store_option
 from probe.cli.progress import RunDisplay
@@ -91,7 +92,7 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
                                       settings=settings)
     raise_file_limit()
     try:
-        summary, display = asyncio.run(_run(targets, total, settings, store_path=store_path, key_path=key_path,
+        summary, display = run(_run(targets, total, settings, store_path=store_path, key_path=key_path,
                                             list_name=list_name, as_json=as_json,
                                             progress=not no_progress and not as_json and sys.stderr.isatty()))
     except (asyncio.CancelledError, KeyboardInterrupt):

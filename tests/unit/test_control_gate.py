@@ -18,8 +18,9 @@ from pathlib import Path
 import httpx
 from test_control_fixtures import TestCA
 
+from probe.cli.eventloop import event_loop_factory
 from probe.control.server.gate import TLS_BUFFER_BYTES, GateLimits, client_key
-from probe.control.server.serve import ControlServer, event_loop_factory
+from probe.control.server.serve import ControlServer
 from probe.control.server.settings import HelperSettings
 
 

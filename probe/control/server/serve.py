@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-import os
 import socket
 import ssl
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
 
 import uvicorn
 
@@ -30,35 +27,6 @@ from probe.control.server.settings import HelperSettings
 from probe.identity import AsnDatabase
 
 SHUTDOWN_GRACE_S = 2.0
-# uvloop runs getaddrinfo (a helper without --resolver) in libuv's thread pool: 4 threads unless set
-# before its first use, so four slow lookups would hold up every other answer behind them.
-GETADDRINFO_THREADS = "64"
-T = TypeVar("T")
-
-
-def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's loop when it is installed, else None (asyncio's own).
-
-    Most of a helper's CPU is event-loop and transport work: a handful of sockets, a TLS handshake and
-    a few reads per answer. uvloop does that work in C (its TLS layer too, where asyncio's is Python):
-    about 15 % less CPU per answer (benchmarks/control.py). The code runs the same on either loop.
-    """
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
-def run(main: Coroutine[Any, Any, T]) -> T:
-    """Run the helper's main coroutine on the fastest event loop available."""
-    # Everything imported and built so far lives as long as the process: out of the collector's
-    # sight, each full collection walks only what answers allocate (~3 % of the helper's CPU went
-    # to collections walking the imported modules' objects again and again).
-    gc.freeze()
-    os.environ.setdefault("UV_THREADPOOL_SIZE", GETADDRINFO_THREADS)  # read by libuv, once, at first use
-    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        return runner.run(main)
 
 
 def server_ssl_context(cert: str, key: str) -> ssl.SSLContext:
