@@ -34,6 +34,9 @@ class RunFigures:
     sys_s: float  # of cpu_s, in the kernel: with veths and netem, packets' way through the lab counts here
     measured: int
     exit_code: int
+    # When the last URL of the list started, from the probe's start: the rest of the wall time is the
+    # tail, the slowest measurements still open (a censored host's timeout, 10 s, when one started late).
+    last_start_s: float = 0.0
 
 
 def citizenlab_urls() -> list[str]:
@@ -83,6 +86,7 @@ def run_probe(lab: Lab, urls: list[str], *, parallel: int, timeouts: dict[str, f
         argv = [sys.executable, "-m", "probe", "run", *probe_flags(lab, timeouts=timeouts), "--list", str(targets),
                 "--parallel", str(parallel), "--store", str(store)]
         start = time.perf_counter()
+        started_at = time.time()
         proc = lab.client_popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
         assert proc.stderr is not None
@@ -93,11 +97,22 @@ def run_probe(lab: Lab, urls: list[str], *, parallel: int, timeouts: dict[str, f
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - start
         measured = _count(store)
+        last_start = _last_start(store) - started_at if measured else 0.0
     if proc.returncode != 0:
         sys.stderr.write(err[-2000:])
     cpu = usage.ru_utime + usage.ru_stime
     return RunFigures(urls=len(urls), wall_s=wall, cpu_s=cpu, peak_rss_mb=usage.ru_maxrss / 1024,
-                      sys_s=usage.ru_stime, measured=measured, exit_code=proc.returncode)
+                      sys_s=usage.ru_stime, measured=measured, exit_code=proc.returncode,
+                      last_start_s=last_start)
+
+
+def _last_start(store: Path) -> float:
+    import sqlite3
+    from datetime import datetime
+
+    with sqlite3.connect(store) as conn:
+        text = str(conn.execute("SELECT max(test_start_time) FROM measurements").fetchone()[0])
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _count(store: Path) -> int:

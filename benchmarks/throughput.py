@@ -4,7 +4,9 @@
 N URLs of the Citizen Lab global + kz lists (default 2,000), served by the lab with 40 ms RTT, 10 % of
 the hosts censored by timeouts (tls_sni_drop for https, ip_drop for http). Prints wall time, URLs/s,
 peak RSS, CPU seconds and CPU milliseconds per URL (the probe process's own, from wait4: the figure
-to quote on a shared machine, where wall time follows the load), and the speed-up against the same
+to quote on a shared machine, where wall time follows the load), the wall time in two (`last_start_s`,
+when the list's last URL started: the probe's pace; `tail_s`, the rest: a censored host that started
+late waits out its 10 s timeout however fast the probe is), and the speed-up against the same
 run at --parallel 1 on a 50-URL sample extrapolated to N (OONI-style one-at-a-time measuring;
 --sample 0 leaves it out). `--json` prints one line per list size for machines.
 The probe runs at its production timeouts (DNS 4 s, TCP 10 s, TLS 10 s, HTTP 15 s: `Timeouts()`'s
@@ -132,6 +134,9 @@ def _measure(size: int, args: argparse.Namespace) -> dict[str, object] | None:
         "peak_rss_mb": round(full.peak_rss_mb, 1), "cpu_s": round(full.cpu_s, 2),
         "cpu_ms_per_url": round(1000 * full.cpu_s / max(full.urls, 1), 2),
         "cpu_sys_s": round(full.sys_s, 2),  # kernel time: the lab's veths and netem run in the sender's context
+        # The wall time in two: until the list's last URL started (the probe's pace), and the tail
+        # after it (the slowest open measurements: a late censored host waits out its 10 s timeout).
+        "last_start_s": round(full.last_start_s, 2), "tail_s": round(full.wall_s - full.last_start_s, 2),
     }
     if seq is not None:
         sequential_s = seq.wall_s / max(seq.urls, 1) * full.urls
