@@ -4,8 +4,9 @@
 transport work: sockets, TLS handshakes and records, a few reads per measurement or answer. uvloop
 does that work in C (its TLS layer too, where asyncio's is Python, and its TLS read buffers stay
 untouched until data comes, where asyncio's are zeroed, hence resident: 256 KiB a connection).
-The code runs the same on either loop; where the two differ in what they raise, probe.net classifies
-both the same (the lab's scenarios run the CLI on uvloop, tests/net the steps on asyncio's loop).
+The code runs on either loop, and the same failure strings are expected of both: the lab's scenarios
+run the CLI on uvloop and tests/net the steps on asyncio's loop. A difference neither covers would
+show as a failure string that only one loop records.
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ def test_client_keys() -> None:
 
 
 def test_on_uvloop_every_handshake_reaches_tls_and_the_gate_holds(tmp_path: Path) -> None:
-    """The helper runs on uvloop (serve.run), which starts reading right after connection_made:
+    """The helper runs on uvloop (probe.cli.eventloop.run), which starts reading right after connection_made:
     a ClientHello arriving before the TLS protocol took the socket over went to the HTTP parser and
     the client saw its handshake cut. Many clients at once, each sending its hello at once, and the
     gate's limits still hold on that loop."""

@@ -10,7 +10,7 @@ gate first, as plain TCP, before anything is spent on it:
   client's address is used as a key and never logged. Connections from a trusted reverse proxy are
   not limited per client (the proxy does that, by the real address);
 - at most `max_handshakes` TLS handshakes at once, each within `handshake_timeout_s`. TLS is started
-  here, on the accepted socket: on uvloop (the helper's loop, serve.run) by uvloop's C protocol, whose
+  here, on the accepted socket: on uvloop (the helper's loop: probe.cli.eventloop.run) by uvloop's C protocol, whose
   read buffer is malloc'd and stays untouched until data comes; on asyncio's loop with a read buffer
   of TLS_BUFFER_BYTES (asyncio's own is 256 KiB a connection, zeroed before the first byte: 15,000
   silent connections cost the old helper 3.8 GB);
