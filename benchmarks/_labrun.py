@@ -125,14 +125,45 @@ def _count(store: Path) -> int:
 
 
 def lab_process_cpu(lab: Lab) -> dict[str, float]:
-    """CPU seconds used so far by each of the lab's own processes (servers, helper, middlebox)."""
+    """CPU seconds used so far by each of the lab's own processes (servers, helper, middlebox), their
+    living children included: nginx's workers do its TLS, and a parent counts a child only once it
+    has reaped it (at shutdown, after the figures were read)."""
     out: dict[str, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
+    children = _children()
     for pid_file in sorted((lab.state / "pids").glob("*.pid")):
         try:
             pid = int(pid_file.read_text().split()[0])
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            out[pid_file.stem] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
         except (OSError, ValueError, IndexError):
             continue
+        family, total, found = [pid], 0.0, False
+        while family:
+            member = family.pop()
+            family.extend(children.get(member, ()))
+            fields = _stat(member)
+            if fields is None:
+                continue
+            found = True
+            # utime + stime, and the children it has reaped (cutime + cstime)
+            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
+        if found:
+            out[pid_file.stem] = total
+    return out
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _children() -> dict[int, list[int]]:
+    """Every process's living children, by parent PID (from /proc)."""
+    out: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None:
+                out.setdefault(int(fields[1]), []).append(int(entry.name))
     return out

@@ -164,7 +164,9 @@ class Lab:
                     resolver=A.B_ISP_IN_V6 if net.ipv6_resolver else A.B_ISP_IN_V4))
                 second_isp.apply_netfilter(self.names, self.plan, censors_b)
                 servers += second_isp.servers(self.state, self.names)
-            start_all(servers, logs=self.state / "log", pids=self.state / "pids")
+            # nginx parses every site's certificate before it listens: ~1 s per 1,000 sites here.
+            start_all(servers, logs=self.state / "log", pids=self.state / "pids",
+                      timeout_s=10.0 + len(self.plan.sites) / 200)
         except BaseException:
             self.down()
             raise
