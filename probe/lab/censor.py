@@ -49,9 +49,10 @@ def dns_wire_name(name: str) -> str:
 
 def ruleset(version: int, plan: SitePlan, censors: list[Censor], network: Network) -> str:
     """An iptables-restore ruleset (v4 or v6) for the isp namespace."""
+    filter_rules, user_chains = _filter(version, plan, censors)
     tables = {"raw": _raw(censors), "mangle": _mangle(network),
               "nat": _nat(censors, version) + _masquerade(network, version),
-              "filter": _filter(version, plan, censors)}
+              "filter": filter_rules}
     chains = {"raw": ("PREROUTING", "OUTPUT"), "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT",
                                                           "POSTROUTING"),
               "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
@@ -60,6 +61,8 @@ def ruleset(version: int, plan: SitePlan, censors: list[Censor], network: Networ
     for table, rules in tables.items():
         out.append(f"*{table}")
         out.extend(f":{c} ACCEPT [0:0]" for c in chains[table])
+        if table == "filter":
+            out.extend(f":{c} - [0:0]" for c in user_chains)
         out.extend(rules)
         out.append("COMMIT")
     return "\n".join(out) + "\n"
@@ -111,12 +114,44 @@ def _masquerade(network: Network, version: int) -> list[str]:
     return [f"-A POSTROUTING -s {client} -o {ISP_INET_IF} -j MASQUERADE"]
 
 
-def _filter(version: int, plan: SitePlan, censors: list[Censor]) -> list[str]:
+# Packets that carry at least 4 bytes of TCP payload (u32 fails a read past the packet's end). Only
+# they can hold a name, so a run of name-matching rules sits behind one such test: every other client
+# packet (most are bare ACKs) skips the run instead of being searched for each censored name, which
+# with hundreds of censored hosts cost the isp namespace more CPU than forwarding the packet. IPv6
+# with an extension header (TCP not right after the fixed header) always enters the run.
+_PAYLOAD_U32 = {4: ['--u32 "0>>22&0x3C@12>>26&0x3C@0>>24=0:255"'],
+                6: ['--u32 "4>>8&0xFF=6 && 52>>26&0x3C@40>>24=0:255"', '! --u32 "4>>8&0xFF=6"']}
+_STRING_ACTIONS = frozenset({"tls_sni_drop", "tls_sni_reset", "http_host_drop", "http_host_reset"})
+_MIN_GUARDED_NAME = 4  # the u32 test reads 4 bytes: a shorter name could hide in a shorter payload
+
+
+def _filter(version: int, plan: SitePlan, censors: list[Censor]) -> tuple[list[str], list[str]]:
+    """The filter table's rules, and the user chains they jump to (in the censors' order, so the
+    first rule that matches a packet is the same one as without the payload test)."""
     rules: list[str] = []
-    for c in censors:
-        for chain in ("FORWARD", "INPUT"):  # INPUT: flows the nat table sent to the middlebox
-            rules.extend(_filter_rules(chain, version, plan, c))
-    return rules
+    chains: list[str] = []
+    for chain in ("FORWARD", "INPUT"):  # INPUT: flows the nat table sent to the middlebox
+        run: list[Censor] = []
+        for c in [*censors, None]:
+            if c is not None and c.action in _STRING_ACTIONS:
+                run.append(c)
+                continue
+            rules.extend(_name_rules(chain, version, plan, run, chains))
+            run = []
+            if c is not None:
+                rules.extend(_filter_rules(chain, version, plan, c))
+    return rules, chains
+
+
+def _name_rules(chain: str, version: int, plan: SitePlan, run: list[Censor], chains: list[str]) -> list[str]:
+    """A run of name-matching censors: behind the payload test, in a chain of their own (added to
+    `chains`), unless a name is too short for the test."""
+    if not run or min(len(c.match) for c in run) < _MIN_GUARDED_NAME:
+        return [rule for c in run for rule in _filter_rules(chain, version, plan, c)]
+    sub = f"{chain}_NAMES{len(chains)}"
+    chains.append(sub)
+    return ([f"-A {chain} -i {ISP_CLIENT_IF} -p tcp -m u32 {test} -j {sub}" for test in _PAYLOAD_U32[version]]
+            + [rule for c in run for rule in _filter_rules(sub, version, plan, c)])
 
 
 def _filter_rules(chain: str, version: int, plan: SitePlan, c: Censor) -> list[str]:

@@ -92,6 +92,17 @@ def test_sni_filtering(lab: Lab, action: str, failure: str) -> None:
     assert decoy["ok"] and decoy["valid"]
 
 
+@pytest.mark.parametrize("match", ["selftanu.kz", "kz"])
+def test_sni_drop_holds_over_ipv6_and_for_short_names(lab: Lab, match: str) -> None:
+    # Name rules sit behind a "carries a payload" test (censor.py); a name under 4 bytes skips it.
+    # Either way the ClientHello is dropped over both families, and the flow's bare packets pass.
+    up(lab, "https://selftanu.kz/", [{"action": "tls_sni_drop", "match": match}])
+    for address in (SITE, A.site_v6(1)):
+        assert check(lab, "tcp", address, "443")["ok"]
+        assert check(lab, "tls", address, "443", "selftanu.kz")["failure"] == "timeout"
+        assert check(lab, "tls", address, "443", DECOY, str(lab.ca_path))["valid"]
+
+
 def test_tls_mitm_forges_a_chain_under_the_rogue_root(lab: Lab) -> None:
     up(lab, "https://who.int/", [{"action": "tls_mitm", "issuer": "Qaznet Trust Network"}])
     tls = check(lab, "tls", SITE, "443", "who.int", str(lab.ca_path))
