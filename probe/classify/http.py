@@ -46,6 +46,7 @@ from probe.classify.view import (
     split_url,
     status_text,
 )
+from probe.models.control import ControlHTTP
 from probe.models.observations import HTTPHeader, HTTPResponse
 from probe.models.verdict import Confidence, VerdictLabel
 
@@ -347,8 +348,7 @@ def _compare(view: View, ctx: ClassifyContext, page: Page) -> Comparison:
         return Comparison(None)
     th = ctx.thresholds
     code, ccode = page.response.code, ctrl.status_code
-    sim = similarity(body_minhash(page.body), ctrl.body_minhash) if page.body is not None and ctrl.body_minhash \
-        else None
+    sim = _similarity(page, ctrl)
     final = split_url(ctrl.final_url) if ctrl.final_url else None  # an unparseable one says nothing
     chost = _host_key(final.hostname or "") if final is not None else None
     signals: list[tuple[str, bool | None, str]] = [
@@ -373,6 +373,20 @@ def _compare(view: View, ctx: ClassifyContext, page: Page) -> Comparison:
     consistent = content_ok if ok[f"status {code}"] else (sim is not None and sim >= th.similarity_min)
     return Comparison(consistent, tuple(no for _, value, no in signals if value is False),
                       tuple(name for name, value, _ in signals if value is True and name))
+
+
+def _similarity(page: Page, ctrl: ControlHTTP) -> float | None:
+    """Our body's similarity to the control's, from the control's sketch; None without both.
+
+    The same bytes on both sides (the control's hash of its body is ours) make the same sketch,
+    hence 1.0 without sketching ours: most pages of an uncensored site are byte for byte the
+    control's, and the sketch is the costliest part of judging them.
+    """
+    if page.body is None or not ctrl.body_minhash:
+        return None
+    if ctrl.body_sha256 is not None and ctrl.body_sha256 == page.response.body_sha256:
+        return 1.0
+    return similarity(body_minhash(page.body), ctrl.body_minhash)
 
 
 def _title_ok(ours: str | None, theirs: str | None, minimum: float) -> bool | None:

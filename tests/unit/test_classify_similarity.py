@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pytest
@@ -9,7 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from probe.classify import body_minhash, extract_title, similarity
+from probe.classify.http import Page, _similarity
 from probe.classify.similarity import MINHASH_SIZE, decode_body, visible_words
+from probe.models.control import ControlHTTP
+from probe.models.observations import HTTPResponse
 
 PAGE = ("<html><head><title>News</title><script>var x = 'ignored words here';</script></head><body>"
         + " ".join(f"<p>Story {i}: the parliament met on Tuesday to discuss item {i}.</p>" for i in range(60))
@@ -95,3 +99,22 @@ def test_decode_uses_header_charset_then_meta_then_utf8() -> None:
 def test_visible_words_skip_comments_and_styles() -> None:
     words = visible_words(b"<style>.a{color:red}</style><!-- hidden --><p>Shown &amp; Seen</p>")
     assert words == ["shown", "seen"]
+
+
+@pytest.mark.parametrize("body", [b"", b"<p>one</p>", "<title>Сайт</title><p>бір екі үш төрт бес</p>".encode(),
+                                  b"<html><script>x</script>" + b"word " * 5000 + b"</html>", bytes(range(256)) * 64])
+def test_a_body_identical_to_the_controls_is_judged_without_sketching_it(body: bytes) -> None:
+    # The classifier skips our sketch when the control hashed the very same bytes: that is only
+    # right if a body's sketch always matches itself exactly.
+    digest = hashlib.sha256(body).hexdigest()
+    sketch = body_minhash(body)
+    assert similarity(sketch, sketch) == 1.0
+    page = Page(hop=None, response=HTTPResponse(code=200, headers=[], body_length=len(body),  # type: ignore[arg-type]
+                                                body_sha256=digest), body=body, text=None, title=None, authentic=True)
+    same = ControlHTTP(status_code=200, body_sha256=digest, body_minhash=sketch)
+    assert _similarity(page, same) == similarity(body_minhash(body), sketch) == 1.0
+    other = body + b"<p>and one more paragraph of words here</p>"
+    differs = ControlHTTP(status_code=200, body_sha256=hashlib.sha256(other).hexdigest(),
+                          body_minhash=body_minhash(other))
+    assert _similarity(page, differs) == similarity(sketch, body_minhash(other))
+    assert _similarity(page, ControlHTTP(status_code=200, body_sha256=digest)) is None  # an older helper: no sketch
