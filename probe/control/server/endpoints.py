@@ -11,12 +11,13 @@ import asyncio
 from dataclasses import dataclass
 
 from probe import failures
+from probe.control.server.dnsudp import query_addresses
 from probe.control.server.guard import normalise_ip
 from probe.control.server.settings import HelperSettings
 from probe.models.control import ControlDNS, ControlEndpoint
 from probe.net.artifacts import ArtifactSink
 from probe.net.clock import Clock
-from probe.net.dns import query_udp, resolve_getaddrinfo
+from probe.net.dns import resolve_getaddrinfo
 from probe.net.tcp import tcp_connect
 from probe.net.tls import tls_handshake
 
@@ -42,10 +43,9 @@ async def resolve(host: str, *, settings: HelperSettings, clock: Clock, sink: Ar
         obs = await resolve_getaddrinfo(host, timeout_s=settings.dns_timeout_s, clock=clock)
         return ControlDNS(failure=obs.failure, addresses=_unique(obs.addresses()))
     replies = await asyncio.gather(*(
-        query_udp(host, qtype, resolver=settings.resolver, timeout_s=settings.dns_timeout_s,
-                  late_window_s=0.0, clock=clock, sink=sink)
+        query_addresses(host, qtype, resolver=settings.resolver, timeout_s=settings.dns_timeout_s)
         for qtype in ("A", "AAAA")))
-    addresses = _unique([ip for reply in replies for ip in reply.addresses()])
+    addresses = _unique([ip for reply in replies for ip in reply.addresses])
     if addresses:
         return ControlDNS(addresses=addresses)
     # NXDOMAIN on A says more than "no AAAA": report the first specific failure.

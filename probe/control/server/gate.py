@@ -109,6 +109,82 @@ def client_key(peer: Any, trusted: frozenset[str]) -> str | None:
     return str(ip)
 
 
+class _Coalescing(asyncio.Transport):
+    """The connection's transport, with the writes of one turn of the event loop sent as one.
+
+    uvicorn writes an answer's head and its body separately: over TLS that was two records, two
+    send calls and two packets per answer, each costing the helper (and the probe receiving it) a
+    record, a system call and a trip through the network stack. Writes are joined until the loop's
+    next turn (an answer's head and body are written in the same one) and then sent; closing sends
+    what is pending first, aborting drops it, as the transport itself would.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._transport, self._loop = transport, loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def writelines(self, list_of_data: Any) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._transport.abort()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._transport.set_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+
 class _SmallBufferSSLProtocol(sslproto.SSLProtocol):
     max_size = TLS_BUFFER_BYTES
 
@@ -204,6 +280,7 @@ class GatedProtocol(H11Protocol):
     def _start(self, transport: asyncio.Transport) -> None:
         self._made = True
         super().connection_made(transport)
+        self.transport = _Coalescing(transport, self.loop)  # what uvicorn writes answers to
         self._await_head(self.gate.limits.head_timeout_s)
 
     def connection_lost(self, exc: Exception | None) -> None:
