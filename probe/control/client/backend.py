@@ -25,7 +25,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import httpcore
 
@@ -49,8 +49,8 @@ class _Protocol(asyncio.Protocol):
         self.reading_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, only alike: no isinstance check.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)
@@ -238,8 +238,7 @@ async def _connect(host: str, port: int, local_address: str | None) -> tuple[asy
         except OSError as exc:
             errors.append(exc)
             return None
-        assert isinstance(transport, asyncio.Transport)
-        return transport, protocol
+        return cast(asyncio.Transport, transport), protocol
 
     if len(addresses) == 1:  # the common case (a helper named by its address): no race to run
         connected = await attempt(addresses[0])
