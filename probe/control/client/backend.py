@@ -238,7 +238,7 @@ async def _connect(host: str, port: int, local_address: str | None) -> tuple[asy
         except OSError as exc:
             errors.append(exc)
             return None
-        return cast(asyncio.Transport, transport), protocol
+        return transport, protocol
 
     if len(addresses) == 1:  # the common case (a helper named by its address): no race to run
         connected = await attempt(addresses[0])
