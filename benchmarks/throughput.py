@@ -21,6 +21,12 @@ A Raspberry Pi-sized run (one core): pin this script, and with it the lab and th
 to one CPU and measure fewer at a time:
 
     sudo taskset -c 0 .venv/bin/python benchmarks/throughput.py --parallel 16 --sample 0
+
+On a noisy machine, compare with other code by alternating runs (`_alternate.py`): this tree, then
+TREE (a checkout, e.g. `git worktree add /tmp/old 9355a58`), --pairs times, each a fresh process
+and lab running its own tree's script; prints every pair and the ratios (lowest, median, highest):
+
+    sudo .venv/bin/python benchmarks/throughput.py --against /tmp/old --pairs 3
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _alternate  # noqa: E402
 from _labrun import DEFAULT_TIMEOUTS, citizenlab_urls, lab_process_cpu, run_probe  # noqa: E402
 
 from probe.errors import ProbeError  # noqa: E402
@@ -90,7 +97,11 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--prefix", default="bench")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--against", type=Path, metavar="TREE", help="alternate runs with this checkout's code")
+    ap.add_argument("--pairs", type=int, default=3, help="with --against: runs of each tree")
     args = ap.parse_args()
+    if args.against is not None:
+        return _compare(args, ap)
     ok = True
     for size in args.urls:
         figures = _measure(size, args)
@@ -104,6 +115,47 @@ def main() -> int:
                 print(f"{key:28} {value}")
             print(flush=True)
     return 0 if ok else 1
+
+
+def _compare(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
+    """Alternating runs of this tree and `--against`, per list size: each pair, then the ratios."""
+    problem = _alternate.check_tree(args.against)
+    if problem is not None or args.pairs < 1:
+        print(f"error: {problem or '--pairs needs 1 or more'}", file=sys.stderr)
+        return 2
+    # Only flags that differ from the defaults are passed on: an older script may not know them all.
+    passed = [f"--{name.replace('_', '-')}={value}" for name, value in vars(args).items()
+              if name in ("parallel", "rtt_ms", "censored", "nginx_workers", "seed", "prefix")
+              and value != ap.get_default(name)]
+    ours_tree = Path(__file__).resolve().parents[1]
+    for size in args.urls:
+        pairs: list[dict[str, object]] = []
+        pair_ratios: list[dict[str, float | None]] = []
+        for n in range(1, args.pairs + 1):
+            runs: dict[str, dict[str, float]] = {}
+            for side, tree in (("ours", ours_tree), ("theirs", args.against)):
+                found = _alternate.run_once(tree, size, passed)
+                if isinstance(found, str):
+                    print(f"error: {found}", file=sys.stderr)
+                    return 2
+                runs[side] = _alternate.figures(found)
+            pair_ratios.append(_alternate.ratios(runs["ours"], runs["theirs"]))
+            pairs.append({**runs, "ratios": pair_ratios[-1]})
+            if not args.json:
+                print(f"{size} URLs, pair {n}: " + "; ".join(
+                    f"{key} {runs['ours'][key]:.2f} against {runs['theirs'][key]:.2f}" for key in _alternate.COMPARED),
+                    flush=True)
+        ratios = _alternate.summary(pair_ratios)
+        if args.json:
+            print(json.dumps({"urls": size, "against": str(args.against), "pairs": pairs, "ratios": ratios}),
+                  flush=True)
+        else:
+            for key, what in _alternate.COMPARED.items():
+                r = ratios[key]
+                shown = "no figure" if r is None else f"{r['min']}× / {r['median']}× / {r['max']}×"
+                print(f"  {what:48} {shown}  (theirs ÷ ours: lowest / median / highest)")
+            print(flush=True)
+    return 0
 
 
 def _measure(size: int, args: argparse.Namespace) -> dict[str, object] | None:
@@ -133,6 +185,8 @@ def _measure(size: int, args: argparse.Namespace) -> dict[str, object] | None:
         "parallel": args.parallel, "wall_s": round(full.wall_s, 2), "urls_per_s": round(full.urls / full.wall_s, 1),
         "peak_rss_mb": round(full.peak_rss_mb, 1), "cpu_s": round(full.cpu_s, 2),
         "cpu_ms_per_url": round(1000 * full.cpu_s / max(full.urls, 1), 2),
+        # The helper is asked one control question per URL: this is its CPU per answer.
+        "control_cpu_ms_per_url": round(1000 * lab_cpu.get("control", 0) / max(full.urls, 1), 2),
         "cpu_sys_s": round(full.sys_s, 2),  # kernel time: the lab's veths and netem run in the sender's context
         # The wall time in two: until the list's last URL started (the probe's pace), and the tail
         # after it (the slowest open measurements: a late censored host waits out its 10 s timeout).
