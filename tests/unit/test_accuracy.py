@@ -5,26 +5,14 @@ The benchmark needs the lab; its accounting is pure and checked here on hand-mad
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+from benchmark_modules import load_benchmark
 
 from probe.lab.runner import ScenarioResult
 from probe.lab.scenario import Scenario, default_scenario_dir, load_scenarios
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _load_benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("accuracy_benchmark", REPO / "benchmarks" / "accuracy.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-accuracy = _load_benchmark()
+accuracy = load_benchmark("accuracy.py")
 
 
 def scenario(name: str, url: str, verdict: str, *censor: dict[str, Any], redirect_to: str = "") -> Scenario:

@@ -6,24 +6,13 @@ script printed, the ratios and their summary are pure and checked here on figure
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
-REPO = Path(__file__).resolve().parents[2]
+from benchmark_modules import REPO, load_benchmark
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("alternate_benchmark", REPO / "benchmarks" / "_alternate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-alternate = _load()
+alternate = load_benchmark("_alternate.py")
 
 # What the script printed at 9355a58 (no cpu_ms_per_url yet) and today (trimmed to the keys read).
 OLD_RUN = {"urls": 2000, "wall_s": 61.73, "peak_rss_mb": 100.4, "cpu_s": 38.77,
