@@ -187,7 +187,8 @@ async def query_addresses(hostname: str, query_type: QueryType, *, resolver: str
     except TimeoutError:
         error = sock.done(query.id)
         return UDPAnswer(failures.classify_exception(error) if error else failures.GENERIC_TIMEOUT, [])
-    except BaseException:  # cancelled (or a send that raised): stop waiting, then let it through
+    except BaseException:  # cancelled: stop waiting, then let it through (a failed send is not
+        # raised here: the transport hands it to error_received, and the query reports it at its timeout)
         sock.done(query.id)
         raise
     sock.done(query.id)
