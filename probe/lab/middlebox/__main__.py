@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from probe.lab.middlebox import httpbox, nfq, tlsbox
+from probe.lab.middlebox import delayq, httpbox, nfq, tlsbox
 
 
 async def run(conf: dict[str, Any]) -> None:
@@ -18,13 +18,11 @@ async def run(conf: dict[str, Any]) -> None:
                            "REFUSED": conf["stub_ports"]["dns_refused"]})
     servers = await httpbox.start(conf)
     accept_loops = await tlsbox.start(conf, workdir)
-    queues = []
+    queues: list[object] = []
     if conf.get("inject_rules"):
-        queues.append(nfq.bind_queue(loop, conf["inject_queue"], nfq.Injector(conf["inject_rules"]),
-                                     payload=True))
+        queues.append(nfq.bind_queue(loop, conf["inject_queue"], nfq.Injector(conf["inject_rules"])))
     if conf.get("delay_ms"):
-        queues.append(nfq.bind_queue(loop, conf["delay_queue"],
-                                     nfq.Delayer(loop, conf["delay_ms"] / 1000), payload=False))
+        queues.append(delayq.BatchDelayer(loop, conf["delay_queue"], conf["delay_ms"] / 1000))
     (workdir / "middlebox.ready").write_text("ok\n", encoding="ascii")
     print(f"middlebox ready: {len(servers)} servers, {len(accept_loops)} tls loops, "
           f"{len(queues)} queues", flush=True)
