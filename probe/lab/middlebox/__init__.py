@@ -9,9 +9,8 @@ config the lab writes from the scenario:
 * `tlsbox`    a transparent TLS interceptor: MITM with a rogue CA (tls_mitm), throttling
               (tls_throttle), a FIN after the ClientHello (tls_sni_eof), plain relay for every
               other SNI
-* `nfq`       NFQUEUE handler: forged DNS replies racing the real one (dns_inject)
-* `delayq`    the one-way delayer that stands in for netem (network.rtt_ms), on its own netlink
-              socket: verdicts in batches
+* `nfq`       NFQUEUE handlers: forged DNS replies racing the real one (dns_inject) and a
+              one-way delayer that stands in for netem (network.rtt_ms)
 
 It never decides what to censor by itself: rules come from the config; matching is by host name
 (exact or suffix), as the netfilter rules do.

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from probe.lab.middlebox import delayq, httpbox, nfq, tlsbox
+from probe.lab.middlebox import httpbox, nfq, tlsbox
 
 
 async def run(conf: dict[str, Any]) -> None:
@@ -18,11 +18,13 @@ async def run(conf: dict[str, Any]) -> None:
                            "REFUSED": conf["stub_ports"]["dns_refused"]})
     servers = await httpbox.start(conf)
     accept_loops = await tlsbox.start(conf, workdir)
-    queues: list[object] = []
+    queues = []
     if conf.get("inject_rules"):
-        queues.append(nfq.bind_queue(loop, conf["inject_queue"], nfq.Injector(conf["inject_rules"])))
+        queues.append(nfq.bind_queue(loop, conf["inject_queue"], nfq.Injector(conf["inject_rules"]),
+                                     payload=True))
     if conf.get("delay_ms"):
-        queues.append(delayq.BatchDelayer(loop, conf["delay_queue"], conf["delay_ms"] / 1000))
+        queues.append(nfq.bind_queue(loop, conf["delay_queue"],
+                                     nfq.Delayer(loop, conf["delay_ms"] / 1000), payload=False))
     (workdir / "middlebox.ready").write_text("ok\n", encoding="ascii")
     print(f"middlebox ready: {len(servers)} servers, {len(accept_loops)} tls loops, "
           f"{len(queues)} queues", flush=True)

@@ -1,9 +1,12 @@
-"""NFQUEUE handlers of the middlebox: on-path DNS injection, and an rcode stub (the delayer: delayq.py).
+"""NFQUEUE handlers of the middlebox: on-path DNS injection, a one-way delayer, and an rcode stub.
 
 * Injection (dns_inject): netfilter queues the client's DNS queries that carry a censored name; we
   send a forged reply from the resolver's address at once (raw socket), then let the query go on,
   so the real reply arrives later: the probe sees two answers, the first one forged (what the Great
   Firewall and some Kazakh ISPs do).
+* Delay (network.rtt_ms): every packet to and from the client is held `delay_ms` (half the RTT) and
+  then accepted, in order; a stand-in for netem, which this kernel lacks. Loss is iptables
+  `statistic`, not here.
 * Stub: a UDP DNS server answering every query with a fixed rcode (SERVFAIL, REFUSED), where dnsmasq
   forwards censored names.
 """
@@ -11,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import socket
 from collections.abc import Callable
 from typing import Any, cast
@@ -76,11 +80,38 @@ class Injector:
             pkt.accept()  # the real query goes on: the genuine reply will race (and lose)
 
 
-def bind_queue(loop: asyncio.AbstractEventLoop, num: int, callback: Any) -> Any:
-    from netfilterqueue import COPY_PACKET, NetfilterQueue
+class Delayer:
+    """Holds each packet `delay_s`, then accepts it (verdicts may come after the callback returns).
+
+    Every packet waits the same time, so they leave in the order they came: one FIFO and one timer
+    for its head, not a timer per packet. A run of thousands of URLs sends hundreds of thousands of
+    packets through here; the lab's own CPU is time the probe and the control helper do not get.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, delay_s: float) -> None:
+        self.loop = loop
+        self.delay_s = delay_s
+        self._held: collections.deque[tuple[float, Any]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __call__(self, pkt: Any) -> None:
+        self._held.append((self.loop.time() + self.delay_s, pkt))
+        if self._timer is None:
+            self._timer = self.loop.call_at(self._held[0][0], self._release)
+
+    def _release(self) -> None:
+        now = self.loop.time() + 1e-6  # the loop may fire a timer a clock tick early
+        held = self._held
+        while held and held[0][0] <= now:
+            held.popleft()[1].accept()
+        self._timer = self.loop.call_at(held[0][0], self._release) if held else None
+
+
+def bind_queue(loop: asyncio.AbstractEventLoop, num: int, callback: Any, *, payload: bool) -> Any:
+    from netfilterqueue import COPY_META, COPY_PACKET, NetfilterQueue
 
     nfq = NetfilterQueue()
-    nfq.bind(num, callback, max_len=8192, mode=COPY_PACKET, range=65535)
+    nfq.bind(num, callback, max_len=8192, mode=COPY_PACKET if payload else COPY_META, range=65535)
     loop.add_reader(nfq.get_fd(), lambda: nfq.run(block=False))
     return nfq
 
