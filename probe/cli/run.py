@@ -7,23 +7,22 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import ValidationError
 
-from probe.cli.eventloop import run
-from probe.cli.limits import raise_file_limit
 from probe.cli.options import registry_option, store_option
-from probe.cli.progress import RunDisplay
-from probe.cli.session import open_run
-from probe.cli.wiring import load_run_targets
 from probe.errors import InputError
 from probe.i18n import _
-from probe.identity.identifier import NetworkIdentifier
-from probe.measure.runner import RunOutcome, RunSummary, run_targets
-from probe.models.settings import MeasureSettings, Timeouts
 
+if TYPE_CHECKING:
+    from probe.cli.progress import RunDisplay
+    from probe.identity.identifier import NetworkIdentifier
+    from probe.measure.runner import RunOutcome, RunSummary
+    from probe.models.settings import MeasureSettings
+
+# The engine (measuring, storing, the progress display) is imported when the command runs, not when
+# the CLI is built: `probe run --help` reads only the options below.
 
 @click.command("run")
 @click.argument("urls", nargs=-1)
@@ -78,6 +77,13 @@ def run_command(urls: tuple[str, ...], list_name: str | None, category: str | No
       probe run --list kz --category LGBT,HUMR --control https://control.example.net/
       probe run --json --list article15 > results.jsonl
     """
+    from pydantic import ValidationError
+
+    from probe.cli.eventloop import run
+    from probe.cli.limits import raise_file_limit
+    from probe.cli.wiring import load_run_targets
+    from probe.models.settings import MeasureSettings, Timeouts
+
     try:
         settings = MeasureSettings(
             parallel=parallel, resolver=resolver, control_urls=list(controls), doh_url=doh, ca_bundle=ca_bundle,
@@ -137,7 +143,8 @@ _FLAGS = {"dns_s": "--timeout-dns", "tcp_s": "--timeout-tcp", "tls_s": "--timeou
           "--fingerprints"}
 
 
-def _first_problem(exc: ValidationError) -> str:
+def _first_problem(exc: Any) -> str:
+    """The first problem of a pydantic ValidationError, named by its flag."""
     err = exc.errors()[0]
     field = str(err["loc"][-1]) if err["loc"] else ""
     flag = _FLAGS.get(field, "--" + field.replace("_", "-"))
@@ -160,6 +167,10 @@ def _print_input_error(message: str) -> None:
 
 async def _run(targets: Any, total: int, settings: MeasureSettings, *, store_path: Path, key_path: Path | None,
                list_name: str | None, as_json: bool, progress: bool) -> tuple[RunSummary, RunDisplay]:
+    from probe.cli.progress import RunDisplay
+    from probe.cli.session import open_run
+    from probe.measure.runner import run_targets
+
     display = RunDisplay(total=total, enabled=progress)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

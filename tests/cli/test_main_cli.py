@@ -49,6 +49,20 @@ def test_version_and_help_import_no_command_module() -> None:
     assert "HEAVY []" in proc.stderr, proc.stderr
 
 
+def test_run_help_reads_only_the_options() -> None:
+    """`probe run --help` builds the command, never the engine: it answered in 0.7 s when run.py
+    imported what measuring needs at the top (0.1 s now, benchmarks/startup.py)."""
+    code = ("import sys\nfrom probe.cli.main import cli\n"
+            "try:\n    cli.main(['run', '--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in sys.modules if m.startswith(('probe.measure', 'probe.store', 'probe.net', "
+            "'probe.models', 'pydantic', 'httpx', 'rich', 'cryptography', 'dns')))\n"
+            "print('HEAVY', heavy, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "--timeout-dns" in proc.stdout
+    assert "HEAVY []" in proc.stderr, proc.stderr
+
+
 def test_an_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(main.cli, ["no-such-command"])
     assert result.exit_code == 2 and "No such command" in result.output
