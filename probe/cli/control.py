@@ -13,27 +13,29 @@ import signal
 import ssl
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from probe.cli.eventloop import run
-from probe.cli.limits import raise_file_limit
 from probe.cli.options import registry_option
-from probe.config.hub import split_listen
-from probe.control.server.app import DEFAULT_MAX_CONCURRENCY
-from probe.control.server.guard import AddressGuard, normalise_ip, parse_cidrs
-from probe.control.server.serve import ControlServer, server_ssl_context
-from probe.control.server.settings import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, HelperSettings
+from probe.control.defaults import DEFAULT_BODY_CAP, DEFAULT_BUDGET_S, DEFAULT_MAX_CONCURRENCY
 from probe.errors import ConfigError, InputError
 from probe.i18n import _
-from probe.identity import AsnDatabase
-from probe.models.settings import split_resolver
+
+if TYPE_CHECKING:
+    from probe.control.server.serve import ControlServer
+    from probe.identity import AsnDatabase
+
+# The helper (Starlette, uvicorn, pydantic) is imported when the command runs, not when the CLI is
+# built: `probe control --help` and `probe control serve --help` read only the options below.
 
 _FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
     """'0.0.0.0:8443', '[::]:443' → (ip, port); InputError otherwise (the parsing is the hub's `listen`'s)."""
+    from probe.config.hub import split_listen
+
     try:
         return split_listen(text)
     except ValueError as exc:
@@ -45,6 +47,8 @@ def parse_listen(text: str) -> tuple[str, int]:
 def _check_resolver(resolver: str | None) -> str | None:
     if resolver is None:
         return None
+    from probe.models.settings import split_resolver
+
     try:
         ip, port = split_resolver(resolver)
         ipaddress.ip_address(ip)
@@ -58,6 +62,8 @@ def _check_resolver(resolver: str | None) -> str | None:
 
 
 def _tls(cert: Path, key: Path) -> ssl.SSLContext:
+    from probe.control.server.serve import server_ssl_context
+
     try:
         return server_ssl_context(str(cert), str(key))
     except (ssl.SSLError, OSError, ValueError) as exc:
@@ -70,6 +76,8 @@ def _asn_db(path: Path | None) -> AsnDatabase | None:
     """The operator's IP-to-ASN database, loaded once before listening (a bad file: ConfigError)."""
     if path is None:
         return None
+    from probe.identity import AsnDatabase
+
     database = AsnDatabase.open(path)
     _log(f"naming probes' networks from {path}")
     return database
@@ -158,6 +166,12 @@ def serve_command(listens: tuple[str, ...], cert: Path | None, key: Path | None,
       # behind nginx, which does TLS (deploy/nginx-control.conf):
       probe control serve --listen 127.0.0.1:8080 --plain-http --trust-proxy 127.0.0.1
     """
+    from probe.cli.eventloop import run
+    from probe.cli.limits import raise_file_limit
+    from probe.control.server.guard import AddressGuard, normalise_ip, parse_cidrs
+    from probe.control.server.serve import ControlServer
+    from probe.control.server.settings import HelperSettings
+
     listen = [parse_listen(text) for text in listens]
     if plain_http == (cert is not None or key is not None) or (cert is None) != (key is None):
         raise InputError(_("give --cert and --key (the helper does TLS), or --plain-http (a reverse proxy does)"),

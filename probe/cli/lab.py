@@ -12,15 +12,17 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from probe.cli.options import store_option
-from probe.lab import demo as lab_demo
-from probe.lab.lab import Lab
-from probe.lab.runner import ScenarioResult, run_all, summarise
-from probe.lab.scenario import default_scenario_dir, load_scenario, load_scenarios
-from probe.store import DEFAULT_STORE
+
+if TYPE_CHECKING:
+    from probe.lab.runner import ScenarioResult
+
+# The lab (namespaces, servers, scenarios, pydantic, the store) is imported when a command runs, not
+# when the CLI is built: `probe lab --help` and `probe lab COMMAND --help` read only the options below.
 
 DEMO_HOSTS = ("selftanu.kz", "who.int", "www.gov.kz")  # what a bare `lab up` serves, uncensored
 _prefix_option = click.option("--prefix", envvar="PROBE_LAB_PREFIX", default="plab", show_default=True,
@@ -50,6 +52,9 @@ def up_command(scenario: Path | None, prefix: str) -> None:
       sudo ip netns exec plab-client probe run https://selftanu.kz/ ...   # flags: see output
       sudo probe lab down
     """
+    from probe.lab.lab import Lab
+    from probe.lab.scenario import load_scenario
+
     lab = Lab(prefix=prefix)
     loaded = load_scenario(scenario) if scenario else None
     lab.up(loaded, bulk_hosts=() if loaded else DEMO_HOSTS)
@@ -69,6 +74,8 @@ def down_command(prefix: str) -> None:
       sudo probe lab down
       sudo PROBE_LAB_PREFIX=mylab probe lab down
     """
+    from probe.lab.lab import Lab
+
     Lab(prefix=prefix).down()
     for i in range(9):  # the extra labs of `probe lab run --parallel`
         worker = Lab(prefix=f"{prefix[:9]}{i}")
@@ -87,6 +94,8 @@ def status_command(prefix: str, as_json: bool) -> None:
     Example:
       sudo probe lab status --json
     """
+    from probe.lab.lab import Lab
+
     st = Lab(prefix=prefix).status()
     if as_json:
         click.echo(json.dumps({"prefix": st.prefix, "up": st.up, "namespaces": st.namespaces,
@@ -116,6 +125,10 @@ def run_command(paths: tuple[Path, ...], prefix: str, store_path: Path | None, a
       sudo probe lab run --parallel 3
       sudo probe lab run tests/lab/scenarios/tls_mitm_qaznet.toml --json
     """
+    from probe.lab.lab import Lab
+    from probe.lab.runner import run_all
+    from probe.lab.scenario import default_scenario_dir, load_scenarios
+
     scenarios = load_scenarios(list(paths) or [default_scenario_dir()])
     lab = Lab(prefix=prefix)
     with tempfile.TemporaryDirectory(prefix="probe-lab-") as tmp:
@@ -143,6 +156,8 @@ def _line(r: ScenarioResult, as_json: bool) -> str:
 
 
 def _print_summary(results: list[ScenarioResult]) -> None:
+    from probe.lab.runner import summarise
+
     s = summarise(results)
     click.echo(f"\n{s.passed}/{s.total} scenarios match.")
     if s.confusion:
@@ -182,10 +197,14 @@ def demo_command(prefix: str, store_path: Path | None, key_path: Path | None, wi
       probe results               # the demo's measurements are in the store
       sudo probe lab demo --hub
     """
+    from probe.evidence.keys import default_key_path
+    from probe.lab import demo as lab_demo
+    from probe.lab.lab import Lab
+    from probe.store import DEFAULT_STORE
+
     if with_hub:
         _hub_demo(prefix)
     store_path = store_path or DEFAULT_STORE
-    from probe.evidence.keys import default_key_path
 
     key_path = (key_path or default_key_path()).expanduser()
     key_fingerprint = _demo_key(key_path)
@@ -203,6 +222,7 @@ def demo_command(prefix: str, store_path: Path | None, key_path: Path | None, wi
 def _hub_demo(prefix: str) -> None:
     """`probe lab demo --hub`: the bundle stays in the current folder; exit 1 unless all is as expected."""
     from probe.lab.hubdemo import VERIFY_ARGS, run_hub_demo
+    from probe.lab.lab import Lab
 
     started = datetime.now(UTC).replace(microsecond=0)
     bundle = Path(f"hub-demo-evidence-{started:%Y%m%d-%H%M%S}.zip").resolve()

@@ -13,19 +13,19 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from probe.errors import InputError
 from probe.i18n import N_, _
-from probe.targets.edit import NewEntry, add_target, remove_target
-from probe.targets.importer import import_lists
-from probe.targets.legend import Legend, default_legend, load_legend, parse_categories
-from probe.targets.lint import lint_file
-from probe.targets.parse import parse_file
-from probe.targets.problems import Problem
-from probe.targets.registry import resolve_list, shipped_lists
-from probe.targets.validate import check_across, validate_file
+
+if TYPE_CHECKING:
+    from probe.targets.legend import Legend
+    from probe.targets.problems import Problem
+
+# probe.targets (and, through it, probe.models and pydantic) is imported when a command runs, not when
+# the CLI is built: `probe lists --help` and `probe lists COMMAND --help` read only the options below.
 
 
 @click.group("lists")
@@ -40,11 +40,15 @@ def lists() -> None:
 
 
 def _legend(path: Path | None) -> Legend:
+    from probe.targets.legend import default_legend, load_legend
+
     return load_legend(path) if path else default_legend()
 
 
 def _edit_path(arg: str) -> Path:
     """A list to edit: an existing file, a new .csv/.txt path, or a shipped list name."""
+    from probe.targets.registry import resolve_list
+
     path = Path(arg)
     if path.exists() or path.suffix.lower() in (".csv", ".txt"):
         return path
@@ -89,6 +93,9 @@ def validate_cmd(files: tuple[str, ...], strict: bool, legend_path: Path | None)
       probe lists validate targetlists/kz.csv targetlists/article15.csv
       probe lists validate --strict kz article15
     """
+    from probe.targets.registry import resolve_list
+    from probe.targets.validate import check_across, validate_file
+
     legend = _legend(legend_path)
     checked = [validate_file(resolve_list(f), name=f, legend=legend) for f in files]
     across = check_across(checked) if len(checked) > 1 else []
@@ -123,6 +130,8 @@ def lint_cmd(files: tuple[str, ...], fix: bool, legend_path: Path | None) -> Non
       probe lists lint targetlists/kz.csv
       probe lists lint --fix targetlists/kz.csv
     """
+    from probe.targets.lint import lint_file
+
     legend = _legend(legend_path)
     failed = False
     for name in files:
@@ -157,6 +166,10 @@ def show_cmd(file: str, category: str | None, counts: bool) -> None:
       probe lists show kz --category LGBT,HUMR
       probe lists show targetlists/article15.csv --counts
     """
+    from probe.targets.legend import default_legend, parse_categories
+    from probe.targets.parse import parse_file
+    from probe.targets.registry import resolve_list
+
     parsed = parse_file(resolve_list(file), name=file)
     if parsed.fatal:
         raise InputError(_("cannot show {file}: {problem}").format(file=file, problem=parsed.problems[-1]),
@@ -204,6 +217,8 @@ def add_cmd(file: str, url: str, category: str | None, notes: str, source: str, 
       probe lists add targetlists/article15.csv https://www.unaids.org/ --category PUBH \\
           --notes "HIV information (ICESCR art. 15: benefits of science)"
     """
+    from probe.targets.edit import NewEntry, add_target
+
     entry = NewEntry(url=url, category=category or "", notes=notes, source=source, date_added=date_added)
     row = add_target(_edit_path(file), entry, today=dt.datetime.now(dt.UTC).date())
     click.echo(_("added {url} ({category}) to {file}").format(url=row.url, category=row.get(1) or _("no category"),
@@ -221,6 +236,8 @@ def remove_cmd(file: str, url: str) -> None:
     Example:
       probe lists remove targetlists/article15.csv https://www.unaids.org/
     """
+    from probe.targets.edit import remove_target
+
     for row in remove_target(_edit_path(file), url):
         click.echo(_("removed {url} (line {line}) from {file}").format(url=row.url, line=row.line, file=file))
 
@@ -242,6 +259,8 @@ def import_cmd(sources: tuple[Path, ...], country: str, output: Path | None) -> 
       probe lists import ~/src/test-lists --country kz
       probe lists import kz.csv --country kz -o targetlists/kz.csv
     """
+    from probe.targets.importer import import_lists
+
     cc = country.strip().lower()
     if output is None:
         output = Path("targetlists") / f"{cc}.csv" if Path("targetlists").is_dir() else Path(f"{cc}.csv")
@@ -263,6 +282,9 @@ def shipped_cmd() -> None:
     Example:
       probe lists shipped
     """
+    from probe.targets.parse import parse_file
+    from probe.targets.registry import shipped_lists
+
     for name, path in shipped_lists().items():
         parsed = parse_file(path)
         click.echo(f"{name:<12}{_plural(parsed.line_count(), 'URL', N_('URLs')):>10}  {path}")

@@ -38,6 +38,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from probe import __version__
+from probe.control.defaults import DEFAULT_MAX_CONCURRENCY as DEFAULT_MAX_CONCURRENCY  # why 256: see there
 from probe.control.network import network_of
 from probe.control.server.fetch import parse_target
 from probe.control.server.guard import normalise_ip
@@ -51,13 +52,6 @@ HEALTH_PATH = "/api/v1/health"
 MAX_REQUEST_BYTES = 16 * 1024
 BODY_TIMEOUT_S = 10.0
 RETRY_AFTER_S = 1
-# A probe measures 64 URLs at once by default and lets up to 4× as many wait for their control's
-# answer (the runner's SETTLING_FACTOR): 256 questions can be in flight. Its client caps itself at
-# 128 exchanges (probe.control.client.api.DEFAULT_MAX_CONNECTIONS), queueing the rest within their
-# timeout. The helper's limit is twice that cap, so one probe at full speed never meets a 503 (which
-# would cost its URLs their control) and a second probe, or a lab check, still fits; the limit stays
-# a guard against floods, not a quota.
-DEFAULT_MAX_CONCURRENCY = 256
 _NO_STORE = {"Cache-Control": "no-store"}
 
 

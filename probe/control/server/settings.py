@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+# Defined there, where `probe control serve --help` reads them without importing the server; re-exported here.
+from probe.control.defaults import DEFAULT_BODY_CAP as DEFAULT_BODY_CAP
+from probe.control.defaults import DEFAULT_BUDGET_S as DEFAULT_BUDGET_S
 from probe.control.server.guard import AddressGuard
 from probe.models.settings import DEFAULT_USER_AGENT
-
-DEFAULT_BODY_CAP = 512 * 1024  # the probe's default snapshot cap: equal caps make lengths comparable
-DEFAULT_BUDGET_S = 30.0
 
 
 @dataclass(frozen=True)
