@@ -13,22 +13,21 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from probe.cli.eventloop import run
-from probe.cli.limits import raise_file_limit
 from probe.cli.options import store_option
-from probe.cli.session import open_run
-from probe.cli.wiring import load_run_targets
-from probe.config import ProbeConfig, ScheduleEntry, default_config_path, load_config, render_config
 from probe.errors import ConfigError
-from probe.evidence.keys import load_signer
 from probe.i18n import N_, _
-from probe.measure.runner import RunSummary, run_targets
-from probe.schedule.plan import RECENT_RUNS, run_counts
-from probe.store import Signer, Store
+
+if TYPE_CHECKING:
+    from probe.config import ProbeConfig, ScheduleEntry
+    from probe.measure.runner import RunSummary
+    from probe.store import Signer, Store
+
+# The engine (the configuration's model, the store, measuring, signing, the scheduler) is imported when a
+# command runs, not when the CLI is built: `probe daemon --help` (and status, config, prune) reads only the options.
 
 
 def config_option(func: Any) -> Any:
@@ -112,7 +111,11 @@ def daemon_command(config_path: Path | None, log_format: str) -> None:
       probe daemon --log-format json
       systemctl reload probe      # sends SIGHUP: re-read the configuration
     """
+    from probe.cli.eventloop import run
+    from probe.cli.limits import raise_file_limit
+    from probe.config import default_config_path, load_config
     from probe.schedule.daemon import Daemon
+    from probe.store import Store
 
     path = config_path or default_config_path()
     config = load_config(path)
@@ -146,6 +149,8 @@ def _check_fingerprints(config: ProbeConfig) -> None:
 def _check_signing(key_path: Path | None, log: LineLog) -> None:
     """Load the signing key once at start: a key that is unreadable, malformed or readable by others
     is one message now (EvidenceError), not a failed run at every scheduled time."""
+    from probe.evidence.keys import load_signer
+
     if load_signer(key_path) is None:
         log("unsigned", reason="no signing key yet: measurements are chained but not signed",
             hint="run `probe init`")
@@ -155,7 +160,11 @@ def _list_runner(store: Store, log: LineLog) -> Any:
     """The measuring the scheduler is handed: one list, continued under `run_id` if it has one, in a
     run of its own (`open_run`: its own control client and learned addresses; the daemon's store).
     After each run, the hubs this probe joined get what is new (in the background)."""
+    from probe.cli.session import open_run
+    from probe.cli.wiring import load_run_targets
     from probe.hub.upload import AfterRunUploader
+    from probe.measure.runner import run_targets
+    from probe.schedule.plan import RECENT_RUNS
 
     upload = AfterRunUploader(store, log=log)
 
@@ -181,6 +190,9 @@ def _whole_run(store: Store, summary: RunSummary, signer: Signer | None) -> RunS
     The runner counts only what it measured itself, so without this `probe status` would report
     a continued run as smaller than it is.
     """
+    from probe.measure.runner import RunSummary
+    from probe.schedule.plan import run_counts
+
     counts = run_counts(store, summary.run_id)
     status = "interrupted" if summary.interrupted else "finished"
     store.finish_run(summary.run_id, status, dict(counts), signer=signer)
@@ -205,6 +217,7 @@ def status_command(config_path: Path | None, store_path: Path, as_json: bool) ->
       probe status --config /etc/probe/config.toml --json
       probe status --store /srv/probe/copy.sqlite
     """
+    from probe.config import ProbeConfig, default_config_path, load_config
     from probe.schedule.status import collect_status
 
     path = config_path or default_config_path()
@@ -300,7 +313,9 @@ def config_check_command(config_path: Path | None) -> None:
       probe config check
       probe config check --config /etc/probe/config.toml
     """
+    from probe.config import default_config_path, load_config, render_config
     from probe.config.cron import zone
+    from probe.evidence.keys import load_signer
     from probe.schedule.triggers import next_fire_times
 
     path = config_path or default_config_path()
@@ -335,6 +350,7 @@ def prune_command(days: int, store_path: Path, config_path: Path | None) -> None
       probe prune --older-than 30 --store results/probe.sqlite
     """
     from probe.schedule.retention import prune_older_than
+    from probe.store import Store
 
     path = store_path
     with Store.open(path, create=False) as store:

@@ -10,20 +10,27 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from probe.cli.daemon import config_option
 from probe.cli.options import store_option
-from probe.config import default_config_path, load_config
 from probe.errors import ConfigError, HubError
-from probe.hub.settings import HubSettings
 from probe.i18n import _
+
+if TYPE_CHECKING:
+    from probe.hub.settings import HubSettings
+
+# The hub's settings (pydantic), its database, server and uploader are imported when a command runs, not
+# when the CLI is built: `probe hub --help` and `probe upload --help` read only the options.
 
 
 def hub_settings(config_path: Path | None, **flags: Any) -> HubSettings:
     """[hub] from the configuration file (if there is one, or --config names one), flags on top."""
+    from probe.config import default_config_path, load_config
+    from probe.hub.settings import HubSettings
+
     path = config_path or default_config_path()
     base = load_config(path, check_files=False).hub if (config_path or path.exists()) else HubSettings()
     update = {k: v for k, v in flags.items() if v is not None}
@@ -316,6 +323,8 @@ def upload_command(store_path: Path, config_path: Path | None) -> None:
 
 
 def _configured_key(config_path: Path | None) -> Path | None:
+    from probe.config import default_config_path, load_config
+
     path = config_path or default_config_path()
     if config_path is None and not path.exists():
         return None
