@@ -10,21 +10,29 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from probe.classify import ClassifyContext, classify, make_context
 from probe.cli.damage import store_read_errors
 from probe.cli.evidence import key_option
 from probe.cli.options import store_option
 from probe.errors import ConfigError, InputError
 from probe.i18n import _
-from probe.models import Measurement, Verdict
-from probe.models.settings import MeasureSettings
-from probe.store.store import EntryFilter, Store
+
+if TYPE_CHECKING:
+    from probe.classify import ClassifyContext
+    from probe.models import Measurement, Verdict
+    from probe.store.store import Store
+
+# Classification, the models and the store are imported when the command runs, not when the CLI is
+# built: `probe reclassify --help` reads only the options below.
 
 
 def _context(fingerprints: Path | None, not_bogon: tuple[str, ...]) -> ClassifyContext:
+    from probe.classify import make_context
+    from probe.models.settings import MeasureSettings
+
     try:
         return make_context(MeasureSettings(fingerprints_dir=fingerprints, not_bogon=list(not_bogon)))
     except FileNotFoundError as exc:
@@ -76,7 +84,9 @@ def reclassify(store_path: Path, url: str | None, since: str | None, fingerprint
       probe reclassify --since 2026-11-01 --dry-run     # what would change this month
       probe reclassify --store lab.sqlite --not-bogon 198.18.0.0/15 --fingerprints my-fps/
     """
+    from probe.classify import classify
     from probe.evidence.keys import load_signer
+    from probe.store.store import EntryFilter, Store
 
     signer = None if dry_run else load_signer(key_path)
     ctx = _context(fingerprints, not_bogon)

@@ -13,9 +13,10 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
 from probe.errors import StoreError
+
+# pydantic is imported when a wrapped command runs, not when the CLI is built: `probe COMMAND --help`
+# reads only the options.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,6 +24,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def store_read_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pydantic import ValidationError
+
         try:
             return func(*args, **kwargs)
         except (sqlite3.Error, ValidationError, UnicodeError) as exc:
@@ -33,6 +36,8 @@ def store_read_errors(func: F) -> F:
 
 
 def _what(exc: Exception) -> str:
+    from pydantic import ValidationError
+
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))

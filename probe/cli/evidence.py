@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,7 +19,12 @@ from probe.cli.damage import store_read_errors
 from probe.cli.options import store_option
 from probe.errors import EvidenceError, InputError
 from probe.i18n import LANGUAGES, _, current_language
-from probe.store import EntryFilter, Store
+
+if TYPE_CHECKING:
+    from probe.store import EntryFilter
+
+# The store and probe.evidence are imported when a command runs, not when the CLI is built:
+# `probe COMMAND --help` reads only the options below.
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]*Z?)?$")
@@ -49,6 +54,7 @@ def filter_options(func: F) -> F:
 def make_filter(url: str | None, host: str | None, category: str | None, since: str | None, until: str | None,
                 verdict: str | None, asn: str | None) -> EntryFilter:
     from probe.models import VERDICT_LABELS
+    from probe.store import EntryFilter
 
     for name, value in (("--since", since), ("--until", until)):
         if value and not _DATE.match(value):
@@ -177,6 +183,7 @@ def export_command(out: Path, fmt: str, store_path: Path, key_path: Path | None,
         return
     from probe.evidence.bundle.export import export_bundle
     from probe.evidence.keys import default_key_path, load_private_key
+    from probe.store import Store
 
     key = load_private_key(key_path or default_key_path())
     filt = make_filter(**filters)
@@ -235,6 +242,7 @@ def _export_from_hub(hub_url: str, token: str | None, out: Path, force: bool, fm
 def _export_ooni(out: Path, store_path: Path, scrub_ips: tuple[str, ...], force: bool,
                  filters: dict[str, str | None]) -> None:
     from probe.evidence.ooni.jsonl import export_ooni_jsonl
+    from probe.store import Store
 
     with Store.open(store_path, create=False) as store:
         count = export_ooni_jsonl(store, out, filt=make_filter(**filters), scrub_ips=scrub_ips, overwrite=force)
@@ -391,6 +399,7 @@ def report_command(out: Path, store_path: Path, key_path: Path | None, lang: str
     from probe.evidence.bundle.export import filters_used
     from probe.evidence.keys import fingerprint
     from probe.evidence.report.page import ReportMeta, render_report
+    from probe.store import Store
 
     filt = make_filter(**filters)
     public = _public_key(key_path)

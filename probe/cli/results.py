@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from probe.cli.damage import store_read_errors
 from probe.cli.options import store_option
 from probe.errors import InputError
-from probe.evidence.history import HistoryMark, HistoryPoint, history_marks
 from probe.i18n import _
-from probe.store import EntryFilter, Store, StoredEntry
+
+if TYPE_CHECKING:
+    from probe.evidence.history import HistoryMark
+    from probe.store import EntryFilter, Store, StoredEntry
+
+# The store, the history marks and rich are imported when a command runs, not when the CLI is built:
+# `probe results --help` and `probe show --help` read only the options below.
 
 
 @click.command("results")
@@ -57,6 +62,8 @@ def results_command(store_path: Path, url: str | None, host: str | None, since: 
         if not shown:
             click.echo(_("no imported OONI measurement matches"), err=True)
         return
+    from probe.store import EntryFilter, Store
+
     filt = EntryFilter(url=url, host=host, since=since, until=_until(until), verdict=verdict, limit=limit or None)
     with Store.open(store_path, create=False) as store:
         marks = _marks(store, filt)
@@ -76,6 +83,8 @@ def results_command(store_path: Path, url: str | None, host: str | None, since: 
 
 def _marks(store: Store, filt: EntryFilter) -> dict[str, HistoryMark]:
     """History marks of the URLs listed, from each URL's whole history (not only the rows shown)."""
+    from probe.evidence.history import HistoryPoint, history_marks
+
     urls = {e.input for e in store.entries(filt)}
     return history_marks(HistoryPoint(url=u, time=t, measurement_id=mid, label=label)
                          for u, t, mid, label in store.label_history(urls))
@@ -122,6 +131,8 @@ def show_command(measurement_id: str, store_path: Path, as_json: bool) -> None:
       probe show 3f2a9c1e
       probe show 3f2a9c1e --json | jq .measurement.tls_handshakes
     """
+    from probe.store import Store
+
     with Store.open(store_path, create=False) as store:
         entry = store.get(measurement_id)
         if entry is None:
@@ -139,6 +150,8 @@ def show_command(measurement_id: str, store_path: Path, as_json: bool) -> None:
 
 
 def _print_human(mid: str, record: dict[str, object], verdict: dict[str, object] | None, link: str) -> None:
+    from rich.console import Console
+
     from probe.cli.show import render_measurement
 
     console = Console()
