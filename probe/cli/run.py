@@ -16,6 +16,8 @@ from probe.errors import InputError
 from probe.i18n import _
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from probe.cli.progress import RunDisplay
     from probe.identity.identifier import NetworkIdentifier
     from probe.measure.runner import RunOutcome, RunSummary
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 # The engine (measuring, storing, the progress display) is imported when the command runs, not when
 # the CLI is built: `probe run --help` reads only the options below.
+
 
 @click.command("run")
 @click.argument("urls", nargs=-1)
@@ -143,8 +146,7 @@ _FLAGS = {"dns_s": "--timeout-dns", "tcp_s": "--timeout-tcp", "tls_s": "--timeou
           "--fingerprints"}
 
 
-def _first_problem(exc: Any) -> str:
-    """The first problem of a pydantic ValidationError, named by its flag."""
+def _first_problem(exc: ValidationError) -> str:
     err = exc.errors()[0]
     field = str(err["loc"][-1]) if err["loc"] else ""
     flag = _FLAGS.get(field, "--" + field.replace("_", "-"))
